@@ -1,0 +1,52 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strictSwift: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let testSwift: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "StateJournal",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "StateJournalStorage", targets: ["StateJournalStorage"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        // liblz4 from the system (apt: liblz4-dev).
+        .systemLibrary(
+            name: "CLZ4",
+            pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"]), .brew(["lz4"])]
+        ),
+        // CRC32C with the SSE4.2 instruction; the portable path is in Swift.
+        .target(name: "CStateJournalCRC32C"),
+        // Linux calls that Glibc hides behind _GNU_SOURCE (syncfs, fallocate).
+        .target(name: "CStateJournalLinux"),
+        // The journal file layer: format, codec, checksum, reader, recovery, writer.
+        .target(
+            name: "StateJournalStorage",
+            dependencies: [
+                "CLZ4",
+                "CStateJournalCRC32C",
+                "CStateJournalLinux",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "StateJournalStorageTests",
+            dependencies: ["StateJournalStorage"],
+            swiftSettings: testSwift
+        ),
+    ]
+)

@@ -1,0 +1,4 @@
+#ifndef STATEJOURNAL_CLZ4_SHIM_H
+#define STATEJOURNAL_CLZ4_SHIM_H
+#include <lz4.h>
+#endif

@@ -1,0 +1,19 @@
+#ifndef STATEJOURNAL_LINUX_H
+#define STATEJOURNAL_LINUX_H
+
+/// syncfs(2): commits the file system that holds `fd`. -1 and errno on failure.
+int sj_syncfs(int fd);
+
+/// fallocate(2) with mode 0 (allocate, extend size). -1 and errno on failure.
+int sj_fallocate(int fd, long long offset, long long length);
+
+/// The errno of the calling thread.
+int sj_errno(void);
+
+
+/// flock(2); Swift sees only the struct of the same name.
+int sj_flock(int fd, int operation);
+
+/// Names the calling thread (at most 15 bytes are kept).
+void sj_set_thread_name(const char *name);
+#endif

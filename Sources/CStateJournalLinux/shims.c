@@ -1,0 +1,39 @@
+#define _GNU_SOURCE
+#include "CStateJournalLinux.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+int sj_syncfs(int fd) {
+#if defined(__linux__)
+    return syncfs(fd);
+#else
+    (void)fd;
+    sync();
+    return 0;
+#endif
+}
+
+int sj_fallocate(int fd, long long offset, long long length) {
+#if defined(__linux__)
+    return fallocate(fd, 0, (off_t)offset, (off_t)length);
+#else
+    (void)fd; (void)offset; (void)length;
+    errno = EOPNOTSUPP;
+    return -1;
+#endif
+}
+
+int sj_errno(void) { return errno; }
+
+#include <sys/file.h>
+int sj_flock(int fd, int operation) { return flock(fd, operation); }
+
+#include <pthread.h>
+void sj_set_thread_name(const char *name) {
+#if defined(__linux__)
+    pthread_setname_np(pthread_self(), name);
+#else
+    (void)name;
+#endif
+}

@@ -1,0 +1,213 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CStateJournalLinux
+
+/// Every system call the file layer makes, one thin wrapper each.
+///
+/// `EINTR` is retried here; any other failure becomes a ``SystemCallError``
+/// naming the call. `EBADF` and `EFAULT` are programming errors and trap.
+/// Nothing else in the module calls the C library for file work.
+///
+/// These calls block: they run on the library's I/O threads
+/// (``IOThreadPool``), or in synchronous APIs documented as blocking.
+enum Syscall {
+    struct FileStatus {
+        var size: Int64
+        var modificationSeconds: Int
+        var modificationNanoseconds: Int
+        var device: UInt64
+        var inode: UInt64
+        var isRegularFile: Bool
+        var isDirectory: Bool
+    }
+
+    @inline(__always)
+    private static func check(_ call: String, _ errno: Int32) -> SystemCallError {
+        precondition(errno != EBADF && errno != EFAULT, "\(call): \(SystemCallError.name(of: errno)) is a programming error")
+        return SystemCallError(call: call, errno: errno)
+    }
+
+    static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o644) throws(SystemCallError) -> Int32 {
+        while true {
+            let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
+            if fd >= 0 { return fd }
+            let e = errno
+            if e == EINTR { continue }
+            throw check("open", e)
+        }
+    }
+
+    /// Closes `fd`. Errors from `close` are not actionable (the descriptor is
+    /// gone either way) and durability never depends on them: it is ignored.
+    static func close(_ fd: Int32) {
+        _ = Glibc.close(fd)
+    }
+
+    static func pread(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(SystemCallError) -> Int {
+        while true {
+            let n = Glibc.pread(fd, buffer.baseAddress, buffer.count, off_t(offset))
+            if n >= 0 { return n }
+            let e = errno
+            if e == EINTR { continue }
+            throw check("pread", e)
+        }
+    }
+
+    /// Reads until `buffer` is full or the end of the file; returns the bytes read.
+    static func preadFully(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(SystemCallError) -> Int {
+        var done = 0
+        while done < buffer.count {
+            let n = try pread(fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]), at: offset + Int64(done))
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+
+    /// Writes all of `bytes` at `offset`, looping over short writes.
+    static func pwriteAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(SystemCallError) {
+        var done = 0
+        while done < bytes.count {
+            let n = Glibc.pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + Int64(done)))
+            if n > 0 {
+                done += n
+                continue
+            }
+            let e = n == 0 ? EIO : errno
+            if e == EINTR { continue }
+            throw check("pwrite", e)
+        }
+    }
+
+    /// Writes all of `bytes` at `offset`.
+    static func pwriteAll(_ fd: Int32, _ bytes: [UInt8], at offset: Int64) throws(SystemCallError) {
+        var failure: SystemCallError?
+        bytes.withUnsafeBytes { raw in
+            do throws(SystemCallError) { try pwriteAll(fd, raw, at: offset) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    static func fdatasync(_ fd: Int32) throws(SystemCallError) {
+        while true {
+            #if canImport(Glibc)
+            let r = Glibc.fdatasync(fd)
+            #else
+            let r = Darwin.fsync(fd)
+            #endif
+            if r == 0 { return }
+            let e = errno
+            if e == EINTR { continue }
+            throw check("fdatasync", e)
+        }
+    }
+
+    static func fsync(_ fd: Int32) throws(SystemCallError) {
+        while true {
+            if Glibc.fsync(fd) == 0 { return }
+            let e = errno
+            if e == EINTR { continue }
+            throw check("fsync", e)
+        }
+    }
+
+    static func syncfs(_ fd: Int32) throws(SystemCallError) {
+        while true {
+            if sj_syncfs(fd) == 0 { return }
+            let e = sj_errno()
+            if e == EINTR { continue }
+            throw check("syncfs", e)
+        }
+    }
+
+    static func ftruncate(_ fd: Int32, _ length: Int64) throws(SystemCallError) {
+        while true {
+            if Glibc.ftruncate(fd, off_t(length)) == 0 { return }
+            let e = errno
+            if e == EINTR { continue }
+            throw check("ftruncate", e)
+        }
+    }
+
+    /// Takes an exclusive `flock` without waiting. Returns false when another
+    /// open file description holds it (in this or any other OS process).
+    static func tryLockExclusive(_ fd: Int32) throws(SystemCallError) -> Bool {
+        while true {
+            if sj_flock(fd, LOCK_EX | LOCK_NB) == 0 { return true }
+            let e = sj_errno()
+            if e == EINTR { continue }
+            if e == EWOULDBLOCK { return false }
+            throw check("flock", e)
+        }
+    }
+
+    /// Takes a shared `flock` without waiting; false when a writer holds the file.
+    static func tryLockShared(_ fd: Int32) throws(SystemCallError) -> Bool {
+        while true {
+            if sj_flock(fd, LOCK_SH | LOCK_NB) == 0 { return true }
+            let e = sj_errno()
+            if e == EINTR { continue }
+            if e == EWOULDBLOCK { return false }
+            throw check("flock", e)
+        }
+    }
+
+    static func unlock(_ fd: Int32) {
+        _ = sj_flock(fd, LOCK_UN)
+    }
+
+    static func rename(_ from: String, _ to: String) throws(SystemCallError) {
+        if Glibc.rename(from, to) != 0 { throw check("rename", errno) }
+    }
+
+    static func unlink(_ path: String) throws(SystemCallError) {
+        if Glibc.unlink(path) != 0 { throw check("unlink", errno) }
+    }
+
+    static func mkdir(_ path: String, mode: mode_t = 0o755) throws(SystemCallError) {
+        if Glibc.mkdir(path, mode) != 0 { throw check("mkdir", errno) }
+    }
+
+    static func fstat(_ fd: Int32) throws(SystemCallError) -> FileStatus {
+        var s = Glibc.stat()
+        if Glibc.fstat(fd, &s) != 0 { throw check("fstat", errno) }
+        return FileStatus(s)
+    }
+
+    static func status(ofPath path: String) throws(SystemCallError) -> FileStatus {
+        var s = Glibc.stat()
+        if stat(path, &s) != 0 { throw check("stat", errno) }
+        return FileStatus(s)
+    }
+
+    static func fallocate(_ fd: Int32, offset: Int64, length: Int64) throws(SystemCallError) {
+        while true {
+            if sj_fallocate(fd, offset, length) == 0 { return }
+            let e = sj_errno()
+            if e == EINTR { continue }
+            throw check("fallocate", e)
+        }
+    }
+
+    /// Opens `directory` and `fsync`s it, so that a create, rename or unlink in it is durable.
+    static func syncDirectory(_ directory: String) throws(SystemCallError) {
+        let fd = try open(directory, O_RDONLY | O_DIRECTORY)
+        defer { close(fd) }
+        try fsync(fd)
+    }
+}
+
+extension Syscall.FileStatus {
+    init(_ s: Glibc.stat) {
+        self.size = Int64(s.st_size)
+        self.modificationSeconds = Int(s.st_mtim.tv_sec)
+        self.modificationNanoseconds = Int(s.st_mtim.tv_nsec)
+        self.device = UInt64(s.st_dev)
+        self.inode = UInt64(s.st_ino)
+        self.isRegularFile = (s.st_mode & S_IFMT) == S_IFREG
+        self.isDirectory = (s.st_mode & S_IFMT) == S_IFDIR
+    }
+}

@@ -1,0 +1,44 @@
+/// One message read back from a journal.
+public struct JournalMessage: Sendable, Hashable {
+    /// Its sequence number: strictly increasing, no gap, starting at 1.
+    public var sequence: UInt64
+    /// The bytes appended.
+    public var bytes: [UInt8]
+
+    public init(sequence: UInt64, bytes: [UInt8]) {
+        self.sequence = sequence
+        self.bytes = bytes
+    }
+}
+
+/// One frame read back from a journal: a group-commit batch or a marker.
+public struct JournalFrame: Sendable {
+    /// The byte offset of the frame in the file.
+    public var offset: Int64
+    public var header: FrameHeader
+    /// The frame's messages (empty for markers).
+    public var messages: [JournalMessage]
+}
+
+/// How a read of a journal ended.
+public enum JournalEnd: Sendable, Hashable {
+    /// The last frame ended exactly at the end of the file.
+    case clean
+    /// A clean-stop marker was found: the journal was stopped normally.
+    case cleanStop(offset: Int64, sequence: UInt64)
+    /// The bytes from `offset` to the end do not hold a valid frame, and no valid frame follows:
+    /// an interrupted last write. Recovery cuts them (and keeps them aside).
+    case tornTail(TornTail)
+}
+
+/// An incomplete or failing tail of a journal, with nothing valid after it.
+public struct TornTail: Sendable, Hashable {
+    /// Where the tail starts (the end of the last good frame).
+    public var offset: Int64
+    /// How many bytes it holds.
+    public var length: Int64
+    /// The sequence number the first lost frame would have had.
+    public var sequence: UInt64
+    /// Why the frame at `offset` was rejected.
+    public var reason: String
+}

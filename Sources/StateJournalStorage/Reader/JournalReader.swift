@@ -1,0 +1,348 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reads a journal frame by frame, in order, in bounded memory.
+///
+/// Every frame is checked: its CRC (seeded with the file's salt), its type and
+/// flags, that its sequence numbers continue the previous frame's, and after
+/// decompression the payload CRC and the message lengths. When a frame fails,
+/// the reader looks for any valid frame after it: if there is one the damage is
+/// in the middle and ``nextFrame()`` throws ``JournalError/Code/corruptFrame``
+/// with the offset and sequence number; if there is none the read ends with
+/// ``JournalEnd/tornTail(_:)``.
+///
+/// The reader's calls block on file I/O: use it from your own thread, or
+/// through the asynchronous APIs of ``JournalWriter``.
+public final class JournalReader {
+    /// The file read.
+    public let path: String
+    /// The journal's header.
+    public let header: JournalHeader
+    /// The end of the region read (the file's size when opened, unless given).
+    public private(set) var limit: Int64
+    /// The offset of the next frame.
+    public private(set) var offset: Int64
+    /// The sequence number the next message will have.
+    public private(set) var nextSequence: UInt64
+    /// How the read ended; nil until ``nextFrame()`` returned nil.
+    public private(set) var end: JournalEnd?
+    /// Frames read so far, and how many started an LZ4 chain.
+    public private(set) var framesRead = 0
+    public private(set) var chainsRead = 0
+
+    private let fd: Int32
+    private let ownsDescriptor: Bool
+    private let window: FileWindow
+    private let decoder = LZ4ChainDecoder()
+    private let seed: UInt32
+
+    /// Opens `path` for reading and checks its header. Takes no lock: a live
+    /// writer may be appending, and only complete frames are returned.
+    public convenience init(path: String) throws(JournalError) {
+        let fd: Int32
+        do {
+            fd = try Syscall.open(path, O_RDONLY)
+        } catch {
+            throw JournalError.system(error, path: path, message: Self.openMessage(error, path: path))
+        }
+        do throws(JournalError) {
+            let status: Syscall.FileStatus
+            do { status = try Syscall.fstat(fd) } catch { throw JournalError.system(error, path: path) }
+            if status.isDirectory {
+                throw JournalError(code: .notAJournal, message: "the path is a directory, not a journal", path: path)
+            }
+            try self.init(fd: fd, ownsDescriptor: true, path: path, limit: status.size)
+        } catch {
+            Syscall.close(fd)
+            throw error
+        }
+    }
+
+    /// Reads from an open descriptor up to `limit` bytes.
+    init(fd: Int32, ownsDescriptor: Bool, path: String, limit: Int64) throws(JournalError) {
+        self.fd = fd
+        self.ownsDescriptor = ownsDescriptor
+        self.path = path
+        self.limit = limit
+        self.window = FileWindow(fd: fd, path: path)
+        let prefixLength = Int(min(limit, Int64(JournalFormat.headerFixedSize + JournalFormat.maxProcessIDLength + 4)))
+        let prefix = try window.bytes(at: 0, count: prefixLength)
+        let (decoded, needed) = try JournalHeader.decode(prefix, path: path)
+        guard let header = decoded else {
+            throw JournalError(
+                code: .truncatedHeader,
+                message: "the file ends inside the journal header (\(limit) bytes, the header needs \(needed))",
+                path: path, offset: limit)
+        }
+        self.header = header
+        self.offset = Int64(header.headerLength)
+        self.nextSequence = header.baseSequence
+        self.seed = header.frameSeed
+    }
+
+    deinit {
+        if ownsDescriptor { Syscall.close(fd) }
+    }
+
+    static func openMessage(_ error: SystemCallError, path: String) -> String {
+        switch error.errno {
+        case ENOENT: "no such file"
+        case EACCES, EPERM: "permission denied"
+        case EISDIR: "the path is a directory, not a journal"
+        default: error.description
+        }
+    }
+
+    /// Extends the readable region to the file's current size (for following a live journal).
+    /// Returns true when the file grew.
+    public func refreshLimit() throws(JournalError) -> Bool {
+        let status: Syscall.FileStatus
+        do { status = try Syscall.fstat(fd) } catch { throw JournalError.system(error, path: path) }
+        guard status.size > limit else { return false }
+        limit = status.size
+        window.invalidate()
+        if case .tornTail = end { end = nil }
+        if case .clean = end { end = nil }
+        return true
+    }
+
+    /// The next frame, or nil at the end (see ``end``).
+    public func nextFrame() throws(JournalError) -> JournalFrame? {
+        guard let (header, frameOffset, payload) = try nextRawFrame() else { return nil }
+        var messages: [JournalMessage] = []
+        messages.reserveCapacity(header.messageCount)
+        var sequence = header.firstSequence
+        Self.forEachMessage(in: payload, count: header.messageCount) { bytes in
+            messages.append(JournalMessage(sequence: sequence, bytes: Array(bytes)))
+            sequence += 1
+        }
+        return JournalFrame(offset: frameOffset, header: header, messages: messages)
+    }
+
+    /// All remaining messages, handed to `body` one at a time without copying
+    /// (the buffer is valid during the call only). Returns how the read ended.
+    /// Errors of the journal are ``JournalError``s; errors `body` throws are rethrown.
+    @discardableResult
+    public func forEachMessage(
+        _ body: (_ sequence: UInt64, _ bytes: UnsafeRawBufferPointer) throws -> Void
+    ) throws -> JournalEnd {
+        while let (header, _, payload) = try nextRawFrame() {
+            var sequence = header.firstSequence
+            try Self.forEachMessage(in: payload, count: header.messageCount) { bytes in
+                try body(sequence, bytes)
+                sequence += 1
+            }
+        }
+        return end ?? .clean
+    }
+
+    /// The next message frame's header, offset and decompressed payload
+    /// (valid until the next call), or nil at the end (see ``end``).
+    func nextRawFrame() throws(JournalError) -> (FrameHeader, Int64, UnsafeRawBufferPointer)? {
+        while true {
+            if end != nil { return nil }
+            if offset >= limit {
+                end = .clean
+                return nil
+            }
+            let frameOffset = offset
+            let header: FrameHeader
+            switch try readValidFrame(at: frameOffset) {
+            case .bad(let reason):
+                try classifyDamage(at: frameOffset, reason: reason)
+                return nil
+            case .valid(let h):
+                header = h
+            }
+            // The frame's bytes are authentic (CRC with this file's salt). What
+            // follows checks what they say.
+            if !header.type.isKnown {
+                if header.type.isSkippable {
+                    offset += Int64(header.length)
+                    continue
+                }
+                throw JournalError(
+                    code: .unsupportedFrame,
+                    message: "frame type \(header.type.rawValue) is not known to this reader and may not be skipped",
+                    path: path, offset: frameOffset, sequence: nextSequence)
+            }
+            if !FrameFlags.known.isSuperset(of: header.flags) {
+                throw JournalError(
+                    code: .unsupportedFrame,
+                    message: "frame flags \(hex(header.flags.rawValue)) hold bits this reader does not know",
+                    path: path, offset: frameOffset, sequence: nextSequence)
+            }
+            if header.firstSequence != nextSequence {
+                throw JournalError(
+                    code: .sequenceGap,
+                    message: "frame starts at sequence \(header.firstSequence), expected \(nextSequence)",
+                    path: path, offset: frameOffset, sequence: nextSequence)
+            }
+            if header.type == .cleanStop {
+                guard header.messageCount == 0, header.rawLength == 0, header.storedLength == 0 else {
+                    throw corrupt(frameOffset, "the clean-stop marker carries a payload")
+                }
+                offset += Int64(header.length)
+                if offset < limit {
+                    if let next = try findValidFrame(after: offset - 1) {
+                        throw corrupt(frameOffset, "a valid frame follows the clean-stop marker at offset \(next)")
+                    }
+                }
+                end = .cleanStop(offset: frameOffset, sequence: nextSequence)
+                decoder.reset()
+                return nil
+            }
+            let frameBytes = try window.bytes(at: frameOffset, count: header.length)
+            let stored = UnsafeRawBufferPointer(rebasing: frameBytes[JournalFormat.frameHeaderSize...])
+            let payload: UnsafeRawBufferPointer
+            if header.flags.contains(.compressed) {
+                guard header.rawLength > 0 else { throw corrupt(frameOffset, "a compressed frame declares an empty payload") }
+                do {
+                    payload = try decoder.decompress(stored, rawLength: header.rawLength, startsChain: header.flags.contains(.chainStart))
+                } catch .noChain {
+                    throw corrupt(frameOffset, "the frame continues an LZ4 chain but no chain is open")
+                } catch {
+                    throw corrupt(frameOffset, "the LZ4 block does not decode to \(header.rawLength) bytes")
+                }
+                if header.flags.contains(.chainStart) { chainsRead += 1 }
+            } else {
+                if header.flags.contains(.chainStart) { throw corrupt(frameOffset, "a raw frame is marked as a chain start") }
+                guard header.rawLength == header.storedLength else {
+                    throw corrupt(frameOffset, "a raw frame stores \(header.storedLength) bytes but declares \(header.rawLength)")
+                }
+                decoder.reset()
+                payload = stored
+            }
+            let payloadCRC = CRC32C.checksum(payload)
+            guard payloadCRC == header.payloadChecksum else {
+                throw corrupt(frameOffset, "the decompressed payload fails its checksum (stored \(hex(header.payloadChecksum)), computed \(hex(payloadCRC)))")
+            }
+            guard header.messageCount > 0 else { throw corrupt(frameOffset, "a message frame holds no message") }
+            do {
+                try Self.validateMessages(in: payload, count: header.messageCount)
+            } catch {
+                throw corrupt(frameOffset, error.reason)
+            }
+            offset += Int64(header.length)
+            nextSequence += UInt64(header.messageCount)
+            framesRead += 1
+            return (header, frameOffset, payload)
+        }
+    }
+
+    private func corrupt(_ at: Int64, _ reason: String) -> JournalError {
+        JournalError(code: .corruptFrame, message: reason, path: path, offset: at, sequence: nextSequence)
+    }
+
+    enum Check {
+        case valid(FrameHeader)
+        case bad(String)
+    }
+
+    /// Checks the frame at `at`: header plausible, bytes present, CRC valid.
+    private func readValidFrame(at frameOffset: Int64) throws(JournalError) -> Check {
+        if limit - frameOffset < Int64(JournalFormat.frameHeaderSize) {
+            return .bad("the file ends inside a frame header (\(limit - frameOffset) bytes left)")
+        }
+        let head = try window.bytes(at: frameOffset, count: JournalFormat.frameHeaderSize)
+        let header = FrameHeader.parse(head)
+        let reservedZero = head[10] == 0 && head[11] == 0
+        if header.length < JournalFormat.frameHeaderSize || header.length > JournalFormat.frameHeaderSize + JournalFormat.maxFramePayload
+            || header.rawLength > JournalFormat.maxFramePayload || !reservedZero
+        {
+            return .bad("the frame header is malformed (length \(header.length))")
+        }
+        if frameOffset + Int64(header.length) > limit {
+            return .bad("the frame needs \(header.length) bytes but the file ends after \(limit - frameOffset)")
+        }
+        let frame = try window.bytes(at: frameOffset, count: header.length)
+        let computed = FrameHeader.computeChecksum(frame, seed: seed)
+        if computed != header.checksum {
+            return .bad("the frame checksum does not match (stored \(hex(header.checksum)), computed \(hex(computed)))")
+        }
+        return .valid(header)
+    }
+
+    /// Decides whether the bad frame at `at` is a torn tail or damage in the middle.
+    private func classifyDamage(at frameOffset: Int64, reason: String) throws(JournalError) {
+        if let next = try findValidFrame(after: frameOffset) {
+            throw JournalError(
+                code: .corruptFrame,
+                message: "\(reason); a valid frame follows at offset \(next), so this is damage, not a torn tail",
+                path: path, offset: frameOffset, sequence: nextSequence)
+        }
+        end = .tornTail(TornTail(offset: frameOffset, length: limit - frameOffset, sequence: nextSequence, reason: reason))
+    }
+
+    /// The offset of the first valid frame (CRC with this file's salt) after
+    /// `after`, if any. Candidates are filtered on their fixed fields first.
+    func findValidFrame(after: Int64) throws(JournalError) -> Int64? {
+        let chunk = 256 << 10
+        var position = after + 1
+        let last = limit - Int64(JournalFormat.frameHeaderSize)
+        let remaining = UInt64(max(0, limit - after))
+        while position <= last {
+            let span = Int(min(Int64(chunk), last - position + 1))
+            let bytes = try window.bytes(at: position, count: span + JournalFormat.frameHeaderSize - 1)
+            var candidates: [(Int64, Int)] = []
+            var i = 0
+            while i < span {
+                let length = Int(bytes.loadLE(UInt32.self, at: i))
+                if length >= JournalFormat.frameHeaderSize, position + Int64(i) + Int64(length) <= limit,
+                    length <= JournalFormat.frameHeaderSize + JournalFormat.maxFramePayload,
+                    bytes[i + 10] == 0, bytes[i + 11] == 0
+                {
+                    let type = FrameType(rawValue: bytes[i + 8])
+                    let first = bytes.loadLE(UInt64.self, at: i + 16)
+                    if (type.isKnown || type.isSkippable), first >= nextSequence,
+                        first - nextSequence <= remaining &* 256 &+ 1
+                    {
+                        candidates.append((position + Int64(i), length))
+                    }
+                }
+                i += 1
+            }
+            for (candidate, length) in candidates {
+                let frame = try window.bytes(at: candidate, count: length)
+                let stored = frame.loadLE(UInt32.self, at: 4)
+                if FrameHeader.computeChecksum(frame, seed: seed) == stored { return candidate }
+            }
+            position += Int64(span)
+        }
+        return nil
+    }
+
+    struct PayloadError: Error { var reason: String }
+
+    static func validateMessages(in payload: UnsafeRawBufferPointer, count: Int) throws(PayloadError) {
+        var at = 0
+        for index in 0..<count {
+            guard let length = payload.readVarint(at: &at) else {
+                throw PayloadError(reason: "message \(index) has a malformed length prefix")
+            }
+            guard length <= UInt64(payload.count - at) else {
+                throw PayloadError(reason: "message \(index) declares \(length) bytes but the payload has \(payload.count - at) left")
+            }
+            at += Int(length)
+        }
+        if at != payload.count {
+            throw PayloadError(reason: "the payload holds \(payload.count - at) bytes after its \(count) messages")
+        }
+    }
+
+    /// Calls `body` with each message of a validated payload.
+    @inline(__always)
+    static func forEachMessage(
+        in payload: UnsafeRawBufferPointer, count: Int, _ body: (UnsafeRawBufferPointer) throws -> Void
+    ) rethrows {
+        var at = 0
+        for _ in 0..<count {
+            let length = Int(payload.readVarint(at: &at)!)
+            try body(UnsafeRawBufferPointer(rebasing: payload[at..<(at + length)]))
+            at += length
+        }
+    }
+}

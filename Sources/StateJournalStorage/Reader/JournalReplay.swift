@@ -1,0 +1,122 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What a replay yields: the snapshot first when there is one, then the
+/// messages after it in order, in bounded chunks.
+public enum ReplayElement: Sendable {
+    case snapshot(JournalSnapshot)
+    case messages([JournalMessage])
+}
+
+/// Reads a journal's snapshot and the messages after it, on the library's
+/// I/O threads, one bounded chunk per `next()`: memory stays bounded however
+/// long the journal is.
+///
+/// The replay reads complete frames only, up to the end of the file when
+/// each chunk is read; a torn tail ends it. Damage in the middle throws
+/// ``JournalError`` with the path, offset and sequence number.
+public struct JournalReplay: AsyncSequence, Sendable {
+    public typealias Element = ReplayElement
+    public typealias Failure = JournalError
+
+    /// The journal read.
+    public let path: String
+    /// Messages per chunk, at most.
+    public var chunkMessages: Int
+    /// Bytes of message payload per chunk, about.
+    public var chunkBytes: Int
+
+    public init(path: String, chunkMessages: Int = 4096, chunkBytes: Int = 1 << 20) {
+        self.path = path
+        self.chunkMessages = Swift.max(1, chunkMessages)
+        self.chunkBytes = Swift.max(1, chunkBytes)
+    }
+
+    public func makeAsyncIterator() -> Iterator {
+        Iterator(cursor: ReplayCursor(path: path, chunkMessages: chunkMessages, chunkBytes: chunkBytes))
+    }
+
+    public struct Iterator: AsyncIteratorProtocol {
+        let cursor: ReplayCursor
+
+        public mutating func next() async throws(JournalError) -> ReplayElement? {
+            let cursor = self.cursor
+            return try await IOThreadPool.shared.run { () throws(JournalError) -> ReplayElement? in try cursor.next() }
+        }
+
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws(JournalError) -> ReplayElement? {
+            let cursor = self.cursor
+            return try await IOThreadPool.shared.run { () throws(JournalError) -> ReplayElement? in try cursor.next() }
+        }
+    }
+}
+
+/// The replay's reading state; used by one pool job at a time.
+final class ReplayCursor: @unchecked Sendable {
+    // Safe: an AsyncIterator's `next()` calls are never concurrent, and each
+    // runs its work as one pool job whose completion orders memory.
+    let path: String
+    let chunkMessages: Int
+    let chunkBytes: Int
+    private var reader: JournalReader?
+    private var skipThrough: UInt64 = 0
+    private var started = false
+    private var finished = false
+
+    init(path: String, chunkMessages: Int, chunkBytes: Int) {
+        self.path = path
+        self.chunkMessages = chunkMessages
+        self.chunkBytes = chunkBytes
+    }
+
+    func next() throws(JournalError) -> ReplayElement? {
+        if finished { return nil }
+        if !started {
+            started = true
+            // The journal first, then the snapshot: a snapshot taken in between
+            // is newer than the journal's base, which is safe (the reverse is not).
+            let reader = try JournalReader(path: path)
+            self.reader = reader
+            let snapshot = try JournalSnapshot.read(at: JournalSnapshot.path(forJournal: path))
+            let floor = snapshot?.sequence ?? 0
+            if reader.header.baseSequence > floor + 1 {
+                throw JournalError(
+                    code: .sequenceGap,
+                    message: "the journal starts at sequence \(reader.header.baseSequence) but the snapshot covers only up to \(floor)",
+                    path: path, offset: 48, sequence: floor + 1)
+            }
+            skipThrough = floor
+            if let snapshot { return .snapshot(snapshot) }
+        }
+        guard let reader else { return nil }
+        var messages: [JournalMessage] = []
+        var bytes = 0
+        while messages.count < chunkMessages && bytes < chunkBytes {
+            guard let (header, _, payload) = try reader.nextRawFrame() else { break }
+            var sequence = header.firstSequence
+            JournalReader.forEachMessage(in: payload, count: header.messageCount) { message in
+                if sequence > skipThrough {
+                    messages.append(JournalMessage(sequence: sequence, bytes: Array(message)))
+                    bytes += message.count
+                }
+                sequence += 1
+            }
+        }
+        if messages.isEmpty {
+            finished = true
+            self.reader = nil
+            return nil
+        }
+        return .messages(messages)
+    }
+}
+
+extension JournalWriter {
+    /// Replays this journal: the snapshot, then every message after it, as on disk now.
+    public func replay(chunkMessages: Int = 4096) -> JournalReplay {
+        JournalReplay(path: path, chunkMessages: chunkMessages)
+    }
+}

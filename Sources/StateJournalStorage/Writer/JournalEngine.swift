@@ -1,0 +1,336 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Logging
+
+/// The I/O side of one journal: its descriptor, end offset, compression
+/// chain and every blocking step (write, sync, snapshot, close, recovery).
+///
+/// Only one job uses an engine at a time: ``JournalWriter`` hands it to the
+/// job that holds its worker token, so no lock is needed here.
+final class JournalEngine: @unchecked Sendable {
+    // Safe: used by one I/O job at a time (the writer's worker token), and
+    // every hand-over goes through the writer's Mutex, which orders memory.
+    let path: String
+    let directory: String
+    let processID: String
+    let compression: Bool
+    private(set) var fd: Int32
+    private(set) var header: JournalHeader
+    private(set) var endOffset: Int64
+    private var inode: UInt64
+    private var encoder: LZ4ChainEncoder?
+    private var builder = FrameBuilder()
+    private var payload: [UInt8] = []
+    /// The latest snapshot's sequence number, 0 when none.
+    private(set) var snapshotSequence: UInt64
+    var snapshotHook: (@Sendable (SnapshotStep) throws -> Void)?
+    var closeHook: (@Sendable (CloseStep) throws -> Void)?
+
+    init(opened: OpenedJournal, processID: String, compression: Bool) {
+        self.path = opened.path
+        self.directory = FileNames.directory(of: opened.path)
+        self.processID = processID
+        self.compression = compression
+        self.fd = opened.fd
+        self.header = opened.header
+        self.endOffset = opened.endOffset
+        self.inode = opened.inode
+        self.snapshotSequence = opened.report.snapshotSequence ?? 0
+    }
+
+    deinit {
+        if fd >= 0 { Syscall.close(fd) }
+    }
+
+    var isOpen: Bool { fd >= 0 }
+
+    /// Bytes held for compression and frame building while active.
+    var memoryFootprint: Int {
+        (encoder?.memoryFootprint ?? 0) + builder.bytes.capacity + payload.capacity
+    }
+
+    // MARK: Idle release
+
+    /// Closes the descriptor (releasing the lock) and frees the compression state.
+    func release() {
+        guard fd >= 0 else { return }
+        Syscall.close(fd)
+        fd = -1
+        encoder = nil
+        builder = FrameBuilder()
+        payload = []
+    }
+
+    /// Reopens a released journal, checking nobody changed it meanwhile.
+    func ensureOpen() throws(JournalError) {
+        guard fd < 0 else { return }
+        let newFD: Int32
+        do { newFD = try Syscall.open(path, O_RDWR) } catch {
+            throw JournalError.system(error, path: path, code: error.errno == ENOENT ? .changedWhileIdle : nil,
+                message: "reopening the idle journal failed: \(error)")
+        }
+        do throws(JournalError) {
+            let locked: Bool
+            do { locked = try Syscall.tryLockExclusive(newFD) } catch { throw JournalError.system(error, path: path) }
+            guard locked else {
+                throw JournalError(code: .locked, message: "another writer took the journal while this one was idle", path: path)
+            }
+            let status: Syscall.FileStatus
+            do { status = try Syscall.fstat(newFD) } catch { throw JournalError.system(error, path: path) }
+            guard status.inode == inode, status.size == endOffset else {
+                throw JournalError(
+                    code: .changedWhileIdle,
+                    message: "the journal changed on disk while its writer was idle (expected \(endOffset) bytes, found \(status.size))",
+                    path: path, offset: endOffset)
+            }
+            fd = newFD
+        } catch {
+            Syscall.close(newFD)
+            throw error
+        }
+    }
+
+    // MARK: Appending
+
+    /// Encodes `messages` (sequence numbers from `firstSequence`) into frames
+    /// and writes them with one `pwrite` at the end of the journal.
+    func write(_ messages: [[UInt8]], firstSequence: UInt64) throws(JournalError) {
+        try ensureOpen()
+        builder.reset()
+        payload.removeAll(keepingCapacity: true)
+        var frameFirst = firstSequence
+        var inFrame = 0
+        var sequence = firstSequence
+        for message in messages {
+            let needed = message.count + 10
+            if inFrame > 0 && payload.count + needed > JournalFormat.targetFramePayload {
+                appendMessageFrame(firstSequence: frameFirst, count: inFrame)
+                payload.removeAll(keepingCapacity: true)
+                frameFirst = sequence
+                inFrame = 0
+            }
+            payload.appendVarint(UInt64(message.count))
+            payload.append(contentsOf: message)
+            inFrame += 1
+            sequence += 1
+        }
+        if inFrame > 0 { appendMessageFrame(firstSequence: frameFirst, count: inFrame) }
+        try writeBuilt(describing: "\(messages.count) message(s) from sequence \(firstSequence)", sequence: firstSequence)
+        if payload.capacity > 4 * JournalFormat.targetFramePayload { payload = [] }
+        if builder.bytes.capacity > 4 * JournalFormat.targetFramePayload { builder = FrameBuilder() }
+    }
+
+    private func appendMessageFrame(firstSequence: UInt64, count: Int) {
+        let payloadCRC = CRC32C.checksum(payload)
+        payload.withUnsafeBytes { raw in
+            var flags: FrameFlags = []
+            var stored = raw
+            if compression {
+                if encoder == nil { encoder = LZ4ChainEncoder() }
+                let output = encoder!.compress(raw)
+                if let compressed = output.compressed {
+                    stored = compressed
+                    flags.insert(.compressed)
+                    if output.startsChain { flags.insert(.chainStart) }
+                }
+            }
+            builder.append(
+                type: .messages, flags: flags, firstSequence: firstSequence, messageCount: count,
+                rawLength: raw.count, payloadChecksum: payloadCRC, stored: stored, seed: header.frameSeed)
+        }
+    }
+
+    private func writeBuilt(describing what: String, sequence: UInt64) throws(JournalError) {
+        do {
+            try Syscall.pwriteAll(fd, builder.bytes, at: endOffset)
+        } catch {
+            let code: JournalError.Code = (error.errno == ENOSPC || error.errno == EDQUOT) ? .noSpace : .writeFailed
+            throw JournalError(
+                code: code, message: "\(error); \(what) not acknowledged", path: path, offset: endOffset, sequence: sequence,
+                systemCall: error.call, errno: error.errno, cause: error)
+        }
+        endOffset += Int64(builder.bytes.count)
+    }
+
+    /// `fdatasync` of the journal. A failure is final for this file.
+    func syncFile() throws(JournalError) {
+        try ensureOpen()
+        do { try Syscall.fdatasync(fd) } catch {
+            throw JournalError(
+                code: .syncFailed, message: "\(error); the journal is not synced again", path: path, offset: endOffset,
+                systemCall: error.call, errno: error.errno, cause: error)
+        }
+    }
+
+    // MARK: Snapshots
+
+    /// Stores `state` as the snapshot at `sequence`, then drops the frames
+    /// before it. Every step is atomic; a crash between steps leaves either
+    /// arrangement, and both replay to the same state.
+    func writeSnapshot(_ state: [UInt8], sequence: UInt64) throws(JournalError) {
+        try ensureOpen()
+        // 1. The snapshot: temp file, fsync, rename, directory fsync.
+        let snapshot = JournalSnapshot(sequence: sequence, bytes: state, processID: processID)
+        let snapshotPath = JournalSnapshot.path(forJournal: path)
+        let temporary = FileNames.snapshotTemporary(path)
+        try writeFileAtomically(snapshot.encoded(createdNanoseconds: Self.wallClockNanoseconds()), temporary: temporary, final: snapshotPath, step: .snapshotTemporaryWritten)
+        snapshotSequence = sequence
+        try hook(.snapshotRenamed)
+        // 2. The journal without the frames the snapshot covers.
+        try compact(after: sequence)
+    }
+
+    private func writeFileAtomically(_ bytes: [UInt8], temporary: String, final: String, step: SnapshotStep) throws(JournalError) {
+        do throws(SystemCallError) {
+            let tfd = try Syscall.open(temporary, O_WRONLY | O_CREAT | O_TRUNC)
+            defer { Syscall.close(tfd) }
+            try Syscall.pwriteAll(tfd, bytes, at: 0)
+            try Syscall.fsync(tfd)
+        } catch {
+            throw JournalError.system(error, path: temporary)
+        }
+        try hook(step)
+        do throws(SystemCallError) {
+            try Syscall.rename(temporary, final)
+            try Syscall.syncDirectory(directory)
+        } catch {
+            throw JournalError.system(error, path: final)
+        }
+    }
+
+    private func hook(_ step: SnapshotStep) throws(JournalError) {
+        do { try snapshotHook?(step) } catch {
+            throw JournalError(code: .ioFailure, message: "stopped at \(step) (test hook)", path: path, cause: error)
+        }
+    }
+
+    /// Rewrites the journal keeping only messages after `sequence`: a new file
+    /// (new salt, base sequence `sequence + 1`) written, synced, locked and
+    /// renamed over the old one.
+    private func compact(after sequence: UInt64) throws(JournalError) {
+        let temporary = FileNames.compactTemporary(path)
+        let newHeader = JournalHeader(
+            processID: processID, codec: compression ? .lz4 : .none, salt: Self.randomSalt(),
+            createdNanoseconds: Self.wallClockNanoseconds(), baseSequence: sequence + 1)
+        // Collect the messages to keep, streaming from the current file.
+        let reader = try JournalReader(fd: fd, ownsDescriptor: false, path: path, limit: endOffset)
+        var kept: [[UInt8]] = []
+        var keptFirst: UInt64 = 0
+        try reader.forEachMessageTyped { s, bytes in
+            if s > sequence {
+                if kept.isEmpty { keptFirst = s }
+                kept.append(Array(bytes))
+            }
+        }
+        let newFD: Int32
+        do { newFD = try Syscall.open(temporary, O_RDWR | O_CREAT | O_TRUNC) } catch { throw JournalError.system(error, path: temporary) }
+        var success = false
+        defer { if !success { Syscall.close(newFD) } }
+        do throws(SystemCallError) {
+            guard try Syscall.tryLockExclusive(newFD) else { throw SystemCallError(call: "flock", errno: EWOULDBLOCK) }
+            let headerBytes = newHeader.encoded()
+            try Syscall.pwriteAll(newFD, headerBytes, at: 0)
+        } catch {
+            throw JournalError.system(error, path: temporary)
+        }
+        // Switch the engine to the new file, then write the kept messages as a new chain.
+        let oldFD = fd, oldHeader = header, oldEnd = endOffset, oldInode = inode
+        fd = newFD
+        header = newHeader
+        endOffset = Int64(newHeader.headerLength)
+        encoder?.reset()
+        do throws(JournalError) {
+            if !kept.isEmpty { try write(kept, firstSequence: keptFirst) }
+            do { try Syscall.fsync(newFD) } catch { throw JournalError.system(error, path: temporary) }
+            try hook(.compactedTemporaryWritten)
+            do throws(SystemCallError) {
+                try Syscall.rename(temporary, path)
+                inode = try Syscall.fstat(newFD).inode
+            } catch { throw JournalError.system(error, path: path) }
+            try hook(.compactedRenamed)
+            do { try Syscall.syncDirectory(directory) } catch { throw JournalError.system(error, path: directory) }
+        } catch {
+            fd = oldFD
+            header = oldHeader
+            endOffset = oldEnd
+            inode = oldInode
+            encoder?.reset()
+            throw error
+        }
+        success = true
+        Syscall.close(oldFD)
+    }
+
+    // MARK: Closing
+
+    /// A normal stop. With `discard`, records the clean-stop marker, syncs it,
+    /// removes the snapshot and the journal and syncs the directory: a crash at
+    /// any point leaves either the whole journal or a clean-stopped one.
+    /// Without, syncs and closes.
+    func close(discard: Bool, nextSequence: UInt64) throws(JournalError) {
+        try ensureOpen()
+        if discard {
+            builder.reset()
+            builder.append(
+                type: .cleanStop, flags: [], firstSequence: nextSequence, messageCount: 0, rawLength: 0,
+                payloadChecksum: 0, stored: UnsafeRawBufferPointer(start: nil, count: 0), seed: header.frameSeed)
+            try writeBuilt(describing: "the clean-stop marker", sequence: nextSequence)
+            try closeHook(.markerWritten)
+            try syncFile()
+            try closeHook(.markerSynced)
+            let snapshotPath = JournalSnapshot.path(forJournal: path)
+            do throws(SystemCallError) {
+                try Syscall.unlink(snapshotPath)
+                try Syscall.syncDirectory(directory)
+            } catch where error.errno == ENOENT {
+            } catch { throw JournalError.system(error, path: snapshotPath) }
+            try closeHook(.snapshotRemoved)
+            do { try Syscall.unlink(path) } catch { throw JournalError.system(error, path: path) }
+            try closeHook(.journalRemoved)
+            do { try Syscall.syncDirectory(directory) } catch { throw JournalError.system(error, path: directory) }
+        } else {
+            try syncFile()
+        }
+        release()
+    }
+
+    private func closeHook(_ step: CloseStep) throws(JournalError) {
+        do { try closeHook?(step) } catch {
+            throw JournalError(code: .ioFailure, message: "stopped at \(step) (test hook)", path: path, cause: error)
+        }
+    }
+
+    // MARK: Helpers
+
+    static func randomSalt() -> UInt64 {
+        var generator = SystemRandomNumberGenerator()
+        var salt: UInt64 = 0
+        while salt == 0 { salt = generator.next() }
+        return salt
+    }
+
+    static func wallClockNanoseconds() -> UInt64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return UInt64(spec.tv_sec) &* 1_000_000_000 &+ UInt64(spec.tv_nsec)
+    }
+}
+
+extension JournalReader {
+    /// ``forEachMessage(_:)`` for bodies that throw only ``JournalError``.
+    func forEachMessageTyped(_ body: (UInt64, UnsafeRawBufferPointer) throws(JournalError) -> Void) throws(JournalError) {
+        while let (header, _, payload) = try nextRawFrame() {
+            var sequence = header.firstSequence
+            var at = 0
+            for _ in 0..<header.messageCount {
+                let length = Int(payload.readVarint(at: &at)!)
+                try body(sequence, UnsafeRawBufferPointer(rebasing: payload[at..<(at + length)]))
+                at += length
+                sequence += 1
+            }
+        }
+    }
+}

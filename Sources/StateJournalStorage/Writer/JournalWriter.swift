@@ -1,0 +1,513 @@
+public import Logging
+import Synchronization
+
+/// The companion writer: the one owner of a journal file.
+///
+/// Appends are batched: every append that arrives while a batch is being
+/// written or synced joins the next batch (group commit), which becomes one
+/// or a few frames, compressed, written with one `pwrite` and — for
+/// `.synced` — made durable in a sync round shared with the other journals
+/// of the file system. An append returns its sequence numbers once its batch
+/// is durable per the journal's ``Durability``. Sequence numbers follow the
+/// order of arrival, strictly increasing, without gaps.
+///
+/// All blocking calls run on threads the library owns, never on Swift's
+/// cooperative pool. A failed `write` or `fdatasync` fails every append of
+/// its batch and every later one: nothing is acknowledged that is not on disk
+/// per the durability, and a failed sync is never retried on the same file.
+///
+/// The writer holds an exclusive `flock` on the journal while it has the file
+/// open. After ``JournalOptions/idleTimeout`` without work it closes the
+/// file and frees its compression state; the next append reopens it.
+public final class JournalWriter: Sendable {
+    /// The journal's path.
+    public let path: String
+    /// The process the journal belongs to.
+    public let processID: String
+    /// The options it was opened with.
+    public let options: JournalOptions
+    /// What opening found and did.
+    public let recovery: RecoveryReport
+
+    typealias AppendResult = Result<ClosedRange<UInt64>, JournalError>
+    typealias AppendContinuation = CheckedContinuation<AppendResult, Never>
+    typealias DoneContinuation = CheckedContinuation<Result<Void, JournalError>, Never>
+
+    private struct Batch {
+        var messages: [[UInt8]] = []
+        var firstSequence: UInt64
+        var rawBytes = 0
+        var waiters: [(AppendContinuation, ClosedRange<UInt64>)] = []
+    }
+
+    private enum Operation {
+        case append(Batch)
+        case flush(DoneContinuation)
+        case snapshot([UInt8], UInt64, DoneContinuation)
+        case close(discard: Bool, DoneContinuation)
+        /// Holds a queue slot while its batch is mutated in place.
+        case vacated
+    }
+
+    private enum Phase {
+        case open
+        case failed(JournalError)
+        case closing
+        case closed
+    }
+
+    private enum Worker {
+        /// No job owns the engine.
+        case idle
+        /// A job owns the engine (queued, running, or waiting for a sync round).
+        case busy
+    }
+
+    private struct State {
+        var phase: Phase = .open
+        var nextSequence: UInt64
+        var queue: [Operation] = []
+        var worker: Worker = .idle
+        var bufferedTimerArmed = false
+        var idleTimerArmed = false
+        var lastActivity: UInt64 = 0
+        var appendedMessages: UInt64 = 0
+        var batchesWritten: UInt64 = 0
+    }
+
+    private let state: Mutex<State>
+    private let engine: JournalEngine
+    private let pool: IOThreadPool
+    private let syncRounds: SyncRounds?
+    private let logger: Logger
+
+    private init(opened: OpenedJournal, processID: String, options: JournalOptions, syncRounds: SyncRounds?, logger: Logger) {
+        self.path = opened.path
+        self.processID = processID
+        self.options = options
+        self.recovery = opened.report
+        self.engine = JournalEngine(opened: opened, processID: processID, compression: options.compression)
+        self.pool = .shared
+        self.syncRounds = syncRounds
+        self.logger = logger
+        self.state = Mutex(State(nextSequence: opened.report.nextSequence, lastActivity: IOThreadPool.now()))
+    }
+
+    /// Opens the journal at `path` for writing, recovering it first (see
+    /// ``RecoveryReport``), or creates it.
+    ///
+    /// - Throws: ``JournalError`` with ``JournalError/Code/locked`` when another
+    ///   writer holds it, and the reader's codes for a damaged or foreign file.
+    public static func open(
+        path: String, processID: String, options: JournalOptions = JournalOptions(), logger: Logger
+    ) async throws(JournalError) -> JournalWriter {
+        let opened = try await IOThreadPool.shared.run { () throws(JournalError) -> OpenedJournalBox in
+            OpenedJournalBox(try JournalRecovery.open(path: path, processID: processID, options: options, logger: logger))
+        }.value
+        var rounds: SyncRounds?
+        if options.durability == .synced {
+            do {
+                rounds = try SyncRounds.forDirectory(FileNames.directory(of: path))
+            } catch {
+                Syscall.close(opened.fd)
+                throw JournalError.system(error, path: path)
+            }
+        }
+        let writer = JournalWriter(opened: opened, processID: processID, options: options, syncRounds: rounds, logger: logger)
+        writer.armIdleTimer()
+        return writer
+    }
+
+    /// The sequence number the next append will get.
+    public var nextSequence: UInt64 { state.withLock { $0.nextSequence } }
+
+    // MARK: Appending
+
+    /// Appends one message; returns its sequence number once it is durable per the journal's durability.
+    @discardableResult
+    public func append(_ message: [UInt8]) async throws(JournalError) -> UInt64 {
+        try await append(contentsOf: [message]).lowerBound
+    }
+
+    /// Appends messages as one contiguous run of sequence numbers; returns
+    /// them once all are durable per the journal's durability.
+    @discardableResult
+    public func append(contentsOf messages: [[UInt8]]) async throws(JournalError) -> ClosedRange<UInt64> {
+        guard !messages.isEmpty else {
+            throw JournalError(code: .invalidArgument, message: "append needs at least one message", path: path)
+        }
+        for message in messages where message.count > JournalFormat.maxMessageSize {
+            throw JournalError(
+                code: .messageTooLarge,
+                message: "a message of \(message.count) bytes exceeds the limit of \(JournalFormat.maxMessageSize)", path: path)
+        }
+        if case .buffered = options.durability {
+            return try enqueueBuffered(messages)
+        }
+        let result: AppendResult = await withCheckedContinuation { continuation in
+            enqueue(messages, continuation: continuation)
+        }
+        return try result.get()
+    }
+
+    private func enqueue(_ messages: [[UInt8]], continuation: AppendContinuation) {
+        let outcome = state.withLock { state -> (start: Bool, failure: JournalError?) in
+            if let failure = Self.refusal(state.phase, path: path) { return (false, failure) }
+            let first = state.nextSequence
+            let range = first...(first + UInt64(messages.count) - 1)
+            state.nextSequence += UInt64(messages.count)
+            state.appendedMessages += UInt64(messages.count)
+            Self.add(messages, range: range, waiter: continuation, to: &state.queue)
+            if state.worker == .idle {
+                state.worker = .busy
+                return (true, nil)
+            }
+            return (false, nil)
+        }
+        if let failure = outcome.failure {
+            continuation.resume(returning: .failure(failure))
+        } else if outcome.start {
+            pool.execute { self.work() }
+        }
+    }
+
+    private func enqueueBuffered(_ messages: [[UInt8]]) throws(JournalError) -> ClosedRange<UInt64> {
+        guard case .buffered(let within) = options.durability else { preconditionFailure() }
+        let outcome = state.withLock { state -> (range: ClosedRange<UInt64>?, failure: JournalError?, start: Bool, arm: Bool) in
+            if let failure = Self.refusal(state.phase, path: path) { return (nil, failure, false, false) }
+            let first = state.nextSequence
+            let range = first...(first + UInt64(messages.count) - 1)
+            state.nextSequence += UInt64(messages.count)
+            state.appendedMessages += UInt64(messages.count)
+            Self.add(messages, range: range, waiter: nil, to: &state.queue)
+            guard state.worker == .idle else { return (range, nil, false, false) }
+            let queued = state.queue.reduce(0) { total, operation in
+                if case .append(let batch) = operation { return total + batch.rawBytes }
+                return total
+            }
+            if queued >= JournalFormat.targetFramePayload {
+                state.worker = .busy
+                return (range, nil, true, false)
+            }
+            if !state.bufferedTimerArmed {
+                state.bufferedTimerArmed = true
+                return (range, nil, false, true)
+            }
+            return (range, nil, false, false)
+        }
+        if let failure = outcome.failure { throw failure }
+        if outcome.start { pool.execute { self.work() } }
+        if outcome.arm {
+            pool.execute(afterNanoseconds: Self.nanoseconds(within)) { self.bufferedDeadline() }
+        }
+        return outcome.range!
+    }
+
+    private func bufferedDeadline() {
+        let start = state.withLock { state -> Bool in
+            state.bufferedTimerArmed = false
+            guard state.worker == .idle, !state.queue.isEmpty else { return false }
+            state.worker = .busy
+            return true
+        }
+        if start { work() }
+    }
+
+    private static func add(_ messages: [[UInt8]], range: ClosedRange<UInt64>, waiter: AppendContinuation?, to queue: inout [Operation]) {
+        let bytes = messages.reduce(0) { $0 + $1.count + 2 }
+        if case .append(var batch)? = queue.last, batch.rawBytes < 4 * JournalFormat.targetFramePayload {
+            queue[queue.count - 1] = .vacated  // so the batch's arrays are uniquely referenced
+            batch.messages.append(contentsOf: messages)
+            batch.rawBytes += bytes
+            if let waiter { batch.waiters.append((waiter, range)) }
+            queue[queue.count - 1] = .append(batch)
+            return
+        }
+        var batch = Batch(firstSequence: range.lowerBound)
+        batch.messages = messages
+        batch.rawBytes = bytes
+        if let waiter { batch.waiters.append((waiter, range)) }
+        queue.append(.append(batch))
+    }
+
+    private static func refusal(_ phase: Phase, path: String) -> JournalError? {
+        switch phase {
+        case .open: nil
+        case .failed(let cause):
+            JournalError(code: .writerFailed, message: "the writer failed earlier: \(cause.message)", path: path, sequence: cause.sequence, systemCall: cause.systemCall, errno: cause.errno, cause: cause)
+        case .closing, .closed:
+            JournalError(code: .closed, message: "the journal writer is closed", path: path)
+        }
+    }
+
+    // MARK: Flush, snapshot, close
+
+    /// Returns once everything appended before is written and synced
+    /// (`fdatasync`), whatever the journal's durability.
+    public func flush() async throws(JournalError) {
+        try await control { .flush($0) }
+    }
+
+    /// Stores `state`, the process state after the message with `sequence`,
+    /// as the journal's snapshot, then drops the frames before it. Replay then
+    /// yields the snapshot and only the messages after `sequence`.
+    ///
+    /// Runs after every append made before it. Atomic at every step.
+    public func writeSnapshot(_ state: [UInt8], through sequence: UInt64) async throws(JournalError) {
+        let next = nextSequence
+        guard sequence < next, sequence >= engineSnapshotFloor else {
+            throw JournalError(
+                code: .invalidArgument,
+                message: "a snapshot through sequence \(sequence) is out of range (appended up to \(next - 1))", path: path, sequence: sequence)
+        }
+        guard state.count <= JournalFormat.maxSnapshotSize else {
+            throw JournalError(code: .messageTooLarge, message: "a snapshot of \(state.count) bytes exceeds the limit of \(JournalFormat.maxSnapshotSize)", path: path)
+        }
+        try await control { .snapshot(state, sequence, $0) }
+    }
+
+    private var engineSnapshotFloor: UInt64 { recovery.snapshotSequence ?? 0 }
+
+    /// A normal stop. Everything appended before is written first.
+    ///
+    /// - Parameter discard: true for a transient journal: record the
+    ///   clean-stop marker, sync it, then remove the snapshot and the journal
+    ///   (a crash in the middle leaves either the whole journal or a
+    ///   clean-stopped one, never half). False keeps everything, synced.
+    public func close(discard: Bool) async throws(JournalError) {
+        try await control { .close(discard: discard, $0) }
+    }
+
+    private func control(_ make: (DoneContinuation) -> Operation) async throws(JournalError) {
+        let result: Result<Void, JournalError> = await withCheckedContinuation { continuation in
+            let outcome = state.withLock { state -> (start: Bool, failure: JournalError?) in
+                if let failure = Self.refusal(state.phase, path: path) { return (false, failure) }
+                let operation = make(continuation)
+                if case .close = operation { state.phase = .closing }
+                state.queue.append(operation)
+                if state.worker == .idle {
+                    state.worker = .busy
+                    return (true, nil)
+                }
+                return (false, nil)
+            }
+            if let failure = outcome.failure {
+                continuation.resume(returning: .failure(failure))
+            } else if outcome.start {
+                pool.execute { self.work() }
+            }
+        }
+        try result.get()
+    }
+
+    // MARK: The worker
+
+    /// Runs one queued operation with the engine, on an I/O thread. The
+    /// caller holds the worker token (`worker == .busy`).
+    private func work() {
+        let operation = state.withLock { state -> Operation? in
+            if state.queue.isEmpty {
+                state.worker = .idle
+                state.lastActivity = IOThreadPool.now()
+                return nil
+            }
+            return state.queue.removeFirst()
+        }
+        guard let operation else {
+            armIdleTimer()
+            return
+        }
+        switch operation {
+        case .append(let batch):
+            do {
+                try engine.write(batch.messages, firstSequence: batch.firstSequence)
+            } catch {
+                fail(error, batchWaiters: batch.waiters)
+                return
+            }
+            state.withLock { $0.batchesWritten += 1 }
+            if options.durability == .synced, let syncRounds {
+                syncRounds.request(fd: engine.fd, method: options.syncMethod) { failure in
+                    if let failure {
+                        let error = JournalError(
+                            code: .syncFailed, message: "\(failure); the journal is not synced again",
+                            path: self.path, sequence: batch.firstSequence, systemCall: failure.call, errno: failure.errno, cause: failure)
+                        self.fail(error, batchWaiters: batch.waiters)
+                        return
+                    }
+                    for (waiter, range) in batch.waiters { waiter.resume(returning: .success(range)) }
+                    self.next()
+                }
+                return
+            }
+            for (waiter, range) in batch.waiters { waiter.resume(returning: .success(range)) }
+        case .flush(let done):
+            do {
+                try engine.syncFile()
+            } catch {
+                done.resume(returning: .failure(error))
+                fail(error, batchWaiters: [])
+                return
+            }
+            done.resume(returning: .success(()))
+        case .snapshot(let bytes, let sequence, let done):
+            do {
+                try engine.writeSnapshot(bytes, sequence: sequence)
+            } catch {
+                done.resume(returning: .failure(error))
+                fail(error, batchWaiters: [])
+                return
+            }
+            logger.debug("snapshot stored", metadata: ["path": "\(path)", "sequence": "\(sequence)"])
+            done.resume(returning: .success(()))
+        case .close(let discard, let done):
+            let next = nextSequence
+            do {
+                try engine.close(discard: discard, nextSequence: next)
+            } catch {
+                done.resume(returning: .failure(error))
+                fail(error, batchWaiters: [])
+                return
+            }
+            let rest = state.withLock { state -> [Operation] in
+                state.phase = .closed
+                state.worker = .idle
+                defer { state.queue.removeAll() }
+                return state.queue
+            }
+            Self.failAll(rest, with: JournalError(code: .closed, message: "the journal writer is closed", path: path))
+            done.resume(returning: .success(()))
+            return
+        case .vacated:
+            break
+        }
+        next()
+    }
+
+    /// Hands the worker token on: the next operation runs as a new pool job,
+    /// so one busy journal does not starve the others.
+    private func next() {
+        let more = state.withLock { state -> Bool in
+            if state.queue.isEmpty {
+                state.worker = .idle
+                state.lastActivity = IOThreadPool.now()
+                return false
+            }
+            return true
+        }
+        if more { pool.execute { self.work() } } else { armIdleTimer() }
+    }
+
+    /// Marks the writer failed: the failing batch and every queued operation get the error.
+    private func fail(_ error: JournalError, batchWaiters: [(AppendContinuation, ClosedRange<UInt64>)]) {
+        let rest = state.withLock { state -> [Operation] in
+            if case .open = state.phase { state.phase = .failed(error) } else if case .closing = state.phase { state.phase = .failed(error) }
+            state.worker = .idle
+            defer { state.queue.removeAll() }
+            return state.queue
+        }
+        logger.error("journal writer failed", metadata: ["path": "\(path)", "error": "\(error)"])
+        // The file is not written again: release it so recovery (here or in another process) can take it.
+        engine.release()
+        for (waiter, _) in batchWaiters { waiter.resume(returning: .failure(error)) }
+        let later = Self.refusal(.failed(error), path: path)!
+        Self.failAll(rest, with: later)
+    }
+
+    private static func failAll(_ operations: [Operation], with error: JournalError) {
+        for operation in operations {
+            switch operation {
+            case .append(let batch):
+                for (waiter, _) in batch.waiters { waiter.resume(returning: .failure(error)) }
+            case .flush(let done), .snapshot(_, _, let done), .close(_, let done):
+                done.resume(returning: .failure(error))
+            case .vacated:
+                break
+            }
+        }
+    }
+
+    // MARK: Idle release
+
+    private func armIdleTimer() {
+        guard let timeout = options.idleTimeout else { return }
+        let arm = state.withLock { state -> Bool in
+            if state.idleTimerArmed { return false }
+            state.idleTimerArmed = true
+            return true
+        }
+        if arm {
+            pool.execute(afterNanoseconds: Self.nanoseconds(timeout)) { [weak self] in self?.idleCheck() }
+        }
+    }
+
+    private func idleCheck() {
+        guard let timeout = options.idleTimeout else { return }
+        let limit = Self.nanoseconds(timeout)
+        enum Decision { case release, rearm, nothing }
+        let decision = state.withLock { state -> Decision in
+            state.idleTimerArmed = false
+            guard case .open = state.phase else { return .nothing }
+            guard state.worker == .idle, state.queue.isEmpty else { return .nothing }
+            if IOThreadPool.now() &- state.lastActivity >= limit {
+                state.worker = .busy
+                return .release
+            }
+            return .rearm
+        }
+        switch decision {
+        case .release:
+            engine.release()
+            state.withLock { $0.worker = .idle }
+            if !(state.withLock { $0.queue.isEmpty }) { kick() }
+        case .rearm:
+            armIdleTimer()
+        case .nothing:
+            break
+        }
+    }
+
+    private func kick() {
+        let start = state.withLock { state -> Bool in
+            guard state.worker == .idle, !state.queue.isEmpty else { return false }
+            state.worker = .busy
+            return true
+        }
+        if start { pool.execute { self.work() } }
+    }
+
+    /// Whether the writer holds its file open now (false while idle-released).
+    public var isFileOpen: Bool {
+        state.withLock { state in state.worker == .idle ? engine.isOpen : true }
+    }
+
+    /// Counters for statistics and tests.
+    public var statistics: Statistics {
+        state.withLock { Statistics(messagesAppended: $0.appendedMessages, batchesWritten: $0.batchesWritten) }
+    }
+
+    public struct Statistics: Sendable, Hashable {
+        public var messagesAppended: UInt64
+        public var batchesWritten: UInt64
+    }
+
+    package func setSnapshotHook(_ hook: (@Sendable (SnapshotStep) throws -> Void)?) {
+        state.withLock { _ in engine.snapshotHook = hook }
+    }
+
+    package func setCloseHook(_ hook: (@Sendable (CloseStep) throws -> Void)?) {
+        state.withLock { _ in engine.closeHook = hook }
+    }
+
+    static func nanoseconds(_ duration: Duration) -> UInt64 {
+        let (seconds, attoseconds) = duration.components
+        return UInt64(max(0, seconds)) &* 1_000_000_000 &+ UInt64(max(0, attoseconds) / 1_000_000_000)
+    }
+}
+
+/// Moves a recovered journal (which owns a descriptor) across the pool boundary.
+private struct OpenedJournalBox: @unchecked Sendable {
+    // Safe: created on the pool thread and handed over exactly once.
+    var value: OpenedJournal
+    init(_ value: OpenedJournal) { self.value = value }
+}

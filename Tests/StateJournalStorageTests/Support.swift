@@ -1,0 +1,92 @@
+import Foundation
+import Logging
+import StateJournalStorage
+import Synchronization
+import Testing
+
+/// A temporary directory for one test, removed afterwards.
+final class TemporaryDirectory {
+    let path: String
+
+    init(_ function: String = #function) {
+        let base = FileManager.default.temporaryDirectory.path
+        let name = function.filter { $0.isLetter || $0.isNumber }.prefix(40)
+        path = "\(base)/sj-\(name)-\(UUID().uuidString.prefix(8))"
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    func file(_ name: String) -> String { "\(path)/\(name)" }
+
+    var entries: [String] { ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted() }
+}
+
+let testLogger = Logger(label: "statejournal.tests") { _ in SwiftLogNoOpLogHandler() }
+
+/// A deterministic generator (SplitMix64), so failures reproduce.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// A realistic small JSON-like event, 100–250 bytes.
+func sampleEvent(_ index: Int, using generator: inout SeededGenerator) -> [UInt8] {
+    let kinds = ["message.posted", "member.joined", "member.left", "typing.started", "reaction.added"]
+    let kind = kinds[Int(generator.next() % UInt64(kinds.count))]
+    let user = generator.next() % 5000
+    let room = generator.next() % 200
+    let words = ["hello", "world", "state", "journal", "replay", "crash", "again", "swift", "actor", "batch", "ok", "thanks"]
+    let count = 3 + Int(generator.next() % 12)
+    let text = (0..<count).map { _ in words[Int(generator.next() % UInt64(words.count))] }.joined(separator: " ")
+    let json = #"{"type":"\#(kind)","room":"room-\#(room)","user":"user-\#(user)","seq":\#(index),"ts":\#(1_700_000_000_000 + index * 37),"text":"\#(text)"}"#
+    return Array(json.utf8)
+}
+
+/// Every message of the journal at `path` (snapshot excluded), read with the blocking reader.
+func readAll(_ path: String) throws -> (messages: [JournalMessage], end: JournalEnd) {
+    let reader = try JournalReader(path: path)
+    var messages: [JournalMessage] = []
+    while let frame = try reader.nextFrame() { messages.append(contentsOf: frame.messages) }
+    return (messages, reader.end ?? .clean)
+}
+
+/// Replays through the async API: the snapshot and the messages after it.
+func replayAll(_ path: String) async throws -> (snapshot: JournalSnapshot?, messages: [JournalMessage]) {
+    var snapshot: JournalSnapshot?
+    var messages: [JournalMessage] = []
+    for try await element in JournalReplay(path: path, chunkMessages: 100) {
+        switch element {
+        case .snapshot(let s): snapshot = s
+        case .messages(let m): messages.append(contentsOf: m)
+        }
+    }
+    return (snapshot, messages)
+}
+
+func fileBytes(_ path: String) -> [UInt8] { Array(FileManager.default.contents(atPath: path) ?? Data()) }
+
+func writeBytes(_ bytes: [UInt8], to path: String) {
+    _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
+}
+
+extension JournalOptions {
+    static func testing(_ durability: Durability = .written, compression: Bool = true) -> JournalOptions {
+        JournalOptions(durability: durability, compression: compression, idleTimeout: nil)
+    }
+}
+
+/// A value shared between tasks of a test.
+final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    func withLock<R: Sendable>(_ body: (inout Value) -> R) -> R { mutex.withLock { body(&$0) } }
+    var value: Value { mutex.withLock { $0 } }
+}

@@ -43,9 +43,22 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        // The golden journals of fixtures/ and their generator.
+        .target(
+            name: "StateJournalFixtureCatalog",
+            dependencies: ["StateJournalStorage"],
+            path: "tools/fixtures/Catalog",
+            swiftSettings: testSwift
+        ),
+        .executableTarget(
+            name: "statejournal-fixtures",
+            dependencies: ["StateJournalFixtureCatalog"],
+            path: "tools/fixtures/Generator",
+            swiftSettings: testSwift
+        ),
         .testTarget(
             name: "StateJournalStorageTests",
-            dependencies: ["StateJournalStorage"],
+            dependencies: ["StateJournalStorage", "StateJournalFixtureCatalog"],
             swiftSettings: testSwift
         ),
     ]

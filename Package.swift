@@ -56,6 +56,14 @@ let package = Package(
             path: "tools/fixtures/Generator",
             swiftSettings: testSwift
         ),
+        // Figures of the file layer on this machine (see README, "Performance").
+        .target(name: "CBenchSupport", path: "tools/storage-bench/CBenchSupport"),
+        .executableTarget(
+            name: "statejournal-storage-bench",
+            dependencies: ["StateJournalStorage", "CLZ4", "CBenchSupport", .product(name: "Logging", package: "swift-log")],
+            path: "tools/storage-bench/Bench",
+            swiftSettings: testSwift
+        ),
         .testTarget(
             name: "StateJournalStorageTests",
             dependencies: ["StateJournalStorage", "StateJournalFixtureCatalog"],

@@ -1,0 +1,321 @@
+// Measures the journal file layer on this machine: compression ratios,
+// append rates per durability and concurrency, group commit across journals,
+// replay rate and memory per journal.
+//
+//     swift run -c release statejournal-storage-bench [--quick] [--seconds S] [--only NAME] [--dir DIR]
+//
+// Every figure is a median of three runs, all in this one process.
+import CBenchSupport
+import CLZ4
+import Foundation
+import Logging
+import StateJournalStorage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// MARK: Arguments
+
+struct Configuration: Sendable {
+    var seconds = 2.0
+    var quick = false
+    var only: Set<String> = []
+    var baseDirectory = FileManager.default.temporaryDirectory.path + "/sj-bench-\(getpid())"
+
+    static func parse() -> Configuration {
+        var configuration = Configuration()
+        var iterator = CommandLine.arguments.dropFirst().makeIterator()
+        while let argument = iterator.next() {
+            switch argument {
+            case "--quick": configuration.quick = true; configuration.seconds = 0.3
+            case "--seconds": configuration.seconds = Double(iterator.next()!)!
+            case "--only": configuration.only.insert(iterator.next()!)
+            case "--dir": configuration.baseDirectory = iterator.next()!
+            default: fatalError("unknown argument \(argument)")
+            }
+        }
+        return configuration
+    }
+}
+let configuration = Configuration.parse()
+let seconds = configuration.seconds
+let quick = configuration.quick
+let only = configuration.only
+let baseDirectory = configuration.baseDirectory
+let repetitions = quick ? 1 : 3
+let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
+func enabled(_ name: String) -> Bool { only.isEmpty || only.contains(name) }
+try? FileManager.default.removeItem(atPath: baseDirectory)
+try FileManager.default.createDirectory(atPath: baseDirectory, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(atPath: baseDirectory) }
+
+// MARK: Data
+
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Realistic JSON-like events; `target` picks a size around 150 bytes.
+func makeEvents(_ count: Int, seed: UInt64 = 42) -> [[UInt8]] {
+    var g = SplitMix(state: seed)
+    let kinds = ["message.posted", "member.joined", "member.left", "typing.started", "reaction.added", "message.edited"]
+    let words = ["hello", "world", "state", "journal", "replay", "crash", "again", "swift", "actor", "batch", "ok", "thanks", "see", "you", "soon"]
+    return (0..<count).map { i in
+        let kind = kinds[Int(g.next() % UInt64(kinds.count))]
+        let n = 2 + Int(g.next() % 8)
+        let text = (0..<n).map { _ in words[Int(g.next() % UInt64(words.count))] }.joined(separator: " ")
+        let json = #"{"type":"\#(kind)","room":"room-\#(g.next() % 300)","user":"user-\#(g.next() % 10000)","id":\#(i),"ts":\#(1_763_700_000_000 + i * 41),"text":"\#(text)"}"#
+        return Array(json.utf8)
+    }
+}
+
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+func now() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+}
+func format(_ value: Double) -> String {
+    if value >= 1e6 { return String(format: "%.2fM", value / 1e6) }
+    if value >= 1e3 { return String(format: "%.1fk", value / 1e3) }
+    return String(format: "%.0f", value)
+}
+
+let events = makeEvents(200_000)
+let averageSize = Double(events.reduce(0) { $0 + $1.count }) / Double(events.count)
+print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, CRC32C \(CRC32C.implementation), directory \(baseDirectory)")
+print("events: \(events.count), average \(String(format: "%.0f", averageSize)) B\n")
+
+// MARK: Compression ratios
+
+if enabled("compression") {
+    print("== Compression ratio on the events (raw payload bytes / stored payload bytes)")
+    func ratio(batchSize: Int, linked: Bool) -> Double {
+        let stream = LZ4_createStream()!
+        defer { LZ4_freeStream(stream) }
+        let ring = UnsafeMutablePointer<CChar>.allocate(capacity: 1 << 20)
+        defer { ring.deallocate() }
+        var out = [CChar](repeating: 0, count: 1 << 20)
+        var raw = 0, stored = 0, position = 0
+        var index = 0
+        let sample = Array(events.prefix(50_000))
+        while index < sample.count {
+            var payload: [UInt8] = []
+            for m in sample[index..<min(index + batchSize, sample.count)] {
+                var v = m.count
+                while v >= 0x80 { payload.append(UInt8(v & 0x7F) | 0x80); v >>= 7 }
+                payload.append(UInt8(v))
+                payload += m
+            }
+            index += batchSize
+            if !linked || position + payload.count > (1 << 20) {
+                if linked && position > 0 {
+                    position = Int(LZ4_saveDict(stream, ring, 65536))
+                } else {
+                    LZ4_resetStream_fast(stream)
+                    position = 0
+                }
+            }
+            payload.withUnsafeBytes { p in (ring + position).update(from: p.baseAddress!.assumingMemoryBound(to: CChar.self), count: p.count) }
+            let n = out.withUnsafeMutableBufferPointer {
+                LZ4_compress_fast_continue(stream, ring + position, $0.baseAddress, Int32(payload.count), Int32($0.count), 1)
+            }
+            position += payload.count
+            raw += payload.count
+            stored += (n > 0 && Int(n) < payload.count) ? Int(n) : payload.count
+            if !(n > 0 && Int(n) < payload.count) && linked { LZ4_resetStream_fast(stream); position = 0 }
+        }
+        return Double(raw) / Double(stored)
+    }
+    print(String(format: "  linked, one message per frame       %.2f", ratio(batchSize: 1, linked: true)))
+    print(String(format: "  independent, one message per frame  %.2f", ratio(batchSize: 1, linked: false)))
+    print(String(format: "  independent, 16 messages per frame  %.2f", ratio(batchSize: 16, linked: false)))
+    print(String(format: "  independent, 256 messages per frame %.2f", ratio(batchSize: 256, linked: false)))
+    print(String(format: "  linked, 16 messages per frame       %.2f", ratio(batchSize: 16, linked: true)))
+    // What the writer produces, file bytes included (headers, frame headers).
+    let path = baseDirectory + "/ratio.journal"
+    let writer = try await JournalWriter.open(path: path, processID: "ratio", options: JournalOptions(durability: .written, idleTimeout: nil), logger: logger)
+    for m in events.prefix(50_000) { try await writer.append(m) }
+    try await writer.close(discard: false)
+    let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
+    let payload = events.prefix(50_000).reduce(0) { $0 + $1.count }
+    print(String(format: "  writer, one message per append: %.1f B on disk per message (%.0f B raw), file ratio %.2f\n",
+        Double(size) / 50_000, Double(payload) / 50_000, Double(payload) / Double(size)))
+    try FileManager.default.removeItem(atPath: path)
+}
+
+// MARK: Append rates
+
+/// `processes` tasks, each with its own journal (or all sharing one when `shared`),
+/// each awaiting one append at a time, for `seconds`. Returns messages/s.
+func appendRate(processes: Int, shared: Bool, durability: Durability, syncMethod: SyncMethod = .automatic) async throws -> Double {
+    let directory = baseDirectory + "/append-\(UUID().uuidString.prefix(8))"
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let options = JournalOptions(durability: durability, syncMethod: syncMethod, idleTimeout: nil)
+    var writers: [JournalWriter] = []
+    for p in 0..<(shared ? 1 : processes) {
+        writers.append(try await JournalWriter.open(path: "\(directory)/p\(p).journal", processID: "p\(p)", options: options, logger: logger))
+    }
+    let writersCopy = writers
+    let deadline = now() + seconds
+    let start = now()
+    let total = try await withThrowingTaskGroup(of: Int.self) { group in
+        for p in 0..<processes {
+            group.addTask {
+                let writer = writersCopy[shared ? 0 : p]
+                var sent = 0
+                var i = p * 7919
+                while now() < deadline {
+                    try await writer.append(events[i % events.count])
+                    i += 1
+                    sent += 1
+                }
+                return sent
+            }
+        }
+        return try await group.reduce(0, +)
+    }
+    let elapsed = now() - start
+    for w in writers { try await w.close(discard: true) }
+    return Double(total) / elapsed
+}
+
+func measure(_ label: String, _ body: () async throws -> Double) async rethrows {
+    var values: [Double] = []
+    for _ in 0..<repetitions { values.append(try await body()) }
+    print("  \(label.padding(toLength: 58, withPad: " ", startingAt: 0)) \(format(median(values)).padding(toLength: 8, withPad: " ", startingAt: 0)) msg/s   (runs: \(values.map(format).joined(separator: ", ")))")
+}
+
+if enabled("append") {
+    print("== One journal, 1 and 64 concurrent appenders, each awaiting one append at a time (~\(Int(averageSize)) B events)")
+    for durability in [Durability.buffered(within: .milliseconds(10)), .written, .synced] {
+        for appenders in [1, 64] {
+            try await measure("\(durability), \(appenders) appender(s)") { try await appendRate(processes: appenders, shared: true, durability: durability) }
+        }
+    }
+    print("")
+}
+
+if enabled("processes") {
+    print("== Many processes, one journal each, each awaiting one append at a time, .synced")
+    for processes in [1, 64, 1024] {
+        for method in [SyncMethod.automatic, .fileSystem, .perFile] {
+            if processes == 1 && method == .fileSystem { continue }
+            try await measure("\(processes) process(es), sync \(method)") { try await appendRate(processes: processes, shared: false, durability: .synced, syncMethod: method) }
+        }
+    }
+    print("== Many processes, .written")
+    for processes in [1, 64, 1024] {
+        try await measure("\(processes) process(es), written") { try await appendRate(processes: processes, shared: false, durability: .written) }
+    }
+    print("")
+}
+
+// MARK: Neighbour cost
+
+if enabled("neighbour") {
+    print("== Cost of syncfs to a neighbour: a thread writing 1 MiB blocks (no sync) to another file of the same file system")
+    final class Neighbour: @unchecked Sendable {
+        // Safe: `stop` and `written` are touched by the neighbour thread and read after it ends.
+        var stop = false
+        var written = 0
+        var thread: Thread?
+        func start(path: String) {
+            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            let block = [UInt8](repeating: 0x5A, count: 1 << 20)
+            thread = Thread {
+                var offset: off_t = 0
+                while !self.stop {
+                    block.withUnsafeBytes { _ = pwrite(fd, $0.baseAddress, $0.count, offset) }
+                    offset += off_t(block.count)
+                    self.written += block.count
+                    if offset > 512 << 20 { offset = 0; ftruncate(fd, 0) }
+                }
+                close(fd)
+            }
+            thread!.start()
+        }
+    }
+    for method in [SyncMethod.fileSystem, .perFile] {
+        let neighbour = Neighbour()
+        neighbour.start(path: baseDirectory + "/neighbour.bin")
+        let t0 = now()
+        var values: [Double] = []
+        for _ in 0..<repetitions { values.append(try await appendRate(processes: 64, shared: false, durability: .synced, syncMethod: method)) }
+        neighbour.stop = true
+        let elapsed = now() - t0
+        try await Task.sleep(for: .milliseconds(200))
+        print("  64 processes, sync \(method): \(format(median(values))) msg/s; neighbour wrote \(String(format: "%.0f", Double(neighbour.written) / elapsed / 1e6)) MB/s")
+        try? FileManager.default.removeItem(atPath: baseDirectory + "/neighbour.bin")
+    }
+    print("")
+}
+
+// MARK: Replay
+
+if enabled("replay") {
+    let count = quick ? 100_000 : 1_000_000
+    print("== Replay of \(count) messages from one journal")
+    let path = baseDirectory + "/replay.journal"
+    let writer = try await JournalWriter.open(path: path, processID: "replay", options: JournalOptions(durability: .written, idleTimeout: nil), logger: logger)
+    var i = 0
+    while i < count {
+        let batch = (i..<min(i + 64, count)).map { events[$0 % events.count] }
+        try await writer.append(contentsOf: batch)
+        i += batch.count
+    }
+    try await writer.close(discard: false)
+    let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
+    print(String(format: "  file: %.1f MB, %.1f B per message", Double(size) / 1e6, Double(size) / Double(count)))
+    try await measure("JournalReader.forEachMessage (blocking, zero-copy)") {
+        let start = now()
+        let reader = try JournalReader(path: path)
+        var n = 0, bytes = 0
+        try reader.forEachMessage { _, m in n += 1; bytes += m.count }
+        precondition(n == count)
+        return Double(n) / (now() - start)
+    }
+    try await measure("JournalReplay (async, chunks of 4096, copied)") {
+        let start = now()
+        var n = 0
+        for try await element in JournalReplay(path: path) {
+            if case .messages(let m) = element { n += m.count }
+        }
+        precondition(n == count)
+        return Double(n) / (now() - start)
+    }
+    try FileManager.default.removeItem(atPath: path)
+    print("")
+}
+
+// MARK: Memory
+
+if enabled("memory") {
+    let journals = quick ? 100 : 1000
+    print("== Memory per journal (\(journals) journals, malloc in-use bytes)")
+    func inUse() -> Int { sj_bench_malloc_in_use() }
+    let directory = baseDirectory + "/memory"
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let before = inUse()
+    var writers: [JournalWriter] = []
+    for p in 0..<journals {
+        let w = try await JournalWriter.open(path: "\(directory)/p\(p).journal", processID: "p\(p)", options: JournalOptions(durability: .written, idleTimeout: .milliseconds(200)), logger: logger)
+        try await w.append(events[p])
+        writers.append(w)
+    }
+    let active = inUse()
+    while writers.contains(where: \.isFileOpen) { try await Task.sleep(for: .milliseconds(50)) }
+    let idle = inUse()
+    print("  active (file open, LZ4 state): \(format(Double(active - before) / Double(journals))) B per journal")
+    print("  idle (released):               \(format(Double(idle - before) / Double(journals))) B per journal")
+    for w in writers { try await w.close(discard: true) }
+}

@@ -1,0 +1,9 @@
+#include "CBenchSupport.h"
+#include <malloc.h>
+size_t sj_bench_malloc_in_use(void) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+    return mallinfo2().uordblks;
+#else
+    return 0;
+#endif
+}

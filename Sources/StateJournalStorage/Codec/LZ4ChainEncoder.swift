@@ -4,7 +4,7 @@ import CLZ4
 /// 64 KiB of earlier blocks, so a frame holding one small message still
 /// compresses.
 ///
-/// Inputs are copied into a history buffer (64 KiB window + 64 KiB room), so
+/// Inputs are copied into a history buffer (64 KiB window + 16 KiB room), so
 /// consecutive blocks are contiguous and LZ4 runs in its fast prefix mode;
 /// when the room runs out, the last 64 KiB are moved to the front
 /// (`LZ4_saveDict`). Larger inputs are compressed in place and their tail
@@ -18,27 +18,24 @@ final class LZ4ChainEncoder {
     private var position = 0
     /// True when the next compressed block continues a chain.
     private(set) var chainActive = false
-    /// Where compressed bytes land; sized for the bound of the largest input seen.
-    private var scratch: UnsafeMutableRawPointer
-    private var scratchCapacity: Int
     let acceleration: Int32
 
     static let window = JournalFormat.windowSize
 
-    init(acceleration: Int32 = 1, room: Int = 64 << 10) {
+    init(acceleration: Int32 = 1, room: Int = 16 << 10) {
         self.stream = LZ4_createStream()!
         self.historyCapacity = Self.window + room
         self.history = .allocate(byteCount: historyCapacity, alignment: 16)
-        self.scratchCapacity = Int(LZ4_compressBound(Int32(room)))
-        self.scratch = .allocate(byteCount: scratchCapacity, alignment: 16)
         self.acceleration = acceleration
     }
 
     deinit {
         LZ4_freeStream(stream)
         history.deallocate()
-        scratch.deallocate()
     }
+
+    /// The largest compressed size of `count` input bytes.
+    static func bound(_ count: Int) -> Int { Int(LZ4_compressBound(Int32(count))) }
 
     /// Starts a new chain: the next block refers to nothing before it.
     func reset() {
@@ -46,28 +43,17 @@ final class LZ4ChainEncoder {
         position = 0
     }
 
-    struct Output {
-        /// The compressed bytes, or nil when the input did not shrink and is to be stored raw.
-        var compressed: UnsafeRawBufferPointer?
-        /// True when this block starts a chain.
-        var startsChain: Bool
-    }
-
-    /// Compresses `input` as the next block of the chain. When it does not
-    /// shrink, returns nil bytes and resets the chain (the frame is stored raw).
-    /// The returned buffer is valid until the next call.
-    func compress(_ input: UnsafeRawBufferPointer) -> Output {
+    /// Compresses `input` as the next block of the chain into `destination`
+    /// (at least ``bound(_:)`` bytes). Returns the compressed size and whether
+    /// the block starts a chain, or nil when the input did not shrink: the
+    /// frame is then stored raw and the chain is reset.
+    func compress(_ input: UnsafeRawBufferPointer, into destination: UnsafeMutableRawPointer, capacity: Int) -> (count: Int, startsChain: Bool)? {
         let startsChain = !chainActive
         if startsChain {
             LZ4_resetStream_fast(stream)
             position = 0
         }
-        let bound = Int(LZ4_compressBound(Int32(input.count)))
-        if bound > scratchCapacity {
-            scratch.deallocate()
-            scratchCapacity = bound
-            scratch = .allocate(byteCount: bound, alignment: 16)
-        }
+        let output = destination.assumingMemoryBound(to: CChar.self)
         let written: Int32
         if input.count <= historyCapacity - Self.window {
             if position + input.count > historyCapacity {
@@ -76,23 +62,21 @@ final class LZ4ChainEncoder {
             let source = history + position
             if let base = input.baseAddress { source.copyMemory(from: base, byteCount: input.count) }
             written = LZ4_compress_fast_continue(
-                stream, source.assumingMemoryBound(to: CChar.self), scratch.assumingMemoryBound(to: CChar.self),
-                Int32(input.count), Int32(scratchCapacity), acceleration)
+                stream, source.assumingMemoryBound(to: CChar.self), output, Int32(input.count), Int32(capacity), acceleration)
             position += input.count
         } else {
             written = LZ4_compress_fast_continue(
-                stream, input.baseAddress!.assumingMemoryBound(to: CChar.self),
-                scratch.assumingMemoryBound(to: CChar.self), Int32(input.count), Int32(scratchCapacity), acceleration)
+                stream, input.baseAddress!.assumingMemoryBound(to: CChar.self), output, Int32(input.count), Int32(capacity), acceleration)
             position = Int(LZ4_saveDict(stream, history.assumingMemoryBound(to: CChar.self), Int32(Self.window)))
         }
         if written <= 0 || Int(written) >= input.count {
             reset()
-            return Output(compressed: nil, startsChain: false)
+            return nil
         }
         chainActive = true
-        return Output(compressed: UnsafeRawBufferPointer(start: scratch, count: Int(written)), startsChain: startsChain)
+        return (Int(written), startsChain)
     }
 
     /// Bytes this encoder holds, for the memory figures.
-    var memoryFootprint: Int { historyCapacity + scratchCapacity + MemoryLayout<LZ4_stream_t>.size }
+    var memoryFootprint: Int { historyCapacity + MemoryLayout<LZ4_stream_t>.size }
 }

@@ -22,25 +22,12 @@ package struct JournalComposer {
             payload.appendVarint(UInt64(message.count))
             payload.append(contentsOf: message)
         }
-        let payloadCRC = CRC32C.checksum(payload)
         builder.reset()
         let first = nextSequence
         let seed = header.frameSeed
-        let compress = header.codec == .lz4
+        let encoder = header.codec == .lz4 ? self.encoder : nil
         payload.withUnsafeBytes { raw in
-            var flags: FrameFlags = []
-            var stored = raw
-            if compress {
-                let output = encoder.compress(raw)
-                if let compressed = output.compressed {
-                    stored = compressed
-                    flags.insert(.compressed)
-                    if output.startsChain { flags.insert(.chainStart) }
-                }
-            }
-            builder.append(
-                type: .messages, flags: flags, firstSequence: first, messageCount: messages.count,
-                rawLength: raw.count, payloadChecksum: payloadCRC, stored: stored, seed: seed)
+            builder.appendMessages(payload: raw, firstSequence: first, messageCount: messages.count, encoder: encoder, seed: seed)
         }
         bytes.append(contentsOf: builder.bytes)
         nextSequence += UInt64(messages.count)

@@ -124,22 +124,9 @@ final class JournalEngine: @unchecked Sendable {
     }
 
     private func appendMessageFrame(firstSequence: UInt64, count: Int) {
-        let payloadCRC = CRC32C.checksum(payload)
+        if compression && encoder == nil { encoder = LZ4ChainEncoder() }
         payload.withUnsafeBytes { raw in
-            var flags: FrameFlags = []
-            var stored = raw
-            if compression {
-                if encoder == nil { encoder = LZ4ChainEncoder() }
-                let output = encoder!.compress(raw)
-                if let compressed = output.compressed {
-                    stored = compressed
-                    flags.insert(.compressed)
-                    if output.startsChain { flags.insert(.chainStart) }
-                }
-            }
-            builder.append(
-                type: .messages, flags: flags, firstSequence: firstSequence, messageCount: count,
-                rawLength: raw.count, payloadChecksum: payloadCRC, stored: stored, seed: header.frameSeed)
+            builder.appendMessages(payload: raw, firstSequence: firstSequence, messageCount: count, encoder: encoder, seed: header.frameSeed)
         }
     }
 

@@ -28,7 +28,7 @@ import Testing
         #expect(openDescriptors(for: path) == 0, "an idle journal holds no descriptor")
         // While idle, another writer in this process could take the lock: the journal is not held.
         for i in 6...10 { try await writer.append(Array(String(repeating: "a\(i) compressible ", count: 10).utf8)) }
-        #expect(openDescriptors(for: path) == 1)
+        #expect(openDescriptors(for: path) <= 1, "one descriptor at most (it may already be idle again)")
         try await writer.close(discard: false)
         let reader = try JournalReader(path: path)
         var sequences: [UInt64] = []

@@ -152,6 +152,50 @@ if enabled("compression") {
     try FileManager.default.removeItem(atPath: path)
 }
 
+func measure(_ label: String, _ body: () async throws -> Double) async rethrows {
+    var values: [Double] = []
+    for _ in 0..<repetitions { values.append(try await body()) }
+    print("  \(label.padding(toLength: 58, withPad: " ", startingAt: 0)) \(format(median(values)).padding(toLength: 8, withPad: " ", startingAt: 0)) msg/s   (runs: \(values.map(format).joined(separator: ", ")))")
+}
+
+// MARK: Physical limits
+
+/// One round: a 150-byte-ish append to each of `files` files, then one sync of them all.
+/// Returns messages/s when each round carries one message per file.
+func syncRoundLimit(files: Int, method: String) throws -> Double {
+    let directory = baseDirectory + "/limit-\(UUID().uuidString.prefix(8))"
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let fds = (0..<files).map { open("\(directory)/f\($0)", O_WRONLY | O_CREAT | O_APPEND, 0o644) }
+    defer { fds.forEach { close($0) } }
+    let dirFD = open(directory, O_RDONLY | O_DIRECTORY)
+    defer { close(dirFD) }
+    let deadline = now() + seconds
+    let start = now()
+    var rounds = 0
+    var i = 0
+    while now() < deadline {
+        for fd in fds {
+            events[i % events.count].withUnsafeBytes { _ = write(fd, $0.baseAddress, $0.count) }
+            i += 1
+        }
+        if method == "syncfs" { _ = sj_bench_syncfs(dirFD) } else { fds.forEach { _ = fdatasync($0) } }
+        rounds += 1
+    }
+    return Double(rounds * files) / (now() - start)
+}
+
+if enabled("limits") {
+    print("== Physical limits: rounds of one append per file then one sync (no library)")
+    for files in [1, 64, 1024] {
+        try await measure("\(files) file(s), write each then syncfs") { try syncRoundLimit(files: files, method: "syncfs") }
+        if files <= 64 {
+            try await measure("\(files) file(s), write each then fdatasync each") { try syncRoundLimit(files: files, method: "fdatasync") }
+        }
+    }
+    print("")
+}
+
 // MARK: Append rates
 
 /// `processes` tasks, each with its own journal (or all sharing one when `shared`),
@@ -189,11 +233,6 @@ func appendRate(processes: Int, shared: Bool, durability: Durability, syncMethod
     return Double(total) / elapsed
 }
 
-func measure(_ label: String, _ body: () async throws -> Double) async rethrows {
-    var values: [Double] = []
-    for _ in 0..<repetitions { values.append(try await body()) }
-    print("  \(label.padding(toLength: 58, withPad: " ", startingAt: 0)) \(format(median(values)).padding(toLength: 8, withPad: " ", startingAt: 0)) msg/s   (runs: \(values.map(format).joined(separator: ", ")))")
-}
 
 if enabled("append") {
     print("== One journal, 1 and 64 concurrent appenders, each awaiting one append at a time (~\(Int(averageSize)) B events)")

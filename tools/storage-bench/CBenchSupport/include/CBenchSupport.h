@@ -3,4 +3,6 @@
 #include <stddef.h>
 /// Bytes malloc has handed out and not had back (mallinfo2().uordblks).
 size_t sj_bench_malloc_in_use(void);
+/// syncfs(2) for the physical-limit figures.
+int sj_bench_syncfs(int fd);
 #endif

@@ -1,4 +1,8 @@
-import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// How a `.synced` journal makes its writes durable.
 public enum SyncMethod: Sendable, Hashable, CustomStringConvertible {
@@ -28,7 +32,16 @@ public enum SyncMethod: Sendable, Hashable, CustomStringConvertible {
 /// that arrive while a round is running wait for the next round, which covers
 /// all of them at once. Only writes that completed before a round's sync call
 /// are covered by it, because a request is made after its `pwrite` returned.
-final class SyncRounds: Sendable {
+///
+/// The thread that finds no round running leads rounds until none is
+/// pending; it is always a library I/O thread. Before syncing, a leader
+/// gathers: while fewer journals have asked than took part in the previous
+/// round, it waits for them, at most a fraction of the last sync's duration.
+/// Under the usual load (many processes, each awaiting its acknowledgement
+/// before sending again) one round then covers every journal instead of
+/// splitting in two.
+final class SyncRounds: @unchecked Sendable {
+    // Safe: every mutable field is read and written with `mutex` held.
     typealias Completion = @Sendable (SystemCallError?) -> Void
 
     private struct Request {
@@ -36,47 +49,50 @@ final class SyncRounds: Sendable {
         var completion: Completion
     }
 
-    private struct State {
-        var pending: [Request] = []
-        var roundRunning = false
-        var rounds = 0
-        var syncedRequests = 0
-    }
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let arrived = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var pending: [Request] = []
+    private var roundRunning = false
+    private var leaderGathering = false
+    private var previousRoundSize = 0
+    private var lastSyncNanoseconds: UInt64 = 0
+    private(set) var rounds = 0
+    private(set) var requests = 0
 
-    private let state = Mutex(State())
-    private let device: UInt64
     /// An open directory on the file system, for `syncfs`. Never closed: one per file system.
     private let directoryFD: Int32
-    private let roundThread: IOThreadPool
     private let fileSyncThreads: IOThreadPool
 
-    private init(device: UInt64, directoryFD: Int32) {
-        self.device = device
+    private init(directoryFD: Int32) {
         self.directoryFD = directoryFD
-        self.roundThread = IOThreadPool(name: "sj-sync", threads: 1)
         self.fileSyncThreads = IOThreadPool(name: "sj-fsync", threads: 8)
+        pthread_mutex_init(mutex, nil)
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(arrived, &attributes)
+        pthread_condattr_destroy(&attributes)
     }
 
-    private static let registry = Mutex<[UInt64: SyncRounds]>([:])
+    private static let registryLock = Lock()
+    nonisolated(unsafe) private static var registry: [UInt64: SyncRounds] = [:]
 
     /// The sync rounds of the file system that holds `directory`.
     static func forDirectory(_ directory: String) throws(SystemCallError) -> SyncRounds {
         let status = try Syscall.status(ofPath: directory)
-        if let existing = registry.withLock({ $0[status.device] }) { return existing }
-        let fd = try Syscall.open(directory, O_RDONLY_DIRECTORY)
-        return registry.withLock { registry in
-            if let existing = registry[status.device] {
-                Syscall.close(fd)
-                return existing
-            }
-            let rounds = SyncRounds(device: status.device, directoryFD: fd)
-            registry[status.device] = rounds
-            return rounds
-        }
+        registryLock.lock()
+        defer { registryLock.unlock() }
+        if let existing = registry[status.device] { return existing }
+        let fd = try Syscall.open(directory, O_RDONLY | O_DIRECTORY)
+        let rounds = SyncRounds(directoryFD: fd)
+        registry[status.device] = rounds
+        return rounds
     }
 
     /// Makes the completed writes of `fd` durable, then calls `completion`
-    /// (on a sync thread) with nil or the error of the failed call.
+    /// with nil or the error of the failed call. Call it on a library I/O
+    /// thread: when no round is running, that thread leads rounds until none
+    /// is pending (blocking in `syncfs`/`fdatasync`, never on Swift's pool).
     func request(fd: Int32, method: SyncMethod, completion: @escaping Completion) {
         if method == .perFile {
             fileSyncThreads.execute {
@@ -89,30 +105,44 @@ final class SyncRounds: Sendable {
             }
             return
         }
-        let start = state.withLock { state -> Bool in
-            state.pending.append(Request(fd: fd, completion: completion))
-            if state.roundRunning { return false }
-            state.roundRunning = true
-            return true
-        }
-        if start { roundThread.execute { self.runRounds(method: method) } }
+        pthread_mutex_lock(mutex)
+        pending.append(Request(fd: fd, completion: completion))
+        let lead = !roundRunning
+        if lead { roundRunning = true }
+        let wake = leaderGathering
+        pthread_mutex_unlock(mutex)
+        if wake { pthread_cond_signal(arrived) }
+        if lead { runRounds(method: method) }
     }
 
     private func runRounds(method: SyncMethod) {
+        pthread_mutex_lock(mutex)
         while true {
-            let batch = state.withLock { state -> [Request] in
-                if state.pending.isEmpty {
-                    state.roundRunning = false
-                    return []
-                }
-                let batch = state.pending
-                state.pending.removeAll(keepingCapacity: true)
-                state.rounds += 1
-                state.syncedRequests += batch.count
-                return batch
+            if pending.isEmpty {
+                roundRunning = false
+                pthread_mutex_unlock(mutex)
+                return
             }
-            if batch.isEmpty { return }
+            // Gather: wait for the journals of the previous round, briefly.
+            if pending.count < previousRoundSize && previousRoundSize > 1 {
+                let budget = min(lastSyncNanoseconds / 2, 2_000_000)
+                let deadline = IOThreadPool.now() &+ budget
+                leaderGathering = true
+                while pending.count < previousRoundSize && IOThreadPool.now() < deadline {
+                    var spec = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+                    pthread_cond_timedwait(arrived, mutex, &spec)
+                }
+                leaderGathering = false
+            }
+            let batch = pending
+            pending.removeAll(keepingCapacity: true)
+            previousRoundSize = batch.count
+            rounds += 1
+            requests += batch.count
+            pthread_mutex_unlock(mutex)
+
             var failure: SystemCallError?
+            let start = IOThreadPool.now()
             do throws(SystemCallError) {
                 if batch.count == 1 && method == .automatic {
                     try Syscall.fdatasync(batch[0].fd)
@@ -122,20 +152,32 @@ final class SyncRounds: Sendable {
             } catch {
                 failure = error
             }
+            let elapsed = IOThreadPool.now() &- start
             for request in batch { request.completion(failure) }
+            pthread_mutex_lock(mutex)
+            lastSyncNanoseconds = elapsed
         }
     }
 
     /// Rounds run and requests served, for statistics.
     var counters: (rounds: Int, requests: Int) {
-        state.withLock { ($0.rounds, $0.syncedRequests) }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return (rounds, requests)
     }
 }
 
-#if canImport(Glibc)
-import Glibc
-private let O_RDONLY_DIRECTORY = O_RDONLY | O_DIRECTORY
-#elseif canImport(Darwin)
-import Darwin
-private let O_RDONLY_DIRECTORY = O_RDONLY | O_DIRECTORY
-#endif
+/// A plain mutex for rarely taken locks.
+final class Lock: @unchecked Sendable {
+    // Safe: a pthread mutex, used only through lock/unlock.
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    init() { pthread_mutex_init(mutex, nil) }
+    func lock() { pthread_mutex_lock(mutex) }
+    func unlock() { pthread_mutex_unlock(mutex) }
+}
+
+/// Sync rounds run and requests served on the file system of `directory` so far (for benchmarks).
+package func syncRoundStatistics(forDirectory directory: String) -> (rounds: Int, requests: Int)? {
+    guard let rounds = try? SyncRounds.forDirectory(directory) else { return nil }
+    return rounds.counters
+}

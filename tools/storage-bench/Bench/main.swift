@@ -210,6 +210,7 @@ func appendRate(processes: Int, shared: Bool, durability: Durability, syncMethod
         writers.append(try await JournalWriter.open(path: "\(directory)/p\(p).journal", processID: "p\(p)", options: options, logger: logger))
     }
     let writersCopy = writers
+    let roundsBefore = syncRoundStatistics(forDirectory: directory)
     let deadline = now() + seconds
     let start = now()
     let total = try await withThrowingTaskGroup(of: Int.self) { group in
@@ -229,6 +230,10 @@ func appendRate(processes: Int, shared: Bool, durability: Durability, syncMethod
         return try await group.reduce(0, +)
     }
     let elapsed = now() - start
+    if ProcessInfo.processInfo.environment["SJ_BENCH_ROUNDS"] != nil, let after = syncRoundStatistics(forDirectory: directory), let before = roundsBefore {
+        let rounds = after.rounds - before.rounds, requests = after.requests - before.requests
+        print("    [rounds \(rounds), requests \(requests), \(String(format: "%.1f", Double(requests) / Double(max(rounds, 1)))) per round, \(String(format: "%.0f", elapsed / Double(max(rounds, 1)) * 1e6)) µs per round]")
+    }
     for w in writers { try await w.close(discard: true) }
     return Double(total) / elapsed
 }

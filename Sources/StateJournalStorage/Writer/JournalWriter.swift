@@ -73,6 +73,7 @@ public final class JournalWriter: Sendable {
         var lastActivity: UInt64 = 0
         var appendedMessages: UInt64 = 0
         var batchesWritten: UInt64 = 0
+        var snapshotSequence: UInt64 = 0
     }
 
     private let state: Mutex<State>
@@ -90,7 +91,9 @@ public final class JournalWriter: Sendable {
         self.pool = .shared
         self.syncRounds = syncRounds
         self.logger = logger
-        self.state = Mutex(State(nextSequence: opened.report.nextSequence, lastActivity: IOThreadPool.now()))
+        self.state = Mutex(State(
+            nextSequence: opened.report.nextSequence, lastActivity: IOThreadPool.now(),
+            snapshotSequence: opened.report.snapshotSequence ?? 0))
     }
 
     /// Opens the journal at `path` for writing, recovering it first (see
@@ -101,19 +104,17 @@ public final class JournalWriter: Sendable {
     public static func open(
         path: String, processID: String, options: JournalOptions = JournalOptions(), logger: Logger
     ) async throws(JournalError) -> JournalWriter {
-        let opened = try await IOThreadPool.shared.run { () throws(JournalError) -> OpenedJournalBox in
-            OpenedJournalBox(try JournalRecovery.open(path: path, processID: processID, options: options, logger: logger))
-        }.value
-        var rounds: SyncRounds?
-        if options.durability == .synced {
-            do {
-                rounds = try SyncRounds.forDirectory(FileNames.directory(of: path))
+        let (opened, rounds) = try await IOThreadPool.shared.run { () throws(JournalError) -> (OpenedJournalBox, SyncRounds?) in
+            let opened = try JournalRecovery.open(path: path, processID: processID, options: options, logger: logger)
+            guard options.durability == .synced else { return (OpenedJournalBox(opened), nil) }
+            do throws(SystemCallError) {
+                return (OpenedJournalBox(opened), try SyncRounds.forDirectory(FileNames.directory(of: path)))
             } catch {
                 Syscall.close(opened.fd)
                 throw JournalError.system(error, path: path)
             }
         }
-        let writer = JournalWriter(opened: opened, processID: processID, options: options, syncRounds: rounds, logger: logger)
+        let writer = JournalWriter(opened: opened.value, processID: processID, options: options, syncRounds: rounds, logger: logger)
         writer.armIdleTimer()
         return writer
     }
@@ -254,19 +255,18 @@ public final class JournalWriter: Sendable {
     ///
     /// Runs after every append made before it. Atomic at every step.
     public func writeSnapshot(_ state: [UInt8], through sequence: UInt64) async throws(JournalError) {
-        let next = nextSequence
-        guard sequence < next, sequence >= engineSnapshotFloor else {
+        let (next, floor) = self.state.withLock { ($0.nextSequence, $0.snapshotSequence) }
+        guard sequence < next, sequence >= floor else {
             throw JournalError(
                 code: .invalidArgument,
-                message: "a snapshot through sequence \(sequence) is out of range (appended up to \(next - 1))", path: path, sequence: sequence)
+                message: "a snapshot through sequence \(sequence) is out of range (appended up to \(next - 1), latest snapshot \(floor))",
+                path: path, sequence: sequence)
         }
         guard state.count <= JournalFormat.maxSnapshotSize else {
             throw JournalError(code: .messageTooLarge, message: "a snapshot of \(state.count) bytes exceeds the limit of \(JournalFormat.maxSnapshotSize)", path: path)
         }
         try await control { .snapshot(state, sequence, $0) }
     }
-
-    private var engineSnapshotFloor: UInt64 { recovery.snapshotSequence ?? 0 }
 
     /// A normal stop. Everything appended before is written first.
     ///
@@ -358,6 +358,7 @@ public final class JournalWriter: Sendable {
                 fail(error, batchWaiters: [])
                 return
             }
+            state.withLock { $0.snapshotSequence = max($0.snapshotSequence, sequence) }
             logger.debug("snapshot stored", metadata: ["path": "\(path)", "sequence": "\(sequence)"])
             done.resume(returning: .success(()))
         case .close(let discard, let done):

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import CStateJournalLinux
+import Synchronization
 
 /// Threads the library owns, for blocking file work (`pwrite`, `fdatasync`,
 /// `rename`, `unlink`), compression and timers. Swift's cooperative pool never
@@ -22,15 +23,21 @@ final class IOThreadPool: @unchecked Sendable {
     private var head = 0
     private var timers = TimerHeap()
     private var idleThreads = 0
+    /// Jobs queued and not yet taken; read without the mutex by spinning threads.
+    private let queued = Atomic<Int>(0)
+    /// How long an idle thread polls for work before it sleeps: a job that
+    /// comes within it starts without a futex wake-up.
+    private let spinNanoseconds: UInt64
     let name: String
     let threadCount: Int
 
     /// The pool shared by all journals of this OS process: one thread per core, at least two.
     static let shared = IOThreadPool(name: "sj-io", threads: max(2, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
 
-    init(name: String, threads: Int) {
+    init(name: String, threads: Int, spinMicroseconds: Int = 50) {
         self.name = name
         self.threadCount = threads
+        self.spinNanoseconds = UInt64(spinMicroseconds) * 1000
         pthread_mutex_init(mutex, nil)
         var attributes = pthread_condattr_t()
         pthread_condattr_init(&attributes)
@@ -64,6 +71,7 @@ final class IOThreadPool: @unchecked Sendable {
     func execute(_ job: @escaping Job) {
         pthread_mutex_lock(mutex)
         jobs.append(job)
+        queued.add(1, ordering: .releasing)
         let wake = idleThreads > 0
         pthread_mutex_unlock(mutex)
         if wake { pthread_cond_signal(condition) }
@@ -114,6 +122,7 @@ final class IOThreadPool: @unchecked Sendable {
                 let job = jobs[head]!
                 jobs[head] = nil
                 head += 1
+                queued.subtract(1, ordering: .relaxed)
                 if head == jobs.count {
                     jobs.removeAll(keepingCapacity: jobs.capacity <= 4096)
                     head = 0
@@ -125,6 +134,21 @@ final class IOThreadPool: @unchecked Sendable {
                 job()
                 pthread_mutex_lock(mutex)
                 continue
+            }
+            if spinNanoseconds > 0 {
+                pthread_mutex_unlock(mutex)
+                let until = Self.now() &+ spinNanoseconds
+                var found = false
+                while Self.now() < until {
+                    if queued.load(ordering: .acquiring) > 0 {
+                        found = true
+                        break
+                    }
+                    sched_yield()
+                }
+                pthread_mutex_lock(mutex)
+                if found || head < jobs.count { continue }
+                if let deadline = timers.peek, deadline <= Self.now() { continue }
             }
             idleThreads += 1
             if let deadline = timers.peek {

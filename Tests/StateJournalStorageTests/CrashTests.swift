@@ -56,6 +56,31 @@ import Glibc
         }
     }
 
+    /// A process killed before its normal stop keeps its whole journal; one stopped normally keeps nothing.
+    @Test func killBeforeCleanStopReplaysEverything() async throws {
+        let directory = TemporaryDirectory()
+        let killed = directory.file("killed.journal")
+        let stopped = directory.file("stopped.journal")
+        await #expect(processExitsWith: .signal(SIGKILL)) { [killed = killed as String, stopped = stopped as String] in
+            let a = try await JournalWriter.open(path: killed, processID: "killed", options: .testing(), logger: testLogger)
+            let b = try await JournalWriter.open(path: stopped, processID: "stopped", options: .testing(), logger: testLogger)
+            for i in 0..<500 {
+                try await a.append(Array("a\(i)".utf8))
+                try await b.append(Array("b\(i)".utf8))
+            }
+            try await b.close(discard: true)
+            kill(getpid(), SIGKILL)
+        }
+        let a = try await JournalWriter.open(path: killed, processID: "killed", options: .testing(), logger: testLogger)
+        #expect(a.recovery.messagesToReplay == 500)
+        try await a.close(discard: false)
+        #expect(try readAll(killed).messages.map { String(decoding: $0.bytes, as: UTF8.self) } == (0..<500).map { "a\($0)" })
+        let b = try await JournalWriter.open(path: stopped, processID: "stopped", options: .testing(), logger: testLogger)
+        #expect(b.recovery.created)
+        #expect(b.recovery.messagesToReplay == 0)
+        try await b.close(discard: true)
+    }
+
     /// A failed write fails its batch and every later append; nothing unwritten is acknowledged.
     @Test func failedWriteFailsTheBatchAndEveryLaterAppend() async throws {
         let directory = TemporaryDirectory()

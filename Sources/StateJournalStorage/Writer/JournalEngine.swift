@@ -268,12 +268,7 @@ final class JournalEngine: @unchecked Sendable {
             try closeHook(.markerWritten)
             try syncFile()
             try closeHook(.markerSynced)
-            let snapshotPath = JournalSnapshot.path(forJournal: path)
-            do throws(SystemCallError) {
-                try Syscall.unlink(snapshotPath)
-                try Syscall.syncDirectory(directory)
-            } catch where error.errno == ENOENT {
-            } catch { throw JournalError.system(error, path: snapshotPath) }
+            try JournalRecovery.removeSnapshot(ofJournal: path, directory: directory)
             try closeHook(.snapshotRemoved)
             do { try Syscall.unlink(path) } catch { throw JournalError.system(error, path: path) }
             try closeHook(.journalRemoved)

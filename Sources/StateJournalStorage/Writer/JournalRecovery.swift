@@ -203,16 +203,23 @@ enum JournalRecovery {
 
     /// Removes a clean-stopped journal: snapshot first, then the journal.
     private static func discard(path: String, directory: String) throws(JournalError) {
+        try removeSnapshot(ofJournal: path, directory: directory)
+        do throws(SystemCallError) {
+            try Syscall.unlink(path)
+            try Syscall.syncDirectory(directory)
+        } catch { throw JournalError.system(error, path: path) }
+    }
+
+    /// Removes the journal's snapshot, if any, and syncs the directory. Done
+    /// before removing a journal, so a crash in between never leaves a
+    /// snapshot without its journal.
+    static func removeSnapshot(ofJournal path: String, directory: String) throws(JournalError) {
         let snapshotPath = JournalSnapshot.path(forJournal: path)
         do throws(SystemCallError) {
             try Syscall.unlink(snapshotPath)
             try Syscall.syncDirectory(directory)
         } catch where error.errno == ENOENT {
         } catch { throw JournalError.system(error, path: snapshotPath) }
-        do throws(SystemCallError) {
-            try Syscall.unlink(path)
-            try Syscall.syncDirectory(directory)
-        } catch { throw JournalError.system(error, path: path) }
     }
 
     /// Removes what an interrupted snapshot or creation left (only the lock holder calls this).

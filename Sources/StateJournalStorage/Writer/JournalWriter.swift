@@ -152,13 +152,23 @@ public final class JournalWriter: Sendable {
     }
 
     private func enqueue(_ messages: [[UInt8]], continuation: AppendContinuation) {
-        let outcome = state.withLock { state -> (start: Bool, failure: JournalError?) in
-            if let failure = Self.refusal(state.phase, path: path) { return (false, failure) }
+        submit(continuation) { state in
             let first = state.nextSequence
             let range = first...(first + UInt64(messages.count) - 1)
             state.nextSequence += UInt64(messages.count)
             state.appendedMessages += UInt64(messages.count)
             Self.add(messages, range: range, waiter: continuation, to: &state.queue)
+        }
+    }
+
+    /// Queues an operation (`enqueue` changes the state) unless the writer
+    /// refuses work, and starts the worker when it is idle.
+    private func submit<Success: Sendable>(
+        _ continuation: CheckedContinuation<Result<Success, JournalError>, Never>, _ enqueue: (inout State) -> Void
+    ) {
+        let outcome = state.withLock { state -> (start: Bool, failure: JournalError?) in
+            if let failure = Self.refusal(state.phase, path: path) { return (false, failure) }
+            enqueue(&state)
             if state.worker == .idle {
                 state.worker = .busy
                 return (true, nil)
@@ -280,21 +290,10 @@ public final class JournalWriter: Sendable {
 
     private func control(_ make: (DoneContinuation) -> Operation) async throws(JournalError) {
         let result: Result<Void, JournalError> = await withCheckedContinuation { continuation in
-            let outcome = state.withLock { state -> (start: Bool, failure: JournalError?) in
-                if let failure = Self.refusal(state.phase, path: path) { return (false, failure) }
+            submit(continuation) { state in
                 let operation = make(continuation)
                 if case .close = operation { state.phase = .closing }
                 state.queue.append(operation)
-                if state.worker == .idle {
-                    state.worker = .busy
-                    return (true, nil)
-                }
-                return (false, nil)
-            }
-            if let failure = outcome.failure {
-                continuation.resume(returning: .failure(failure))
-            } else if outcome.start {
-                pool.execute { self.work() }
             }
         }
         try result.get()

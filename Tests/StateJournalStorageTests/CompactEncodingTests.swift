@@ -1,0 +1,113 @@
+import Foundation
+import StateJournalStorage
+import Testing
+
+struct Address: Codable, Equatable {
+    var street: String
+    var zip: String?
+}
+
+enum Event: Codable, Equatable {
+    case joined(user: String, at: Int64)
+    case posted(user: String, text: String, tags: [String])
+    case left(String)
+    case cleared
+}
+
+struct Sample: Codable, Equatable {
+    var id: Int
+    var name: String
+    var active: Bool
+    var score: Double
+    var ratio: Float
+    var small: Int8
+    var big: UInt64
+    var negative: Int
+    var nickname: String?
+    var address: Address
+    var addresses: [Address]
+    var matrix: [[Int]]
+    var events: [Event]
+    var counts: [String: Int]
+    var empty: [Int]
+    var unicode: String
+}
+
+@Suite struct CompactEncodingTests {
+    static let sample = Sample(
+        id: 42, name: "room-7", active: true, score: 3.25, ratio: 0.5, small: -128, big: .max, negative: .min,
+        nickname: nil, address: Address(street: "Rue \"du\" Bac\n", zip: "75007"),
+        addresses: [Address(street: "a", zip: nil), Address(street: "b", zip: "x")], matrix: [[1, 2], [], [300_000]],
+        events: [.joined(user: "ana", at: -5), .posted(user: "bo", text: "hi", tags: ["a", "b"]), .left("cy"), .cleared],
+        counts: ["zeta": 1, "alpha": 2, "mid": -3], empty: [], unicode: "héllo ☃ 👋")
+
+    @Test func roundTripsEveryKindOfValue() throws {
+        let bytes = try CompactEncoder().encode(Self.sample)
+        #expect(try CompactDecoder().decode(Sample.self, from: bytes) == Self.sample)
+    }
+
+    @Test func topLevelPrimitivesAndCollections() throws {
+        let encoder = CompactEncoder(), decoder = CompactDecoder()
+        #expect(try decoder.decode(Int.self, from: encoder.encode(-7)) == -7)
+        #expect(try decoder.decode(String.self, from: encoder.encode("")) == "")
+        #expect(try decoder.decode([Int?].self, from: encoder.encode([1, nil, 3])) == [1, nil, 3])
+        #expect(try decoder.decode(Double.self, from: encoder.encode(Double.infinity)) == .infinity)
+        #expect(try decoder.decode(Double.self, from: encoder.encode(Double.nan)).isNaN)
+        #expect(try decoder.decode([Int: String].self, from: encoder.encode([1: "a", 2: "b"])) == [1: "a", 2: "b"])
+        #expect(try decoder.decode(UInt8.self, from: encoder.encode(UInt8(200))) == 200)
+    }
+
+    @Test func encodingIsDeterministic() throws {
+        let first = try CompactEncoder().encode(Self.sample)
+        for _ in 0..<20 {
+            // A rebuilt dictionary may iterate in another order: the bytes must not change.
+            var copy = Self.sample
+            copy.counts = Dictionary(uniqueKeysWithValues: Self.sample.counts.shuffled())
+            #expect(try CompactEncoder().encode(copy) == first)
+        }
+    }
+
+    @Test func rendersAsJSONWithoutTheSwiftType() throws {
+        let bytes = try CompactEncoder().encode(Address(street: "Main \"1\"", zip: nil))
+        #expect(try CompactJSON.render(bytes) == #"{"street":"Main \"1\""}"#, "a nil optional is left out, as encodeIfPresent asks")
+        let event = try CompactEncoder().encode(Event.posted(user: "bo", text: "hi", tags: ["x"]))
+        #expect(try CompactJSON.render(event) == #"{"posted":{"user":"bo","text":"hi","tags":["x"]}}"#)
+        // Every sample renders as JSON that Foundation can parse.
+        let json = try CompactJSON.render(CompactEncoder().encode(Self.sample))
+        #expect(try JSONSerialization.jsonObject(with: Data(json.utf8)) is [String: Any])
+    }
+
+    @Test func missingAndOptionalKeys() throws {
+        struct Old: Codable { var a: Int }
+        struct New: Codable, Equatable { var a: Int; var b: String? }
+        let bytes = try CompactEncoder().encode(Old(a: 1))
+        #expect(try CompactDecoder().decode(New.self, from: bytes) == New(a: 1, b: nil))
+        #expect(throws: DecodingError.self) { try CompactDecoder().decode(Sample.self, from: bytes) }
+    }
+
+    @Test func malformedInputIsAnErrorNeverATrap() throws {
+        let good = try CompactEncoder().encode(Self.sample)
+        // Every truncation and many single-byte corruptions: an error or a value, never a crash.
+        for cut in 0..<good.count {
+            #expect(throws: (any Error).self) { try CompactDecoder().decode(Sample.self, from: Array(good[0..<cut])) }
+        }
+        var generator = SeededGenerator(seed: 99)
+        for _ in 0..<2000 {
+            var bad = good
+            bad[Int(generator.next() % UInt64(bad.count))] = UInt8(truncatingIfNeeded: generator.next())
+            _ = try? CompactDecoder().decode(Sample.self, from: bad)
+            _ = try? CompactJSON.render(bad)
+        }
+        // Deep nesting is refused, not recursed into without bound.
+        let deep = [UInt8](repeating: CompactTag.arrayStart, count: 10_000) + [UInt8](repeating: CompactTag.end, count: 10_000)
+        #expect(throws: (any Error).self) { try CompactJSON.render(deep) }
+        #expect(throws: (any Error).self) { try CompactDecoder().decode([[[[Int]]]].self, from: deep) }
+        #expect(throws: (any Error).self) { try CompactDecoder().decode(Int.self, from: good) }
+    }
+
+    @Test func compactIsSmallerThanJSON() throws {
+        let compact = try CompactEncoder().encode(Self.sample)
+        let json = try JSONEncoder().encode(Self.sample)
+        #expect(compact.count < json.count)
+    }
+}

@@ -30,14 +30,38 @@ public struct CompactEncoder: Sendable {
     }
 }
 
+/// A compact encoder that keeps its buffers between values: the fastest way
+/// to encode many values on one thread (or one actor). Not `Sendable`.
+public final class CompactEncodingSession {
+    private let encoding = CompactEncoding(bytes: [])
+
+    public init() {}
+
+    /// The value's bytes.
+    public func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+        encoding.reset()
+        try encoding.encodeValue(value)
+        return encoding.bytes
+    }
+
+    /// Encodes the value and hands its bytes to `body` without copying them.
+    public func withEncoded<T: Encodable, R>(_ value: T, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        encoding.reset()
+        try encoding.encodeValue(value)
+        return try encoding.bytes.withUnsafeBytes(body)
+    }
+}
+
 /// The encoder's state: the output and the open containers.
 final class CompactEncoding: Encoder {
-    var bytes: [UInt8]
+    // The encoding runs on one thread from start to end; the dynamic
+    // exclusivity checks on these hot fields cost more than the encoding.
+    @exclusivity(unchecked) var bytes: [UInt8]
     /// Ids of the open containers, innermost last.
-    private var open: [Int] = []
-    private var nextID = 0
+    @exclusivity(unchecked) private var open: [Int] = []
+    @exclusivity(unchecked) private var nextID = 0
     /// Per `encode(to:)` call in progress: the open-stack depth at its start and the container it opened.
-    private var slots: [(depth: Int, container: Int?, wroteSingle: Bool)] = []
+    @exclusivity(unchecked) private var slots: [(depth: Int, container: Int?, wroteSingle: Bool)] = []
 
     var codingPath: [any CodingKey] { [] }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
@@ -45,19 +69,48 @@ final class CompactEncoding: Encoder {
     init(bytes: [UInt8]) {
         self.bytes = bytes
         self.bytes.reserveCapacity(256)
+        open.reserveCapacity(8)
+        slots.reserveCapacity(8)
+    }
+
+    /// Starts a new value, keeping the buffers' capacity.
+    func reset() {
+        bytes.removeAll(keepingCapacity: true)
+        open.removeAll(keepingCapacity: true)
+        slots.removeAll(keepingCapacity: true)
+        nextID = 0
     }
 
     // MARK: Values
 
     @inline(__always)
     func encodeValue<T: Encodable>(_ value: T) throws {
+        // Type comparisons, not dynamic casts: the common leaves cost a pointer compare.
+        if T.self == String.self {
+            writeString(unsafeBitCast(value, to: String.self))
+            return
+        }
+        if T.self == Int.self {
+            writeSigned(Int64(unsafeBitCast(value, to: Int.self)))
+            return
+        }
+        if T.self == Bool.self {
+            bytes.append(unsafeBitCast(value, to: Bool.self) ? CompactTag.true : CompactTag.false)
+            return
+        }
+        if T.self == Double.self {
+            writeDouble(unsafeBitCast(value, to: Double.self))
+            return
+        }
+        if T.self == Int64.self {
+            writeSigned(unsafeBitCast(value, to: Int64.self))
+            return
+        }
+        if T.self == UInt64.self {
+            writeUnsigned(unsafeBitCast(value, to: UInt64.self))
+            return
+        }
         switch value {
-        case let v as String: writeString(v)
-        case let v as Int: writeSigned(Int64(v))
-        case let v as Bool: bytes.append(v ? CompactTag.true : CompactTag.false)
-        case let v as Double: writeDouble(v)
-        case let v as UInt64: writeUnsigned(v)
-        case let v as Int64: writeSigned(v)
         case let v as any CompactSortedEncodable:
             try v.encodeSorted(into: self)
             markSingle()

@@ -158,6 +158,62 @@ func measure(_ label: String, _ body: () async throws -> Double) async rethrows 
     print("  \(label.padding(toLength: 58, withPad: " ", startingAt: 0)) \(format(median(values)).padding(toLength: 8, withPad: " ", startingAt: 0)) msg/s   (runs: \(values.map(format).joined(separator: ", ")))")
 }
 
+// MARK: Message encoding
+
+struct ChatEvent: Codable, Equatable {
+    var type: String
+    var room: String
+    var user: String
+    var id: Int
+    var ts: Int64
+    var text: String
+}
+
+if enabled("encoding") {
+    var g = SplitMix(state: 7)
+    let words = ["hello", "world", "state", "journal", "replay", "crash", "again", "swift", "actor", "batch"]
+    let values = (0..<10_000).map { i in
+        ChatEvent(type: ["message.posted", "member.joined", "reaction.added"][i % 3], room: "room-\(g.next() % 300)",
+                  user: "user-\(g.next() % 10000)", id: i, ts: 1_763_700_000_000 + Int64(i) * 41,
+                  text: (0..<(2 + Int(g.next() % 6))).map { _ in words[Int(g.next() % 10)] }.joined(separator: " "))
+    }
+    let jsonSize = try values.reduce(0) { $0 + (try JSONEncoder().encode($1)).count } / values.count
+    let compactSize = try values.reduce(0) { $0 + (try CompactEncoder().encode($1)).count } / values.count
+    print("== Message encoding, 6-field chat events (JSON \(jsonSize) B, compact \(compactSize) B), one thread")
+    let encoded = try values.map { try CompactEncoder().encode($0) }
+    let jsonEncoded = try values.map { try JSONEncoder().encode($0) }
+    func rate(_ body: () throws -> Void) rethrows -> Double {
+        let start = now()
+        var n = 0
+        while now() - start < seconds / 2 { try body(); n += values.count }
+        return Double(n) / (now() - start)
+    }
+    try await measure("CompactEncoder.encode (reused buffer)") {
+        var buffer: [UInt8] = []
+        let encoder = CompactEncoder()
+        return try rate { for v in values { buffer.removeAll(keepingCapacity: true); try encoder.encode(v, into: &buffer) } }
+    }
+    try await measure("CompactEncodingSession.encode (buffers kept)") {
+        let session = CompactEncodingSession()
+        return try rate { for v in values { _ = try session.encode(v) } }
+    }
+    try await measure("CompactDecoder.decode") {
+        let decoder = CompactDecoder()
+        return try rate { for b in encoded { _ = try decoder.decode(ChatEvent.self, from: b) } }
+    }
+    try await measure("Foundation JSONEncoder.encode") {
+        let encoder = JSONEncoder()
+        return try rate { for v in values { _ = try encoder.encode(v) } }
+    }
+    try await measure("Foundation JSONDecoder.decode") {
+        let decoder = JSONDecoder()
+        return try rate { for b in jsonEncoded { _ = try decoder.decode(ChatEvent.self, from: b) } }
+    }
+    let decodedBack = try encoded.map { try CompactDecoder().decode(ChatEvent.self, from: $0) }
+    precondition(decodedBack == values)
+    print("")
+}
+
 // MARK: Physical limits
 
 /// One round: a 150-byte-ish append to each of `files` files, then one sync of them all.

@@ -60,13 +60,17 @@ public struct FrameType: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let messages = FrameType(rawValue: 1)
     /// The clean-stop marker: the journal was stopped normally and is to be discarded.
     public static let cleanStop = FrameType(rawValue: 2)
+    /// An optional digest of the process state after the previous message
+    /// (for the determinism check). Readers that do not check skip it.
+    public static let stateDigest = FrameType(rawValue: 0x81)
     /// Types from 0x80 are optional: a reader that does not know one skips it.
     public var isSkippable: Bool { rawValue >= 0x80 }
-    public var isKnown: Bool { self == .messages || self == .cleanStop }
+    public var isKnown: Bool { self == .messages || self == .cleanStop || self == .stateDigest }
     public var description: String {
         switch self {
         case .messages: "messages"
         case .cleanStop: "clean-stop"
+        case .stateDigest: "state-digest"
         default: "type(\(rawValue))"
         }
     }

@@ -18,6 +18,34 @@ public struct JournalFrame: Sendable {
     public var header: FrameHeader
     /// The frame's messages (empty for markers).
     public var messages: [JournalMessage]
+    /// For a state digest frame, the digest it records.
+    public var stateDigest: StateDigest?
+}
+
+/// A digest of a process's encoded state after a message, recorded for the
+/// determinism check: a replay recomputes it and compares.
+public struct StateDigest: Sendable, Hashable {
+    /// The digest covers the state after this message.
+    public var sequence: UInt64
+    /// A 64-bit digest of the encoded state (two CRC32C lanes, see docs/FORMAT.md).
+    public var value: UInt64
+
+    public init(sequence: UInt64, value: UInt64) {
+        self.sequence = sequence
+        self.value = value
+    }
+
+    /// The digest of encoded state bytes.
+    public static func digest(of bytes: UnsafeRawBufferPointer) -> UInt64 {
+        let low = CRC32C.checksum(bytes)
+        let high = CRC32C.checksum(bytes, seed: 0x9E37_79B9)
+        return UInt64(high) << 32 | UInt64(low)
+    }
+
+    init(payload: UnsafeRawBufferPointer) {
+        sequence = payload.loadLE(at: 0)
+        value = payload.loadLE(at: 8)
+    }
 }
 
 /// How a read of a journal ended.

@@ -119,7 +119,8 @@ public final class JournalReader {
             messages.append(JournalMessage(sequence: sequence, bytes: Array(bytes)))
             sequence += 1
         }
-        return JournalFrame(offset: frameOffset, header: header, messages: messages)
+        let digest = header.type == .stateDigest ? StateDigest(payload: payload) : nil
+        return JournalFrame(offset: frameOffset, header: header, messages: messages, stateDigest: digest)
     }
 
     /// All remaining messages, handed to `body` one at a time without copying
@@ -180,6 +181,18 @@ public final class JournalReader {
                     code: .sequenceGap,
                     message: "frame starts at sequence \(header.firstSequence), expected \(nextSequence)",
                     path: path, offset: frameOffset, sequence: nextSequence)
+            }
+            if header.type == .stateDigest {
+                guard header.messageCount == 0, header.rawLength == 16, header.storedLength == 16, header.flags.isEmpty else {
+                    throw corrupt(frameOffset, "a state digest frame must hold 16 raw bytes and no message")
+                }
+                let frameBytes = try window.bytes(at: frameOffset, count: header.length)
+                let payload = UnsafeRawBufferPointer(rebasing: frameBytes[JournalFormat.frameHeaderSize...])
+                guard CRC32C.checksum(payload) == header.payloadChecksum else {
+                    throw corrupt(frameOffset, "the state digest fails its payload checksum")
+                }
+                offset += Int64(header.length)
+                return (header, frameOffset, payload)
             }
             if header.type == .cleanStop {
                 guard header.messageCount == 0, header.rawLength == 0, header.storedLength == 0 else {

@@ -9,6 +9,8 @@ import Darwin
 public enum ReplayElement: Sendable {
     case snapshot(JournalSnapshot)
     case messages([JournalMessage])
+    /// A recorded digest of the state after a message (after the chunk that holds that message).
+    case stateDigest(StateDigest)
 }
 
 /// Reads a journal's snapshot and the messages after it, on the library's
@@ -65,6 +67,7 @@ final class ReplayCursor: @unchecked Sendable {
     private var skipThrough: UInt64 = 0
     private var started = false
     private var finished = false
+    private var pendingDigest: StateDigest?
 
     init(path: String, chunkMessages: Int, chunkBytes: Int) {
         self.path = path
@@ -92,10 +95,21 @@ final class ReplayCursor: @unchecked Sendable {
             if let snapshot { return .snapshot(snapshot) }
         }
         guard let reader else { return nil }
+        if let digest = pendingDigest {
+            pendingDigest = nil
+            return .stateDigest(digest)
+        }
         var messages: [JournalMessage] = []
         var bytes = 0
         while messages.count < chunkMessages && bytes < chunkBytes {
             guard let (header, _, payload) = try reader.nextRawFrame() else { break }
+            if header.type == .stateDigest {
+                let digest = StateDigest(payload: payload)
+                if digest.sequence <= skipThrough { continue }
+                if messages.isEmpty { return .stateDigest(digest) }
+                pendingDigest = digest
+                break
+            }
             var sequence = header.firstSequence
             JournalReader.forEachMessage(in: payload, count: header.messageCount) { message in
                 if sequence > skipThrough {

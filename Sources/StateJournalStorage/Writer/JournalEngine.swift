@@ -142,6 +142,21 @@ final class JournalEngine: @unchecked Sendable {
         endOffset += Int64(builder.bytes.count)
     }
 
+    /// Writes a state digest frame (optional type, raw 16-byte payload).
+    func writeDigest(_ digest: StateDigest) throws(JournalError) {
+        try ensureOpen()
+        var payload: [UInt8] = []
+        payload.appendLE(digest.sequence)
+        payload.appendLE(digest.value)
+        builder.reset()
+        payload.withUnsafeBytes { raw in
+            builder.append(
+                type: .stateDigest, flags: [], firstSequence: digest.sequence + 1, messageCount: 0, rawLength: 16,
+                payloadChecksum: CRC32C.checksum(raw), stored: raw, seed: header.frameSeed)
+        }
+        try writeBuilt(describing: "the state digest after sequence \(digest.sequence)", sequence: digest.sequence + 1)
+    }
+
     /// `fdatasync` of the journal. A failure is final for this file.
     func syncFile() throws(JournalError) {
         try ensureOpen()
@@ -198,16 +213,59 @@ final class JournalEngine: @unchecked Sendable {
     /// (new salt, base sequence `sequence + 1`) written, synced, locked and
     /// renamed over the old one.
     private func compact(after sequence: UInt64) throws(JournalError) {
-        let temporary = FileNames.compactTemporary(path)
+        try rewrite(base: sequence + 1, keeping: { $0 > sequence }, temporary: FileNames.compactTemporary(path))
+    }
+
+    /// Moves the messages from `sequence` on into `NAME.quarantine-SEQUENCE-SECONDS`
+    /// (a journal of their own) and rewrites the journal without them.
+    func quarantine(from sequence: UInt64) throws(JournalError) -> String {
+        try ensureOpen()
+        let seconds = Int(Self.wallClockNanoseconds() / 1_000_000_000)
+        var target = "\(path).quarantine-\(sequence)-\(seconds)"
+        var suffix = 0
+        while (try? Syscall.status(ofPath: target)) != nil {
+            suffix += 1
+            target = "\(path).quarantine-\(sequence)-\(seconds).\(suffix)"
+        }
+        var quarantined: [[UInt8]] = []
+        let reader = try JournalReader(fd: fd, ownsDescriptor: false, path: path, limit: endOffset)
+        try reader.forEachMessageTyped { s, bytes in
+            if s >= sequence { quarantined.append(Array(bytes)) }
+        }
+        var composer = JournalComposer(header: JournalHeader(
+            processID: processID, codec: compression ? .lz4 : .none, salt: Self.randomSalt(),
+            createdNanoseconds: Self.wallClockNanoseconds(), baseSequence: sequence))
+        var index = 0
+        while index < quarantined.count {
+            let end = min(index + 1024, quarantined.count)
+            composer.append(batch: Array(quarantined[index..<end]))
+            index = end
+        }
+        do throws(SystemCallError) {
+            let qfd = try Syscall.open(target, O_WRONLY | O_CREAT | O_EXCL)
+            defer { Syscall.close(qfd) }
+            try Syscall.pwriteAll(qfd, composer.bytes, at: 0)
+            try Syscall.fsync(qfd)
+            try Syscall.syncDirectory(directory)
+        } catch {
+            throw JournalError.system(error, path: target)
+        }
+        try rewrite(base: header.baseSequence, keeping: { $0 < sequence }, temporary: FileNames.compactTemporary(path))
+        return target
+    }
+
+    /// Writes a new journal file holding the messages `keeping` accepts, then
+    /// syncs it, locks it and renames it over the journal.
+    private func rewrite(base: UInt64, keeping: (UInt64) -> Bool, temporary: String) throws(JournalError) {
         let newHeader = JournalHeader(
             processID: processID, codec: compression ? .lz4 : .none, salt: Self.randomSalt(),
-            createdNanoseconds: Self.wallClockNanoseconds(), baseSequence: sequence + 1)
+            createdNanoseconds: Self.wallClockNanoseconds(), baseSequence: base)
         // Collect the messages to keep, streaming from the current file.
         let reader = try JournalReader(fd: fd, ownsDescriptor: false, path: path, limit: endOffset)
         var kept: [[UInt8]] = []
         var keptFirst: UInt64 = 0
         try reader.forEachMessageTyped { s, bytes in
-            if s > sequence {
+            if keeping(s) {
                 if kept.isEmpty { keptFirst = s }
                 kept.append(Array(bytes))
             }
@@ -218,8 +276,7 @@ final class JournalEngine: @unchecked Sendable {
         defer { if !success { Syscall.close(newFD) } }
         do throws(SystemCallError) {
             guard try Syscall.tryLockExclusive(newFD) else { throw SystemCallError(call: "flock", errno: EWOULDBLOCK) }
-            let headerBytes = newHeader.encoded()
-            try Syscall.pwriteAll(newFD, headerBytes, at: 0)
+            try Syscall.pwriteAll(newFD, newHeader.encoded(), at: 0)
         } catch {
             throw JournalError.system(error, path: temporary)
         }
@@ -230,7 +287,12 @@ final class JournalEngine: @unchecked Sendable {
         endOffset = Int64(newHeader.headerLength)
         encoder?.reset()
         do throws(JournalError) {
-            if !kept.isEmpty { try write(kept, firstSequence: keptFirst) }
+            var index = 0
+            while index < kept.count {
+                let end = min(index + 4096, kept.count)
+                try write(Array(kept[index..<end]), firstSequence: keptFirst + UInt64(index))
+                index = end
+            }
             do { try Syscall.fsync(newFD) } catch { throw JournalError.system(error, path: temporary) }
             try hook(.compactedTemporaryWritten)
             do throws(SystemCallError) {

@@ -32,6 +32,7 @@ public final class JournalWriter: Sendable {
     typealias AppendResult = Result<ClosedRange<UInt64>, JournalError>
     typealias AppendContinuation = CheckedContinuation<AppendResult, Never>
     typealias DoneContinuation = CheckedContinuation<Result<Void, JournalError>, Never>
+    typealias QuarantineContinuation = CheckedContinuation<Result<String, JournalError>, Never>
 
     private struct Batch {
         var messages: [[UInt8]] = []
@@ -43,6 +44,8 @@ public final class JournalWriter: Sendable {
     private enum Operation {
         case append(Batch)
         case flush(DoneContinuation)
+        case digest(StateDigest)
+        case quarantine(from: UInt64, QuarantineContinuation)
         case snapshot([UInt8], UInt64, DoneContinuation)
         case close(discard: Bool, DoneContinuation)
         /// Holds a queue slot while its batch is mutated in place.
@@ -126,14 +129,20 @@ public final class JournalWriter: Sendable {
 
     /// Appends one message; returns its sequence number once it is durable per the journal's durability.
     @discardableResult
-    public func append(_ message: [UInt8]) async throws(JournalError) -> UInt64 {
-        try await append(contentsOf: [message]).lowerBound
+    ///
+    /// Called from an actor, the message is queued (and its sequence number
+    /// assigned) before the call first suspends, still on the actor: messages
+    /// an actor appends one after the other keep that order.
+    public func append(_ message: [UInt8], isolation: isolated (any Actor)? = #isolation) async throws(JournalError) -> UInt64 {
+        try await append(contentsOf: [message], isolation: isolation).lowerBound
     }
 
     /// Appends messages as one contiguous run of sequence numbers; returns
     /// them once all are durable per the journal's durability.
     @discardableResult
-    public func append(contentsOf messages: [[UInt8]]) async throws(JournalError) -> ClosedRange<UInt64> {
+    public func append(
+        contentsOf messages: [[UInt8]], isolation: isolated (any Actor)? = #isolation
+    ) async throws(JournalError) -> ClosedRange<UInt64> {
         guard !messages.isEmpty else {
             throw JournalError(code: .invalidArgument, message: "append needs at least one message", path: path)
         }
@@ -145,7 +154,7 @@ public final class JournalWriter: Sendable {
         if case .buffered = options.durability {
             return try enqueueBuffered(messages)
         }
-        let result: AppendResult = await withCheckedContinuation { continuation in
+        let result: AppendResult = await withCheckedContinuation(isolation: isolation) { continuation in
             enqueue(messages, continuation: continuation)
         }
         return try result.get()
@@ -278,6 +287,35 @@ public final class JournalWriter: Sendable {
         try await control { .snapshot(state, sequence, $0) }
     }
 
+    /// Records a digest of the state after message `digest.sequence`, in order
+    /// with the messages (for the determinism check). Not acknowledged: a
+    /// digest is optional data; a failure to write it fails the writer like
+    /// any write.
+    public func recordStateDigest(_ digest: StateDigest) {
+        let start = state.withLock { state -> Bool in
+            guard case .open = state.phase else { return false }
+            state.queue.append(.digest(digest))
+            if state.worker == .idle {
+                state.worker = .busy
+                return true
+            }
+            return false
+        }
+        if start { pool.execute { self.work() } }
+    }
+
+    /// Moves the messages from `sequence` on into a quarantine file beside
+    /// the journal (in the journal format, so the CLI reads it) and cuts them
+    /// from the journal; the next append gets `sequence`. For a replay that
+    /// fails at `sequence`: the rest is kept and reported, never dropped.
+    /// Returns the quarantine file's path.
+    public func quarantine(from sequence: UInt64) async throws(JournalError) -> String {
+        let result: Result<String, JournalError> = await withCheckedContinuation { continuation in
+            submit(continuation) { state in state.queue.append(.quarantine(from: sequence, continuation)) }
+        }
+        return try result.get()
+    }
+
     /// A normal stop. Everything appended before is written first.
     ///
     /// - Parameter discard: true for a transient journal: record the
@@ -340,6 +378,25 @@ public final class JournalWriter: Sendable {
                 return
             }
             for (waiter, range) in batch.waiters { waiter.resume(returning: .success(range)) }
+        case .digest(let digest):
+            do {
+                try engine.writeDigest(digest)
+            } catch {
+                fail(error, batchWaiters: [])
+                return
+            }
+        case .quarantine(let sequence, let done):
+            let quarantined: String
+            do {
+                quarantined = try engine.quarantine(from: sequence)
+            } catch {
+                done.resume(returning: .failure(error))
+                fail(error, batchWaiters: [])
+                return
+            }
+            state.withLock { $0.nextSequence = sequence }
+            logger.warning("messages quarantined", metadata: ["path": "\(path)", "from": "\(sequence)", "file": "\(quarantined)"])
+            done.resume(returning: .success(quarantined))
         case .flush(let done):
             do {
                 try engine.syncFile()
@@ -419,6 +476,10 @@ public final class JournalWriter: Sendable {
             switch operation {
             case .append(let batch):
                 for (waiter, _) in batch.waiters { waiter.resume(returning: .failure(error)) }
+            case .quarantine(_, let done):
+                done.resume(returning: .failure(error))
+            case .digest:
+                break
             case .flush(let done), .snapshot(_, _, let done), .close(_, let done):
                 done.resume(returning: .failure(error))
             case .vacated:

@@ -66,6 +66,7 @@ func replayAll(_ path: String) async throws -> (snapshot: JournalSnapshot?, mess
         switch element {
         case .snapshot(let s): snapshot = s
         case .messages(let m): messages.append(contentsOf: m)
+        case .stateDigest: break
         }
     }
     return (snapshot, messages)

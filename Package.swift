@@ -16,10 +16,13 @@ let package = Package(
     name: "StateJournal",
     platforms: [.macOS(.v15)],
     products: [
+        .library(name: "StateJournal", targets: ["StateJournal"]),
         .library(name: "StateJournalStorage", targets: ["StateJournalStorage"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // liblz4 from the system (apt: liblz4-dev).
@@ -42,6 +45,26 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift
+        ),
+        // The runtime: journaled processes and their supervisor.
+        .target(
+            name: "StateJournal",
+            dependencies: [
+                "StateJournalStorage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "StateJournalTests",
+            dependencies: [
+                "StateJournal",
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: testSwift
         ),
         // The golden journals of fixtures/ and their generator.
         .target(

@@ -38,7 +38,20 @@ public final class JournalWriter: Sendable {
         var messages: [[UInt8]] = []
         var firstSequence: UInt64
         var rawBytes = 0
-        var waiters: [(AppendContinuation, ClosedRange<UInt64>)] = []
+        var waiters: [(Waiter, ClosedRange<UInt64>)] = []
+    }
+
+    /// Who waits for an append: an `append` call, or an ``AppendTicket``.
+    enum Waiter: Sendable {
+        case continuation(AppendContinuation)
+        case ticket(AppendTicket)
+
+        func resume(_ result: AppendResult) {
+            switch self {
+            case .continuation(let continuation): continuation.resume(returning: result)
+            case .ticket(let ticket): ticket.complete(result)
+            }
+        }
     }
 
     private enum Operation {
@@ -160,13 +173,58 @@ public final class JournalWriter: Sendable {
         return try result.get()
     }
 
+    /// Queues messages now — their sequence numbers are assigned before this
+    /// returns — and hands back a ticket to await their acknowledgement. For
+    /// callers that must do more work in order right after queueing (an actor
+    /// recording a state digest after its message).
+    public func submit(contentsOf messages: [[UInt8]]) -> AppendTicket {
+        let ticket = AppendTicket()
+        if messages.isEmpty {
+            ticket.complete(.failure(JournalError(code: .invalidArgument, message: "append needs at least one message", path: path)))
+            return ticket
+        }
+        for message in messages where message.count > JournalFormat.maxMessageSize {
+            ticket.complete(.failure(JournalError(
+                code: .messageTooLarge,
+                message: "a message of \(message.count) bytes exceeds the limit of \(JournalFormat.maxMessageSize)", path: path)))
+            return ticket
+        }
+        if case .buffered = options.durability {
+            do throws(JournalError) {
+                ticket.complete(.success(try enqueueBuffered(messages)))
+            } catch {
+                ticket.complete(.failure(error))
+            }
+            return ticket
+        }
+        let outcome = state.withLock { state -> (start: Bool, failure: JournalError?) in
+            if let failure = Self.refusal(state.phase, path: path) { return (false, failure) }
+            let first = state.nextSequence
+            let range = first...(first + UInt64(messages.count) - 1)
+            state.nextSequence += UInt64(messages.count)
+            state.appendedMessages += UInt64(messages.count)
+            Self.add(messages, range: range, waiter: .ticket(ticket), to: &state.queue)
+            if state.worker == .idle {
+                state.worker = .busy
+                return (true, nil)
+            }
+            return (false, nil)
+        }
+        if let failure = outcome.failure {
+            ticket.complete(.failure(failure))
+        } else if outcome.start {
+            pool.execute { self.work() }
+        }
+        return ticket
+    }
+
     private func enqueue(_ messages: [[UInt8]], continuation: AppendContinuation) {
         submit(continuation) { state in
             let first = state.nextSequence
             let range = first...(first + UInt64(messages.count) - 1)
             state.nextSequence += UInt64(messages.count)
             state.appendedMessages += UInt64(messages.count)
-            Self.add(messages, range: range, waiter: continuation, to: &state.queue)
+            Self.add(messages, range: range, waiter: .continuation(continuation), to: &state.queue)
         }
     }
 
@@ -233,7 +291,7 @@ public final class JournalWriter: Sendable {
         if start { work() }
     }
 
-    private static func add(_ messages: [[UInt8]], range: ClosedRange<UInt64>, waiter: AppendContinuation?, to queue: inout [Operation]) {
+    private static func add(_ messages: [[UInt8]], range: ClosedRange<UInt64>, waiter: Waiter?, to queue: inout [Operation]) {
         let bytes = messages.reduce(0) { $0 + $1.count + 2 }
         if case .append(var batch)? = queue.last, batch.rawBytes < 4 * JournalFormat.targetFramePayload {
             queue[queue.count - 1] = .vacated  // so the batch's arrays are uniquely referenced
@@ -372,12 +430,12 @@ public final class JournalWriter: Sendable {
                         self.fail(error, batchWaiters: batch.waiters)
                         return
                     }
-                    for (waiter, range) in batch.waiters { waiter.resume(returning: .success(range)) }
+                    for (waiter, range) in batch.waiters { waiter.resume(.success(range)) }
                     self.next()
                 }
                 return
             }
-            for (waiter, range) in batch.waiters { waiter.resume(returning: .success(range)) }
+            for (waiter, range) in batch.waiters { waiter.resume(.success(range)) }
         case .digest(let digest):
             do {
                 try engine.writeDigest(digest)
@@ -456,7 +514,7 @@ public final class JournalWriter: Sendable {
     }
 
     /// Marks the writer failed: the failing batch and every queued operation get the error.
-    private func fail(_ error: JournalError, batchWaiters: [(AppendContinuation, ClosedRange<UInt64>)]) {
+    private func fail(_ error: JournalError, batchWaiters: [(Waiter, ClosedRange<UInt64>)]) {
         let rest = state.withLock { state -> [Operation] in
             if case .open = state.phase { state.phase = .failed(error) } else if case .closing = state.phase { state.phase = .failed(error) }
             state.worker = .idle
@@ -466,7 +524,7 @@ public final class JournalWriter: Sendable {
         logger.error("journal writer failed", metadata: ["path": "\(path)", "error": "\(error)"])
         // The file is not written again: release it so recovery (here or in another process) can take it.
         engine.release()
-        for (waiter, _) in batchWaiters { waiter.resume(returning: .failure(error)) }
+        for (waiter, _) in batchWaiters { waiter.resume(.failure(error)) }
         let later = Self.refusal(.failed(error), path: path)!
         Self.failAll(rest, with: later)
     }
@@ -475,7 +533,7 @@ public final class JournalWriter: Sendable {
         for operation in operations {
             switch operation {
             case .append(let batch):
-                for (waiter, _) in batch.waiters { waiter.resume(returning: .failure(error)) }
+                for (waiter, _) in batch.waiters { waiter.resume(.failure(error)) }
             case .quarantine(_, let done):
                 done.resume(returning: .failure(error))
             case .digest:

@@ -1,0 +1,59 @@
+/// When a supervisor restarts a child (as in Erlang/OTP).
+public enum RestartType: Sendable, Hashable {
+    /// Always restarted: after a crash, and after it stopped by itself (with a fresh state for a transient journal).
+    case permanent
+    /// Restarted only after a crash; a normal stop ends it (and discards a transient journal).
+    case transient
+    /// Never restarted; after a crash its journal stays on disk for the next start.
+    case temporary
+}
+
+/// How to start one child: the process, its journal's options and codecs.
+public struct ChildSpec<P: JournaledProcess>: Sendable {
+    /// The child's id: unique within its supervisor; it names the journal file.
+    public var id: String
+    public var process: P
+    public var restart: RestartType
+    public var options: ProcessOptions
+    public var messageCodec: any ValueCodec<P.Message>
+    /// Needed for snapshots and the determinism check.
+    public var stateCodec: (any ValueCodec<P.State>)?
+    /// How long a normal stop may take before the child is stopped without grace.
+    public var shutdownTimeout: Duration
+
+    /// A child with explicit codecs.
+    public init(
+        id: String, process: P, restart: RestartType = .permanent, options: ProcessOptions = ProcessOptions(),
+        messageCodec: any ValueCodec<P.Message>, stateCodec: (any ValueCodec<P.State>)? = nil, shutdownTimeout: Duration = .seconds(5)
+    ) {
+        self.id = id
+        self.process = process
+        self.restart = restart
+        self.options = options
+        self.messageCodec = messageCodec
+        self.stateCodec = stateCodec
+        self.shutdownTimeout = shutdownTimeout
+    }
+}
+
+extension ChildSpec where P.Message: Codable {
+    /// A child whose messages use the compact encoding (no snapshots: the state is not `Codable`).
+    public init(
+        id: String, process: P, restart: RestartType = .permanent, options: ProcessOptions = ProcessOptions(),
+        shutdownTimeout: Duration = .seconds(5)
+    ) {
+        self.init(id: id, process: process, restart: restart, options: options, messageCodec: CompactCodec<P.Message>(), stateCodec: nil, shutdownTimeout: shutdownTimeout)
+    }
+}
+
+extension ChildSpec where P.Message: Codable, P.State: Codable {
+    /// A child whose messages and state use the compact encoding.
+    public init(
+        id: String, process: P, restart: RestartType = .permanent, options: ProcessOptions = ProcessOptions(),
+        shutdownTimeout: Duration = .seconds(5)
+    ) {
+        self.init(
+            id: id, process: process, restart: restart, options: options, messageCodec: CompactCodec<P.Message>(),
+            stateCodec: CompactCodec<P.State>(), shutdownTimeout: shutdownTimeout)
+    }
+}

@@ -1,0 +1,54 @@
+/// Journal file names from process ids: any id (slashes, dots, spaces,
+/// emoji, thousands of bytes) gives a safe, unique file name.
+public enum JournalNaming {
+    /// The file name of the journal of `id`: bytes outside `[A-Za-z0-9_-]`
+    /// are percent-encoded; ids whose name would exceed 200 bytes keep a
+    /// 150-byte prefix and a 64-bit hash of the whole id.
+    public static func fileName(for id: String) -> String {
+        var name = ""
+        for byte in id.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"):
+                name.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let digits = Array("0123456789ABCDEF".unicodeScalars)
+                name.unicodeScalars.append("%")
+                name.unicodeScalars.append(digits[Int(byte >> 4)])
+                name.unicodeScalars.append(digits[Int(byte & 0xF)])
+            }
+        }
+        if name.isEmpty { name = "%" }
+        if name.utf8.count > 200 {
+            var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+            for byte in id.utf8 {
+                hash ^= UInt64(byte)
+                hash = hash &* 0x100_0000_01B3
+            }
+            let hex = String(hash, radix: 16)
+            name = String(name.utf8.prefix(150))! + "~" + String(repeating: "0", count: 16 - hex.count) + hex
+        }
+        return name + ".journal"
+    }
+
+    /// The id a journal file name stands for, when it can be recovered (not for hashed names).
+    public static func id(fromFileName fileName: String) -> String? {
+        guard fileName.hasSuffix(".journal") else { return nil }
+        let name = fileName.dropLast(".journal".count)
+        if name.contains("~") { return nil }
+        if name == "%" { return "" }
+        var bytes: [UInt8] = []
+        var iterator = name.utf8.makeIterator()
+        while let byte = iterator.next() {
+            if byte == UInt8(ascii: "%") {
+                guard let high = iterator.next(), let low = iterator.next(),
+                    let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)
+                else { return nil }
+                bytes.append(value)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+}

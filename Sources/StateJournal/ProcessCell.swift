@@ -1,0 +1,377 @@
+import Logging
+
+/// What a supervisor needs from a child, whatever its process type.
+protocol SupervisedChild: AnyObject, Sendable {
+    var id: String { get }
+    var journalPath: String { get }
+    /// Starts, or restarts after a crash: rebuilds the state from the journal
+    /// (the companion writer is kept when it is still healthy).
+    func restart() async throws
+    /// A normal stop: the journal is discarded or kept per the retention.
+    func stopNormally() async throws
+    /// A stop that keeps the journal whatever the retention (shutdown
+    /// without grace, escalation): the state comes back on the next start.
+    func stopKeepingJournal(reason: ProcessError) async
+    /// Refuses further work after the supervisor gave up on a crashed child.
+    func abandon(reason: ProcessError) async
+}
+
+/// How a cell tells its supervisor that it crashed or stopped by itself.
+struct ChildReporter: Sendable {
+    var crashed: @Sendable (_ id: String, _ error: ProcessError) -> Void
+    var stopped: @Sendable (_ id: String) -> Void
+}
+
+/// One journaled process: its state, and its companion writer. The process
+/// runs as this actor; every message is applied and queued for the journal
+/// on it, in one order, which is the order replay uses.
+actor ProcessCell<P: JournaledProcess>: SupervisedChild {
+    nonisolated let id: String
+    nonisolated let journalPath: String
+    let process: P
+    let options: ProcessOptions
+    let messageCodec: any ValueCodec<P.Message>
+    let stateCodec: (any ValueCodec<P.State>)?
+    let logger: Logger
+    let metrics: RuntimeMetrics
+    let reporter: ChildReporter
+
+    enum Phase {
+        case notStarted
+        case restarting
+        case running
+        case crashed(ProcessError)
+        case stopped
+        case abandoned(ProcessError)
+    }
+
+    private var phase: Phase = .notStarted
+    private var state: P.State
+    private var writer: JournalWriter?
+    /// The sequence number of the last message applied (0 before any).
+    private var lastSequence: UInt64 = 0
+    private var messagesSinceSnapshot = 0
+    private var bytesSinceSnapshot = 0
+    private var messagesSinceDigest = 0
+    private var runningWaiters: [CheckedContinuation<Void, any Error>] = []
+    /// What the last replay did, for reports.
+    private(set) var lastReplay: ReplayReport?
+
+    init(
+        id: String, journalPath: String, process: P, options: ProcessOptions,
+        messageCodec: any ValueCodec<P.Message>, stateCodec: (any ValueCodec<P.State>)?,
+        logger: Logger, metrics: RuntimeMetrics, reporter: ChildReporter
+    ) {
+        self.id = id
+        self.journalPath = journalPath
+        self.process = process
+        self.options = options
+        self.messageCodec = messageCodec
+        self.stateCodec = stateCodec
+        self.logger = logger
+        self.metrics = metrics
+        self.reporter = reporter
+        self.state = process.initialState
+    }
+
+    private func error(_ code: ProcessError.Code, _ message: String, sequence: UInt64? = nil, cause: (any Error)? = nil) -> ProcessError {
+        ProcessError(code: code, message: message, processID: id, journal: journalPath, sequence: sequence, cause: cause)
+    }
+
+    // MARK: Sending
+
+    func send(_ message: P.Message) async throws -> UInt64 {
+        try await waitUntilRunning()
+        guard let writer else { throw error(.stopped, "the process has no journal") }
+        let sequence = writer.nextSequence
+        do {
+            try process.apply(message, to: &state)
+        } catch let cause {
+            metrics.rejected.increment()
+            let failure = error(.rejected, "apply threw; the message was not journaled and the process crashed", sequence: sequence, cause: cause)
+            crash(failure)
+            throw failure
+        }
+        let bytes: [UInt8]
+        do {
+            bytes = try messageCodec.encode(message)
+        } catch let cause {
+            let failure = error(.encodingFailed, "the message could not be encoded; the process crashed", sequence: sequence, cause: cause)
+            crash(failure)
+            throw failure
+        }
+        // Queued now, on this actor: the journal's order is the order of apply.
+        let ticket = writer.submit(contentsOf: [bytes])
+        lastSequence = sequence
+        metrics.appends.increment()
+        metrics.appendedBytes.increment(by: bytes.count)
+        afterAppend(bytes: bytes.count, writer: writer)
+        do {
+            let range = try await ticket.value()
+            return range.lowerBound
+        } catch let cause {
+            let failure = error(.journalFailed, "the journal failed; the message is not acknowledged", sequence: sequence, cause: cause)
+            if case .running = phase, writer === self.writer { crash(failure) }
+            throw failure
+        }
+    }
+
+    /// Digests and snapshots, queued right after the message they follow.
+    private func afterAppend(bytes: Int, writer: JournalWriter) {
+        messagesSinceSnapshot += 1
+        bytesSinceSnapshot += bytes
+        if let interval = options.determinismCheckInterval, let stateCodec {
+            messagesSinceDigest += 1
+            if messagesSinceDigest >= interval {
+                messagesSinceDigest = 0
+                if let encoded = try? stateCodec.encode(state) {
+                    let value = encoded.withUnsafeBytes { StateDigest.digest(of: $0) }
+                    writer.recordStateDigest(StateDigest(sequence: lastSequence, value: value))
+                }
+            }
+        }
+        let policy = options.snapshots
+        if stateCodec != nil,
+            (policy.everyMessages.map { messagesSinceSnapshot >= $0 } ?? false) || (policy.everyBytes.map { bytesSinceSnapshot >= $0 } ?? false)
+        {
+            startSnapshot(writer: writer)
+        }
+    }
+
+    private func startSnapshot(writer: JournalWriter) {
+        guard let stateCodec, lastSequence > 0 else { return }
+        messagesSinceSnapshot = 0
+        bytesSinceSnapshot = 0
+        let encoded: [UInt8]
+        do { encoded = try stateCodec.encode(state) } catch {
+            logger.error("snapshot: the state could not be encoded", metadata: ["process": "\(id)", "error": "\(error)"])
+            return
+        }
+        let sequence = lastSequence
+        let logger = self.logger, metrics = self.metrics, id = self.id
+        Task {
+            do {
+                try await writer.writeSnapshot(encoded, through: sequence)
+                metrics.snapshots.increment()
+            } catch {
+                logger.warning("snapshot not taken", metadata: ["process": "\(id)", "sequence": "\(sequence)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Takes a snapshot of the current state now (needs a state codec).
+    func snapshot() async throws {
+        try await waitUntilRunning()
+        guard let writer else { throw error(.stopped, "the process has no journal") }
+        guard let stateCodec else { throw error(.encodingFailed, "no state codec: make State Codable or pass a codec") }
+        guard lastSequence > 0 else { return }
+        let encoded = try stateCodec.encode(state)
+        messagesSinceSnapshot = 0
+        bytesSinceSnapshot = 0
+        try await writer.writeSnapshot(encoded, through: lastSequence)
+        metrics.snapshots.increment()
+    }
+
+    func read<R: Sendable>(_ body: @Sendable (P.State) throws -> R) async throws -> R {
+        try await waitUntilRunning()
+        return try body(state)
+    }
+
+    private func waitUntilRunning() async throws {
+        switch phase {
+        case .running: return
+        case .notStarted, .restarting, .crashed:
+            try await withCheckedThrowingContinuation { runningWaiters.append($0) }
+        case .stopped: throw error(.stopped, "the process was stopped")
+        case .abandoned(let reason): throw error(.notRestarted, "the process crashed and was not restarted", sequence: reason.sequence, cause: reason)
+        }
+    }
+
+    private func resumeWaiters(_ result: Result<Void, any Error>) {
+        let waiters = runningWaiters
+        runningWaiters.removeAll()
+        for waiter in waiters { waiter.resume(with: result) }
+    }
+
+    /// The process crashed: its state is discarded and the supervisor told.
+    private func crash(_ failure: ProcessError) {
+        guard case .running = phase else { return }
+        phase = .crashed(failure)
+        state = process.initialState
+        logger.warning("process crashed", metadata: ["process": "\(id)", "error": "\(failure)"])
+        reporter.crashed(id, failure)
+    }
+
+    // MARK: Lifecycle
+
+    func restart() async throws {
+        switch phase {
+        case .stopped, .abandoned: phase = .restarting  // a supervisor restarting a permanent child starts it anew
+        default: phase = .restarting
+        }
+        state = process.initialState
+        lastSequence = 0
+        do {
+            try await prepareWriter()
+            try await replay()
+            phase = .running
+            resumeWaiters(.success(()))
+        } catch let failure as ProcessError {
+            phase = .crashed(failure)
+            throw failure
+        } catch let cause {
+            let failure = error(.journalFailed, "the journal could not be opened or read", cause: cause)
+            phase = .crashed(failure)
+            throw failure
+        }
+    }
+
+    /// Keeps the companion writer when it is healthy (flushing what it has
+    /// queued, so the replay sees every message), or opens the journal anew.
+    private func prepareWriter() async throws {
+        if let writer {
+            do {
+                try await writer.flush()
+                return
+            } catch {
+                logger.notice("the journal writer failed; reopening the journal", metadata: ["process": "\(id)", "error": "\(error)"])
+                self.writer = nil
+            }
+        }
+        var journal = options.journal
+        journal.durability = options.durability
+        writer = try await JournalWriter.open(path: journalPath, processID: id, options: journal, logger: logger)
+    }
+
+    private func replay() async throws {
+        guard let writer else { return }
+        let clock = ContinuousClock()
+        let start = clock.now
+        var report = ReplayReport()
+        var firstMessageAt: Duration?
+        do {
+            for try await element in writer.replay() {
+                switch element {
+                case .snapshot(let snapshot):
+                    guard let stateCodec else {
+                        throw error(.replayFailed, "the journal has a snapshot but no state codec was given", sequence: snapshot.sequence)
+                    }
+                    do {
+                        state = try snapshot.bytes.withUnsafeBytes { try stateCodec.decode($0) }
+                    } catch let cause {
+                        throw error(.replayFailed, "the snapshot does not decode", sequence: snapshot.sequence, cause: cause)
+                    }
+                    lastSequence = snapshot.sequence
+                    report.snapshotSequence = snapshot.sequence
+                case .messages(let messages):
+                    if firstMessageAt == nil { firstMessageAt = clock.now - start }
+                    for message in messages {
+                        do {
+                            let decoded = try message.bytes.withUnsafeBytes { try messageCodec.decode($0) }
+                            try process.apply(decoded, to: &state)
+                        } catch let cause {
+                            try await replayFailed(at: message.sequence, cause: cause, writer: writer)
+                            report.quarantinedFrom = message.sequence
+                            break
+                        }
+                        lastSequence = message.sequence
+                        report.messages += 1
+                    }
+                    if report.quarantinedFrom != nil { break }
+                case .stateDigest(let digest):
+                    guard let stateCodec, digest.sequence == lastSequence else { continue }
+                    let encoded = try stateCodec.encode(state)
+                    let value = encoded.withUnsafeBytes { StateDigest.digest(of: $0) }
+                    if value != digest.value {
+                        throw error(
+                            .nondeterministic,
+                            "the replayed state after this message differs from the state recorded live: apply is not deterministic",
+                            sequence: digest.sequence)
+                    }
+                    report.digestsChecked += 1
+                }
+                if report.quarantinedFrom != nil { break }
+            }
+        }
+        report.duration = clock.now - start
+        report.timeToFirstMessage = firstMessageAt
+        lastReplay = report
+        metrics.replayedMessages.increment(by: report.messages)
+        let (seconds, attoseconds) = report.duration.components
+        metrics.replayDuration.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        if report.messages > 0 || report.snapshotSequence != nil {
+            logger.info("process state replayed", metadata: [
+                "process": "\(id)", "messages": "\(report.messages)", "snapshot": "\(report.snapshotSequence.map(String.init) ?? "none")",
+                "duration": "\(report.duration)",
+            ])
+        }
+    }
+
+    private func replayFailed(at sequence: UInt64, cause: any Error, writer: JournalWriter) async throws {
+        switch options.replayFailure {
+        case .fail:
+            throw error(.replayFailed, "replaying the journal threw", sequence: sequence, cause: cause)
+        case .quarantine:
+            let file = try await writer.quarantine(from: sequence)
+            logger.error("replay threw; the rest of the journal was quarantined", metadata: [
+                "process": "\(id)", "sequence": "\(sequence)", "quarantine": "\(file)", "error": "\(cause)",
+            ])
+            quarantineFiles.append(file)
+        }
+    }
+
+    /// Quarantine files written by replays of this process.
+    private(set) var quarantineFiles: [String] = []
+
+    func stopNormally() async throws {
+        switch phase {
+        case .stopped, .abandoned: return
+        default: break
+        }
+        phase = .stopped
+        resumeWaiters(.failure(error(.stopped, "the process was stopped")))
+        guard let writer else { return }
+        self.writer = nil
+        try await writer.close(discard: options.retention == .transient)
+    }
+
+    /// The user asked the process to stop.
+    func stopByUser() async throws {
+        try await stopNormally()
+        reporter.stopped(id)
+    }
+
+    func stopKeepingJournal(reason: ProcessError) async {
+        phase = .abandoned(reason)
+        resumeWaiters(.failure(error(.notRestarted, "the process was stopped without grace", cause: reason)))
+        guard let writer else { return }
+        self.writer = nil
+        try? await writer.close(discard: false)
+    }
+
+    func abandon(reason: ProcessError) async {
+        await stopKeepingJournal(reason: reason)
+    }
+
+    var isRunning: Bool {
+        if case .running = phase { return true }
+        return false
+    }
+
+    var writerIsFileOpen: Bool { writer?.isFileOpen ?? false }
+}
+
+/// What a replay did.
+public struct ReplayReport: Sendable, Hashable {
+    /// Messages replayed after the snapshot.
+    public var messages = 0
+    /// The snapshot replay started from, if any.
+    public var snapshotSequence: UInt64?
+    /// State digests compared.
+    public var digestsChecked = 0
+    /// Where quarantine began, when a message failed and the policy is `.quarantine`.
+    public var quarantinedFrom: UInt64?
+    public var duration: Duration = .zero
+    /// From the start of the replay to the first message handed to `apply`.
+    public var timeToFirstMessage: Duration?
+}

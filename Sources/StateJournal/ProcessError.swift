@@ -1,0 +1,53 @@
+/// The error of a journaled process, for its senders and its supervisor.
+public struct ProcessError: Error, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        fileprivate enum Wrapped: Hashable, Sendable {
+            case rejected, encodingFailed, journalFailed, replayFailed, nondeterministic, stopped, notRestarted
+        }
+        fileprivate var wrapped: Wrapped
+        /// `apply` threw: the message was not journaled and the process crashed.
+        public static let rejected = Code(wrapped: .rejected)
+        /// The message or the state could not be encoded.
+        public static let encodingFailed = Code(wrapped: .encodingFailed)
+        /// The journal failed (write, sync, open): nothing more is acknowledged.
+        public static let journalFailed = Code(wrapped: .journalFailed)
+        /// Replaying the journal threw at ``ProcessError/sequence``.
+        public static let replayFailed = Code(wrapped: .replayFailed)
+        /// The state after ``ProcessError/sequence`` differs from the digest recorded live.
+        public static let nondeterministic = Code(wrapped: .nondeterministic)
+        /// The process was stopped.
+        public static let stopped = Code(wrapped: .stopped)
+        /// The process crashed and its supervisor did not restart it.
+        public static let notRestarted = Code(wrapped: .notRestarted)
+        public var description: String { String(describing: wrapped) }
+    }
+
+    public var code: Code
+    public var message: String
+    /// The process.
+    public var processID: String
+    /// Its journal.
+    public var journal: String?
+    /// The sequence number concerned.
+    public var sequence: UInt64?
+    /// What caused it (the error `apply` threw, a ``JournalError``, …).
+    public var cause: (any Error)?
+
+    public init(code: Code, message: String, processID: String, journal: String? = nil, sequence: UInt64? = nil, cause: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.processID = processID
+        self.journal = journal
+        self.sequence = sequence
+        self.cause = cause
+    }
+
+    public var description: String {
+        var text = "\(code): \(message) [process: \(processID)"
+        if let journal { text += ", journal: \(journal)" }
+        if let sequence { text += ", sequence: \(sequence)" }
+        text += "]"
+        if let cause { text += " caused by: \(cause)" }
+        return text
+    }
+}

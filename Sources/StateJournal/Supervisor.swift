@@ -1,0 +1,420 @@
+import Foundation
+public import Logging
+public import ServiceLifecycle
+
+/// Which children restart when one crashes (as in Erlang/OTP).
+public enum SupervisionStrategy: Sendable, Hashable {
+    /// Only the crashed child.
+    case oneForOne
+    /// Every child: the others rebuild their state from their journals too.
+    case oneForAll
+    /// The crashed child and every child started after it.
+    case restForOne
+}
+
+/// At most `maxRestarts` restarts within `period`; one more and the
+/// supervisor gives up (escalation).
+public struct RestartIntensity: Sendable, Hashable {
+    public var maxRestarts: Int
+    public var period: Duration
+
+    public init(maxRestarts: Int, within period: Duration) {
+        self.maxRestarts = maxRestarts
+        self.period = period
+    }
+
+    /// Three restarts within five seconds.
+    public static let `default` = RestartIntensity(maxRestarts: 3, within: .seconds(5))
+}
+
+/// Exponential backoff with jitter between restarts of the same child.
+public struct Backoff: Sendable, Hashable {
+    /// The delay before the first restart.
+    public var initial: Duration
+    /// The longest delay.
+    public var maximum: Duration
+    /// Each further restart within the intensity period multiplies the delay by this.
+    public var multiplier: Double
+    /// Up to this fraction of the delay is taken off at random (0 for none).
+    public var jitter: Double
+
+    public init(initial: Duration, maximum: Duration, multiplier: Double = 2, jitter: Double = 0.2) {
+        self.initial = initial
+        self.maximum = maximum
+        self.multiplier = multiplier
+        self.jitter = min(max(jitter, 0), 1)
+    }
+
+    /// The delay before restart number `attempt` (1 for the first).
+    public func delay(attempt: Int, using generator: inout some RandomNumberGenerator) -> Duration {
+        let base = Double(initial.components.seconds) + Double(initial.components.attoseconds) / 1e18
+        let cap = Double(maximum.components.seconds) + Double(maximum.components.attoseconds) / 1e18
+        var seconds = min(cap, base * pow(multiplier, Double(max(0, attempt - 1))))
+        if jitter > 0 { seconds *= 1 - jitter * Double.random(in: 0...1, using: &generator) }
+        return .nanoseconds(Int64(seconds * 1e9))
+    }
+}
+
+/// What a supervisor did, in order (for logs, dashboards and tests).
+public enum SupervisorEvent: Sendable {
+    case started(id: String, replayed: ReplayReport?)
+    case crashed(id: String, error: ProcessError)
+    case restarting(id: String, attempt: Int, delay: Duration)
+    case restarted(id: String)
+    case stopped(id: String)
+    case unclaimedJournal(path: String)
+    case escalated(SupervisorError)
+}
+
+/// Why a supervisor stopped or refused.
+public struct SupervisorError: Error, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        fileprivate enum Wrapped: Hashable, Sendable { case intensityExceeded, duplicateID, notRunning, startFailed, wrongType }
+        fileprivate var wrapped: Wrapped
+        /// A child crashed more often than the restart intensity allows.
+        public static let intensityExceeded = Code(wrapped: .intensityExceeded)
+        /// A child with this id exists already.
+        public static let duplicateID = Code(wrapped: .duplicateID)
+        /// The supervisor is shutting down, stopped, or failed.
+        public static let notRunning = Code(wrapped: .notRunning)
+        /// A child could not be started (its journal could not be opened or replayed).
+        public static let startFailed = Code(wrapped: .startFailed)
+        /// A child exists with this id but runs another process type.
+        public static let wrongType = Code(wrapped: .wrongType)
+        public var description: String { String(describing: wrapped) }
+    }
+
+    public var code: Code
+    public var message: String
+    /// The child concerned.
+    public var childID: String?
+    /// How often it crashed within the intensity period.
+    public var crashes: Int?
+    /// The sequence number of the last crash, when known.
+    public var sequence: UInt64?
+    public var cause: (any Error)?
+
+    public var description: String {
+        var text = "\(code): \(message)"
+        if let childID { text += " [child: \(childID)" + (crashes.map { ", crashes: \($0)" } ?? "") + (sequence.map { ", sequence: \($0)" } ?? "") + "]" }
+        if let cause { text += " caused by: \(cause)" }
+        return text
+    }
+}
+
+/// Starts journaled processes, restarts them when they crash — rebuilding
+/// their state from their journals — and stops them in order.
+///
+/// It is a swift-service-lifecycle `Service`: run it in a `ServiceGroup`.
+/// Graceful shutdown stops every child normally (transient journals are
+/// discarded); cancellation without graceful shutdown is treated as a crash
+/// (every journal is kept and replays on the next start).
+public actor Supervisor: Service {
+    /// Where the children's journals live.
+    public nonisolated let directory: String
+    public nonisolated let name: String
+    public nonisolated let strategy: SupervisionStrategy
+    public nonisolated let intensity: RestartIntensity
+    public nonisolated let backoff: Backoff?
+    /// What the supervisor does, as it happens.
+    public nonisolated let events: AsyncStream<SupervisorEvent>
+
+    private let eventContinuation: AsyncStream<SupervisorEvent>.Continuation
+    private let logger: Logger
+    private let metrics: RuntimeMetrics
+
+    private struct Entry {
+        var child: any SupervisedChild
+        var restart: RestartType
+        var shutdownTimeout: Duration
+        var dynamic: Bool
+        var startOrder: Int
+        var restartTimes: [ContinuousClock.Instant] = []
+        /// Recreates the child's cell (for a permanent child after a normal stop).
+        var start: @Sendable () async throws -> Void
+    }
+
+    private enum Phase {
+        case running
+        case shuttingDown
+        case stopped
+        case failed(SupervisorError)
+    }
+
+    private var entries: [String: Entry] = [:]
+    private var startCounter = 0
+    private var phase = Phase.running
+    private var endWaiters: [CheckedContinuation<Void, any Error>] = []
+    private var random = SystemRandomNumberGenerator()
+    private let clock = ContinuousClock()
+
+    public init(
+        directory: String, name: String = "statejournal", strategy: SupervisionStrategy = .oneForOne,
+        intensity: RestartIntensity = .default, backoff: Backoff? = nil, logger: Logger
+    ) {
+        self.directory = directory
+        self.name = name
+        self.strategy = strategy
+        self.intensity = intensity
+        self.backoff = backoff
+        self.logger = logger
+        self.metrics = RuntimeMetrics(supervisor: name)
+        (events, eventContinuation) = AsyncStream.makeStream(of: SupervisorEvent.self, bufferingPolicy: .bufferingNewest(4096))
+    }
+
+    private func emit(_ event: SupervisorEvent) { eventContinuation.yield(event) }
+
+    private func requireRunning() throws {
+        guard case .running = phase else {
+            throw SupervisorError(code: .notRunning, message: "the supervisor \(name) is not running")
+        }
+    }
+
+    // MARK: Children
+
+    /// Starts a child (static: part of the strategy, stopped in reverse start
+    /// order). A journal left by a crash is replayed before this returns:
+    /// the child accepts messages only once its state is rebuilt.
+    public func start<P: JournaledProcess>(_ spec: ChildSpec<P>) async throws -> ProcessHandle<P> {
+        try await startChild(spec, dynamic: false)
+    }
+
+    /// The dynamic child `id`, started on demand with `makeSpec(id)` (one
+    /// process per chat room, session or user). Found again by id while it
+    /// runs; its journal file is named safely from any id.
+    public func child<P: JournaledProcess>(id: String, orStart makeSpec: (String) -> ChildSpec<P>) async throws -> ProcessHandle<P> {
+        if let existing = entries[id] {
+            guard let cell = existing.child as? ProcessCell<P> else {
+                throw SupervisorError(code: .wrongType, message: "child \(id) runs another process type", childID: id)
+            }
+            return ProcessHandle(cell: cell)
+        }
+        var spec = makeSpec(id)
+        spec.id = id
+        return try await startChild(spec, dynamic: true)
+    }
+
+    /// The running child `id`, if it runs a `P`.
+    public func handle<P: JournaledProcess>(for id: String, as type: P.Type = P.self) -> ProcessHandle<P>? {
+        (entries[id]?.child as? ProcessCell<P>).map(ProcessHandle.init)
+    }
+
+    /// The ids of the running children, in start order.
+    public var childIDs: [String] {
+        entries.sorted { $0.value.startOrder < $1.value.startOrder }.map(\.key)
+    }
+
+    private func makeCell<P: JournaledProcess>(_ spec: ChildSpec<P>) -> ProcessCell<P> {
+        let path = directory + "/" + JournalNaming.fileName(for: spec.id)
+        let reporter = ChildReporter(
+            crashed: { [weak self] id, error in
+                guard let self else { return }
+                Task { await self.childCrashed(id, error) }
+            },
+            stopped: { [weak self] id in
+                guard let self else { return }
+                Task { await self.childStopped(id) }
+            })
+        return ProcessCell(
+            id: spec.id, journalPath: path, process: spec.process, options: spec.options,
+            messageCodec: spec.messageCodec, stateCodec: spec.stateCodec,
+            logger: logger, metrics: metrics, reporter: reporter)
+    }
+
+    private func startChild<P: JournaledProcess>(_ spec: ChildSpec<P>, dynamic: Bool) async throws -> ProcessHandle<P> {
+        try requireRunning()
+        guard entries[spec.id] == nil else {
+            throw SupervisorError(code: .duplicateID, message: "a child with id \(spec.id) exists already", childID: spec.id)
+        }
+        let cell = makeCell(spec)
+        startCounter += 1
+        let entry = Entry(
+            child: cell, restart: spec.restart, shutdownTimeout: spec.shutdownTimeout, dynamic: dynamic,
+            startOrder: startCounter, start: { try await cell.restart() })
+        entries[spec.id] = entry
+        do {
+            try await cell.restart()
+        } catch {
+            entries[spec.id] = nil
+            throw SupervisorError(code: .startFailed, message: "child \(spec.id) could not be started", childID: spec.id, cause: error)
+        }
+        let report = await cell.lastReplay
+        emit(.started(id: spec.id, replayed: report))
+        return ProcessHandle(cell: cell)
+    }
+
+    // MARK: Crashes and restarts
+
+    private func childCrashed(_ id: String, _ error: ProcessError) async {
+        guard case .running = phase, var entry = entries[id] else { return }
+        metrics.restarts.increment()
+        emit(.crashed(id: id, error: error))
+        if entry.restart == .temporary {
+            entries[id] = nil
+            await entry.child.abandon(reason: error)
+            logger.notice("temporary child crashed; not restarted, its journal is kept", metadata: ["child": "\(id)"])
+            return
+        }
+        let now = clock.now
+        entry.restartTimes = entry.restartTimes.filter { now - $0 < intensity.period } + [now]
+        entries[id] = entry
+        let recent = entries.values.reduce(0) { $0 + $1.restartTimes.filter { now - $0 < intensity.period }.count }
+        if recent > intensity.maxRestarts {
+            await escalate(SupervisorError(
+                code: .intensityExceeded,
+                message: "child \(id) crashed \(entry.restartTimes.count) time(s) within \(intensity.period), more than the \(intensity.maxRestarts) restart(s) allowed",
+                childID: id, crashes: entry.restartTimes.count, sequence: error.sequence, cause: error))
+            return
+        }
+        let attempt = entry.restartTimes.count
+        let delay = backoff?.delay(attempt: attempt, using: &random) ?? .zero
+        emit(.restarting(id: id, attempt: attempt, delay: delay))
+        if delay > .zero { try? await Task.sleep(for: delay) }
+        guard case .running = phase else { return }
+        for target in restartTargets(for: id) {
+            do {
+                try await target.child.restart()
+                emit(.restarted(id: target.child.id))
+            } catch let failure as ProcessError {
+                logger.error("restart failed", metadata: ["child": "\(target.child.id)", "error": "\(failure)"])
+                await childCrashed(target.child.id, failure)
+                return
+            } catch {
+                await childCrashed(target.child.id, ProcessError(code: .journalFailed, message: "restart failed", processID: target.child.id, cause: error))
+                return
+            }
+        }
+    }
+
+    /// The children to restart, in start order, per the strategy (dynamic
+    /// children always restart alone).
+    private func restartTargets(for id: String) -> [Entry] {
+        guard let crashed = entries[id] else { return [] }
+        if crashed.dynamic || strategy == .oneForOne { return [crashed] }
+        let statics = entries.values.filter { !$0.dynamic }.sorted { $0.startOrder < $1.startOrder }
+        switch strategy {
+        case .oneForAll: return statics
+        case .restForOne: return statics.filter { $0.startOrder >= crashed.startOrder }
+        case .oneForOne: return [crashed]
+        }
+    }
+
+    private func childStopped(_ id: String) async {
+        guard let entry = entries[id] else { return }
+        emit(.stopped(id: id))
+        guard case .running = phase else { return }
+        if entry.restart == .permanent {
+            do {
+                try await entry.start()
+                emit(.restarted(id: id))
+            } catch {
+                logger.error("permanent child could not be started again", metadata: ["child": "\(id)", "error": "\(error)"])
+                entries[id] = nil
+            }
+        } else {
+            entries[id] = nil
+        }
+    }
+
+    private func escalate(_ error: SupervisorError) async {
+        guard case .running = phase else { return }
+        phase = .failed(error)
+        logger.critical("supervisor gives up", metadata: ["supervisor": "\(name)", "error": "\(error)"])
+        let reason = ProcessError(code: .notRestarted, message: "the supervisor gave up", processID: error.childID ?? "", cause: error)
+        for entry in entries.values.sorted(by: { $0.startOrder > $1.startOrder }) {
+            await entry.child.stopKeepingJournal(reason: reason)
+        }
+        entries.removeAll()
+        emit(.escalated(error))
+        eventContinuation.finish()
+        let waiters = endWaiters
+        endWaiters.removeAll()
+        for waiter in waiters { waiter.resume(throwing: error) }
+    }
+
+    // MARK: Shutdown
+
+    /// A normal stop of every child, in reverse start order, each within its
+    /// timeout (a child that does not stop in time is stopped keeping its journal).
+    public func shutdown() async {
+        guard case .running = phase else { return }
+        phase = .shuttingDown
+        for (id, entry) in entries.sorted(by: { $0.value.startOrder > $1.value.startOrder }) {
+            let child = entry.child
+            let timeout = entry.shutdownTimeout
+            let stoppedInTime = await withTaskGroup(of: Bool.self) { group in
+                group.addTask { (try? await child.stopNormally()) != nil }
+                group.addTask {
+                    try? await Task.sleep(for: timeout)
+                    return false
+                }
+                let first = await group.next() ?? false
+                group.cancelAll()
+                return first
+            }
+            if !stoppedInTime {
+                logger.warning("child did not stop in time; its journal is kept", metadata: ["child": "\(id)"])
+                Task { await child.stopKeepingJournal(reason: ProcessError(code: .stopped, message: "shutdown timeout", processID: id)) }
+            }
+            emit(.stopped(id: id))
+        }
+        entries.removeAll()
+        phase = .stopped
+        eventContinuation.finish()
+        let waiters = endWaiters
+        endWaiters.removeAll()
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Stops every child keeping its journal: a crash, as far as state goes.
+    private func stopWithoutGrace() async {
+        guard case .running = phase else { return }
+        phase = .shuttingDown
+        let reason = ProcessError(code: .stopped, message: "the supervisor was cancelled without graceful shutdown", processID: "")
+        for entry in entries.values.sorted(by: { $0.startOrder > $1.startOrder }) {
+            await entry.child.stopKeepingJournal(reason: reason)
+        }
+        entries.removeAll()
+        phase = .stopped
+        eventContinuation.finish()
+        let waiters = endWaiters
+        endWaiters.removeAll()
+        for waiter in waiters { waiter.resume(throwing: CancellationError()) }
+    }
+
+    /// Journals in the directory that no running child claims (left by
+    /// children not started yet, or by a previous program). Reported, never deleted.
+    public func unclaimedJournals() -> [String] {
+        let claimed = Set(entries.values.map { $0.child.journalPath })
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return files.filter { $0.hasSuffix(".journal") }.map { directory + "/" + $0 }.filter { !claimed.contains($0) }.sorted()
+    }
+
+    private func waitForEnd() async throws {
+        switch phase {
+        case .stopped: return
+        case .failed(let error): throw error
+        case .running, .shuttingDown:
+            try await withCheckedThrowingContinuation { endWaiters.append($0) }
+        }
+    }
+
+    /// Runs until graceful shutdown (every child stopped normally) or until
+    /// cancelled (every journal kept). Throws ``SupervisorError`` when a child
+    /// exceeds the restart intensity.
+    public func run() async throws {
+        for path in unclaimedJournals() {
+            logger.notice("journal on disk claimed by no child", metadata: ["path": "\(path)"])
+            emit(.unclaimedJournal(path: path))
+        }
+        try await withGracefulShutdownHandler {
+            try await withTaskCancellationHandler {
+                try await waitForEnd()
+            } onCancel: {
+                Task { await self.stopWithoutGrace() }
+            }
+        } onGracefulShutdown: {
+            Task { await self.shutdown() }
+        }
+    }
+}

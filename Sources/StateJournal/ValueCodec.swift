@@ -1,0 +1,16 @@
+/// Turns messages or states into bytes and back. The default for `Codable`
+/// types is ``CompactCodec``; plug in your own for a hand-written format.
+public protocol ValueCodec<Value>: Sendable {
+    associatedtype Value
+    func encode(_ value: Value) throws -> [UInt8]
+    func decode(_ bytes: UnsafeRawBufferPointer) throws -> Value
+}
+
+/// The compact, deterministic, self-describing encoding of `Codable` values
+/// (see docs/FORMAT.md, "Message encoding"). The CLI prints such messages as
+/// JSON without knowing their Swift type.
+public struct CompactCodec<Value: Codable>: ValueCodec {
+    public init() {}
+    public func encode(_ value: Value) throws -> [UInt8] { try CompactEncoder().encode(value) }
+    public func decode(_ bytes: UnsafeRawBufferPointer) throws -> Value { try CompactDecoder().decode(Value.self, from: bytes) }
+}

@@ -240,7 +240,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         }
         var journal = options.journal
         journal.durability = options.durability
-        writer = try await JournalWriter.open(path: journalPath, processID: id, options: journal, logger: logger)
+        writer = try await JournalWriter.open(path: journalPath, processID: Self.headerProcessID(id), options: journal, logger: logger)
     }
 
     private func replay() async throws {
@@ -351,6 +351,13 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
 
     func abandon(reason: ProcessError) async {
         await stopKeepingJournal(reason: reason)
+    }
+
+    /// The id written in the journal's header: the id itself, or for ids
+    /// longer than the format allows, the journal's (hashed) file name.
+    static func headerProcessID(_ id: String) -> String {
+        if id.utf8.count <= JournalFormat.maxProcessIDLength { return id }
+        return String(JournalNaming.fileName(for: id).dropLast(".journal".count))
     }
 
     var isRunning: Bool {

@@ -20,8 +20,8 @@ struct OpenedJournal {
 /// the I/O threads.
 enum JournalRecovery {
     static func open(path: String, processID: String, options: JournalOptions, logger: Logger) throws(JournalError) -> OpenedJournal {
-        guard !processID.isEmpty, processID.utf8.count <= JournalFormat.maxProcessIDLength else {
-            throw JournalError(code: .invalidArgument, message: "the process id must have 1 to \(JournalFormat.maxProcessIDLength) UTF-8 bytes", path: path)
+        guard processID.utf8.count <= JournalFormat.maxProcessIDLength else {
+            throw JournalError(code: .invalidArgument, message: "the process id must have at most \(JournalFormat.maxProcessIDLength) UTF-8 bytes", path: path)
         }
         let directory = FileNames.directory(of: path)
         if options.createDirectory { try createDirectories(directory) }

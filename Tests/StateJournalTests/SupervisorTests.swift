@@ -1,0 +1,211 @@
+import Foundation
+import ServiceLifecycle
+import ServiceLifecycleTestKit
+import StateJournal
+import Testing
+
+@Suite struct SupervisorTests {
+    func startThree(_ supervisor: Supervisor) async throws -> [ProcessHandle<ChatRoom>] {
+        var rooms: [ProcessHandle<ChatRoom>] = []
+        for id in ["a", "b", "c"] {
+            let room = try await supervisor.start(ChildSpec(id: id, process: ChatRoom(), options: fastOptions()))
+            try await room.send(.join("owner-\(id)"))
+            rooms.append(room)
+        }
+        return rooms
+    }
+
+    @Test(arguments: [
+        (SupervisionStrategy.oneForOne, ["b"]),
+        (.oneForAll, ["a", "b", "c"]),
+        (.restForOne, ["b", "c"]),
+    ])
+    func strategyRestartsTheRightChildren(strategy: SupervisionStrategy, expected: [String]) async throws {
+        let directory = TemporaryDirectory()
+        let supervisor = Supervisor(directory: directory.path, strategy: strategy, logger: quietLogger)
+        let rooms = try await startThree(supervisor)
+        await #expect(throws: ProcessError.self) { try await rooms[1].send(.poison) }
+        let events = await supervisor.collect { events in
+            Set(events.compactMap(\.restartedID)) == Set(expected)
+        }
+        #expect(events.compactMap(\.restartedID) == expected, "restarted in start order")
+        // Every child's state survived its restart (rebuilt from its journal).
+        for (index, id) in ["a", "b", "c"].enumerated() {
+            #expect(try await rooms[index].state.members == ["owner-\(id)"])
+        }
+        await supervisor.shutdown()
+    }
+
+    @Test func temporaryChildIsNotRestartedAndKeepsItsJournal() async throws {
+        let directory = TemporaryDirectory()
+        let supervisor = Supervisor(directory: directory.path, logger: quietLogger)
+        let room = try await supervisor.start(ChildSpec(id: "tmp", process: ChatRoom(), restart: .temporary, options: fastOptions()))
+        try await room.send(.join("x"))
+        await #expect(throws: ProcessError.self) { try await room.send(.poison) }
+        do {
+            try await room.send(.post("y"))
+            Issue.record("a crashed temporary child accepted a message")
+        } catch let error as ProcessError {
+            #expect(error.code == .notRestarted)
+        }
+        #expect(directory.journals == ["tmp.journal"])
+        #expect(await supervisor.childIDs.isEmpty)
+        await supervisor.shutdown()
+    }
+
+    @Test func transientChildEndsOnNormalStopAndPermanentStartsAgain() async throws {
+        let directory = TemporaryDirectory()
+        let supervisor = Supervisor(directory: directory.path, logger: quietLogger)
+        let transient = try await supervisor.start(ChildSpec(id: "t", process: Counter(), restart: .transient, options: fastOptions()))
+        let permanent = try await supervisor.start(ChildSpec(id: "p", process: Counter(), restart: .permanent, options: fastOptions()))
+        try await transient.send(1)
+        try await permanent.send(2)
+        try await transient.stop()
+        try await permanent.stop()
+        _ = await supervisor.collect { $0.contains { $0.restartedID == "p" } }
+        #expect(await supervisor.childIDs == ["p"])
+        // The permanent child runs again, with a fresh state (its transient journal was discarded).
+        let again = try #require(await supervisor.handle(for: "p", as: Counter.self))
+        #expect(try await again.state == 0)
+        #expect(directory.journals == ["p.journal"])
+        await supervisor.shutdown()
+    }
+
+    @Test func intensityExceededEscalatesWithChildCrashesAndSequence() async throws {
+        let directory = TemporaryDirectory()
+        let supervisor = Supervisor(
+            directory: directory.path, intensity: RestartIntensity(maxRestarts: 2, within: .seconds(60)), logger: quietLogger)
+        let running = Task { try await supervisor.run() }
+        let counter = try await supervisor.start(ChildSpec(id: "flaky", process: Counter(rejecting: 7), options: fastOptions()))
+        try await counter.send(1)
+        for _ in 0..<3 {
+            _ = try? await counter.send(7)
+        }
+        let result = await running.result
+        guard case .failure(let failure) = result, let error = failure as? SupervisorError else {
+            Issue.record("run() did not fail: \(result)")
+            return
+        }
+        #expect(error.code == .intensityExceeded)
+        #expect(error.childID == "flaky")
+        #expect(error.crashes == 3)
+        #expect(error.sequence == 2)
+        #expect(directory.journals == ["flaky.journal"], "escalation keeps the journals")
+        do {
+            _ = try await supervisor.start(ChildSpec(id: "late", process: Counter(), options: fastOptions()))
+            Issue.record("a failed supervisor started a child")
+        } catch let error as SupervisorError {
+            #expect(error.code == .notRunning)
+        }
+    }
+
+    @Test func backoffDelaysGrowWithEachRestart() async throws {
+        let directory = TemporaryDirectory()
+        let backoff = Backoff(initial: .milliseconds(1), maximum: .milliseconds(6), multiplier: 2, jitter: 0)
+        let supervisor = Supervisor(
+            directory: directory.path, intensity: RestartIntensity(maxRestarts: 10, within: .seconds(60)), backoff: backoff, logger: quietLogger)
+        let counter = try await supervisor.start(ChildSpec(id: "b", process: Counter(rejecting: 7), options: fastOptions()))
+        for _ in 0..<5 {
+            _ = try? await counter.send(7)
+            _ = try await counter.state  // waits for the restart
+        }
+        let events = await supervisor.collect { $0.compactMap(\.restartDelay).count == 5 }
+        #expect(events.compactMap(\.restartDelay) == [.milliseconds(1), .milliseconds(2), .milliseconds(4), .milliseconds(6), .milliseconds(6)])
+        await supervisor.shutdown()
+    }
+
+    @Test func backoffJitterStaysWithinItsFraction() {
+        var generator = SystemRandomNumberGenerator()
+        let backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(10), multiplier: 2, jitter: 0.5)
+        for attempt in 1...6 {
+            let full = Duration.milliseconds(100 * (1 << (attempt - 1)))
+            for _ in 0..<50 {
+                let delay = backoff.delay(attempt: attempt, using: &generator)
+                #expect(delay <= full && delay >= full / 2)
+            }
+        }
+    }
+
+    @Test func dynamicChildrenAreFoundAgainByIdWithSafeFileNames() async throws {
+        let directory = TemporaryDirectory()
+        let supervisor = Supervisor(directory: directory.path, logger: quietLogger)
+        let ids = ["room/1", "../etc/passwd", "héllo wörld", "", ".", String(repeating: "x", count: 500), String(repeating: "y", count: 3000)]
+        for id in ids {
+            let room = try await supervisor.child(id: id) { ChildSpec(id: $0, process: ChatRoom(), options: fastOptions()) }
+            try await room.send(.join(id))
+        }
+        for id in ids {
+            let again = try await supervisor.child(id: id) { _ -> ChildSpec<ChatRoom> in
+                Issue.record("started twice: \(id)")
+                return ChildSpec(id: id, process: ChatRoom())
+            }
+            #expect(try await again.state.members == [id])
+        }
+        #expect(Set(directory.journals).count == ids.count)
+        #expect(directory.journals.allSatisfy { !$0.contains("/") && $0.utf8.count <= 255 })
+        await supervisor.shutdown()
+    }
+
+    @Test func unclaimedJournalsAreReportedNotDeleted() async throws {
+        let directory = TemporaryDirectory()
+        do {
+            let supervisor = Supervisor(directory: directory.path, logger: quietLogger)
+            let room = try await supervisor.start(ChildSpec(id: "old", process: ChatRoom(), options: fastOptions()))
+            try await room.send(.join("x"))
+        }
+        let supervisor = Supervisor(directory: directory.path, logger: quietLogger)
+        #expect(await supervisor.unclaimedJournals() == [directory.path + "/old.journal"])
+        #expect(directory.journals == ["old.journal"])
+        await supervisor.shutdown()
+    }
+
+    @Test func gracefulShutdownStopsChildrenNormally() async throws {
+        let directory = TemporaryDirectory()
+        let supervisor = Supervisor(directory: directory.path, logger: quietLogger)
+        try await testGracefulShutdown { trigger in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await supervisor.run() }
+                let transient = try await supervisor.start(ChildSpec(id: "t", process: Counter(), options: fastOptions()))
+                var persistentOptions = fastOptions()
+                persistentOptions.retention = .persistent
+                let persistent = try await supervisor.start(ChildSpec(id: "p", process: Counter(), options: persistentOptions))
+                try await transient.send(1)
+                try await persistent.send(2)
+                trigger.triggerGracefulShutdown()
+                try await group.waitForAll()
+            }
+        }
+        let stops = await supervisor.collect { events in events.filter { if case .stopped = $0 { true } else { false } }.count == 2 }
+        #expect(stops.compactMap { if case .stopped(let id) = $0 { id } else { nil } } == ["p", "t"], "reverse start order")
+        #expect(directory.journals == ["p.journal"], "transient discarded, persistent kept")
+    }
+
+    @Test func cancellationWithoutGracefulShutdownKeepsEveryJournal() async throws {
+        let directory = TemporaryDirectory()
+        let supervisor = Supervisor(directory: directory.path, logger: quietLogger)
+        let running = Task { try await supervisor.run() }
+        let counter = try await supervisor.start(ChildSpec(id: "k", process: Counter(), options: fastOptions()))
+        try await counter.send(41)
+        running.cancel()
+        _ = await running.result
+        #expect(directory.journals == ["k.journal"])
+        let next = Supervisor(directory: directory.path, logger: quietLogger)
+        let again = try await next.start(ChildSpec(id: "k", process: Counter(), options: fastOptions()))
+        #expect(try await again.state == 41)
+        await next.shutdown()
+    }
+
+    @Test func journalNamesAreSafeAndReversible() {
+        for id in ["room-1", "a/b", "..", "", "😀", "x y", "a%b"] {
+            let name = JournalNaming.fileName(for: id)
+            #expect(!name.contains("/"))
+            #expect(name != "..journal")
+            #expect(JournalNaming.id(fromFileName: name) == id)
+        }
+        let long = String(repeating: "é", count: 300)
+        let name = JournalNaming.fileName(for: long)
+        #expect(name.utf8.count <= 220)
+        #expect(name != JournalNaming.fileName(for: long + "x"))
+        #expect(JournalNaming.fileName(for: "a.b") != JournalNaming.fileName(for: "a%2Eb"))
+    }
+}

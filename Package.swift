@@ -66,6 +66,13 @@ let package = Package(
             ],
             swiftSettings: testSwift
         ),
+        // The demo: chat rooms that survive kill -9 (README: "Demo").
+        .executableTarget(
+            name: "statejournal-demo",
+            dependencies: ["StateJournal", .product(name: "Logging", package: "swift-log")],
+            path: "tools/demo",
+            swiftSettings: testSwift
+        ),
         // The golden journals of fixtures/ and their generator.
         .target(
             name: "StateJournalFixtureCatalog",

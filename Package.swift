@@ -66,6 +66,13 @@ let package = Package(
             ],
             swiftSettings: testSwift
         ),
+        // Figures of the runtime (README, "Performance").
+        .executableTarget(
+            name: "statejournal-runtime-bench",
+            dependencies: ["StateJournal", "CBenchSupport", .product(name: "Logging", package: "swift-log")],
+            path: "tools/runtime-bench",
+            swiftSettings: testSwift
+        ),
         // The demo: chat rooms that survive kill -9 (README: "Demo").
         .executableTarget(
             name: "statejournal-demo",

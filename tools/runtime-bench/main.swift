@@ -1,0 +1,169 @@
+// Figures of the runtime on this machine: sends per second through the
+// public API, replay time, memory per idle process.
+//
+//     swift run -c release statejournal-runtime-bench [--quick] [--seconds S] [--only NAME]
+import CBenchSupport
+import Foundation
+import Logging
+import StateJournal
+
+struct Configuration: Sendable {
+    var seconds = 2.0
+    var quick = false
+    var only: Set<String> = []
+    static func parse() -> Configuration {
+        var c = Configuration()
+        var iterator = CommandLine.arguments.dropFirst().makeIterator()
+        while let argument = iterator.next() {
+            switch argument {
+            case "--quick": c.quick = true; c.seconds = 0.3
+            case "--seconds": c.seconds = Double(iterator.next()!)!
+            case "--only": c.only.insert(iterator.next()!)
+            default: fatalError("unknown argument \(argument)")
+            }
+        }
+        return c
+    }
+}
+
+let configuration = Configuration.parse()
+let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
+let base = FileManager.default.temporaryDirectory.path + "/sj-runtime-bench-\(getpid())"
+try? FileManager.default.removeItem(atPath: base)
+try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(atPath: base) }
+func enabled(_ name: String) -> Bool { configuration.only.isEmpty || configuration.only.contains(name) }
+func format(_ value: Double) -> String {
+    if value >= 1e6 { return String(format: "%.2fM", value / 1e6) }
+    if value >= 1e3 { return String(format: "%.1fk", value / 1e3) }
+    return String(format: "%.0f", value)
+}
+
+struct ChatRoom: JournaledProcess {
+    struct State: Codable, Sendable { var members = 0; var posts = 0; var lastText = "" }
+    enum Message: Codable, Sendable {
+        case join(user: String)
+        case post(user: String, room: String, text: String, ts: Int64)
+    }
+    var initialState: State { State() }
+    func apply(_ message: Message, to state: inout State) throws {
+        switch message {
+        case .join: state.members += 1
+        case .post(_, _, let text, _):
+            state.posts += 1
+            state.lastText = text
+        }
+    }
+}
+
+let words = ["hello", "world", "state", "journal", "replay", "crash", "again", "swift", "actor", "batch"]
+func message(_ i: Int) -> ChatRoom.Message {
+    .post(user: "user-\(i % 10_000)", room: "room-\(i % 300)", text: (0..<(2 + i % 6)).map { words[($0 * 7 + i) % 10] }.joined(separator: " "), ts: 1_763_700_000_000 + Int64(i) * 41)
+}
+
+let sampleSize = try CompactEncoder().encode(message(1)).count
+print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores; messages: chat posts, about \(sampleSize) B encoded\n")
+
+func sendRate(processes: Int, durability: Durability) async throws -> Double {
+    let directory = base + "/send-\(UUID().uuidString.prefix(8))"
+    let supervisor = Supervisor(directory: directory, logger: logger)
+    var options = ProcessOptions(durability: durability)
+    options.journal.idleTimeout = nil
+    var handles: [ProcessHandle<ChatRoom>] = []
+    for p in 0..<processes {
+        handles.append(try await supervisor.child(id: "p\(p)") { ChildSpec(id: $0, process: ChatRoom(), options: options) })
+    }
+    let copy = handles
+    let start = ContinuousClock.now
+    let deadline = start + .milliseconds(Int(configuration.seconds * 1000))
+    let total = try await withThrowingTaskGroup(of: Int.self) { group in
+        for p in 0..<processes {
+            group.addTask {
+                var n = 0
+                while ContinuousClock.now < deadline {
+                    try await copy[p].send(message(p * 1000 + n))
+                    n += 1
+                }
+                return n
+            }
+        }
+        return try await group.reduce(0, +)
+    }
+    let elapsed = ContinuousClock.now - start
+    await supervisor.shutdown()
+    return Double(total) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+}
+
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+let repetitions = configuration.quick ? 1 : 3
+
+if enabled("send") {
+    print("== send() through the public API, each process awaiting one send at a time (median of \(repetitions))")
+    for durability in [Durability.written, .synced] {
+        for processes in [1, 64, 1024] {
+            var values: [Double] = []
+            for _ in 0..<repetitions { values.append(try await sendRate(processes: processes, durability: durability)) }
+            print("  \(String(describing: durability).padding(toLength: 8, withPad: " ", startingAt: 0)) \(String(processes).padding(toLength: 5, withPad: " ", startingAt: 0)) process(es): \(format(median(values))) msg/s   (runs: \(values.map(format).joined(separator: ", ")))")
+        }
+    }
+    print("")
+}
+
+if enabled("replay") {
+    let count = configuration.quick ? 100_000 : 1_000_000
+    print("== Restart of one process with \(count) messages in its journal")
+    for withSnapshot in [false, true] {
+        let directory = base + "/replay-\(withSnapshot)"
+        var options = ProcessOptions(durability: .written, retention: .persistent)
+        options.journal.idleTimeout = nil
+        do {
+            let supervisor = Supervisor(directory: directory, logger: logger)
+            let room = try await supervisor.start(ChildSpec(id: "big", process: ChatRoom(), options: options))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for sender in 0..<16 {
+                    group.addTask { for i in stride(from: sender, to: count, by: 16) { try await room.send(message(i)) } }
+                }
+                try await group.waitForAll()
+            }
+            if withSnapshot { try await room.snapshot() }
+            await supervisor.shutdown()
+        }
+        var durations: [Double] = []
+        var report: ReplayReport?
+        for _ in 0..<repetitions {
+            let supervisor = Supervisor(directory: directory, logger: logger)
+            let start = ContinuousClock.now
+            let room = try await supervisor.start(ChildSpec(id: "big", process: ChatRoom(), options: options))
+            let elapsed = ContinuousClock.now - start
+            report = await room.lastReplay
+            let posts = try await room.state.posts
+            precondition(posts == count)
+            durations.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            await supervisor.shutdown()
+        }
+        let seconds = median(durations)
+        let first = report?.timeToFirstMessage.map { "\($0)" } ?? "-"
+        print("  \(withSnapshot ? "with a snapshot   " : "without a snapshot"): \(String(format: "%.3f", seconds)) s to running (\(report?.messages ?? 0) messages replayed, \(format(Double(report?.messages ?? 0) / max(seconds, 1e-9))) msg/s; first message after \(first))")
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+    print("")
+}
+
+if enabled("memory") {
+    let processes = configuration.quick ? 1000 : 10_000
+    print("== Memory per idle process (\(processes) dynamic children, each sent one message, then idle)")
+    let directory = base + "/memory"
+    var options = ProcessOptions(durability: .written)
+    options.journal.idleTimeout = .milliseconds(100)
+    let supervisor = Supervisor(directory: directory, logger: logger)
+    let before = sj_bench_malloc_in_use()
+    for p in 0..<processes {
+        let room = try await supervisor.child(id: "session-\(p)") { ChildSpec(id: $0, process: ChatRoom(), options: options) }
+        try await room.send(message(p))
+    }
+    try await Task.sleep(for: .milliseconds(500))
+    let after = sj_bench_malloc_in_use()
+    let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
+    print("  \(format(Double(after - before) / Double(processes))) B per idle process (malloc in use); \(descriptors) descriptors open in the whole program")
+    await supervisor.shutdown()
+}

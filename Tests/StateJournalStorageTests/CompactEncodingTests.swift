@@ -105,6 +105,13 @@ struct Sample: Codable, Equatable {
         #expect(throws: (any Error).self) { try CompactDecoder().decode(Int.self, from: good) }
     }
 
+    /// The example of docs/FORMAT.md, byte for byte: the encoding is stable.
+    @Test func documentedExampleBytes() throws {
+        struct Joined: Codable { var type: String; var n: Int }
+        let bytes = try CompactEncoder().encode(Joined(type: "joined", n: 5))
+        #expect(bytes == [0x09, 0x04, 0x74, 0x79, 0x70, 0x65, 0x07, 0x06, 0x6A, 0x6F, 0x69, 0x6E, 0x65, 0x64, 0x01, 0x6E, 0x85, 0x0A])
+    }
+
     @Test func compactIsSmallerThanJSON() throws {
         let compact = try CompactEncoder().encode(Self.sample)
         let json = try JSONEncoder().encode(Self.sample)

@@ -169,6 +169,11 @@ struct ChatEvent: Codable, Equatable {
     var text: String
 }
 
+enum ChatMessage: Codable, Equatable {
+    case join(user: String)
+    case post(user: String, room: String, text: String, ts: Int64)
+}
+
 if enabled("encoding") {
     var g = SplitMix(state: 7)
     let words = ["hello", "world", "state", "journal", "replay", "crash", "again", "swift", "actor", "batch"]
@@ -200,6 +205,12 @@ if enabled("encoding") {
     try await measure("CompactDecoder.decode") {
         let decoder = CompactDecoder()
         return try rate { for b in encoded { _ = try decoder.decode(ChatEvent.self, from: b) } }
+    }
+    let enumValues = values.map { ChatMessage.post(user: $0.user, room: $0.room, text: $0.text, ts: $0.ts) }
+    let enumEncoded = try enumValues.map { try CompactEncoder().encode($0) }
+    try await measure("CompactDecoder.decode, enum with associated values") {
+        let decoder = CompactDecoder()
+        return try rate { for b in enumEncoded { _ = try decoder.decode(ChatMessage.self, from: b) } }
     }
     try await measure("Foundation JSONEncoder.encode") {
         let encoder = JSONEncoder()

@@ -11,6 +11,9 @@ public struct CompactDecoder: Sendable {
 
     /// Decodes from a borrowed buffer (such as a message handed out by `JournalReader.forEachMessage`).
     public func decode<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer) throws -> T {
+        guard bytes.count < Int(Int32.max) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "a compact value of \(bytes.count) bytes is larger than 2 GiB"))
+        }
         let decoding = CompactDecoding(bytes: bytes, position: 0)
         let value = try decoding.decodeValue(type, depth: 0)
         var cursor = CompactCursor(bytes, position: 0)
@@ -30,18 +33,24 @@ public struct CompactDecoder: Sendable {
     }
 }
 
-/// A decoder positioned at one value.
+/// A decoder positioned at one value. Small enough (22 bytes) to live inline
+/// in an `any Decoder` existential: handing it to `init(from:)` allocates nothing.
 struct CompactDecoding: Decoder {
     let bytes: UnsafeRawBufferPointer
-    let position: Int
-    var depth = 0
+    private let storedPosition: Int32
+    private var storedDepth: UInt16
+    var position: Int { Int(storedPosition) }
+    var depth: Int {
+        get { Int(storedDepth) }
+        set { storedDepth = UInt16(clamping: newValue) }
+    }
     var codingPath: [any CodingKey] { [] }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     init(bytes: UnsafeRawBufferPointer, position: Int, depth: Int = 0) {
         self.bytes = bytes
-        self.position = position
-        self.depth = depth
+        self.storedPosition = Int32(truncatingIfNeeded: position)
+        self.storedDepth = UInt16(clamping: depth)
     }
 
     func decodeValue<T: Decodable>(_ type: T.Type, depth: Int) throws -> T {
@@ -365,9 +374,17 @@ struct CompactUnkeyedDecoder: UnkeyedDecodingContainer {
 
 struct CompactSingleDecoder: SingleValueDecodingContainer {
     let bytes: UnsafeRawBufferPointer
-    let position: Int
-    let depth: Int
+    private let storedPosition: Int32
+    private let storedDepth: UInt16
+    var position: Int { Int(storedPosition) }
+    var depth: Int { Int(storedDepth) }
     var codingPath: [any CodingKey] { [] }
+
+    init(bytes: UnsafeRawBufferPointer, position: Int, depth: Int) {
+        self.bytes = bytes
+        self.storedPosition = Int32(truncatingIfNeeded: position)
+        self.storedDepth = UInt16(clamping: depth)
+    }
 
     private var cursor: CompactCursor { CompactCursor(bytes, position: position) }
 

@@ -18,10 +18,12 @@ let package = Package(
     products: [
         .library(name: "StateJournal", targets: ["StateJournal"]),
         .library(name: "StateJournalStorage", targets: ["StateJournalStorage"]),
+        .executable(name: "statejournal", targets: ["StateJournalCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
@@ -80,6 +82,20 @@ let package = Package(
             name: "statejournal-demo",
             dependencies: ["StateJournal", .product(name: "Logging", package: "swift-log")],
             path: "tools/demo",
+            swiftSettings: testSwift
+        ),
+        // The `statejournal` inspection CLI: depends on the file layer only.
+        .executableTarget(
+            name: "StateJournalCLI",
+            dependencies: [
+                "StateJournalStorage",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "StateJournalCLITests",
+            dependencies: ["StateJournalStorage", "StateJournalFixtureCatalog"],
             swiftSettings: testSwift
         ),
         // The golden journals of fixtures/ and their generator.

@@ -1,0 +1,35 @@
+/// One frame as read, with its messages borrowed from the reader's buffers.
+/// Valid only during the call that hands it out.
+public struct JournalFrameView {
+    /// The frame's byte offset in the file.
+    public let offset: Int64
+    public let header: FrameHeader
+    let payload: UnsafeRawBufferPointer
+
+    /// For a state digest frame, its digest.
+    public var stateDigest: StateDigest? {
+        header.type == .stateDigest ? StateDigest(payload: payload) : nil
+    }
+
+    /// The decompressed payload's length.
+    public var rawLength: Int { header.rawLength }
+
+    /// Calls `body` with each message's sequence number and bytes (borrowed).
+    public func forEachMessage(_ body: (UInt64, UnsafeRawBufferPointer) throws -> Void) rethrows {
+        guard header.type == .messages else { return }
+        var sequence = header.firstSequence
+        try JournalReader.forEachMessage(in: payload, count: header.messageCount) { bytes in
+            try body(sequence, bytes)
+            sequence += 1
+        }
+    }
+}
+
+extension JournalReader {
+    /// Reads the next frame and hands it to `body` without copying its
+    /// messages. Returns nil at the end (see ``end``).
+    public func readFrame<R>(_ body: (JournalFrameView) throws -> R) throws -> R? {
+        guard let (header, offset, payload) = try nextRawFrame() else { return nil }
+        return try body(JournalFrameView(offset: offset, header: header, payload: payload))
+    }
+}

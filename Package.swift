@@ -95,7 +95,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StateJournalCLITests",
-            dependencies: ["StateJournalStorage", "StateJournalFixtureCatalog"],
+            dependencies: ["StateJournalStorage", "StateJournalFixtureCatalog", .product(name: "Logging", package: "swift-log")],
             swiftSettings: testSwift
         ),
         // The golden journals of fixtures/ and their generator.

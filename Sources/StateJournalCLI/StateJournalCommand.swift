@@ -33,6 +33,8 @@ enum Exit {
     }
 }
 
+func plural(_ count: Int, _ noun: String) -> String { "\(count) \(noun)\(count == 1 ? "" : "s")" }
+
 /// Ends the program with `code`.
 func terminate(_ code: Int32) -> Never {
     Glibc.exit(code)
@@ -512,7 +514,7 @@ struct Verify: ParsableCommand {
                 }
                 switch inspection.verdict {
                 case .clean, .cleanStopped:
-                    out.line("\(terminal.paint("ok", .green))       \(file): \(inspection.messages) messages in \(inspection.frames) frames" + (inspection.verdict == .cleanStopped ? ", stopped normally" : ""))
+                    out.line("\(terminal.paint("ok", .green))       \(file): \(plural(Int(inspection.messages), "message")) in \(plural(inspection.frames, "frame"))" + (inspection.verdict == .cleanStopped ? ", stopped normally" : ""))
                 case .tornTail:
                     let tail = inspection.tornTail!
                     out.line("\(terminal.paint("torn", .yellow))     \(file): torn tail of \(tail.length) bytes at offset \(tail.offset), sequence \(tail.sequence): \(tail.reason); \(inspection.messages) messages before it are good (repairable)")

@@ -96,6 +96,7 @@ let package = Package(
         .testTarget(
             name: "StateJournalCLITests",
             dependencies: ["StateJournalStorage", "StateJournalFixtureCatalog", .product(name: "Logging", package: "swift-log")],
+            exclude: ["Expected"],
             swiftSettings: testSwift
         ),
         // The golden journals of fixtures/ and their generator.

@@ -15,23 +15,37 @@ public struct ChildSpec<P: JournaledProcess>: Sendable {
     public var process: P
     public var restart: RestartType
     public var options: ProcessOptions
-    public var messageCodec: any ValueCodec<P.Message>
+    public var messageCodec: AnyValueCodec<P.Message>
     /// Needed for snapshots and the determinism check.
-    public var stateCodec: (any ValueCodec<P.State>)?
+    public var stateCodec: AnyValueCodec<P.State>?
     /// How long a normal stop may take before the child is stopped without grace.
     public var shutdownTimeout: Duration
 
-    /// A child with explicit codecs.
-    public init(
+    /// A child with explicit codecs (no state codec: no snapshots, no determinism check).
+    public init<MessageCodec: ValueCodec>(
         id: String, process: P, restart: RestartType = .permanent, options: ProcessOptions = ProcessOptions(),
-        messageCodec: any ValueCodec<P.Message>, stateCodec: (any ValueCodec<P.State>)? = nil, shutdownTimeout: Duration = .seconds(5)
-    ) {
+        messageCodec: MessageCodec, shutdownTimeout: Duration = .seconds(5)
+    ) where MessageCodec.Value == P.Message {
         self.id = id
         self.process = process
         self.restart = restart
         self.options = options
-        self.messageCodec = messageCodec
-        self.stateCodec = stateCodec
+        self.messageCodec = AnyValueCodec(messageCodec)
+        self.stateCodec = nil
+        self.shutdownTimeout = shutdownTimeout
+    }
+
+    /// A child with explicit codecs for its messages and its state.
+    public init<MessageCodec: ValueCodec, StateCodec: ValueCodec>(
+        id: String, process: P, restart: RestartType = .permanent, options: ProcessOptions = ProcessOptions(),
+        messageCodec: MessageCodec, stateCodec: StateCodec, shutdownTimeout: Duration = .seconds(5)
+    ) where MessageCodec.Value == P.Message, StateCodec.Value == P.State {
+        self.id = id
+        self.process = process
+        self.restart = restart
+        self.options = options
+        self.messageCodec = AnyValueCodec(messageCodec)
+        self.stateCodec = AnyValueCodec(stateCodec)
         self.shutdownTimeout = shutdownTimeout
     }
 }
@@ -42,7 +56,7 @@ extension ChildSpec where P.Message: Codable {
         id: String, process: P, restart: RestartType = .permanent, options: ProcessOptions = ProcessOptions(),
         shutdownTimeout: Duration = .seconds(5)
     ) {
-        self.init(id: id, process: process, restart: restart, options: options, messageCodec: CompactCodec<P.Message>(), stateCodec: nil, shutdownTimeout: shutdownTimeout)
+        self.init(id: id, process: process, restart: restart, options: options, messageCodec: CompactCodec<P.Message>(), shutdownTimeout: shutdownTimeout)
     }
 }
 

@@ -30,8 +30,8 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
     nonisolated let journalPath: String
     let process: P
     let options: ProcessOptions
-    let messageCodec: any ValueCodec<P.Message>
-    let stateCodec: (any ValueCodec<P.State>)?
+    let messageCodec: AnyValueCodec<P.Message>
+    let stateCodec: AnyValueCodec<P.State>?
     let logger: Logger
     let metrics: RuntimeMetrics
     let reporter: ChildReporter
@@ -59,7 +59,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
 
     init(
         id: String, journalPath: String, process: P, options: ProcessOptions,
-        messageCodec: any ValueCodec<P.Message>, stateCodec: (any ValueCodec<P.State>)?,
+        messageCodec: AnyValueCodec<P.Message>, stateCodec: AnyValueCodec<P.State>?,
         logger: Logger, metrics: RuntimeMetrics, reporter: ChildReporter
     ) {
         self.id = id

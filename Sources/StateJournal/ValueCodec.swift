@@ -14,3 +14,18 @@ public struct CompactCodec<Value: Codable>: ValueCodec {
     public func encode(_ value: Value) throws -> [UInt8] { try CompactEncoder().encode(value) }
     public func decode(_ bytes: UnsafeRawBufferPointer) throws -> Value { try CompactDecoder().decode(Value.self, from: bytes) }
 }
+
+/// A codec behind two closures: how specs and processes hold any codec
+/// without a constrained existential.
+public struct AnyValueCodec<Value>: ValueCodec {
+    private let encodeValue: @Sendable (Value) throws -> [UInt8]
+    private let decodeValue: @Sendable (UnsafeRawBufferPointer) throws -> Value
+
+    public init<C: ValueCodec>(_ codec: C) where C.Value == Value {
+        encodeValue = { try codec.encode($0) }
+        decodeValue = { try codec.decode($0) }
+    }
+
+    public func encode(_ value: Value) throws -> [UInt8] { try encodeValue(value) }
+    public func decode(_ bytes: UnsafeRawBufferPointer) throws -> Value { try decodeValue(bytes) }
+}

@@ -249,7 +249,7 @@ struct Info: ParsableCommand {
         row("base sequence", String(header.baseSequence))
         row("header", "\(header.headerLength) bytes")
         row("size", "\(Format.bytes(inspection.fileSize)) (\(inspection.fileSize) bytes)")
-        row("frames", "\(inspection.frames) (\(inspection.messageFrames) message frames, \(inspection.compressedFrames) compressed, \(inspection.digests) state digests)")
+        row("frames", "\(inspection.frames) (\(inspection.messageFrames) message frames, \(inspection.compressedFrames) compressed, \(inspection.digests) state digests, \(inspection.timeMarks) time marks)")
         row("chains", String(inspection.chains))
         row("messages", inspection.messages == 0 ? "0" : "\(inspection.messages) (sequence \(inspection.firstSequence!)…\(inspection.lastSequence!))")
         row("payload", "\(Format.bytes(inspection.rawPayloadBytes)) raw, \(Format.bytes(inspection.storedPayloadBytes)) stored, ratio \(String(format: "%.2f", inspection.compressionRatio))")
@@ -535,7 +535,7 @@ struct Verify: ParsableCommand {
 
 struct Stats: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Totals, compression per chain, histograms of batch and message sizes, messages across the file.",
+        abstract: "Totals, compression per chain, histograms of batch and message sizes, messages over time.",
         discussion: """
             Examples:
               statejournal stats room-42.journal
@@ -560,9 +560,13 @@ struct Stats: ParsableCommand {
         var chainStored: [Int64] = []
         var rawFrames = (raw: Int64(0), count: 0)
         var positions: [(Int64, Int)] = []
+        var perSecond: [Int: Int] = [:]
+        var currentSecond: Int?
         let progress = ProgressBar("reading", terminal: terminal)
         let inspection = JournalInspection.inspect(file, visit: { frame in
+            if let mark = frame.timeMarkNanoseconds { currentSecond = Int(mark / 1_000_000_000) }
             guard frame.header.type == .messages else { return }
+            if let second = currentSecond { perSecond[second, default: 0] += frame.header.messageCount }
             batchHistogram[Self.bucket(frame.header.messageCount)] += 1
             frame.forEachMessage { _, bytes in messageHistogram[Self.bucket(bytes.count)] += 1 }
             if frame.header.flags.contains(.compressed) {
@@ -586,9 +590,18 @@ struct Stats: ParsableCommand {
         if let error = inspection.error, inspection.header == nil { fail(error) }
         let columns = 60
         var spark = [Int](repeating: 0, count: columns)
-        for (offset, count) in positions {
-            let column = min(columns - 1, Int(Double(offset) / Double(max(inspection.fileSize, 1)) * Double(columns)))
-            spark[column] += count
+        let overTime = !perSecond.isEmpty
+        let firstSecond = perSecond.keys.min() ?? 0, lastSecond = perSecond.keys.max() ?? 0
+        if overTime {
+            let span = max(1, lastSecond - firstSecond + 1)
+            for (second, count) in perSecond {
+                spark[min(columns - 1, (second - firstSecond) * columns / span)] += count
+            }
+        } else {
+            for (offset, count) in positions {
+                let column = min(columns - 1, Int(Double(offset) / Double(max(inspection.fileSize, 1)) * Double(columns)))
+                spark[column] += count
+            }
         }
         if options.json {
             print(jsonLine([
@@ -597,7 +610,7 @@ struct Stats: ParsableCommand {
                 "chains": zip(chainRaw, chainStored).map { ["raw": $0, "stored": $1, "ratio": Double($0) / Double(max($1, 1))] },
                 "rawFrames": rawFrames.count,
                 "batchSizeHistogram": histogramObject(batchHistogram), "messageSizeHistogram": histogramObject(messageHistogram),
-                "messagesAcrossFile": spark,
+                overTime ? "messagesOverTime" : "messagesAcrossFile": spark,
             ] as [String: Any]))
             terminate(exitStatus(of: inspection))
         }
@@ -617,7 +630,11 @@ struct Stats: ParsableCommand {
         let ticks = Array("▁▂▃▄▅▆▇█")
         let peak = max(spark.max() ?? 1, 1)
         let line = String(spark.map { $0 == 0 ? " " : ticks[min(ticks.count - 1, $0 * (ticks.count - 1) / peak)] })
-        print("\nmessages across the file (start → end, \(columns) columns)")
+        if overTime {
+            print("\nmessages over time (\(Format.time(firstSecond)) → \(Format.time(lastSecond)), \(columns) columns)")
+        } else {
+            print("\nmessages across the file (start → end, \(columns) columns; the journal holds no time marks)")
+        }
         print("  \(terminal.paint(line, .blue))")
         terminate(exitStatus(of: inspection))
     }

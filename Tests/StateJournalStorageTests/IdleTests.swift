@@ -58,3 +58,31 @@ import Testing
         }
     }
 }
+
+@Suite struct TimeMarkTests {
+    @Test func timeMarksAreWrittenBetweenBatchesAndSkippedByReplay() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("marks.journal")
+        var options = JournalOptions.testing()
+        options.timeMarkInterval = .milliseconds(1)
+        let writer = try await JournalWriter.open(path: path, processID: "m", options: options, logger: testLogger)
+        for i in 0..<5 {
+            try await writer.append(Array("m\(i)".utf8))
+            try await Task.sleep(for: .milliseconds(3))
+        }
+        try await writer.close(discard: false)
+        let reader = try JournalReader(path: path)
+        var marks: [UInt64] = []
+        var messages: [UInt64] = []
+        while let frame = try reader.nextFrame() {
+            if let mark = frame.timeMarkNanoseconds { marks.append(mark) }
+            messages += frame.messages.map(\.sequence)
+        }
+        #expect(messages == Array(1...5))
+        #expect(marks.count == 5, "one mark before each batch written a few ms apart")
+        #expect(marks == marks.sorted())
+        #expect(try await replayAll(path).messages.map(\.sequence) == Array(1...5))
+        let inspection = JournalInspection.inspect(path)
+        #expect(inspection.timeMarks == 5 && inspection.verdict == .clean)
+    }
+}

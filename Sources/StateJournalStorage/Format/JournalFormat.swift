@@ -63,14 +63,18 @@ public struct FrameType: RawRepresentable, Hashable, Sendable, CustomStringConve
     /// An optional digest of the process state after the previous message
     /// (for the determinism check). Readers that do not check skip it.
     public static let stateDigest = FrameType(rawValue: 0x81)
+    /// An optional wall-clock time mark: the messages after it were written at
+    /// or after this time. Written at most once per interval by a writer.
+    public static let timeMark = FrameType(rawValue: 0x82)
     /// Types from 0x80 are optional: a reader that does not know one skips it.
     public var isSkippable: Bool { rawValue >= 0x80 }
-    public var isKnown: Bool { self == .messages || self == .cleanStop || self == .stateDigest }
+    public var isKnown: Bool { self == .messages || self == .cleanStop || self == .stateDigest || self == .timeMark }
     public var description: String {
         switch self {
         case .messages: "messages"
         case .cleanStop: "clean-stop"
         case .stateDigest: "state-digest"
+        case .timeMark: "time-mark"
         default: "type(\(rawValue))"
         }
     }

@@ -30,6 +30,7 @@ public struct JournalInspection: Sendable {
     public var compressedFrames = 0
     public var chains = 0
     public var digests = 0
+    public var timeMarks = 0
     public var messages: UInt64 = 0
     public var firstSequence: UInt64?
     public var lastSequence: UInt64?
@@ -95,6 +96,8 @@ public struct JournalInspection: Sendable {
                     frame.forEachMessage { _, bytes in result.messageBytes += Int64(bytes.count) }
                 case .stateDigest:
                     result.digests += 1
+                case .timeMark:
+                    result.timeMarks += 1
                 default:
                     break
                 }

@@ -20,6 +20,8 @@ public struct JournalFrame: Sendable {
     public var messages: [JournalMessage]
     /// For a state digest frame, the digest it records.
     public var stateDigest: StateDigest?
+    /// For a time mark frame, its wall-clock time (nanoseconds since the Unix epoch).
+    public var timeMarkNanoseconds: UInt64?
 }
 
 /// A digest of a process's encoded state after a message, recorded for the

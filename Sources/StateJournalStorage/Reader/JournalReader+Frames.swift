@@ -11,6 +11,11 @@ public struct JournalFrameView {
         header.type == .stateDigest ? StateDigest(payload: payload) : nil
     }
 
+    /// For a time mark frame, its wall-clock time (nanoseconds since the Unix epoch).
+    public var timeMarkNanoseconds: UInt64? {
+        header.type == .timeMark ? payload.loadLE(UInt64.self, at: 0) : nil
+    }
+
     /// The decompressed payload's length.
     public var rawLength: Int { header.rawLength }
 

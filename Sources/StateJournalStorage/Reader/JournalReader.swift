@@ -120,7 +120,8 @@ public final class JournalReader {
             sequence += 1
         }
         let digest = header.type == .stateDigest ? StateDigest(payload: payload) : nil
-        return JournalFrame(offset: frameOffset, header: header, messages: messages, stateDigest: digest)
+        let mark = header.type == .timeMark ? payload.loadLE(UInt64.self, at: 0) : nil
+        return JournalFrame(offset: frameOffset, header: header, messages: messages, stateDigest: digest, timeMarkNanoseconds: mark)
     }
 
     /// All remaining messages, handed to `body` one at a time without copying
@@ -182,14 +183,15 @@ public final class JournalReader {
                     message: "frame starts at sequence \(header.firstSequence), expected \(nextSequence)",
                     path: path, offset: frameOffset, sequence: nextSequence)
             }
-            if header.type == .stateDigest {
-                guard header.messageCount == 0, header.rawLength == 16, header.storedLength == 16, header.flags.isEmpty else {
-                    throw corrupt(frameOffset, "a state digest frame must hold 16 raw bytes and no message")
+            if header.type == .stateDigest || header.type == .timeMark {
+                let size = header.type == .stateDigest ? 16 : 8
+                guard header.messageCount == 0, header.rawLength == size, header.storedLength == size, header.flags.isEmpty else {
+                    throw corrupt(frameOffset, "a \(header.type) frame must hold \(size) raw bytes and no message")
                 }
                 let frameBytes = try window.bytes(at: frameOffset, count: header.length)
                 let payload = UnsafeRawBufferPointer(rebasing: frameBytes[JournalFormat.frameHeaderSize...])
                 guard CRC32C.checksum(payload) == header.payloadChecksum else {
-                    throw corrupt(frameOffset, "the state digest fails its payload checksum")
+                    throw corrupt(frameOffset, "the \(header.type) frame fails its payload checksum")
                 }
                 offset += Int64(header.length)
                 return (header, frameOffset, payload)

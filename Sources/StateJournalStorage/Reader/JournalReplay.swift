@@ -103,6 +103,7 @@ final class ReplayCursor: @unchecked Sendable {
         var bytes = 0
         while messages.count < chunkMessages && bytes < chunkBytes {
             guard let (header, _, payload) = try reader.nextRawFrame() else { break }
+            if header.type == .timeMark { continue }
             if header.type == .stateDigest {
                 let digest = StateDigest(payload: payload)
                 if digest.sequence <= skipThrough { continue }

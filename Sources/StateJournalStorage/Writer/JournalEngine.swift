@@ -29,6 +29,10 @@ final class JournalEngine: @unchecked Sendable {
     var snapshotHook: (@Sendable (SnapshotStep) throws -> Void)?
     var closeHook: (@Sendable (CloseStep) throws -> Void)?
 
+    /// Nanoseconds between time marks, 0 for none.
+    var timeMarkInterval: UInt64 = 0
+    private var lastTimeMark: UInt64 = 0
+
     init(opened: OpenedJournal, processID: String, compression: Bool) {
         self.path = opened.path
         self.directory = FileNames.directory(of: opened.path)
@@ -100,6 +104,19 @@ final class JournalEngine: @unchecked Sendable {
     func write(_ messages: [[UInt8]], firstSequence: UInt64) throws(JournalError) {
         try ensureOpen()
         builder.reset()
+        if timeMarkInterval > 0 {
+            let now = Self.wallClockNanoseconds()
+            if now &- lastTimeMark >= timeMarkInterval {
+                lastTimeMark = now
+                var mark: [UInt8] = []
+                mark.appendLE(now)
+                mark.withUnsafeBytes { raw in
+                    builder.append(
+                        type: .timeMark, flags: [], firstSequence: firstSequence, messageCount: 0, rawLength: 8,
+                        payloadChecksum: CRC32C.checksum(raw), stored: raw, seed: header.frameSeed)
+                }
+            }
+        }
         payload.removeAll(keepingCapacity: true)
         var frameFirst = firstSequence
         var inFrame = 0

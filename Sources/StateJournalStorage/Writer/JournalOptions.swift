@@ -42,6 +42,9 @@ public struct JournalOptions: Sendable {
     public var recovery: RecoveryMode = .strict
     /// Create the journal's directory (and parents) when missing. Default true.
     public var createDirectory = true
+    /// Write a wall-clock time mark before a batch when this long has passed
+    /// since the last one (for `statejournal stats`); nil writes none. Default 1 s.
+    public var timeMarkInterval: Duration? = .seconds(1)
 
     public init(
         durability: Durability = .written, compression: Bool = true, syncMethod: SyncMethod = .automatic,

@@ -104,6 +104,7 @@ public final class JournalWriter: Sendable {
         self.options = options
         self.recovery = opened.report
         self.engine = JournalEngine(opened: opened, processID: processID, compression: options.compression)
+        self.engine.timeMarkInterval = options.timeMarkInterval.map(Self.nanoseconds) ?? 0
         self.pool = .shared
         self.syncRounds = syncRounds
         self.logger = logger

@@ -155,13 +155,14 @@ enum MessageText {
     /// JSON for the message: its compact encoding rendered, JSON text kept
     /// as it is, other UTF-8 text as a JSON string; nil when none applies.
     static func json(_ bytes: UnsafeRawBufferPointer) -> String? {
-        if let rendered = try? CompactJSON.render(bytes) { return rendered }
-        guard let text = String(validating: bytes, as: UTF8.self) else { return nil }
-        if let first = text.first, first == "{" || first == "[",
-            (try? JSONSerialization.jsonObject(with: Data(text.utf8))) != nil
+        // JSON text first: its first byte is never a compact object or array tag.
+        if let first = bytes.first, first == UInt8(ascii: "{") || first == UInt8(ascii: "["),
+            JSONCheck.isJSON(bytes), let text = String(validating: bytes, as: UTF8.self)
         {
             return text
         }
+        if let rendered = try? CompactJSON.render(bytes) { return rendered }
+        guard let text = String(validating: bytes, as: UTF8.self) else { return nil }
         if text.unicodeScalars.allSatisfy({ $0.value >= 0x20 || $0 == "\n" || $0 == "\t" }) { return Format.quote(text) }
         return nil
     }

@@ -32,6 +32,7 @@ struct Configuration: Sendable {
             case "--seconds": configuration.seconds = Double(iterator.next()!)!
             case "--only": configuration.only.insert(iterator.next()!)
             case "--dir": configuration.baseDirectory = iterator.next()!
+            case "--write-journal": _ = iterator.next(); _ = iterator.next()
             default: fatalError("unknown argument \(argument)")
             }
         }
@@ -90,6 +91,22 @@ func format(_ value: Double) -> String {
 }
 
 let events = makeEvents(200_000)
+
+// `--write-journal PATH COUNT`: writes a journal of COUNT events (batches of 64) for CLI measurements, then exits.
+if let index = CommandLine.arguments.firstIndex(of: "--write-journal") {
+    let path = CommandLine.arguments[index + 1]
+    let count = Int(CommandLine.arguments[index + 2])!
+    let writer = try await JournalWriter.open(path: path, processID: "big", options: JournalOptions(durability: .written, idleTimeout: nil), logger: logger)
+    var i = 0
+    while i < count {
+        let batch = (i..<min(i + 64, count)).map { events[$0 % events.count] }
+        try await writer.append(contentsOf: batch)
+        i += batch.count
+    }
+    try await writer.close(discard: false)
+    print("wrote \(count) messages to \(path)")
+    exit(0)
+}
 let averageSize = Double(events.reduce(0) { $0 + $1.count }) / Double(events.count)
 print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, CRC32C \(CRC32C.implementation), directory \(baseDirectory)")
 print("events: \(events.count), average \(String(format: "%.0f", averageSize)) B\n")

@@ -174,6 +174,34 @@ final class Scratch {
         try await writer.close(discard: false)
     }
 
+    @Test func tailFollowsAppendsAndEndsWhenTheJournalIsDiscarded() async throws {
+        let scratch = Scratch()
+        let path = scratch.url.appendingPathComponent("follow.journal").path
+        let writer = try await JournalWriter.open(path: path, processID: "follow", options: JournalOptions(idleTimeout: nil), logger: Logger(label: "cli-test") { _ in SwiftLogNoOpLogHandler() })
+        try await writer.append(Array(#"{"n":0}"#.utf8))
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments = ["tail", path, "--follow", "-n", "1"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = Pipe()
+        try process.run()
+        var seen = ""
+        for _ in 0..<200 where !seen.contains("\n") {
+            seen += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        }
+        #expect(seen == #"#1 {"n":0}"# + "\n", "the last message first")
+        for i in 1...5 { try await writer.append(Array(#"{"n":\#(i)}"#.utf8)) }
+        for _ in 0..<200 where !seen.contains(#"#6 {"n":5}"#) {
+            let chunk = out.fileHandleForReading.availableData
+            seen += String(decoding: chunk, as: UTF8.self)
+        }
+        #expect(seen.split(separator: "\n").map(String.init) == (0...5).map { #"#\#($0 + 1) {"n":\#($0)}"# })
+        try await writer.close(discard: true)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "tail --follow ends when the journal is removed by a clean stop")
+    }
+
     @Test func repairCutsATornTailAndKeepsTheBytes() throws {
         let scratch = Scratch()
         let path = try scratch.copy("torn-tail.journal")

@@ -18,6 +18,7 @@ let package = Package(
     products: [
         .library(name: "StateJournal", targets: ["StateJournal"]),
         .library(name: "StateJournalStorage", targets: ["StateJournalStorage"]),
+        .library(name: "StateJournalTesting", targets: ["StateJournalTesting"]),
         .executable(name: "statejournal", targets: ["StateJournalCLI"]),
     ],
     dependencies: [
@@ -82,6 +83,17 @@ let package = Package(
             name: "statejournal-demo",
             dependencies: ["StateJournal", .product(name: "Logging", package: "swift-log")],
             path: "tools/demo",
+            swiftSettings: testSwift
+        ),
+        // The test kit for users' replay-correctness tests.
+        .target(
+            name: "StateJournalTesting",
+            dependencies: ["StateJournal", "StateJournalStorage", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "StateJournalTestingTests",
+            dependencies: ["StateJournalTesting", "StateJournal", .product(name: "Logging", package: "swift-log")],
             swiftSettings: testSwift
         ),
         // The `statejournal` inspection CLI: depends on the file layer only.

@@ -193,6 +193,11 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         for waiter in waiters { waiter.resume(with: result) }
     }
 
+    /// A crash for tests: the state is discarded and the supervisor restarts the process from its journal.
+    func simulateCrash() {
+        crash(error(.rejected, "simulated crash (test kit)", sequence: lastSequence))
+    }
+
     /// The process crashed: its state is discarded and the supervisor told.
     private func crash(_ failure: ProcessError) {
         guard case .running = phase else { return }

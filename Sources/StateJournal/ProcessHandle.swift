@@ -37,6 +37,12 @@ public struct ProcessHandle<P: JournaledProcess>: Sendable {
         try await cell.stopByUser()
     }
 
+    /// Crashes the process as a thrown error would (its in-memory state is
+    /// discarded, the supervisor restarts it from its journal). For tests.
+    package func simulateCrash() async {
+        await cell.simulateCrash()
+    }
+
     /// What the last start or restart replayed.
     public var lastReplay: ReplayReport? {
         get async { await cell.lastReplay }

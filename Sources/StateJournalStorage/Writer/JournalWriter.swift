@@ -59,6 +59,7 @@ public final class JournalWriter: Sendable {
         case flush(DoneContinuation)
         case digest(StateDigest)
         case quarantine(from: UInt64, QuarantineContinuation)
+        case abandon(DoneContinuation)
         case snapshot([UInt8], UInt64, DoneContinuation)
         case close(discard: Bool, DoneContinuation)
         /// Holds a queue slot while its batch is mutated in place.
@@ -375,6 +376,13 @@ public final class JournalWriter: Sendable {
         return try result.get()
     }
 
+    /// Stops after the operations queued before, as if the OS process died
+    /// there: nothing is synced, no clean-stop marker is written, the file is
+    /// released. For crash and power-loss tests.
+    package func abandon() async {
+        _ = try? await control { .abandon($0) }
+    }
+
     /// A normal stop. Everything appended before is written first.
     ///
     /// - Parameter discard: true for a transient journal: record the
@@ -456,6 +464,18 @@ public final class JournalWriter: Sendable {
             state.withLock { $0.nextSequence = sequence }
             logger.warning("messages quarantined", metadata: ["path": "\(path)", "from": "\(sequence)", "file": "\(quarantined)"])
             done.resume(returning: .success(quarantined))
+        case .abandon(let done):
+            // As if the OS process died here: no sync, no marker; the descriptor (and lock) go.
+            engine.release()
+            let rest = state.withLock { state -> [Operation] in
+                state.phase = .closed
+                state.worker = .idle
+                defer { state.queue.removeAll() }
+                return state.queue
+            }
+            Self.failAll(rest, with: JournalError(code: .closed, message: "the journal writer was abandoned", path: path))
+            done.resume(returning: .success(()))
+            return
         case .flush(let done):
             do {
                 try engine.syncFile()
@@ -539,7 +559,7 @@ public final class JournalWriter: Sendable {
                 done.resume(returning: .failure(error))
             case .digest:
                 break
-            case .flush(let done), .snapshot(_, _, let done), .close(_, let done):
+            case .flush(let done), .snapshot(_, _, let done), .close(_, let done), .abandon(let done):
                 done.resume(returning: .failure(error))
             case .vacated:
                 break

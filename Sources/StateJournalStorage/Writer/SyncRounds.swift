@@ -147,7 +147,7 @@ final class SyncRounds: @unchecked Sendable {
                 if batch.count == 1 && method == .automatic {
                     try Syscall.fdatasync(batch[0].fd)
                 } else {
-                    try Syscall.syncfs(directoryFD)
+                    try Syscall.syncfs(directoryFD, covering: batch.map(\.fd))
                 }
             } catch {
                 failure = error

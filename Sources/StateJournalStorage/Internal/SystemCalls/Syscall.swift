@@ -49,7 +49,12 @@ enum Syscall {
     static func pread(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(SystemCallError) -> Int {
         while true {
             let n = Glibc.pread(fd, buffer.baseAddress, buffer.count, off_t(offset))
-            if n >= 0 { return n }
+            if n >= 0 {
+                if n > 0, let injector = SystemCallFaults.injector {
+                    injector.read(path: SystemCallFaults.path(of: fd), offset: offset, buffer: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n]))
+                }
+                return n
+            }
             let e = errno
             if e == EINTR { continue }
             throw check("pread", e)
@@ -71,7 +76,23 @@ enum Syscall {
     static func pwriteAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(SystemCallError) {
         var done = 0
         while done < bytes.count {
-            let n = Glibc.pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + Int64(done)))
+            var count = bytes.count - done
+            var failAfter: Int32?
+            let injector = SystemCallFaults.injector
+            let path = injector.map { _ in SystemCallFaults.path(of: fd) } ?? ""
+            if let injector {
+                switch injector.write(path: path, offset: offset + Int64(done), count: count) {
+                case .none: break
+                case .fail(let code): throw check("pwrite", code)
+                case .short(let limit): count = max(1, min(count, limit))
+                case .tornThenFail(let limit):
+                    count = min(count, limit)
+                    failAfter = EIO
+                }
+            }
+            let n = count == 0 ? 0 : Glibc.pwrite(fd, bytes.baseAddress! + done, count, off_t(offset + Int64(done)))
+            if n > 0, let injector { injector.wrote(path: path, offset: offset + Int64(done), count: n) }
+            if let failAfter { throw check("pwrite", failAfter) }
             if n > 0 {
                 done += n
                 continue
@@ -92,13 +113,19 @@ enum Syscall {
     }
 
     static func fdatasync(_ fd: Int32) throws(SystemCallError) {
+        let injector = SystemCallFaults.injector
+        let paths = injector.map { _ in [SystemCallFaults.path(of: fd)] } ?? []
+        if let injector, case .fail(let code) = injector.sync(paths: paths) { throw check("fdatasync", code) }
         while true {
             #if canImport(Glibc)
             let r = Glibc.fdatasync(fd)
             #else
             let r = Darwin.fsync(fd)
             #endif
-            if r == 0 { return }
+            if r == 0 {
+                injector?.synced(paths: paths)
+                return
+            }
             let e = errno
             if e == EINTR { continue }
             throw check("fdatasync", e)
@@ -106,17 +133,31 @@ enum Syscall {
     }
 
     static func fsync(_ fd: Int32) throws(SystemCallError) {
+        let injector = SystemCallFaults.injector
+        let paths = injector.map { _ in [SystemCallFaults.path(of: fd)] } ?? []
+        if let injector, case .fail(let code) = injector.sync(paths: paths) { throw check("fsync", code) }
         while true {
-            if Glibc.fsync(fd) == 0 { return }
+            if Glibc.fsync(fd) == 0 {
+                injector?.synced(paths: paths)
+                return
+            }
             let e = errno
             if e == EINTR { continue }
             throw check("fsync", e)
         }
     }
 
-    static func syncfs(_ fd: Int32) throws(SystemCallError) {
+    /// `syncfs` of the file system that holds `fd`; `covering` are the
+    /// journals the caller needs synced (for fault injection).
+    static func syncfs(_ fd: Int32, covering: [Int32]) throws(SystemCallError) {
+        let injector = SystemCallFaults.injector
+        let paths = injector.map { _ in covering.map(SystemCallFaults.path(of:)) } ?? []
+        if let injector, case .fail(let code) = injector.sync(paths: paths) { throw check("syncfs", code) }
         while true {
-            if sj_syncfs(fd) == 0 { return }
+            if sj_syncfs(fd) == 0 {
+                injector?.synced(paths: paths)
+                return
+            }
             let e = sj_errno()
             if e == EINTR { continue }
             throw check("syncfs", e)

@@ -1,0 +1,71 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+/// What an injected fault does to one system call.
+package enum InjectedFault: Sendable, Equatable {
+    /// The call runs normally.
+    case none
+    /// The call fails with this errno without doing anything.
+    case fail(Int32)
+    /// A write writes at most this many bytes and returns a short count (the caller must loop).
+    case short(Int)
+    /// A write writes this many bytes, then fails with EIO: a crash in the middle of a write.
+    case tornThenFail(Int)
+}
+
+/// The one seam of the file layer's system calls, for the test kit's
+/// fault-injecting file layer. When no injector is installed the cost on
+/// the real path is one relaxed atomic load per call.
+package protocol SystemCallInjector: Sendable {
+    /// Before `pwrite` of `count` bytes at `offset` to the file at `path`.
+    func write(path: String, offset: Int64, count: Int) -> InjectedFault
+    /// After `pwrite` wrote `count` bytes at `offset` (for power-loss bookkeeping).
+    func wrote(path: String, offset: Int64, count: Int)
+    /// Before `fdatasync`/`fsync` of the file at `paths[0]`, or `syncfs` for the files in `paths`.
+    func sync(paths: [String]) -> InjectedFault
+    /// After a successful sync of `paths`.
+    func synced(paths: [String])
+    /// After `pread` filled `buffer` from `offset` of `path`: may damage the bytes read.
+    func read(path: String, offset: Int64, buffer: UnsafeMutableRawBufferPointer)
+}
+
+package enum SystemCallFaults {
+    private static let enabled = Atomic<Bool>(false)
+    private static let current = Mutex<(any SystemCallInjector)?>(nil)
+
+    /// Installs `injector` for the whole OS process (nil removes it).
+    package static func install(_ injector: (any SystemCallInjector)?) {
+        current.withLock { $0 = injector }
+        enabled.store(injector != nil, ordering: .releasing)
+    }
+
+    @inline(__always)
+    static var injector: (any SystemCallInjector)? {
+        guard enabled.load(ordering: .relaxed) else { return nil }
+        return current.withLock { $0 }
+    }
+
+    /// The path of an open descriptor (only computed when an injector is
+    /// installed). A file opened under a name since removed (a journal created
+    /// as a temporary and linked into place) is found again by its inode.
+    static func path(of fd: Int32) -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/fd/\(fd)", &buffer, buffer.count - 1)
+        guard n > 0 else { return "" }
+        let path = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let deleted = " (deleted)"
+        guard path.hasSuffix(deleted), let inode = try? Syscall.fstat(fd).inode else { return path }
+        let directory = FileNames.directory(of: String(path.dropLast(deleted.count)))
+        guard let dir = opendir(directory) else { return path }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            if UInt64(entry.pointee.d_ino) == inode { return directory + "/" + name }
+        }
+        return path
+    }
+}

@@ -1,0 +1,248 @@
+import Foundation
+import StateJournalStorage
+import Synchronization
+
+#if canImport(Glibc)
+public import Glibc
+#endif
+
+/// A fault-injecting file layer for tests: faults apply to the files under
+/// one directory (so tests running in parallel do not disturb each other),
+/// from ``install()`` until ``uninstall()``.
+///
+/// ```swift
+/// let faults = FileFaults(under: directory.path)
+/// faults.failSyncs(errno: EIO)
+/// faults.install()
+/// defer { faults.uninstall() }
+/// ```
+///
+/// Also a power-loss simulator: it records what was written and what was
+/// synced, and ``cutPower(tearLastWrite:)`` puts the files back to what a
+/// power cut would leave — the synced bytes, plus (optionally) part of the
+/// first write that was not synced yet.
+public final class FileFaults: Sendable {
+    /// The directory whose files are affected.
+    public let directory: String
+
+    private struct Rules {
+        var failWrites: (errno: Int32, afterBytes: Int64)?
+        var shortWrites: Int?
+        var crashAfterBytes: Int64?
+        var crashed = false
+        var failSyncs: Int32?
+        var readDamage: [(file: String, offset: Int64, mask: UInt8)] = []
+        var zeroRanges: [(file: String, range: Range<Int64>)] = []
+        var bytesWritten: Int64 = 0
+        var writes = 0
+        var syncs = 0
+        var failedSyncs = 0
+        /// Per file: the bytes a power cut keeps, and the writes not synced since.
+        var durable: [String: [UInt8]] = [:]
+        var unsynced: [String: [(offset: Int64, count: Int)]] = [:]
+    }
+
+    private let rules = Mutex(Rules())
+
+    public init(under directory: String) {
+        self.directory = URL(fileURLWithPath: directory).resolvingSymlinksInPath().path
+    }
+
+    // MARK: Faults
+
+    /// Writes fail with `errno` (ENOSPC: a full disk) once `afterBytes` have been written.
+    public func failWrites(errno: Int32 = ENOSPC, afterBytes: Int64 = 0) {
+        rules.withLock { $0.failWrites = (errno, afterBytes) }
+    }
+
+    /// Each `write` call writes at most `maxBytes` (the caller must loop).
+    public func shortWrites(maxBytes: Int) {
+        rules.withLock { $0.shortWrites = maxBytes }
+    }
+
+    /// The write that crosses `afterBytes` writes only up to it and fails
+    /// with EIO; every later write fails too: the process died in the middle
+    /// of a write, leaving a torn frame.
+    public func crashMidWrite(afterBytes: Int64) {
+        rules.withLock { $0.crashAfterBytes = afterBytes }
+    }
+
+    /// `fdatasync`, `fsync` and `syncfs` fail with `errno`.
+    public func failSyncs(errno: Int32 = EIO) {
+        rules.withLock { $0.failSyncs = errno }
+    }
+
+    /// Reads of `file` see byte `offset` XORed with `mask` (a bit flip on the medium).
+    public func flipBits(in file: String, at offset: Int64, mask: UInt8 = 0x01) {
+        let resolved = Self.resolve(file)
+        rules.withLock { $0.readDamage.append((resolved, offset, mask)) }
+    }
+
+    /// Reads of `file` see zeros in `range` (a zeroed sector).
+    public func zeroSector(in file: String, range: Range<Int64>) {
+        let resolved = Self.resolve(file)
+        rules.withLock { $0.zeroRanges.append((resolved, range)) }
+    }
+
+    /// Counters: write calls, successful syncs, failed syncs.
+    public var counters: (writes: Int, syncs: Int, failedSyncs: Int) {
+        rules.withLock { ($0.writes, $0.syncs, $0.failedSyncs) }
+    }
+
+    // MARK: Installation
+
+    /// Starts injecting (process-wide, for files under ``directory``).
+    public func install() { FaultRegistry.shared.add(self) }
+
+    /// Stops injecting.
+    public func uninstall() { FaultRegistry.shared.remove(self) }
+
+    static func resolve(_ path: String) -> String { URL(fileURLWithPath: path).resolvingSymlinksInPath().path }
+
+    func covers(_ path: String?) -> Bool {
+        guard let path else { return true }
+        return path.hasPrefix(directory + "/")
+    }
+
+    // MARK: Power loss
+
+    /// Puts every file written under ``directory`` back to what a power cut
+    /// would leave: the bytes synced last; with `tearLastWrite`, also the
+    /// first half of the first write made after that sync. Call it after the
+    /// writers are gone (or failed), then reopen.
+    public func cutPower(tearLastWrite: Bool = true) throws {
+        let (durable, unsynced) = rules.withLock { ($0.durable, $0.unsynced) }
+        for (path, writes) in unsynced where !writes.isEmpty {
+            guard FileManager.default.fileExists(atPath: path) else { continue }
+            let current = [UInt8](FileManager.default.contents(atPath: path) ?? Data())
+            var kept = durable[path] ?? []
+            if tearLastWrite, let first = writes.first {
+                let start = Int(first.offset)
+                let end = min(current.count, start + first.count / 2)
+                if start <= kept.count && end > start {
+                    kept = Array(kept[0..<start]) + Array(current[start..<end])
+                }
+            }
+            try Data(kept).write(to: URL(fileURLWithPath: path))
+        }
+        rules.withLock { $0.unsynced.removeAll() }
+    }
+
+    func beforeWrite(path: String, offset: Int64, count: Int) -> InjectedFault {
+        rules.withLock { rules in
+            rules.writes += 1
+            if rules.crashed { return .fail(EIO) }
+            if let (code, after) = rules.failWrites, rules.bytesWritten + Int64(count) > after { return .fail(code) }
+            if let crash = rules.crashAfterBytes, rules.bytesWritten + Int64(count) > crash {
+                rules.crashed = true
+                return .tornThenFail(Int(max(0, crash - rules.bytesWritten)))
+            }
+            if let limit = rules.shortWrites { return .short(limit) }
+            return .none
+        }
+    }
+
+    func afterWrite(path: String, offset: Int64, count: Int) {
+        rules.withLock { rules in
+            rules.bytesWritten += Int64(count)
+            if rules.durable[path] == nil && rules.unsynced[path] == nil { rules.durable[path] = [] }
+            rules.unsynced[path, default: []].append((offset, count))
+        }
+    }
+
+    func beforeSync() -> InjectedFault {
+        rules.withLock { rules in
+            if let code = rules.failSyncs {
+                rules.failedSyncs += 1
+                return .fail(code)
+            }
+            return .none
+        }
+    }
+
+    /// After a sync of `paths`; a `syncfs` (several paths) syncs every file written here.
+    func afterSync(paths synced: [String], fileSystem: Bool) {
+        let paths: [String] = rules.withLock { rules in
+            rules.syncs += 1
+            if !fileSystem { return synced }
+            return Array(Set(rules.unsynced.keys).union(rules.durable.keys).union(synced))
+        }
+        for path in paths where covers(path) {
+            let content = [UInt8](FileManager.default.contents(atPath: path) ?? Data())
+            rules.withLock {
+                $0.durable[path] = content
+                $0.unsynced[path] = []
+            }
+        }
+    }
+
+    func damage(path: String, offset: Int64, buffer: UnsafeMutableRawBufferPointer) {
+        let (flips, zeros) = rules.withLock { rules in
+            (rules.readDamage.filter { $0.file == path }, rules.zeroRanges.filter { $0.file == path })
+        }
+        for flip in flips where flip.offset >= offset && flip.offset < offset + Int64(buffer.count) {
+            buffer[Int(flip.offset - offset)] ^= flip.mask
+        }
+        for zero in zeros {
+            let low = max(zero.range.lowerBound, offset), high = min(zero.range.upperBound, offset + Int64(buffer.count))
+            if low < high { for i in low..<high { buffer[Int(i - offset)] = 0 } }
+        }
+    }
+}
+
+/// Dispatches the file layer's system calls to the installed fault sets by directory.
+final class FaultRegistry: SystemCallInjector {
+    static let shared = FaultRegistry()
+    private let installed = Mutex<[FileFaults]>([])
+
+    func add(_ faults: FileFaults) {
+        installed.withLock { $0.append(faults) }
+        SystemCallFaults.install(self)
+    }
+
+    func remove(_ faults: FileFaults) {
+        let empty = installed.withLock { list in
+            list.removeAll { $0 === faults }
+            return list.isEmpty
+        }
+        if empty { SystemCallFaults.install(nil) }
+    }
+
+    private func owner(of path: String) -> FileFaults? {
+        installed.withLock { list in list.first { $0.covers(path) } }
+    }
+
+    func write(path: String, offset: Int64, count: Int) -> InjectedFault {
+        owner(of: path)?.beforeWrite(path: path, offset: offset, count: count) ?? .none
+    }
+
+    func wrote(path: String, offset: Int64, count: Int) {
+        owner(of: path)?.afterWrite(path: path, offset: offset, count: count)
+    }
+
+    private func owners(of paths: [String]) -> [FileFaults] {
+        var seen: [FileFaults] = []
+        for path in paths {
+            if let owner = owner(of: path), !seen.contains(where: { $0 === owner }) { seen.append(owner) }
+        }
+        return seen
+    }
+
+    func sync(paths: [String]) -> InjectedFault {
+        // A sync fails when a fault set covering one of the files it must make durable says so.
+        for faults in owners(of: paths) {
+            if case .fail(let code) = faults.beforeSync() { return .fail(code) }
+        }
+        return .none
+    }
+
+    func synced(paths: [String]) {
+        for faults in owners(of: paths) {
+            faults.afterSync(paths: paths.filter { faults.covers($0) }, fileSystem: paths.count > 1)
+        }
+    }
+
+    func read(path: String, offset: Int64, buffer: UnsafeMutableRawBufferPointer) {
+        owner(of: path)?.damage(path: path, offset: offset, buffer: buffer)
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+public import StateJournal
+import Logging
+
+/// Where ``ReplayCheck/restartAndCompare(_:messages:restarts:)`` restarts the process.
+public enum RestartPoints: Sendable {
+    /// After every message.
+    case everyMessage
+    /// After these message indexes (0-based).
+    case after([Int])
+    /// After `count` random messages, from `seed` (reproducible).
+    case random(count: Int, seed: UInt64)
+}
+
+/// The first place where the replayed state differed from the live one.
+public struct ReplayDivergence: Error, CustomStringConvertible, Sendable {
+    /// The sequence number of the last message before the restart.
+    public var sequence: UInt64
+    /// The index of that message in the sequence sent.
+    public var messageIndex: Int
+    /// The live state and the replayed state, as `dump` prints them.
+    public var live: String
+    public var replayed: String
+
+    /// Lines that differ, `-` live and `+` replayed.
+    public var diff: String {
+        let a = live.split(separator: "\n", omittingEmptySubsequences: false)
+        let b = replayed.split(separator: "\n", omittingEmptySubsequences: false)
+        var lines: [String] = []
+        for i in 0..<max(a.count, b.count) {
+            let left = i < a.count ? String(a[i]) : nil
+            let right = i < b.count ? String(b[i]) : nil
+            if left != right {
+                if let left { lines.append("- " + left) }
+                if let right { lines.append("+ " + right) }
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    public var description: String {
+        "the replayed state differs from the live state after message \(messageIndex) (sequence \(sequence)):\n\(diff)"
+    }
+}
+
+/// Replay-correctness checks for your own processes.
+public enum ReplayCheck {
+    /// Sends `messages` to a fresh process (from `spec`, in a temporary
+    /// directory), restarts it from its journal at `restarts` — as after a
+    /// crash — and checks after each restart that the replayed state equals
+    /// the live one. Throws ``ReplayDivergence`` with a readable diff at the
+    /// first difference.
+    ///
+    /// The live state is the fold of the messages through `apply`, computed
+    /// beside the process; messages whose `apply` throws are skipped there as
+    /// the process rejects them.
+    public static func restartAndCompare<P: JournaledProcess>(
+        _ spec: ChildSpec<P>, messages: [P.Message], restarts: RestartPoints = .everyMessage
+    ) async throws where P.State: Equatable {
+        let directory = TemporaryJournalDirectory("restart-and-compare")
+        let supervisor = Supervisor(
+            directory: directory.path, intensity: RestartIntensity(maxRestarts: .max, within: .seconds(1)),
+            logger: Logger(label: "statejournal.testing") { _ in SwiftLogNoOpLogHandler() })
+        let process = try await supervisor.start(spec)
+        let points: Set<Int>
+        switch restarts {
+        case .everyMessage: points = Set(messages.indices)
+        case .after(let indexes): points = Set(indexes)
+        case .random(let count, let seed):
+            var generator = SplitMix64(seed: seed)
+            points = Set((0..<count).map { _ in Int(generator.next() % UInt64(max(messages.count, 1))) })
+        }
+        var live = spec.process.initialState
+        var sequence: UInt64 = 0
+        for (index, message) in messages.enumerated() {
+            var next = live
+            do {
+                try spec.process.apply(message, to: &next)
+                live = next
+                sequence = try await process.send(message)
+            } catch {
+                _ = try? await process.state  // the process restarted without the rejected message
+            }
+            guard points.contains(index) else { continue }
+            await process.simulateCrash()
+            let replayed = try await process.state
+            if replayed != live {
+                var liveText = "", replayedText = ""
+                dump(live, to: &liveText)
+                dump(replayed, to: &replayedText)
+                await supervisor.shutdown()
+                throw ReplayDivergence(sequence: sequence, messageIndex: index, live: liveText, replayed: replayedText)
+            }
+        }
+        await supervisor.shutdown()
+    }
+}
+
+/// A small deterministic generator (SplitMix64), so random choices reproduce from a seed.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

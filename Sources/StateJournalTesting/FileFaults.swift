@@ -42,7 +42,7 @@ public final class FileFaults: Sendable {
         var unsynced: [String: [(offset: Int64, count: Int)]] = [:]
     }
 
-    private let rules = Mutex(Rules())
+    private let rules = LockedValue(Rules())
 
     public init(under directory: String) {
         self.directory = URL(fileURLWithPath: directory).resolvingSymlinksInPath().path
@@ -193,7 +193,7 @@ public final class FileFaults: Sendable {
 /// Dispatches the file layer's system calls to the installed fault sets by directory.
 final class FaultRegistry: SystemCallInjector {
     static let shared = FaultRegistry()
-    private let installed = Mutex<[FileFaults]>([])
+    private let installed = LockedValue<[FileFaults]>([])
 
     func add(_ faults: FileFaults) {
         installed.withLock { $0.append(faults) }

@@ -91,10 +91,20 @@ extension Supervisor {
     }
 }
 
-final class EventBox: Sendable {
-    private let events = Mutex<[SupervisorEvent]>([])
-    func append(_ event: SupervisorEvent) { events.withLock { $0.append(event) } }
-    var all: [SupervisorEvent] { events.withLock { $0 } }
+final class EventBox: @unchecked Sendable {
+    // Safe: `events` is only touched with `lock` held (an NSLock, which ThreadSanitizer understands).
+    private let lock = NSLock()
+    private var events: [SupervisorEvent] = []
+    func append(_ event: SupervisorEvent) {
+        lock.lock()
+        events.append(event)
+        lock.unlock()
+    }
+    var all: [SupervisorEvent] {
+        lock.lock()
+        defer { lock.unlock() }
+        return events
+    }
 }
 
 extension SupervisorEvent {

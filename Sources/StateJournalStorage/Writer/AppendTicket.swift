@@ -7,7 +7,7 @@ public final class AppendTicket: Sendable {
         case done(Result<ClosedRange<UInt64>, JournalError>)
     }
 
-    private let state = Mutex(State.pending(nil))
+    private let state = LockedValue(State.pending(nil))
 
     init() {}
 

@@ -93,7 +93,7 @@ public final class JournalWriter: Sendable {
         var snapshotSequence: UInt64 = 0
     }
 
-    private let state: Mutex<State>
+    private let state: LockedValue<State>
     private let engine: JournalEngine
     private let pool: IOThreadPool
     private let syncRounds: SyncRounds?
@@ -109,7 +109,7 @@ public final class JournalWriter: Sendable {
         self.pool = .shared
         self.syncRounds = syncRounds
         self.logger = logger
-        self.state = Mutex(State(
+        self.state = LockedValue(State(
             nextSequence: opened.report.nextSequence, lastActivity: IOThreadPool.now(),
             snapshotSequence: opened.report.snapshotSequence ?? 0))
     }

@@ -35,7 +35,7 @@ package protocol SystemCallInjector: Sendable {
 
 package enum SystemCallFaults {
     private static let enabled = Atomic<Bool>(false)
-    private static let current = Mutex<(any SystemCallInjector)?>(nil)
+    private static let current = LockedValue<(any SystemCallInjector)?>(nil)
 
     /// Installs `injector` for the whole OS process (nil removes it).
     package static func install(_ injector: (any SystemCallInjector)?) {

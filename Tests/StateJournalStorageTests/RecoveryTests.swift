@@ -175,3 +175,36 @@ func buildJournal(at path: String, frames: Int, messagesPerFrame: Int = 2, proce
         #expect(try readAll(path).messages.map(\.bytes) == Array(messages[0..<4]))
     }
 }
+
+@Suite struct ExhaustiveDamageTests {
+    /// Cut a small journal at every byte: the reader yields an exact prefix of
+    /// the messages and ends cleanly, with a torn tail, or with a header error;
+    /// never a crash, a hang or a wrong message.
+    @Test func cutAtEveryByteGivesAnExactPrefixOrAClearError() async throws {
+        let directory = TemporaryDirectory()
+        let original = directory.file("original.journal")
+        let (messages, offsets, size) = try await buildJournal(at: original, frames: 5, messagesPerFrame: 3)
+        let bytes = fileBytes(original)
+        let path = directory.file("cut.journal")
+        let boundaries = offsets + [Int64(size)]
+        for cut in 0..<size {
+            writeBytes(Array(bytes[0..<cut]), to: path)
+            do {
+                let reader = try JournalReader(path: path)
+                var read: [[UInt8]] = []
+                while let frame = try reader.nextFrame() { read += frame.messages.map(\.bytes) }
+                let complete = boundaries.lastIndex { $0 <= Int64(cut) } ?? 0
+                #expect(read == Array(messages.prefix(complete * 3)), "cut at \(cut)")
+                if boundaries.contains(Int64(cut)) {
+                    #expect(reader.end == .clean, "cut at a frame boundary \(cut)")
+                } else if case .tornTail? = reader.end {
+                } else {
+                    Issue.record("cut at \(cut): \(String(describing: reader.end))")
+                }
+            } catch let error as JournalError {
+                #expect(cut < Int(offsets[0]), "only a cut inside the header is an error (cut at \(cut): \(error))")
+                #expect([.emptyFile, .truncatedHeader].contains(error.code))
+            }
+        }
+    }
+}

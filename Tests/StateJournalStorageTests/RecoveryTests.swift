@@ -189,22 +189,32 @@ func buildJournal(at path: String, frames: Int, messagesPerFrame: Int = 2, proce
         let boundaries = offsets + [Int64(size)]
         for cut in 0..<size {
             writeBytes(Array(bytes[0..<cut]), to: path)
-            do {
-                let reader = try JournalReader(path: path)
-                var read: [[UInt8]] = []
-                while let frame = try reader.nextFrame() { read += frame.messages.map(\.bytes) }
-                let complete = boundaries.lastIndex { $0 <= Int64(cut) } ?? 0
-                #expect(read == Array(messages.prefix(complete * 3)), "cut at \(cut)")
-                if boundaries.contains(Int64(cut)) {
-                    #expect(reader.end == .clean, "cut at a frame boundary \(cut)")
-                } else if case .tornTail? = reader.end {
-                } else {
-                    Issue.record("cut at \(cut): \(String(describing: reader.end))")
-                }
-            } catch let error as JournalError {
-                #expect(cut < Int(offsets[0]), "only a cut inside the header is an error (cut at \(cut): \(error))")
-                #expect([.emptyFile, .truncatedHeader].contains(error.code))
+            let (read, end, failure) = readAllCapturing(path)
+            if let failure {
+                #expect(cut < Int(offsets[0]), "only a cut inside the header is an error (cut at \(cut): \(failure))")
+                #expect([.emptyFile, .truncatedHeader].contains(failure.code))
+                continue
+            }
+            let complete = boundaries.lastIndex { $0 <= Int64(cut) } ?? 0
+            #expect(read == Array(messages.prefix(complete * 3)), "cut at \(cut)")
+            if boundaries.contains(Int64(cut)) {
+                #expect(end == .clean, "cut at a frame boundary \(cut)")
+            } else if case .tornTail? = end {
+            } else {
+                Issue.record("cut at \(cut): \(String(describing: end))")
             }
         }
     }
+}
+
+func readAllCapturing(_ path: String) -> (messages: [[UInt8]], end: JournalEnd?, failure: JournalError?) {
+    let reader: JournalReader
+    do { reader = try JournalReader(path: path) } catch { return ([], nil, error) }
+    var read: [[UInt8]] = []
+    do {
+        while let frame = try reader.nextFrame() { read += frame.messages.map(\.bytes) }
+    } catch {
+        return (read, nil, error)
+    }
+    return (read, reader.end, nil)
 }

@@ -78,6 +78,13 @@ let package = Package(
             path: "tools/runtime-bench",
             swiftSettings: testSwift
         ),
+        // The crash campaign: kill -9 trials at random instants and named points.
+        .executableTarget(
+            name: "statejournal-crash-campaign",
+            dependencies: ["StateJournal", "StateJournalStorage", .product(name: "Logging", package: "swift-log")],
+            path: "tools/crash-campaign",
+            swiftSettings: testSwift
+        ),
         // The demo: chat rooms that survive kill -9 (README: "Demo").
         .executableTarget(
             name: "statejournal-demo",

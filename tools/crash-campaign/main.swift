@@ -1,0 +1,327 @@
+// The crash campaign: kill -9 trials against the real library.
+//
+//     swift run -c release statejournal-crash-campaign [--trials N] [--seed S]
+//
+// Each trial starts a child OS process (this program, `child DIR SEED`) that
+// runs a supervisor with 1–256 journaled processes at a random durability,
+// with random message sizes, and records every acknowledged message. The
+// child is killed with SIGKILL at a random instant or at a named point:
+// mid-write (a torn frame on disk), between write and sync, mid-snapshot,
+// mid-clean-stop, mid-repair. The parent then restarts the processes from
+// their journals and checks G1: every acknowledged message present, in
+// order, once, and nothing beyond what was sent. It prints
+// `trials N, acknowledged lost 0, wrong states 0, duplicates 0, recovery errors 0`
+// and exits 1 on any non-zero count, naming the seed that reproduces it.
+import Foundation
+import Logging
+import StateJournal
+import StateJournalStorage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Room: JournaledProcess {
+    var initialState: [String] { [] }
+    func apply(_ message: String, to state: inout [String]) throws { state.append(message) }
+}
+
+enum KillPoint: Int, CaseIterable, CustomStringConvertible {
+    case randomInstant, midWrite, betweenWriteAndSync, midSnapshot, midCleanStop, midRepair
+    var description: String {
+        ["random instant", "mid-write", "between write and sync", "mid-snapshot", "mid-clean-stop", "mid-repair"][rawValue]
+    }
+}
+
+struct Trial {
+    var seed: UInt64
+    var durability: Durability
+    var processes: Int
+    var maxSize: Int
+    var point: KillPoint
+    var killAfterMicroseconds: Int
+    var triggerAfter: Int
+
+    init(seed: UInt64) {
+        var g = SplitMix(state: seed)
+        self.seed = seed
+        durability = [Durability.written, .synced, .buffered(within: .milliseconds(2))][Int(g.next() % 3)]
+        processes = [1, 2, 8, 64, 256][Int(g.next() % 5)]
+        maxSize = [16, 200, 2000, 70_000][Int(g.next() % 4)]
+        point = KillPoint(rawValue: Int(g.next() % UInt64(KillPoint.allCases.count)))!
+        killAfterMicroseconds = 20_000 + Int(g.next() % 200_000)
+        triggerAfter = 1 + Int(g.next() % 40)
+    }
+}
+
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+let quiet = Logger(label: "campaign") { _ in SwiftLogNoOpLogHandler() }
+
+/// Kills this OS process at the trial's named point, seen through the file layer's system-call seam.
+final class Killer: SystemCallInjector, @unchecked Sendable {
+    // Safe: counters are only touched with `lock` held.
+    let point: KillPoint
+    let after: Int
+    var armed = false
+    var writes = 0
+    var syncs = 0
+    let lock = NSLock()
+    init(point: KillPoint, after: Int) {
+        self.point = point
+        self.after = after
+    }
+    func arm() {
+        lock.withLock { armed = true }
+    }
+    func count(_ body: () -> Bool) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return body()
+    }
+    func write(path: String, offset: Int64, count: Int) -> InjectedFault {
+        switch point {
+        case .midWrite where path.hasSuffix(".journal") && count > 1:
+            // Write part of the frame; `wrote` then kills: a torn frame on disk.
+            if self.count({ writes += 1; return writes >= after }) { return .short(count / 2) }
+        case .midSnapshot where path.hasSuffix(".snapshot.tmp") || path.hasSuffix(".compact.tmp"):
+            return .short(max(1, count / 2))
+        case .midRepair where path.contains(".cut-"):
+            return .short(max(1, count / 2))
+        default: break
+        }
+        return .none
+    }
+    func wrote(path: String, offset: Int64, count: Int) {
+        switch point {
+        case .midWrite where path.hasSuffix(".journal"):
+            if self.count({ writes >= after }) { kill(getpid(), SIGKILL) }
+        case .midSnapshot where path.hasSuffix(".snapshot.tmp") || path.hasSuffix(".compact.tmp"):
+            kill(getpid(), SIGKILL)
+        case .midRepair where path.contains(".cut-"):
+            kill(getpid(), SIGKILL)
+        default: break
+        }
+    }
+    func sync(paths: [String]) -> InjectedFault {
+        switch point {
+        case .betweenWriteAndSync where paths.contains(where: { $0.hasSuffix(".journal") }):
+            if count({ syncs += 1; return syncs >= after }) { kill(getpid(), SIGKILL) }
+        case .midCleanStop where armed:
+            kill(getpid(), SIGKILL)
+        default: break
+        }
+        return .none
+    }
+    func synced(paths: [String]) {}
+    func read(path: String, offset: Int64, buffer: UnsafeMutableRawBufferPointer) {}
+}
+
+func child(directory: String, seed: UInt64) async throws {
+    let trial = Trial(seed: seed)
+    let killer = Killer(point: trial.point, after: trial.triggerAfter)
+    SystemCallFaults.install(killer)
+    var options = ProcessOptions(durability: trial.durability)
+    options.journal.idleTimeout = nil
+    if trial.point == .midSnapshot { options.snapshots = .every(messages: 10) }
+    let supervisor = Supervisor(directory: directory, intensity: RestartIntensity(maxRestarts: 1000, within: .seconds(1)), logger: quiet)
+    let acks = open(directory + "/acks", O_WRONLY | O_CREAT | O_APPEND, 0o644)
+    var rooms: [ProcessHandle<Room>] = []
+    for p in 0..<trial.processes {
+        rooms.append(try await supervisor.child(id: "room-\(p)") { ChildSpec(id: $0, process: Room(), options: options) })
+    }
+    if trial.point == .midRepair {
+        // A torn tail to repair: cut the last frame of room-0's journal... after some messages.
+        for k in 0..<20 { try await rooms[0].send("room-0:\(k):x") }
+        await supervisor.shutdown()
+        kill(getpid(), SIGKILL)
+    }
+    let padding = String(repeating: "p", count: Int(seed % UInt64(trial.maxSize)))
+    let sent = ManagedCounter()
+    await withTaskGroup(of: Void.self) { group in
+        for (p, room) in rooms.enumerated() {
+            group.addTask {
+                var k = 0
+                while true {
+                    let message = "room-\(p):\(k):\(padding.prefix((k * 7919) % (padding.count + 1)))"
+                    guard (try? await room.send(message)) != nil else { return }
+                    let line = "room-\(p) \(k)\n"
+                    _ = line.withCString { write(acks, $0, strlen($0)) }
+                    k += 1
+                    if trial.point == .midCleanStop && sent.increment() == 200 {
+                        killer.arm()
+                        let marker = "clean-stop\n"
+                        _ = marker.withCString { write(acks, $0, strlen($0)) }
+                        await supervisor.shutdown()
+                        kill(getpid(), SIGKILL)
+                    }
+                }
+            }
+        }
+    }
+}
+
+final class ManagedCounter: @unchecked Sendable {
+    // Safe: `value` is only touched with `lock` held.
+    private let lock = NSLock()
+    private var value = 0
+    func increment() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        value += 1
+        return value
+    }
+}
+
+struct Counts {
+    var trials = 0, lost = 0, wrong = 0, duplicates = 0, recoveryErrors = 0
+    var failingSeeds: [UInt64] = []
+}
+
+/// `--sabotage` damages every journal after the kill (drops its last 8 bytes and
+/// the acknowledgement record stays): the campaign must then report losses.
+/// It proves the checks can fail.
+nonisolated(unsafe) var sabotage = false
+
+func runTrial(seed: UInt64, counts: inout Counts) async {
+    let trial = Trial(seed: seed)
+    let directory = FileManager.default.temporaryDirectory.path + "/sj-campaign-\(getpid())-\(seed)"
+    try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+    process.arguments = ["child", directory, String(seed)]
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    do { try process.run() } catch {
+        counts.recoveryErrors += 1
+        return
+    }
+    if trial.point == .randomInstant || trial.point == .midWrite || trial.point == .betweenWriteAndSync {
+        // A named point may not be reached (few writes): a random instant then.
+        usleep(UInt32(trial.killAfterMicroseconds))
+        kill(process.processIdentifier, SIGKILL)
+    } else {
+        // Bounded: if the point is never reached, kill anyway.
+        for _ in 0..<200 where process.isRunning { usleep(10_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+    process.waitUntilExit()
+    counts.trials += 1
+
+    // Acknowledged messages per room.
+    let text = String(decoding: FileManager.default.contents(atPath: directory + "/acks") ?? Data(), as: UTF8.self)
+    var acked: [String: Int] = [:]
+    var cleanStopStarted = false
+    for line in text.split(separator: "\n") {
+        if line == "clean-stop" {
+            cleanStopStarted = true
+            continue
+        }
+        let parts = line.split(separator: " ")
+        guard parts.count == 2, let k = Int(parts[1]) else { continue }
+        acked[String(parts[0]), default: -1] = max(acked[String(parts[0]), default: -1], k)
+    }
+    if sabotage {
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where file.hasSuffix(".journal") {
+            let path = directory + "/" + file
+            if let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int), size > 200 {
+                truncate(path, off_t(size - 8))
+            }
+        }
+    }
+    if trial.point == .midRepair {
+        // Repair the journal the child left (a clean stop discarded it, or it is there): never a crash.
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where file.hasSuffix(".journal") {
+            _ = try? JournalRepair.repair(directory + "/" + file, pointInTime: false, dryRun: false)
+        }
+    }
+    let supervisor = Supervisor(directory: directory, logger: quiet)
+    var failed = false
+    for p in 0..<trial.processes {
+        let id = "room-\(p)"
+        do {
+            let room = try await supervisor.child(id: id) { ChildSpec(id: $0, process: Room(), options: ProcessOptions()) }
+            let posts = try await room.state
+            var expected = 0
+            var seen = Set<Int>()
+            for post in posts {
+                let parts = post.split(separator: ":", maxSplits: 2)
+                guard parts.count >= 2, parts[0] == id, let k = Int(parts[1]) else {
+                    counts.wrong += 1
+                    failed = true
+                    break
+                }
+                if seen.contains(k) {
+                    counts.duplicates += 1
+                    failed = true
+                }
+                seen.insert(k)
+                if k != expected {
+                    counts.wrong += 1
+                    failed = true
+                    break
+                }
+                expected += 1
+            }
+            let lastAcked = acked[id] ?? -1
+            let mayBeEmpty = cleanStopStarted && posts.isEmpty
+            if case .buffered = trial.durability {} else if !mayBeEmpty && expected <= lastAcked {
+                counts.lost += lastAcked + 1 - expected
+                failed = true
+            }
+        } catch {
+            counts.recoveryErrors += 1
+            failed = true
+            FileHandle.standardError.write(Data("seed \(seed): \(id): \(error)\n".utf8))
+        }
+    }
+    await supervisor.shutdown()
+    if failed {
+        counts.failingSeeds.append(seed)
+        FileHandle.standardError.write(Data("FAILED seed \(seed): \(trial.durability), \(trial.processes) processes, kill \(trial.point)\n".utf8))
+    }
+}
+
+let arguments = CommandLine.arguments
+if arguments.count == 4 && arguments[1] == "child" {
+    try await child(directory: arguments[2], seed: UInt64(arguments[3])!)
+    exit(0)
+}
+var trials = 100
+var seed = UInt64(Date().timeIntervalSince1970)
+var iterator = arguments.dropFirst().makeIterator()
+while let argument = iterator.next() {
+    switch argument {
+    case "--trials": trials = Int(iterator.next()!)!
+    case "--seed": seed = UInt64(iterator.next()!)!
+    case "--sabotage": sabotage = true
+    default:
+        print("usage: statejournal-crash-campaign [--trials N] [--seed S]")
+        exit(64)
+    }
+}
+print("crash campaign: \(trials) trials from seed \(seed)")
+var perPoint: [String: Int] = [:]
+for index in 0..<trials { perPoint[Trial(seed: seed &+ UInt64(index)).point.description, default: 0] += 1 }
+func campaign(trials: Int, seed: UInt64) async -> Counts {
+    var counts = Counts()
+    for index in 0..<trials { await runTrial(seed: seed &+ UInt64(index), counts: &counts) }
+    return counts
+}
+let counts = await campaign(trials: trials, seed: seed)
+print("kill points: " + perPoint.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+print("trials \(counts.trials), acknowledged lost \(counts.lost), wrong states \(counts.wrong), duplicates \(counts.duplicates), recovery errors \(counts.recoveryErrors)")
+if !counts.failingSeeds.isEmpty {
+    print("reproduce with: swift run -c release statejournal-crash-campaign --trials 1 --seed \(counts.failingSeeds[0])")
+    exit(1)
+}

@@ -315,7 +315,13 @@ var perPoint: [String: Int] = [:]
 for index in 0..<trials { perPoint[Trial(seed: seed &+ UInt64(index)).point.description, default: 0] += 1 }
 func campaign(trials: Int, seed: UInt64) async -> Counts {
     var counts = Counts()
-    for index in 0..<trials { await runTrial(seed: seed &+ UInt64(index), counts: &counts) }
+    for index in 0..<trials {
+        await runTrial(seed: seed &+ UInt64(index), counts: &counts)
+        if (index + 1) % 500 == 0 && index + 1 < trials {
+            print("… after \(counts.trials) trials: acknowledged lost \(counts.lost), wrong states \(counts.wrong), duplicates \(counts.duplicates), recovery errors \(counts.recoveryErrors)")
+            fflush(nil)
+        }
+    }
     return counts
 }
 let counts = await campaign(trials: trials, seed: seed)

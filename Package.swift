@@ -82,7 +82,7 @@ let package = Package(
         // The crash campaign: kill -9 trials at random instants and named points.
         .executableTarget(
             name: "statejournal-crash-campaign",
-            dependencies: ["StateJournal", "StateJournalStorage", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["StateJournal", "StateJournalStorage", "StateJournalTesting", .product(name: "Logging", package: "swift-log")],
             path: "tools/crash-campaign",
             swiftSettings: testSwift
         ),

@@ -16,6 +16,7 @@ import Foundation
 import Logging
 import StateJournal
 import StateJournalStorage
+import StateJournalTesting
 
 #if canImport(Glibc)
 import Glibc
@@ -43,7 +44,7 @@ struct Trial {
     var triggerAfter: Int
 
     init(seed: UInt64) {
-        var g = SplitMix(state: seed)
+        var g = SplitMix64(seed: seed)
         self.seed = seed
         durability = [Durability.written, .synced, .buffered(within: .milliseconds(2))][Int(g.next() % 3)]
         processes = [1, 2, 8, 64, 256][Int(g.next() % 5)]
@@ -54,16 +55,6 @@ struct Trial {
     }
 }
 
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 let quiet = Logger(label: "campaign") { _ in SwiftLogNoOpLogHandler() }
 

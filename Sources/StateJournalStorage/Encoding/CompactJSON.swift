@@ -89,7 +89,8 @@ public enum CompactJSON {
         }
     }
 
-    static func quote(_ string: String, into out: inout String) {
+    /// Appends `string` as a JSON string literal.
+    public static func quote(_ string: String, into out: inout String) {
         out += "\""
         for scalar in string.unicodeScalars {
             switch scalar {

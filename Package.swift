@@ -37,7 +37,7 @@ let package = Package(
         ),
         // CRC32C with the SSE4.2 instruction; the portable path is in Swift.
         .target(name: "CStateJournalCRC32C"),
-        // Linux calls that Glibc hides behind _GNU_SOURCE (syncfs, fallocate).
+        // Linux calls that Glibc hides behind _GNU_SOURCE (syncfs, flock, thread names).
         .target(name: "CStateJournalLinux"),
         // The journal file layer: format, codec, checksum, reader, recovery, writer.
         .target(

@@ -1,7 +1,6 @@
 #define _GNU_SOURCE
 #include "CStateJournalLinux.h"
 #include <errno.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 int sj_syncfs(int fd) {
@@ -11,16 +10,6 @@ int sj_syncfs(int fd) {
     (void)fd;
     sync();
     return 0;
-#endif
-}
-
-int sj_fallocate(int fd, long long offset, long long length) {
-#if defined(__linux__)
-    return fallocate(fd, 0, (off_t)offset, (off_t)length);
-#else
-    (void)fd; (void)offset; (void)length;
-    errno = EOPNOTSUPP;
-    return -1;
 #endif
 }
 

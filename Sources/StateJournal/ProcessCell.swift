@@ -210,10 +210,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
     // MARK: Lifecycle
 
     func restart() async throws {
-        switch phase {
-        case .stopped, .abandoned: phase = .restarting  // a supervisor restarting a permanent child starts it anew
-        default: phase = .restarting
-        }
+        phase = .restarting  // also for a stopped permanent child, which a supervisor starts anew
         state = process.initialState
         lastSequence = 0
         do {

@@ -326,10 +326,15 @@ public actor Supervisor: Service {
         }
         entries.removeAll()
         emit(.escalated(error))
+        finish(.failure(error))
+    }
+
+    /// Ends the event stream and answers everyone waiting in `run()`.
+    private func finish(_ result: Result<Void, any Error>) {
         eventContinuation.finish()
         let waiters = endWaiters
         endWaiters.removeAll()
-        for waiter in waiters { waiter.resume(throwing: error) }
+        for waiter in waiters { waiter.resume(with: result) }
     }
 
     // MARK: Shutdown
@@ -360,10 +365,7 @@ public actor Supervisor: Service {
         }
         entries.removeAll()
         phase = .stopped
-        eventContinuation.finish()
-        let waiters = endWaiters
-        endWaiters.removeAll()
-        for waiter in waiters { waiter.resume() }
+        finish(.success(()))
     }
 
     /// Stops every child keeping its journal: a crash, as far as state goes.
@@ -376,10 +378,7 @@ public actor Supervisor: Service {
         }
         entries.removeAll()
         phase = .stopped
-        eventContinuation.finish()
-        let waiters = endWaiters
-        endWaiters.removeAll()
-        for waiter in waiters { waiter.resume(throwing: CancellationError()) }
+        finish(.failure(CancellationError()))
     }
 
     /// Journals in the directory that no running child claims (left by

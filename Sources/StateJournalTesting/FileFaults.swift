@@ -35,6 +35,7 @@ public final class FileFaults: Sendable {
         var zeroRanges: [(file: String, range: Range<Int64>)] = []
         var bytesWritten: Int64 = 0
         var writes = 0
+        var callsOffLibraryThreads: [String] = []
         var syncs = 0
         var failedSyncs = 0
         /// Per file: the bytes a power cut keeps, and the writes not synced since.
@@ -84,6 +85,13 @@ public final class FileFaults: Sendable {
         rules.withLock { $0.zeroRanges.append((resolved, range)) }
     }
 
+    /// The writes and syncs of files under ``directory`` that ran on a thread
+    /// the library does not own (Swift's cooperative pool, a caller's thread).
+    /// G5 says there are none.
+    public var callsOffLibraryThreads: [String] {
+        rules.withLock { $0.callsOffLibraryThreads }
+    }
+
     /// Counters: write calls, successful syncs, failed syncs.
     public var counters: (writes: Int, syncs: Int, failedSyncs: Int) {
         rules.withLock { ($0.writes, $0.syncs, $0.failedSyncs) }
@@ -129,8 +137,10 @@ public final class FileFaults: Sendable {
     }
 
     func beforeWrite(path: String, offset: Int64, count: Int) -> InjectedFault {
-        rules.withLock { rules in
+        let owned = isLibraryOwnedThread()
+        return rules.withLock { rules in
             rules.writes += 1
+            if !owned { rules.callsOffLibraryThreads.append("pwrite \(path)") }
             if rules.crashed { return .fail(EIO) }
             if let (code, after) = rules.failWrites, rules.bytesWritten + Int64(count) > after { return .fail(code) }
             if let crash = rules.crashAfterBytes, rules.bytesWritten + Int64(count) > crash {
@@ -151,7 +161,9 @@ public final class FileFaults: Sendable {
     }
 
     func beforeSync() -> InjectedFault {
-        rules.withLock { rules in
+        let owned = isLibraryOwnedThread()
+        return rules.withLock { rules in
+            if !owned { rules.callsOffLibraryThreads.append("sync") }
             if let code = rules.failSyncs {
                 rules.failedSyncs += 1
                 return .fail(code)

@@ -4,8 +4,6 @@
 /// syncfs(2): commits the file system that holds `fd`. -1 and errno on failure.
 int sj_syncfs(int fd);
 
-/// fallocate(2) with mode 0 (allocate, extend size). -1 and errno on failure.
-int sj_fallocate(int fd, long long offset, long long length);
 
 /// The errno of the calling thread.
 int sj_errno(void);

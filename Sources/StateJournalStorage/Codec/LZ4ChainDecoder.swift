@@ -80,11 +80,4 @@ final class LZ4ChainDecoder {
         chainActive = true
         return UnsafeRawBufferPointer(start: output, count: rawLength)
     }
-
-    /// Releases the buffer kept for a large block.
-    func trim() {
-        large?.deallocate()
-        large = nil
-        largeCapacity = 0
-    }
 }

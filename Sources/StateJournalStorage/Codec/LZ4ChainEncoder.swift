@@ -77,6 +77,4 @@ final class LZ4ChainEncoder {
         return (Int(written), startsChain)
     }
 
-    /// Bytes this encoder holds, for the memory figures.
-    var memoryFootprint: Int { historyCapacity + MemoryLayout<LZ4_stream_t>.size }
 }

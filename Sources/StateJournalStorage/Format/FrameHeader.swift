@@ -31,18 +31,6 @@ public struct FrameHeader: Sendable, Hashable {
             payloadChecksum: bytes.loadLE(at: 28))
     }
 
-    /// Whether the fixed fields are plausible for a frame at `offset` in a file
-    /// of `fileSize` bytes. Used before reading the payload, and to find valid
-    /// frames after damage.
-    func isPlausible(offset: Int64, fileSize: Int64, reservedIsZero: Bool) -> Bool {
-        length >= JournalFormat.frameHeaderSize
-            && length <= JournalFormat.frameHeaderSize + JournalFormat.maxFramePayload
-            && offset + Int64(length) <= fileSize
-            && rawLength <= JournalFormat.maxFramePayload
-            && reservedIsZero
-            && messageCount <= JournalFormat.maxFramePayload
-    }
-
     /// The frame CRC of `frame` (the whole frame's bytes).
     static func computeChecksum(_ frame: UnsafeRawBufferPointer, seed: UInt32) -> UInt32 {
         let head = CRC32C.update(seed, UnsafeRawBufferPointer(rebasing: frame[0..<4]))

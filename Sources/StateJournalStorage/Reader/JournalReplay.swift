@@ -84,13 +84,8 @@ final class ReplayCursor: @unchecked Sendable {
             let reader = try JournalReader(path: path)
             self.reader = reader
             let snapshot = try JournalSnapshot.read(at: JournalSnapshot.path(forJournal: path))
+            try JournalSnapshot.checkContinuity(reader.header, with: snapshot, path: path)
             let floor = snapshot?.sequence ?? 0
-            if reader.header.baseSequence > floor + 1 {
-                throw JournalError(
-                    code: .sequenceGap,
-                    message: "the journal starts at sequence \(reader.header.baseSequence) but the snapshot covers only up to \(floor)",
-                    path: path, offset: 48, sequence: floor + 1)
-            }
             skipThrough = floor
             if let snapshot { return .snapshot(snapshot) }
         }

@@ -21,6 +21,19 @@ public struct JournalSnapshot: Sendable, Hashable {
         self.processID = processID
     }
 
+    /// Throws `sequenceGap` when the journal at `path`, whose header is
+    /// `header`, starts after what `snapshot` covers: messages are missing.
+    static func checkContinuity(_ header: JournalHeader, with snapshot: JournalSnapshot?, path: String) throws(JournalError) {
+        let covered = snapshot?.sequence ?? 0
+        guard header.baseSequence > covered + 1 else { return }
+        throw JournalError(
+            code: .sequenceGap,
+            message: snapshot == nil
+                ? "the journal starts at sequence \(header.baseSequence) but there is no snapshot for the messages before it"
+                : "the journal starts at sequence \(header.baseSequence) but the snapshot covers only up to \(covered)",
+            path: path, offset: 48, sequence: covered + 1)
+    }
+
     /// The path of the snapshot of the journal at `journalPath`.
     public static func path(forJournal journalPath: String) -> String { journalPath + ".snapshot" }
 

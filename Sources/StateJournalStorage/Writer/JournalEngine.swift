@@ -51,11 +51,6 @@ final class JournalEngine: @unchecked Sendable {
 
     var isOpen: Bool { fd >= 0 }
 
-    /// Bytes held for compression and frame building while active.
-    var memoryFootprint: Int {
-        (encoder?.memoryFootprint ?? 0) + builder.bytes.capacity + payload.capacity
-    }
-
     // MARK: Idle release
 
     /// Closes the descriptor (releasing the lock) and frees the compression state.

@@ -104,14 +104,7 @@ enum JournalRecovery {
             default:
                 break
             }
-            if reader.header.baseSequence > snapshotSequence + 1 {
-                throw JournalError(
-                    code: .sequenceGap,
-                    message: snapshot == nil
-                        ? "the journal starts at sequence \(reader.header.baseSequence) but there is no snapshot for the messages before it"
-                        : "the journal starts at sequence \(reader.header.baseSequence) but the snapshot covers only up to \(snapshotSequence)",
-                    path: path, offset: 48, sequence: snapshotSequence + 1)
-            }
+            try JournalSnapshot.checkContinuity(reader.header, with: snapshot, path: path)
             report.snapshotSequence = snapshot?.sequence
             report.messagesToReplay = count
             report.firstSequence = firstReplayed

@@ -158,19 +158,12 @@ public final class JournalWriter: Sendable {
     public func append(
         contentsOf messages: [[UInt8]], isolation: isolated (any Actor)? = #isolation
     ) async throws(JournalError) -> ClosedRange<UInt64> {
-        guard !messages.isEmpty else {
-            throw JournalError(code: .invalidArgument, message: "append needs at least one message", path: path)
-        }
-        for message in messages where message.count > JournalFormat.maxMessageSize {
-            throw JournalError(
-                code: .messageTooLarge,
-                message: "a message of \(message.count) bytes exceeds the limit of \(JournalFormat.maxMessageSize)", path: path)
-        }
+        if let invalid = validate(messages) { throw invalid }
         if case .buffered = options.durability {
             return try enqueueBuffered(messages)
         }
         let result: AppendResult = await withCheckedContinuation(isolation: isolation) { continuation in
-            enqueue(messages, continuation: continuation)
+            enqueue(messages, waiter: .continuation(continuation))
         }
         return try result.get()
     }
@@ -181,60 +174,52 @@ public final class JournalWriter: Sendable {
     /// recording a state digest after its message).
     public func submit(contentsOf messages: [[UInt8]]) -> AppendTicket {
         let ticket = AppendTicket()
-        if messages.isEmpty {
-            ticket.complete(.failure(JournalError(code: .invalidArgument, message: "append needs at least one message", path: path)))
-            return ticket
-        }
-        for message in messages where message.count > JournalFormat.maxMessageSize {
-            ticket.complete(.failure(JournalError(
-                code: .messageTooLarge,
-                message: "a message of \(message.count) bytes exceeds the limit of \(JournalFormat.maxMessageSize)", path: path)))
-            return ticket
-        }
-        if case .buffered = options.durability {
+        if let invalid = validate(messages) {
+            ticket.complete(.failure(invalid))
+        } else if case .buffered = options.durability {
             do throws(JournalError) {
                 ticket.complete(.success(try enqueueBuffered(messages)))
             } catch {
                 ticket.complete(.failure(error))
             }
-            return ticket
-        }
-        let outcome = state.withLock { state -> (start: Bool, failure: JournalError?) in
-            if let failure = Self.refusal(state.phase, path: path) { return (false, failure) }
-            let first = state.nextSequence
-            let range = first...(first + UInt64(messages.count) - 1)
-            state.nextSequence += UInt64(messages.count)
-            state.appendedMessages += UInt64(messages.count)
-            Self.add(messages, range: range, waiter: .ticket(ticket), to: &state.queue)
-            if state.worker == .idle {
-                state.worker = .busy
-                return (true, nil)
-            }
-            return (false, nil)
-        }
-        if let failure = outcome.failure {
-            ticket.complete(.failure(failure))
-        } else if outcome.start {
-            pool.execute { self.work() }
+        } else {
+            enqueue(messages, waiter: .ticket(ticket))
         }
         return ticket
     }
 
-    private func enqueue(_ messages: [[UInt8]], continuation: AppendContinuation) {
-        submit(continuation) { state in
-            let first = state.nextSequence
-            let range = first...(first + UInt64(messages.count) - 1)
-            state.nextSequence += UInt64(messages.count)
-            state.appendedMessages += UInt64(messages.count)
-            Self.add(messages, range: range, waiter: .continuation(continuation), to: &state.queue)
+    /// Why `messages` cannot be appended, if they cannot.
+    private func validate(_ messages: [[UInt8]]) -> JournalError? {
+        if messages.isEmpty {
+            return JournalError(code: .invalidArgument, message: "append needs at least one message", path: path)
+        }
+        for message in messages where message.count > JournalFormat.maxMessageSize {
+            return JournalError(
+                code: .messageTooLarge,
+                message: "a message of \(message.count) bytes exceeds the limit of \(JournalFormat.maxMessageSize)", path: path)
+        }
+        return nil
+    }
+
+    /// Assigns the next sequence numbers to `messages` and queues them.
+    private static func assign(_ messages: [[UInt8]], waiter: Waiter?, in state: inout State) -> ClosedRange<UInt64> {
+        let first = state.nextSequence
+        let range = first...(first + UInt64(messages.count) - 1)
+        state.nextSequence += UInt64(messages.count)
+        state.appendedMessages += UInt64(messages.count)
+        add(messages, range: range, waiter: waiter, to: &state.queue)
+        return range
+    }
+
+    private func enqueue(_ messages: [[UInt8]], waiter: Waiter) {
+        if let failure = queue({ state in _ = Self.assign(messages, waiter: waiter, in: &state) }) {
+            waiter.resume(.failure(failure))
         }
     }
 
-    /// Queues an operation (`enqueue` changes the state) unless the writer
-    /// refuses work, and starts the worker when it is idle.
-    private func submit<Success: Sendable>(
-        _ continuation: CheckedContinuation<Result<Success, JournalError>, Never>, _ enqueue: (inout State) -> Void
-    ) {
+    /// Changes the state with `enqueue` unless the writer refuses work (then
+    /// returns why), and starts the worker when it is idle.
+    private func queue(_ enqueue: (inout State) -> Void) -> JournalError? {
         let outcome = state.withLock { state -> (start: Bool, failure: JournalError?) in
             if let failure = Self.refusal(state.phase, path: path) { return (false, failure) }
             enqueue(&state)
@@ -244,22 +229,15 @@ public final class JournalWriter: Sendable {
             }
             return (false, nil)
         }
-        if let failure = outcome.failure {
-            continuation.resume(returning: .failure(failure))
-        } else if outcome.start {
-            pool.execute { self.work() }
-        }
+        if outcome.start { pool.execute { self.work() } }
+        return outcome.failure
     }
 
     private func enqueueBuffered(_ messages: [[UInt8]]) throws(JournalError) -> ClosedRange<UInt64> {
         guard case .buffered(let within) = options.durability else { preconditionFailure() }
         let outcome = state.withLock { state -> (range: ClosedRange<UInt64>?, failure: JournalError?, start: Bool, arm: Bool) in
             if let failure = Self.refusal(state.phase, path: path) { return (nil, failure, false, false) }
-            let first = state.nextSequence
-            let range = first...(first + UInt64(messages.count) - 1)
-            state.nextSequence += UInt64(messages.count)
-            state.appendedMessages += UInt64(messages.count)
-            Self.add(messages, range: range, waiter: nil, to: &state.queue)
+            let range = Self.assign(messages, waiter: nil, in: &state)
             guard state.worker == .idle else { return (range, nil, false, false) }
             let queued = state.queue.reduce(0) { total, operation in
                 if case .append(let batch) = operation { return total + batch.rawBytes }
@@ -352,16 +330,7 @@ public final class JournalWriter: Sendable {
     /// digest is optional data; a failure to write it fails the writer like
     /// any write.
     public func recordStateDigest(_ digest: StateDigest) {
-        let start = state.withLock { state -> Bool in
-            guard case .open = state.phase else { return false }
-            state.queue.append(.digest(digest))
-            if state.worker == .idle {
-                state.worker = .busy
-                return true
-            }
-            return false
-        }
-        if start { pool.execute { self.work() } }
+        _ = queue { state in state.queue.append(.digest(digest)) }
     }
 
     /// Moves the messages from `sequence` on into a quarantine file beside
@@ -371,7 +340,9 @@ public final class JournalWriter: Sendable {
     /// Returns the quarantine file's path.
     public func quarantine(from sequence: UInt64) async throws(JournalError) -> String {
         let result: Result<String, JournalError> = await withCheckedContinuation { continuation in
-            submit(continuation) { state in state.queue.append(.quarantine(from: sequence, continuation)) }
+            if let failure = queue({ state in state.queue.append(.quarantine(from: sequence, continuation)) }) {
+                continuation.resume(returning: .failure(failure))
+            }
         }
         return try result.get()
     }
@@ -395,11 +366,12 @@ public final class JournalWriter: Sendable {
 
     private func control(_ make: (DoneContinuation) -> Operation) async throws(JournalError) {
         let result: Result<Void, JournalError> = await withCheckedContinuation { continuation in
-            submit(continuation) { state in
+            let failure = queue { state in
                 let operation = make(continuation)
                 if case .close = operation { state.phase = .closing }
                 state.queue.append(operation)
             }
+            if let failure { continuation.resume(returning: .failure(failure)) }
         }
         try result.get()
     }

@@ -185,21 +185,6 @@ enum Syscall {
         }
     }
 
-    /// Takes a shared `flock` without waiting; false when a writer holds the file.
-    static func tryLockShared(_ fd: Int32) throws(SystemCallError) -> Bool {
-        while true {
-            if sj_flock(fd, LOCK_SH | LOCK_NB) == 0 { return true }
-            let e = sj_errno()
-            if e == EINTR { continue }
-            if e == EWOULDBLOCK { return false }
-            throw check("flock", e)
-        }
-    }
-
-    static func unlock(_ fd: Int32) {
-        _ = sj_flock(fd, LOCK_UN)
-    }
-
     static func rename(_ from: String, _ to: String) throws(SystemCallError) {
         if Glibc.rename(from, to) != 0 { throw check("rename", errno) }
     }
@@ -222,15 +207,6 @@ enum Syscall {
         var s = Glibc.stat()
         if stat(path, &s) != 0 { throw check("stat", errno) }
         return FileStatus(s)
-    }
-
-    static func fallocate(_ fd: Int32, offset: Int64, length: Int64) throws(SystemCallError) {
-        while true {
-            if sj_fallocate(fd, offset, length) == 0 { return }
-            let e = sj_errno()
-            if e == EINTR { continue }
-            throw check("fallocate", e)
-        }
     }
 
     /// Opens `directory` and `fsync`s it, so that a create, rename or unlink in it is durable.

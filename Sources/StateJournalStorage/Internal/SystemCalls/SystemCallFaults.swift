@@ -33,6 +33,9 @@ package protocol SystemCallInjector: Sendable {
     func read(path: String, offset: Int64, buffer: UnsafeMutableRawBufferPointer)
 }
 
+/// Whether the calling thread is one the library owns (G5: blocking calls run only there).
+package func isLibraryOwnedThread() -> Bool { IOThreadPool.isLibraryThread }
+
 package enum SystemCallFaults {
     private static let enabled = Atomic<Bool>(false)
     private static let current = LockedValue<(any SystemCallInjector)?>(nil)

@@ -49,6 +49,7 @@ final class IOThreadPool: @unchecked Sendable {
             var thread = pthread_t()
             let result = pthread_create(&thread, nil, { raw in
                 let start = Unmanaged<ThreadStart>.fromOpaque(raw!).takeRetainedValue()
+                pthread_setspecific(IOThreadPool.libraryThreadKey, UnsafeRawPointer(bitPattern: 1))
                 sj_set_thread_name(String(start.name.prefix(15)))
                 start.pool.run()
                 return nil
@@ -57,6 +58,17 @@ final class IOThreadPool: @unchecked Sendable {
             pthread_detach(thread)
         }
     }
+
+    /// Marks the threads of every pool, so the test kit can check that no
+    /// blocking call runs elsewhere (on Swift's cooperative pool).
+    static let libraryThreadKey: pthread_key_t = {
+        var key = pthread_key_t()
+        precondition(pthread_key_create(&key, nil) == 0, "pthread_key_create failed")
+        return key
+    }()
+
+    /// Whether the calling thread belongs to one of the library's pools.
+    package static var isLibraryThread: Bool { pthread_getspecific(libraryThreadKey) != nil }
 
     private final class ThreadStart {
         let pool: IOThreadPool

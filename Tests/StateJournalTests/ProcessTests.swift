@@ -2,7 +2,7 @@ import Foundation
 import StateJournal
 import Testing
 
-@Suite struct ProcessTests {
+@Suite(.timeLimit(.minutes(10))) struct ProcessTests {
     @Test func sendAppliesAndJournalsThenNormalStopDiscards() async throws {
         let directory = TemporaryDirectory()
         let supervisor = Supervisor(directory: directory.path, logger: quietLogger)

@@ -4,7 +4,7 @@ import ServiceLifecycleTestKit
 import StateJournal
 import Testing
 
-@Suite struct SupervisorTests {
+@Suite(.timeLimit(.minutes(10))) struct SupervisorTests {
     func startThree(_ supervisor: Supervisor) async throws -> [ProcessHandle<ChatRoom>] {
         var rooms: [ProcessHandle<ChatRoom>] = []
         for id in ["a", "b", "c"] {

@@ -1,0 +1,148 @@
+import Foundation
+import Synchronization
+import StateJournal
+import StateJournalStorage
+
+/// One state-changing message: a realistic JSON-like event of 100–250 bytes.
+struct Event: Codable, Sendable, Equatable {
+    var type: String
+    var room: String
+    var user: String
+    /// The message's index within its process (0, 1, 2, …): read-back checks use it.
+    var id: Int64
+    var ts: Int64
+    var text: String
+}
+
+/// A process's state, rebuilt by every system from the same events.
+struct RoomState: Codable, Sendable, Equatable {
+    var messages = 0
+    var textBytes = 0
+    var lastID: Int64 = -1
+    var byType: [String: Int] = [:]
+    /// FNV-1a over the ids in order: a replay in another order gives another digest.
+    var digest: UInt64 = 0xCBF2_9CE4_8422_2325
+
+    mutating func apply(_ event: Event) {
+        messages += 1
+        textBytes += event.text.utf8.count
+        lastID = event.id
+        byType[event.type, default: 0] += 1
+        var id = UInt64(bitPattern: event.id)
+        for _ in 0..<8 {
+            digest = (digest ^ (id & 0xFF)) &* 0x100_0000_01B3
+            id >>= 8
+        }
+    }
+}
+
+/// The journaled process every StateJournal workload runs.
+struct EventLog: JournaledProcess {
+    var initialState: RoomState { RoomState() }
+    func apply(_ message: Event, to state: inout RoomState) throws {
+        FirstMessage.mark()
+        state.apply(message)
+    }
+}
+
+/// When replay handed over its first message (time to first message, for every system alike).
+/// Armed before a restart; `mark` costs one relaxed load once the first message is in.
+enum FirstMessage {
+    private static let armed = Atomic<Bool>(false)
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var at: ContinuousClock.Instant?
+
+    static func arm() {
+        lock.lock()
+        at = nil
+        lock.unlock()
+        armed.store(true, ordering: .releasing)
+    }
+
+    static func mark() {
+        guard armed.load(ordering: .relaxed) else { return }
+        lock.lock()
+        if armed.load(ordering: .relaxed) {
+            armed.store(false, ordering: .relaxed)
+            at = .now
+        }
+        lock.unlock()
+    }
+
+    static func take() -> ContinuousClock.Instant? {
+        armed.store(false, ordering: .relaxed)
+        lock.lock()
+        defer { lock.unlock() }
+        return at
+    }
+}
+
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// The events every workload sends, from a fixed seed. Message `i` of process `p`
+/// is `Corpus.event(process: p, index: i)`: the same bytes for every system.
+enum Corpus {
+    static let seed: UInt64 = 0x5EED_2026
+    static let size = 16_384
+    static let templates: [Event] = {
+        var generator = SplitMix64(state: seed)
+        let types = ["message.posted", "member.joined", "member.left", "typing.started", "reaction.added", "message.edited"]
+        let words = [
+            "hello", "world", "state", "journal", "replay", "crash", "again", "swift", "actor", "batch", "ok", "thanks",
+            "see", "you", "soon", "deploy", "merge", "review", "lunch", "meeting", "tomorrow", "shipped", "great", "why",
+        ]
+        return (0..<size).map { i in
+            let type = types[Int(generator.next() % UInt64(types.count))]
+            let wordCount = 1 + Int(generator.next() % 22)
+            let text = (0..<wordCount).map { _ in words[Int(generator.next() % UInt64(words.count))] }.joined(separator: " ")
+            return Event(
+                type: type, room: "room-\(generator.next() % 300)", user: "user-\(generator.next() % 10_000)",
+                id: 0, ts: 1_763_700_000_000 + Int64(i) * 41, text: text)
+        }
+    }()
+
+    static func event(process: Int, index: Int) -> Event {
+        var event = templates[(process &* 7919 &+ index) % size]
+        event.id = Int64(index)
+        return event
+    }
+
+    /// The state process `p` has after messages `0..<count`.
+    static func expectedState(process: Int, count: Int) -> RoomState {
+        var state = RoomState()
+        for i in 0..<count { state.apply(event(process: process, index: i)) }
+        return state
+    }
+}
+
+/// How a peer stores an event: Foundation JSON (its natural encoding) or StateJournal's compact encoding.
+enum Encoding: String, Sendable, CaseIterable, Codable {
+    case json
+    case compact
+
+    private static let jsonEncoder = JSONEncoder()
+    private static let jsonDecoder = JSONDecoder()
+
+    func encode(_ event: Event) throws -> [UInt8] {
+        switch self {
+        case .json: Array(try Self.jsonEncoder.encode(event))
+        case .compact: try CompactEncoder().encode(event)
+        }
+    }
+
+    func decode(_ bytes: UnsafeRawBufferPointer) throws -> Event {
+        switch self {
+        case .json: try Self.jsonDecoder.decode(Event.self, from: Data(bytes))
+        case .compact: try CompactDecoder().decode(Event.self, from: bytes)
+        }
+    }
+}

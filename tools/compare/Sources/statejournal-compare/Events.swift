@@ -146,3 +146,49 @@ enum Encoding: String, Sendable, CaseIterable, Codable {
         }
     }
 }
+
+/// A hand-written binary codec for `Event` (what a user can plug in with `ChildSpec(messageCodec:)`):
+/// measures the runtime's replay when decoding is not the bound.
+struct EventBinaryCodec: ValueCodec {
+    struct Malformed: Error {}
+
+    func encode(_ event: Event) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(32 + event.type.utf8.count + event.room.utf8.count + event.user.utf8.count + event.text.utf8.count)
+        func put(_ value: Int64) { withUnsafeBytes(of: value.littleEndian) { bytes += $0 } }
+        func put(_ string: String) {
+            let utf8 = string.utf8
+            guard utf8.count < 0x1_0000 else { return }
+            bytes.append(UInt8(utf8.count & 0xFF))
+            bytes.append(UInt8(utf8.count >> 8))
+            bytes += utf8
+        }
+        put(event.id)
+        put(event.ts)
+        put(event.type)
+        put(event.room)
+        put(event.user)
+        put(event.text)
+        return bytes
+    }
+
+    func decode(_ bytes: UnsafeRawBufferPointer) throws -> Event {
+        var offset = 0
+        func int() throws -> Int64 {
+            guard offset + 8 <= bytes.count else { throw Malformed() }
+            defer { offset += 8 }
+            return Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Int64.self))
+        }
+        func string() throws -> String {
+            guard offset + 2 <= bytes.count else { throw Malformed() }
+            let count = Int(bytes[offset]) | Int(bytes[offset + 1]) << 8
+            offset += 2
+            guard offset + count <= bytes.count else { throw Malformed() }
+            defer { offset += count }
+            return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + count]), as: UTF8.self)
+        }
+        let id = try int()
+        let ts = try int()
+        return Event(type: try string(), room: try string(), user: try string(), id: id, ts: ts, text: try string())
+    }
+}

@@ -5,15 +5,18 @@ import StateJournal
 /// The systems a restart rebuilds state from.
 enum ReplaySystem: Hashable, Sendable, CustomStringConvertible {
     case stateJournal(snapshot: Bool)
+    /// StateJournal with a hand-written message codec (`EventBinaryCodec`) instead of `Codable`.
+    case stateJournalBinary
     case sqlite(Encoding)
     case files(Encoding)
 
     static let all: [ReplaySystem] =
-        [.stateJournal(snapshot: false), .stateJournal(snapshot: true)] + Encoding.allCases.flatMap { [ReplaySystem.sqlite($0), .files($0)] }
+        [.stateJournal(snapshot: false), .stateJournal(snapshot: true), .stateJournalBinary] + Encoding.allCases.flatMap { [ReplaySystem.sqlite($0), .files($0)] }
 
     var system: String {
         switch self {
         case .stateJournal(let snapshot): snapshot ? "StateJournal, snapshot" : "StateJournal"
+        case .stateJournalBinary: "StateJournal, own codec"
         case .sqlite: "SQLite WAL"
         case .files(let encoding): encoding == .json ? "JSON lines" : "length-prefixed file"
         }
@@ -22,8 +25,18 @@ enum ReplaySystem: Hashable, Sendable, CustomStringConvertible {
     var encoding: String {
         switch self {
         case .stateJournal: "compact"
+        case .stateJournalBinary: "hand-written"
         case .sqlite(let encoding), .files(let encoding): encoding.rawValue
         }
+    }
+
+    /// The child as a restart starts it.
+    func spec(_ p: Int) -> ChildSpec<EventLog> {
+        let options = JournalStore.options(.written)
+        if self == .stateJournalBinary {
+            return ChildSpec(id: "p\(p)", process: EventLog(), options: options, messageCodec: EventBinaryCodec())
+        }
+        return ChildSpec(id: "p\(p)", process: EventLog(), options: options)
     }
 
     var description: String { "\(system) [\(encoding)]" }
@@ -78,12 +91,12 @@ func measureReplay(_ system: ReplaySystem, processes: Int, perProcess: Int, sett
 /// Writes `perProcess` events for each process; returns the states they stand for.
 private func prepareReplay(_ system: ReplaySystem, directory: String, processes: Int, perProcess: Int) async throws -> [RoomState] {
     switch system {
-    case .stateJournal(let snapshot):
+    case .stateJournal, .stateJournalBinary:
         // Through the public API, pipelined (several senders per process), at `.written`.
+        let snapshot = system == .stateJournal(snapshot: true)
         let supervisor = Supervisor(directory: directory, logger: quietLogger)
-        let options = JournalStore.options(.written)
         var handles: [ProcessHandle<EventLog>] = []
-        for p in 0..<processes { handles.append(try await supervisor.start(ChildSpec(id: "p\(p)", process: EventLog(), options: options))) }
+        for p in 0..<processes { handles.append(try await supervisor.start(system.spec(p))) }
         let lanes = perProcess >= 100_000 ? 16 : 4
         let senders = handles
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -122,12 +135,11 @@ private func prepareReplay(_ system: ReplaySystem, directory: String, processes:
 /// One restart of every process: the state each one has when it is running again.
 private func replay(_ system: ReplaySystem, directory: String, processes: Int) async throws -> [RoomState] {
     switch system {
-    case .stateJournal:
+    case .stateJournal, .stateJournalBinary:
         let supervisor = Supervisor(directory: directory, logger: quietLogger)
-        let options = JournalStore.options(.written)
         let handles = try await withThrowingTaskGroup(of: (Int, ProcessHandle<EventLog>).self) { group in
             for p in 0..<processes {
-                group.addTask { (p, try await supervisor.start(ChildSpec(id: "p\(p)", process: EventLog(), options: options))) }
+                group.addTask { (p, try await supervisor.start(system.spec(p))) }
             }
             return try await group.reduce(into: [Int: ProcessHandle<EventLog>]()) { $0[$1.0] = $1.1 }
         }

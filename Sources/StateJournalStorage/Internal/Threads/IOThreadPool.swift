@@ -23,10 +23,12 @@ final class IOThreadPool: @unchecked Sendable {
     private var head = 0
     private var timers = TimerHeap()
     private var idleThreads = 0
+    /// Threads polling for work: at most one, so that an idle pool never holds both cores.
+    private var spinningThreads = 0
     /// Jobs queued and not yet taken; read without the mutex by spinning threads.
     private let queued = Atomic<Int>(0)
     /// How long an idle thread polls for work before it sleeps: a job that
-    /// comes within it starts without a futex wake-up.
+    /// comes within it starts without a futex wake-up. One thread at a time polls.
     private let spinNanoseconds: UInt64
     let name: String
     let threadCount: Int
@@ -147,7 +149,8 @@ final class IOThreadPool: @unchecked Sendable {
                 pthread_mutex_lock(mutex)
                 continue
             }
-            if spinNanoseconds > 0 {
+            if spinNanoseconds > 0 && spinningThreads == 0 {
+                spinningThreads += 1
                 pthread_mutex_unlock(mutex)
                 let until = Self.now() &+ spinNanoseconds
                 var found = false
@@ -159,6 +162,7 @@ final class IOThreadPool: @unchecked Sendable {
                     sched_yield()
                 }
                 pthread_mutex_lock(mutex)
+                spinningThreads -= 1
                 if found || head < jobs.count { continue }
                 if let deadline = timers.peek, deadline <= Self.now() { continue }
             }

@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// How the processes send: one message at a time (the usual actor load) or with a window in flight.
 enum Shape: String, Sendable, CaseIterable, Codable {
     case awaitOne = "await-one"
@@ -20,6 +24,8 @@ struct AppendFigure: Sendable, Codable {
     var p50Microseconds: Double
     var p99Microseconds: Double
     var bytesOnDiskPerMessage: Double
+    /// CPU time of the whole program (user + system, both cores) per acknowledged message.
+    var cpuMicrosecondsPerMessage: Double
     var runs: [Double]
     var messagesChecked: Int
     /// This StateJournal figure over the best peer's of the same guarantee (or stronger), same processes and shape.
@@ -36,6 +42,14 @@ struct AppendRun {
     var payloadBytes: Int
     var latencies: [Double]
     var bytesOnDisk: Int
+    var cpuSeconds: Double
+}
+
+/// User and system CPU time of this program so far.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
 
 /// One timed run: `processes` processes send for `seconds`, then every process's events are read back
@@ -44,6 +58,7 @@ func runAppend(_ kind: SystemKind, processes: Int, shape: Shape, seconds: Double
     try? FileManager.default.removeItem(atPath: directory)
     let store = try await kind.make(directory: directory, processes: processes)
     let window = shape.window
+    let cpuAtStart = cpuSeconds()
     let start = ContinuousClock.now
     let deadline = start + .nanoseconds(Int64(seconds * 1e9))
     struct Lane: Sendable {
@@ -75,6 +90,7 @@ func runAppend(_ kind: SystemKind, processes: Int, shape: Shape, seconds: Double
         return try await group.reduce(into: [Lane]()) { $0.append($1) }
     }
     let elapsed = inSeconds(ContinuousClock.now - start)
+    let cpu = cpuSeconds() - cpuAtStart
     try await store.close()
 
     // Read back and check: each process holds exactly the acknowledged events, once each.
@@ -101,7 +117,7 @@ func runAppend(_ kind: SystemKind, processes: Int, shape: Shape, seconds: Double
     try? FileManager.default.removeItem(atPath: directory)
     return AppendRun(
         messages: lanes.reduce(0) { $0 + $1.sent }, seconds: elapsed, payloadBytes: lanes.reduce(0) { $0 + $1.payload },
-        latencies: lanes.flatMap(\.latencies), bytesOnDisk: bytes)
+        latencies: lanes.flatMap(\.latencies), bytesOnDisk: bytes, cpuSeconds: cpu)
 }
 
 struct CheckFailure: Error, CustomStringConvertible {
@@ -136,5 +152,6 @@ func measureAppend(_ kind: SystemKind, processes: Int, shape: Shape, settings: S
         payloadMBPerSecond: Double(middle.payloadBytes) / middle.seconds / 1e6,
         p50Microseconds: percentile(latencies, 0.5) * 1e6, p99Microseconds: percentile(latencies, 0.99) * 1e6,
         bytesOnDiskPerMessage: Double(middle.bytesOnDisk) / Double(max(middle.messages, 1)),
+        cpuMicrosecondsPerMessage: middle.cpuSeconds / Double(max(middle.messages, 1)) * 1e6,
         runs: rates, messagesChecked: runs.reduce(0) { $0 + $1.messages })
 }

@@ -65,6 +65,7 @@ let package = Package(
             name: "StateJournalTests",
             dependencies: [
                 "StateJournal",
+                "StateJournalTesting",
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -2,6 +2,7 @@ import Foundation
 import ServiceLifecycle
 import ServiceLifecycleTestKit
 import StateJournal
+import StateJournalTesting
 import Testing
 
 @Suite(.timeLimit(.minutes(10))) struct SupervisorTests {
@@ -116,7 +117,7 @@ import Testing
 
     @Test func backoffJitterStaysWithinItsFraction() {
         // A generator with state: see `JitterGenerator` in the supervisor (zero-sized inout under TSan).
-        var generator = SeededGenerator(seed: 0x5EED)
+        var generator = SplitMix64(seed: 0x5EED)
         let backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(10), multiplier: 2, jitter: 0.5)
         for attempt in 1...6 {
             let full = Duration.milliseconds(100 * (1 << (attempt - 1)))

@@ -21,6 +21,7 @@ let package = Package(
                 "CCompareSupport",
                 .product(name: "StateJournal", package: "StateJournal"),
                 .product(name: "StateJournalStorage", package: "StateJournal"),
+                .product(name: "StateJournalTesting", package: "StateJournal"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import StateJournal
 import StateJournalStorage
+import StateJournalTesting
 
 /// One state-changing message: a realistic JSON-like event of 100–250 bytes.
 struct Event: Codable, Sendable, Equatable {
@@ -77,24 +78,13 @@ enum FirstMessage {
     }
 }
 
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// The events every workload sends, from a fixed seed. Message `i` of process `p`
 /// is `Corpus.event(process: p, index: i)`: the same bytes for every system.
 enum Corpus {
     static let seed: UInt64 = 0x5EED_2026
     static let size = 16_384
     static let templates: [Event] = {
-        var generator = SplitMix64(state: seed)
+        var generator = SplitMix64(seed: seed)
         let types = ["message.posted", "member.joined", "member.left", "typing.started", "reaction.added", "message.edited"]
         let words = [
             "hello", "world", "state", "journal", "replay", "crash", "again", "swift", "actor", "batch", "ok", "thanks",

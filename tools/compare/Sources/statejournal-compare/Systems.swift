@@ -368,11 +368,11 @@ final class SQLiteStore: EventStore, @unchecked Sendable {
         return pool
     }
 
-    init(directory: String, mode: SystemKind.SQLiteMode, encoding: Encoding, synchronous: String? = nil) throws {
+    init(directory: String, mode: SystemKind.SQLiteMode, encoding: Encoding) throws {
         self.mode = mode
         self.encoding = encoding
         path = directory + "/events.sqlite"
-        pool = try Self.open(path: path, synchronous: synchronous ?? (mode == .normalPerMessage ? "NORMAL" : "FULL"))
+        pool = try Self.open(path: path, synchronous: mode == .normalPerMessage ? "NORMAL" : "FULL")
         try pool.write { db in
             try db.execute(sql: "CREATE TABLE IF NOT EXISTS events (process INTEGER NOT NULL, seq INTEGER NOT NULL, body BLOB NOT NULL, PRIMARY KEY (process, seq)) WITHOUT ROWID")
         }

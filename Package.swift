@@ -146,7 +146,10 @@ let package = Package(
         ),
         .testTarget(
             name: "StateJournalStorageTests",
-            dependencies: ["StateJournalStorage", "StateJournalFixtureCatalog"],
+            dependencies: [
+                "StateJournalStorage", "StateJournalFixtureCatalog",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             swiftSettings: testSwift
         ),
     ]

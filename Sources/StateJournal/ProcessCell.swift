@@ -282,6 +282,11 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
                     if report.quarantinedFrom != nil { break }
                 case .stateDigest(let digest):
                     guard let stateCodec, digest.sequence == lastSequence else { continue }
+                    guard digest.isCanonical else {
+                        // Written over the first compact encoding, which was not canonical: not comparable.
+                        report.digestsSkipped += 1
+                        continue
+                    }
                     let encoded = try stateCodec.encode(state)
                     let value = encoded.withUnsafeBytes { StateDigest.digest(of: $0) }
                     if value != digest.value {
@@ -378,6 +383,9 @@ public struct ReplayReport: Sendable, Hashable {
     public var snapshotSequence: UInt64?
     /// State digests compared.
     public var digestsChecked = 0
+    /// State digests of the first compact encoding (frame type 0x81), which are not comparable
+    /// with the canonical encoding and are skipped.
+    public var digestsSkipped = 0
     /// Where quarantine began, when a message failed and the policy is `.quarantine`.
     public var quarantinedFrom: UInt64?
     public var duration: Duration = .zero

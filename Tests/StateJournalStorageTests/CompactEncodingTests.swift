@@ -109,7 +109,41 @@ struct Sample: Codable, Equatable {
     @Test func documentedExampleBytes() throws {
         struct Joined: Codable { var type: String; var n: Int }
         let bytes = try CompactEncoder().encode(Joined(type: "joined", n: 5))
-        #expect(bytes == [0x09, 0x04, 0x74, 0x79, 0x70, 0x65, 0x07, 0x06, 0x6A, 0x6F, 0x69, 0x6E, 0x65, 0x64, 0x01, 0x6E, 0x85, 0x0A])
+        #expect(bytes == [0x0B, 0x05, 0x74, 0x79, 0x70, 0x65, 0x07, 0x06, 0x6A, 0x6F, 0x69, 0x6E, 0x65, 0x64, 0x02, 0x6E, 0x85, 0x00])
+    }
+
+    /// The first encoding's bytes of the same value (object tag 0x09, bare key lengths, 0x0A end) still read.
+    @Test func firstEncodingExampleStillDecodes() throws {
+        struct Joined: Codable, Equatable { var type: String; var n: Int }
+        let legacy: [UInt8] = [0x09, 0x04, 0x74, 0x79, 0x70, 0x65, 0x07, 0x06, 0x6A, 0x6F, 0x69, 0x6E, 0x65, 0x64, 0x01, 0x6E, 0x85, 0x0A]
+        #expect(try CompactDecoder().decode(Joined.self, from: legacy) == Joined(type: "joined", n: 5))
+        #expect(try CompactJSON.render(legacy) == #"{"type":"joined","n":5}"#)
+        // A 10-byte key, as the first encoding wrote it: one complete reading, so it is read.
+        let tenByteKey: [UInt8] = [0x09, 0x0A] + Array("0123456789".utf8) + [0x82, 0x0A]
+        #expect(try CompactDecoder().decode([String: Int].self, from: tenByteKey) == ["0123456789": 2])
+        #expect(try CompactEncoder().encode(["0123456789": 2]) == [0x0B, 0x0B] + Array("0123456789".utf8) + [0x82, 0x00])
+    }
+
+    /// A first-encoding value with two complete readings is refused, naming where they part; nothing is guessed.
+    @Test func anAmbiguousFirstEncodingValueIsRefused() throws {
+        // {"a": {"\u{6}abcdef\u{8}\u{1}\u{2}": 1}} or {"a": {}, "abcdef": [false, true, 1]}.
+        let ambiguous: [UInt8] = [0x09, 0x01, 0x61, 0x09, 0x0A, 0x06, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x08, 0x01, 0x02, 0x81, 0x0A, 0x0A]
+        let error = try #require(throws: CompactFormatError.self) { try ambiguous.withUnsafeBytes { try CompactDecoder.validate($0) } }
+        #expect(error.offset == 4)
+        #expect(error.reason.contains("ambiguous"))
+        #expect(throws: DecodingError.self) { try CompactDecoder().decode([String: [String: Int]].self, from: ambiguous) }
+        #expect(throws: CompactFormatError.self) { try CompactJSON.render(ambiguous) }
+        // Deep first-encoding nesting is refused too, without recursion.
+        let deep = [UInt8](repeating: CompactTag.legacyObjectStart, count: 100_000)
+        #expect(throws: CompactFormatError.self) { try deep.withUnsafeBytes { try CompactDecoder.validate($0) } }
+    }
+
+    /// A varint in a longer form than needed is refused: no second encoding of a length, so an
+    /// object's end byte (0x00) has no look-alike.
+    @Test func overlongVarintsAreRefused() throws {
+        #expect(try CompactDecoder().decode(String.self, from: [0x07, 0x01, 0x61]) == "a")
+        #expect(throws: DecodingError.self) { try CompactDecoder().decode(String.self, from: [0x07, 0x81, 0x00, 0x61]) }
+        #expect(throws: DecodingError.self) { try CompactDecoder().decode([String: Int].self, from: [0x0B, 0x80, 0x00, 0x80, 0x00]) }
     }
 
     @Test func compactIsSmallerThanJSON() throws {

@@ -1,7 +1,10 @@
-/// Decodes values written by ``CompactEncoder``.
+/// Decodes values written by ``CompactEncoder``, and values of the first
+/// compact encoding (objects tagged `0x09`, read through ``CompactLegacy``).
 ///
 /// Bad input never traps: a malformed value is a `DecodingError` whose
-/// description gives the byte offset.
+/// description gives the byte offset. The whole value is checked before any
+/// of it is decoded, so trailing bytes or a torn value are refused even where
+/// the type would not read that far.
 public struct CompactDecoder: Sendable {
     public init() {}
 
@@ -14,14 +17,32 @@ public struct CompactDecoder: Sendable {
         guard bytes.count < Int(Int32.max) else {
             throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "a compact value of \(bytes.count) bytes is larger than 2 GiB"))
         }
-        let decoding = CompactDecoding(bytes: bytes, position: 0)
-        let value = try decoding.decodeValue(type, depth: 0)
         var cursor = CompactCursor(bytes, position: 0)
-        try Self.rethrowing { try cursor.skipValue() }
+        do {
+            try cursor.skipValue()
+        } catch let error where error.isLegacyObject {
+            let upgraded = try Self.rethrowing { try CompactLegacy.upgrade(bytes) }
+            return try upgraded.withUnsafeBytes { try CompactDecoding(bytes: $0, position: 0).decodeValue(type, depth: 0) }
+        } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: error.description, underlyingError: error))
+        }
         if !cursor.atEnd {
             throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "compact value followed by \(bytes.count - cursor.position) extra bytes"))
         }
-        return value
+        return try CompactDecoding(bytes: bytes, position: 0).decodeValue(type, depth: 0)
+    }
+
+    /// Checks that `bytes` hold exactly one well-formed compact value (either
+    /// encoding; a first-encoding value must have exactly one reading).
+    public static func validate(_ bytes: UnsafeRawBufferPointer) throws(CompactFormatError) {
+        var cursor = CompactCursor(bytes, position: 0)
+        do {
+            try cursor.skipValue()
+        } catch where error.isLegacyObject {
+            _ = try CompactLegacy.upgrade(bytes)
+            return
+        }
+        if !cursor.atEnd { throw cursor.fail("\(bytes.count - cursor.position) bytes after the value") }
     }
 
     /// Turns a ``CompactFormatError`` into the `DecodingError` that `Decodable` expects.
@@ -195,8 +216,7 @@ final class CompactKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol 
     /// The offset of `key`'s value, or nil when absent. Tries the next entry first.
     private func find(_ key: Key) throws -> Int? {
         var cursor = CompactCursor(bytes, position: next)
-        if try CompactDecoder.rethrowing({ try cursor.peek() }) != CompactTag.end {
-            let range = try CompactDecoder.rethrowing { try cursor.utf8Run() }
+        if let range = try CompactDecoder.rethrowing({ try cursor.objectKey() }) {
             if keyMatches(key, bytes, range) {
                 let value = cursor.position
                 try CompactDecoder.rethrowing { try cursor.skipValue(depth: depth) }
@@ -205,8 +225,7 @@ final class CompactKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol 
             }
         }
         cursor = CompactCursor(bytes, position: entries)
-        while try CompactDecoder.rethrowing({ try cursor.peek() }) != CompactTag.end {
-            let range = try CompactDecoder.rethrowing { try cursor.utf8Run() }
+        while let range = try CompactDecoder.rethrowing({ try cursor.objectKey() }) {
             let value = cursor.position
             try CompactDecoder.rethrowing { try cursor.skipValue(depth: depth) }
             if keyMatches(key, bytes, range) {
@@ -227,8 +246,7 @@ final class CompactKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol 
     var allKeys: [Key] {
         var keys: [Key] = []
         var cursor = CompactCursor(bytes, position: entries)
-        while (try? cursor.peek()) ?? CompactTag.end != CompactTag.end {
-            guard let range = try? cursor.utf8Run() else { break }
+        while let range = (try? cursor.objectKey()) ?? nil {
             if let name = String(validating: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self), let key = Key(stringValue: name) {
                 keys.append(key)
             }

@@ -1,6 +1,8 @@
 /// Encodes `Encodable` values in the compact encoding: self-describing,
-/// deterministic (the same value always gives the same bytes: keys in the
-/// order `encode(to:)` writes them), and fast.
+/// canonical (the same value gives the same bytes in every OS process: keys in
+/// the order `encode(to:)` writes them, the elements of every `Set` and the
+/// entries of every `Dictionary` sorted by their encoded bytes, one bit
+/// pattern for NaN), and fast.
 ///
 /// ```swift
 /// let bytes = try CompactEncoder().encode(event)
@@ -59,6 +61,8 @@ final class CompactEncoding: Encoder {
     @exclusivity(unchecked) var bytes: [UInt8]
     /// Ids of the open containers, innermost last.
     @exclusivity(unchecked) private var open: [Int] = []
+    /// The byte that ends each open container (`end` for an array, `objectEnd` for an object).
+    @exclusivity(unchecked) private var openEnds: [UInt8] = []
     @exclusivity(unchecked) private var nextID = 0
     /// Per `encode(to:)` call in progress: the open-stack depth at its start and the container it opened.
     @exclusivity(unchecked) private var slots: [(depth: Int, container: Int?, wroteSingle: Bool)] = []
@@ -70,6 +74,7 @@ final class CompactEncoding: Encoder {
         self.bytes = bytes
         self.bytes.reserveCapacity(256)
         open.reserveCapacity(8)
+        openEnds.reserveCapacity(8)
         slots.reserveCapacity(8)
     }
 
@@ -77,6 +82,7 @@ final class CompactEncoding: Encoder {
     func reset() {
         bytes.removeAll(keepingCapacity: true)
         open.removeAll(keepingCapacity: true)
+        openEnds.removeAll(keepingCapacity: true)
         slots.removeAll(keepingCapacity: true)
         nextID = 0
     }
@@ -111,8 +117,8 @@ final class CompactEncoding: Encoder {
             return
         }
         switch value {
-        case let v as any CompactSortedEncodable:
-            try v.encodeSorted(into: self)
+        case let v as any CompactCanonicalEncodable:
+            try v.encodeCanonical(into: self)
             markSingle()
         default:
             slots.append((open.count, nil, false))
@@ -121,7 +127,7 @@ final class CompactEncoding: Encoder {
             if slot.container == nil && !slot.wroteSingle {
                 // The value wrote nothing: an empty object, as JSON would.
                 bytes.append(CompactTag.objectStart)
-                bytes.append(CompactTag.end)
+                bytes.append(CompactTag.objectEnd)
             }
             try close(to: slot.depth)
         }
@@ -129,10 +135,7 @@ final class CompactEncoding: Encoder {
 
     /// Writes the end tags of containers opened deeper than `depth`.
     private func close(to depth: Int) throws {
-        while open.count > depth {
-            open.removeLast()
-            bytes.append(CompactTag.end)
-        }
+        while open.count > depth { closeInnermost() }
     }
 
     /// Makes container `id` the innermost open one before it is written to.
@@ -143,22 +146,20 @@ final class CompactEncoding: Encoder {
             throw EncodingError.invalidValue(
                 id, .init(codingPath: [], debugDescription: "compact encoding: a container was written to after a sibling or parent moved on"))
         }
-        while open.count > index + 1 {
-            open.removeLast()
-            bytes.append(CompactTag.end)
-        }
+        while open.count > index + 1 { closeInnermost() }
     }
 
     /// Ends the innermost open container.
     func closeInnermost() {
         open.removeLast()
-        bytes.append(CompactTag.end)
+        bytes.append(openEnds.removeLast())
     }
 
     func openContainer(_ tag: UInt8) -> Int {
         nextID += 1
         bytes.append(tag)
         open.append(nextID)
+        openEnds.append(tag == CompactTag.objectStart ? CompactTag.objectEnd : CompactTag.end)
         return nextID
     }
 
@@ -204,16 +205,17 @@ final class CompactEncoding: Encoder {
         }
     }
 
+    /// -0.0 keeps its sign; every NaN is written as the canonical quiet NaN.
     @inline(__always)
     func writeDouble(_ value: Double) {
         bytes.append(CompactTag.double)
-        bytes.appendLE(value.bitPattern)
+        bytes.appendLE(value.isNaN ? CompactTag.canonicalDoubleNaN : value.bitPattern)
     }
 
     @inline(__always)
     func writeFloat(_ value: Float) {
         bytes.append(CompactTag.float)
-        bytes.appendLE(value.bitPattern)
+        bytes.appendLE(value.isNaN ? CompactTag.canonicalFloatNaN : value.bitPattern)
     }
 
     @inline(__always)
@@ -221,6 +223,19 @@ final class CompactEncoding: Encoder {
         bytes.append(CompactTag.string)
         writeUTF8(value)
     }
+
+    /// An object key: LEB128(byte count + 1), then the UTF-8 (never a lone 0x00, the object's end).
+    @inline(__always)
+    func writeKey(_ value: String) {
+        var value = value
+        value.withUTF8 { utf8 in
+            writeVarint(UInt64(utf8.count) + 1)
+            bytes.append(contentsOf: utf8)
+        }
+    }
+
+    /// Appends the bytes of one complete value encoded elsewhere.
+    func append(encoded: [UInt8]) { bytes.append(contentsOf: encoded) }
 
     @inline(__always)
     func writeUTF8(_ value: String) {
@@ -254,7 +269,7 @@ struct CompactKeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol {
     @inline(__always)
     private func key(_ key: Key) throws {
         try encoding.prepare(id)
-        encoding.writeUTF8(key.stringValue)
+        encoding.writeKey(key.stringValue)
     }
 
     mutating func encodeNil(forKey key: Key) throws { try self.key(key); encoding.bytes.append(CompactTag.null) }

@@ -1,5 +1,5 @@
-/// The compact value encoding ("SJC1"): a self-describing, deterministic
-/// binary form of `Codable` values (see docs/FORMAT.md, "Message encoding").
+/// The compact value encoding: a self-describing, canonical binary form of
+/// `Codable` values (see docs/FORMAT.md, "Message encoding").
 ///
 /// Each value starts with a tag byte:
 ///
@@ -14,8 +14,12 @@
 /// | `0x06` | Float, 4 bytes little-endian |
 /// | `0x07` | string: LEB128 byte count, UTF-8 |
 /// | `0x08` | array: values until `0x0A` |
-/// | `0x09` | object: (key, value) pairs until `0x0A`; a key is LEB128 byte count + UTF-8 |
-/// | `0x0A` | end of an array or object |
+/// | `0x0B` | object: entries until `0x00`; an entry is LEB128(key byte count + 1), the key's UTF-8, a value |
+/// | `0x09` | object of the first encoding (read, never written): see ``CompactLegacy`` |
+/// | `0x0A` | end of an array (and of a first-encoding object) |
+///
+/// A varint is always in its shortest form, so an object's end (the single byte `0x00`)
+/// can never be read as the start of an entry, and no length can be read as a tag.
 public enum CompactTag {
     public static let null: UInt8 = 0x00
     public static let `false`: UInt8 = 0x01
@@ -26,11 +30,20 @@ public enum CompactTag {
     public static let float: UInt8 = 0x06
     public static let string: UInt8 = 0x07
     public static let arrayStart: UInt8 = 0x08
-    public static let objectStart: UInt8 = 0x09
+    /// An object of the first encoding, whose key lengths could collide with its end tag.
+    public static let legacyObjectStart: UInt8 = 0x09
+    /// The end of an array (and of a first-encoding object).
     public static let end: UInt8 = 0x0A
+    public static let objectStart: UInt8 = 0x0B
+    /// The end of an object: where an entry would start with LEB128(key byte count + 1) >= 1.
+    public static let objectEnd: UInt8 = 0x00
     public static let smallUnsigned: UInt8 = 0x80
     /// Nesting deeper than this is refused when decoding (bounded recursion).
     public static let maxDepth = 128
+    /// The bit pattern every Double NaN is written as (one encoding per value).
+    public static let canonicalDoubleNaN: UInt64 = 0x7FF8_0000_0000_0000
+    /// The bit pattern every Float NaN is written as.
+    public static let canonicalFloatNaN: UInt32 = 0x7FC0_0000
 }
 
 /// A compact-encoded value that is malformed.
@@ -38,6 +51,14 @@ public struct CompactFormatError: Error, Sendable, CustomStringConvertible {
     /// The byte offset of the problem in the encoded value.
     public var offset: Int
     public var reason: String
+    /// The value holds a first-encoding object (tag 0x09): read it through ``CompactLegacy``.
+    var isLegacyObject = false
+
+    public init(offset: Int, reason: String) {
+        self.offset = offset
+        self.reason = reason
+    }
+
     public var description: String { "malformed compact value at byte \(offset): \(reason)" }
 }
 
@@ -74,6 +95,7 @@ struct CompactCursor {
         var shift: UInt64 = 0
         while true {
             let b = try byte()
+            if b == 0 && shift > 0 { throw fail("varint not in its shortest form") }
             if shift == 63 && b > 1 { throw fail("varint overflows 64 bits") }
             result |= UInt64(b & 0x7F) << shift
             if b < 0x80 { return result }
@@ -100,7 +122,22 @@ struct CompactCursor {
         return start..<position
     }
 
-    /// Skips one whole value.
+    /// The key of the next object entry as a byte range, or nil at the object's end (consumed).
+    @inline(__always)
+    mutating func objectKey() throws(CompactFormatError) -> Range<Int>? {
+        guard position < bytes.count else { throw fail("unexpected end") }
+        if bytes[position] == CompactTag.objectEnd {
+            position += 1
+            return nil
+        }
+        let count = try varint() - 1
+        guard count <= UInt64(bytes.count - position) else { throw fail("key of \(count) bytes runs past the end") }
+        let start = position
+        position += Int(count)
+        return start..<position
+    }
+
+    /// Skips one whole value. A first-encoding object throws an error marked `isLegacyObject`.
     mutating func skipValue(depth: Int = 0) throws(CompactFormatError) {
         guard depth <= CompactTag.maxDepth else { throw fail("nesting deeper than \(CompactTag.maxDepth)") }
         let tag = try byte()
@@ -115,11 +152,12 @@ struct CompactCursor {
             while try peek() != CompactTag.end { try skipValue(depth: depth + 1) }
             position += 1
         case CompactTag.objectStart:
-            while try peek() != CompactTag.end {
-                _ = try utf8Run()
-                try skipValue(depth: depth + 1)
-            }
-            position += 1
+            while try objectKey() != nil { try skipValue(depth: depth + 1) }
+        case CompactTag.legacyObjectStart:
+            position -= 1
+            var error = fail("an object of the first encoding (tag 0x09)")
+            error.isLegacyObject = true
+            throw error
         default:
             position -= 1
             throw fail("unknown tag \(hex(tag))")

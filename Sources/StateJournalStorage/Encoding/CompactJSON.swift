@@ -3,10 +3,25 @@
 public enum CompactJSON {
     /// The JSON text of the compact value in `bytes`. Non-finite doubles
     /// become the strings "NaN", "Infinity", "-Infinity".
+    /// A value of the first encoding (objects tagged `0x09`) is read through ``CompactLegacy``.
     public static func render(_ bytes: UnsafeRawBufferPointer) throws(CompactFormatError) -> String {
         var cursor = CompactCursor(bytes)
         var out = ""
-        try render(&cursor, into: &out, depth: 0)
+        do {
+            try render(&cursor, into: &out, depth: 0)
+        } catch where error.isLegacyObject {
+            let upgraded = try CompactLegacy.upgrade(bytes)
+            var result: Result<String, CompactFormatError> = .success("")
+            upgraded.withUnsafeBytes { raw in
+                do throws(CompactFormatError) {
+                    var cursor = CompactCursor(raw)
+                    var out = ""
+                    try render(&cursor, into: &out, depth: 0)
+                    result = .success(out)
+                } catch { result = .failure(error) }
+            }
+            return try result.get()
+        }
         if !cursor.atEnd { throw cursor.fail("\(bytes.count - cursor.position) bytes after the value") }
         return out
     }
@@ -56,11 +71,11 @@ public enum CompactJSON {
         case CompactTag.objectStart:
             out += "{"
             var first = true
-            while try cursor.peek() != CompactTag.end {
+            while true {
+                let at = cursor.position
+                guard let range = try cursor.objectKey() else { break }
                 if !first { out += "," }
                 first = false
-                let at = cursor.position
-                let range = try cursor.utf8Run()
                 guard let key = String(validating: UnsafeRawBufferPointer(rebasing: cursor.bytes[range]), as: UTF8.self) else {
                     throw CompactFormatError(offset: at, reason: "key is not valid UTF-8")
                 }
@@ -68,8 +83,12 @@ public enum CompactJSON {
                 out += ":"
                 try render(&cursor, into: &out, depth: depth + 1)
             }
-            cursor.position += 1
             out += "}"
+        case CompactTag.legacyObjectStart:
+            cursor.position -= 1
+            var error = cursor.fail("an object of the first encoding (tag 0x09)")
+            error.isLegacyObject = true
+            throw error
         default:
             cursor.position -= 1
             throw cursor.fail("unknown tag \(hex(tag))")
@@ -109,22 +128,3 @@ public enum CompactJSON {
     }
 }
 
-/// Dictionaries with string keys encode their entries sorted by key, so the
-/// compact encoding stays deterministic (a Swift `Dictionary`'s order changes
-/// from run to run).
-protocol CompactSortedEncodable {
-    func encodeSorted(into encoding: CompactEncoding) throws
-}
-
-extension Dictionary: CompactSortedEncodable where Key == String, Value: Encodable {
-    func encodeSorted(into encoding: CompactEncoding) throws {
-        let id = encoding.openContainer(CompactTag.objectStart)
-        for key in keys.sorted() {
-            try encoding.prepare(id)
-            encoding.writeUTF8(key)
-            try encoding.encodeValue(self[key]!)
-        }
-        try encoding.prepare(id)
-        encoding.closeInnermost()
-    }
-}

@@ -60,20 +60,28 @@ public struct FrameType: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let messages = FrameType(rawValue: 1)
     /// The clean-stop marker: the journal was stopped normally and is to be discarded.
     public static let cleanStop = FrameType(rawValue: 2)
-    /// An optional digest of the process state after the previous message
-    /// (for the determinism check). Readers that do not check skip it.
+    /// An optional digest of the process state after a message, computed over
+    /// the first compact encoding, which was not canonical (sets and most
+    /// dictionaries in hash order): read, never written, never checked.
     public static let stateDigest = FrameType(rawValue: 0x81)
+    /// An optional digest of the process state after a message, computed over
+    /// its canonical encoding (for the determinism check). Readers that do not
+    /// check skip it.
+    public static let canonicalStateDigest = FrameType(rawValue: 0x83)
     /// An optional wall-clock time mark: the messages after it were written at
     /// or after this time. Written at most once per interval by a writer.
     public static let timeMark = FrameType(rawValue: 0x82)
     /// Types from 0x80 are optional: a reader that does not know one skips it.
     public var isSkippable: Bool { rawValue >= 0x80 }
-    public var isKnown: Bool { self == .messages || self == .cleanStop || self == .stateDigest || self == .timeMark }
+    public var isKnown: Bool { self == .messages || self == .cleanStop || isStateDigest || self == .timeMark }
+    /// Either kind of state digest frame (same payload).
+    public var isStateDigest: Bool { self == .stateDigest || self == .canonicalStateDigest }
     public var description: String {
         switch self {
         case .messages: "messages"
         case .cleanStop: "clean-stop"
-        case .stateDigest: "state-digest"
+        case .stateDigest: "state-digest-v1"
+        case .canonicalStateDigest: "state-digest"
         case .timeMark: "time-mark"
         default: "type(\(rawValue))"
         }

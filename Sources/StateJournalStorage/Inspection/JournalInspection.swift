@@ -94,7 +94,7 @@ public struct JournalInspection: Sendable {
                     result.rawPayloadBytes += Int64(frame.header.rawLength)
                     result.storedPayloadBytes += Int64(frame.header.storedLength)
                     frame.forEachMessage { _, bytes in result.messageBytes += Int64(bytes.count) }
-                case .stateDigest:
+                case .stateDigest, .canonicalStateDigest:
                     result.digests += 1
                 case .timeMark:
                     result.timeMarks += 1

@@ -31,10 +31,14 @@ public struct StateDigest: Sendable, Hashable {
     public var sequence: UInt64
     /// A 64-bit digest of the encoded state (two CRC32C lanes, see docs/FORMAT.md).
     public var value: UInt64
+    /// Computed over the canonical encoding (frame type 0x83), so a replay can check it.
+    /// False for a digest of the first encoding (type 0x81), which a replay skips.
+    public var isCanonical: Bool
 
-    public init(sequence: UInt64, value: UInt64) {
+    public init(sequence: UInt64, value: UInt64, isCanonical: Bool = true) {
         self.sequence = sequence
         self.value = value
+        self.isCanonical = isCanonical
     }
 
     /// The digest of encoded state bytes.
@@ -44,9 +48,10 @@ public struct StateDigest: Sendable, Hashable {
         return UInt64(high) << 32 | UInt64(low)
     }
 
-    init(payload: UnsafeRawBufferPointer) {
+    init(payload: UnsafeRawBufferPointer, type: FrameType) {
         sequence = payload.loadLE(at: 0)
         value = payload.loadLE(at: 8)
+        isCanonical = type == .canonicalStateDigest
     }
 }
 

@@ -8,7 +8,7 @@ public struct JournalFrameView {
 
     /// For a state digest frame, its digest.
     public var stateDigest: StateDigest? {
-        header.type == .stateDigest ? StateDigest(payload: payload) : nil
+        header.type.isStateDigest ? StateDigest(payload: payload, type: header.type) : nil
     }
 
     /// For a time mark frame, its wall-clock time (nanoseconds since the Unix epoch).

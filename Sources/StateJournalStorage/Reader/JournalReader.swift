@@ -119,7 +119,7 @@ public final class JournalReader {
             messages.append(JournalMessage(sequence: sequence, bytes: Array(bytes)))
             sequence += 1
         }
-        let digest = header.type == .stateDigest ? StateDigest(payload: payload) : nil
+        let digest = header.type.isStateDigest ? StateDigest(payload: payload, type: header.type) : nil
         let mark = header.type == .timeMark ? payload.loadLE(UInt64.self, at: 0) : nil
         return JournalFrame(offset: frameOffset, header: header, messages: messages, stateDigest: digest, timeMarkNanoseconds: mark)
     }
@@ -183,8 +183,8 @@ public final class JournalReader {
                     message: "frame starts at sequence \(header.firstSequence), expected \(nextSequence)",
                     path: path, offset: frameOffset, sequence: nextSequence)
             }
-            if header.type == .stateDigest || header.type == .timeMark {
-                let size = header.type == .stateDigest ? 16 : 8
+            if header.type.isStateDigest || header.type == .timeMark {
+                let size = header.type.isStateDigest ? 16 : 8
                 guard header.messageCount == 0, header.rawLength == size, header.storedLength == size, header.flags.isEmpty else {
                     throw corrupt(frameOffset, "a \(header.type) frame must hold \(size) raw bytes and no message")
                 }

@@ -163,7 +163,7 @@ final class JournalEngine: @unchecked Sendable {
         builder.reset()
         payload.withUnsafeBytes { raw in
             builder.append(
-                type: .stateDigest, flags: [], firstSequence: digest.sequence + 1, messageCount: 0, rawLength: 16,
+                type: .canonicalStateDigest, flags: [], firstSequence: digest.sequence + 1, messageCount: 0, rawLength: 16,
                 payloadChecksum: CRC32C.checksum(raw), stored: raw, seed: header.frameSeed)
         }
         try writeBuilt(describing: "the state digest after sequence \(digest.sequence)", sequence: digest.sequence + 1)

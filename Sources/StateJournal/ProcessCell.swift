@@ -242,6 +242,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         }
         var journal = options.journal
         journal.durability = options.durability
+        journal.compactMessages = journal.compactMessages || messageCodec.isCompactEncoding
         writer = try await JournalWriter.open(path: journalPath, processID: Self.headerProcessID(id), options: journal, logger: logger)
     }
 

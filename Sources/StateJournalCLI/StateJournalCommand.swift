@@ -346,12 +346,13 @@ struct Dump: ParsableCommand {
                     shown += 1
                     switch format {
                     case .text:
-                        let body = MessageText.json(bytes) ?? terminal.paint("hex:", .dim) + Format.hex(bytes)
+                        let body = MessageText.json(bytes) ?? terminal.paint("hex (\(MessageText.whyHex(bytes))):", .dim) + " " + Format.hex(bytes)
                         out.line("\(terminal.paint("#\(sequence)", .bold)) \(terminal.paint("[batch \(batch)]", .dim)) \(body)")
                     case .json:
                         let message = MessageText.json(bytes)
                         out.line(#"{"sequence":\#(sequence),"batch":\#(batch),"offset":\#(frame.offset),"#
-                            + (message.map { #""message":\#($0)}"# } ?? #""hex":"\#(Format.hex(bytes))"}"#))
+                            + (message.map { #""message":\#($0)}"# }
+                                ?? #""hex":"\#(Format.hex(bytes))","whyHex":\#(Format.quote(MessageText.whyHex(bytes)))}"#))
                     case .hex:
                         out.line("\(sequence) \(Format.hex(bytes))")
                     }
@@ -468,9 +469,14 @@ struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check every frame and checksum of journals; say what is wrong, where.",
         discussion: """
+            Messages are checked too: in a journal written by the runtime with its default \
+            codec (its header says so) every message must be one well-formed compact value; \
+            elsewhere, messages that start with a compact object tag are checked.
+
             Exit codes: 0 all good; 1 torn tail only (repairable: statejournal repair); \
-            2 corruption; 3 not a journal or an unsupported format version; 64 bad usage; \
-            66 a path that cannot be opened. With several files, the worst one decides.
+            2 corruption, or a message that is not a well-formed compact value; 3 not a journal \
+            or an unsupported format version; 64 bad usage; 66 a path that cannot be opened. \
+            With several files, the worst one decides.
 
             Examples:
               statejournal verify /var/lib/chat
@@ -504,13 +510,22 @@ struct Verify: ParsableCommand {
             if files.isEmpty { out.line("\(path): no journal") }
             for file in files {
                 let progress = ProgressBar("verifying \((file as NSString).lastPathComponent)", terminal: terminal)
-                let inspection = JournalInspection.inspect(file, progress: { progress.update($0, of: $1) })
+                var check = MessageCheck()
+                let inspection = JournalInspection.inspect(file, visit: { frame in
+                    guard frame.header.type == .messages else { return }
+                    frame.forEachMessage { sequence, bytes in check.check(sequence: sequence, bytes) }
+                }, progress: { progress.update($0, of: $1) })
                 progress.finish()
-                let code = exitStatus(of: inspection)
+                let code = inspection.exitStatus(with: check)
                 if severity(code) > severity(worst) { worst = code }
                 if options.json {
-                    out.line(jsonLine(inspection.jsonObject))
+                    var object = inspection.jsonObject
+                    if inspection.header != nil { object["messageCheck"] = check.jsonObject(for: inspection.header) }
+                    out.line(jsonLine(object))
                     continue
+                }
+                if let summary = check.summary(for: inspection.header) {
+                    out.line("\(terminal.paint(Format.pad("corrupt", 8), .red)) \(file): \(summary)")
                 }
                 switch inspection.verdict {
                 case .clean, .cleanStopped:
@@ -562,13 +577,17 @@ struct Stats: ParsableCommand {
         var positions: [(Int64, Int)] = []
         var perSecond: [Int: Int] = [:]
         var currentSecond: Int?
+        var check = MessageCheck()
         let progress = ProgressBar("reading", terminal: terminal)
         let inspection = JournalInspection.inspect(file, visit: { frame in
             if let mark = frame.timeMarkNanoseconds { currentSecond = Int(mark / 1_000_000_000) }
             guard frame.header.type == .messages else { return }
             if let second = currentSecond { perSecond[second, default: 0] += frame.header.messageCount }
             batchHistogram[Self.bucket(frame.header.messageCount)] += 1
-            frame.forEachMessage { _, bytes in messageHistogram[Self.bucket(bytes.count)] += 1 }
+            frame.forEachMessage { sequence, bytes in
+                messageHistogram[Self.bucket(bytes.count)] += 1
+                check.check(sequence: sequence, bytes)
+            }
             if frame.header.flags.contains(.compressed) {
                 if frame.header.flags.contains(.chainStart) || chainRaw.isEmpty {
                     chainRaw.append(0)
@@ -611,14 +630,21 @@ struct Stats: ParsableCommand {
                 "rawFrames": rawFrames.count,
                 "batchSizeHistogram": histogramObject(batchHistogram), "messageSizeHistogram": histogramObject(messageHistogram),
                 overTime ? "messagesOverTime" : "messagesAcrossFile": spark,
+                "messageCheck": check.jsonObject(for: inspection.header),
             ] as [String: Any]))
-            terminate(exitStatus(of: inspection))
+            terminate(inspection.exitStatus(with: check))
         }
         print(terminal.paint(file, .bold))
         print("messages      \(inspection.messages) in \(inspection.messageFrames) batches (\(String(format: "%.1f", Double(inspection.messages) / Double(max(inspection.messageFrames, 1)))) per batch)")
         print("message bytes \(Format.bytes(inspection.messageBytes)) (\(inspection.messages > 0 ? inspection.messageBytes / Int64(inspection.messages) : 0) B on average)")
         print("on disk       \(Format.bytes(inspection.fileSize)) (\(String(format: "%.1f", Double(inspection.fileSize) / Double(max(inspection.messages, 1)))) B per message), payload ratio \(String(format: "%.2f", inspection.compressionRatio))")
         print("chains        \(chainRaw.count) compressed, \(rawFrames.count) raw frame(s)")
+        let findings = check.findings(for: inspection.header)
+        if let summary = check.summary(for: inspection.header) {
+            print("well-formed   " + terminal.paint(summary, .red))
+        } else if findings.checked > 0 {
+            print("well-formed   \(findings.checked == inspection.messages ? "every message" : plural(Int(findings.checked), "message") + " checked"): one compact value each")
+        }
         for (index, (raw, stored)) in zip(chainRaw, chainStored).enumerated().prefix(20) {
             print("  chain \(Format.pad(String(index + 1), 4)) \(Format.pad(Format.bytes(raw), 10, right: true)) → \(Format.pad(Format.bytes(stored), 10, right: true))  ratio \(String(format: "%.2f", Double(raw) / Double(max(stored, 1))))")
         }
@@ -636,7 +662,7 @@ struct Stats: ParsableCommand {
             print("\nmessages across the file (start → end, \(columns) columns; the journal holds no time marks)")
         }
         print("  \(terminal.paint(line, .blue))")
-        terminate(exitStatus(of: inspection))
+        terminate(inspection.exitStatus(with: check))
     }
 
     func histogramObject(_ histogram: [Int]) -> [[String: Int]] {

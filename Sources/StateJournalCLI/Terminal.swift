@@ -156,4 +156,17 @@ enum MessageText {
         if text.unicodeScalars.allSatisfy({ $0.value >= 0x20 || $0 == "\n" || $0 == "\t" }) { return Format.quote(text) }
         return nil
     }
+
+    /// Why ``json(_:)`` found no readable form: what the bytes are not, and for bytes that
+    /// start like a compact value, where and why that reading failed.
+    static func whyHex(_ bytes: UnsafeRawBufferPointer) -> String {
+        guard let first = bytes.first else { return "empty" }
+        var compact = "not a compact value"
+        do throws(CompactFormatError) { _ = try CompactJSON.render(bytes) } catch {
+            // Tags 0x00-0x0B and small integers start compact values; anything else is not one at all.
+            if first <= CompactTag.objectStart || first >= CompactTag.smallUnsigned { compact = "not a well-formed compact value (\(error))" }
+        }
+        if String(validating: bytes, as: UTF8.self) == nil { return "\(compact), not UTF-8 text" }
+        return "\(compact); UTF-8 text with control characters"
+    }
 }

@@ -114,6 +114,59 @@ final class Scratch {
         #expect(try CLI.run(["verify", "/no/such/journal"]).status == 66)
     }
 
+    /// Writes a journal holding `messages`, its header marked compact or not.
+    static func journal(_ path: String, compact: Bool, _ messages: [[UInt8]]) async throws {
+        var options = JournalOptions()
+        options.compactMessages = compact
+        let writer = try await JournalWriter.open(path: path, processID: "p", options: options, logger: Logger(label: "cli-test") { _ in SwiftLogNoOpLogHandler() })
+        for message in messages { _ = try await writer.append(message) }
+        try await writer.close(discard: false)
+    }
+
+    /// `verify` and `stats` check that a runtime journal's messages are compact values (exit 2,
+    /// naming the sequence number); `dump` says why it shows hex.
+    @Test func verifyAndStatsCheckThatMessagesAreCompactValues() async throws {
+        let scratch = Scratch()
+        let good = try CompactEncoder().encode(["sku": 1])
+        // A torn compact object: its entry's value is missing.
+        let torn: [UInt8] = [0x0B, 0x02, 0x61]
+        let compact = scratch.url.appendingPathComponent("compact.journal").path
+        try await Self.journal(compact, compact: true, [good, torn, good])
+        let verified = try CLI.run(["verify", compact])
+        #expect(verified.status == 2)
+        #expect(verified.stdout.contains("1 message not well-formed compact values; first at sequence 2"), "\(verified.stdout)")
+        let json = try CLI.run(["verify", "--json", compact])
+        #expect(json.status == 2 && json.stdout.contains(#""malformed":1"#), "\(json.stdout)")
+        let stats = try CLI.run(["stats", compact])
+        #expect(stats.status == 2 && stats.stdout.contains("first at sequence 2"), "\(stats.stdout)")
+        let dumped = try CLI.run(["dump", compact])
+        #expect(dumped.stdout.contains("#2 [batch 2] hex (not a well-formed compact value (malformed compact value at byte 3: unexpected end)"), "\(dumped.stdout)")
+
+        // The same bytes where the header does not say the messages are compact: bytes of another
+        // codec are not judged, but a message that starts with a compact object tag is.
+        let other = scratch.url.appendingPathComponent("other.journal").path
+        try await Self.journal(other, compact: false, [Array(#"{"a":1}"#.utf8), [0x00, 0x01, 0xFF], good])
+        #expect(try CLI.run(["verify", other]).status == 0)
+        let withTorn = scratch.url.appendingPathComponent("other-torn.journal").path
+        try await Self.journal(withTorn, compact: false, [good, good, torn])
+        let tornResult = try CLI.run(["verify", withTorn])
+        #expect(tornResult.status == 2 && tornResult.stdout.contains("first at sequence 3"), "\(tornResult.stdout)")
+
+        // A first-encoding message with two complete readings (a 10-byte key or the object's end).
+        let ambiguous: [UInt8] = [0x09, 0x01, 0x61, 0x09, 0x0A, 0x06, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x08, 0x01, 0x02, 0x81, 0x0A, 0x0A]
+        let legacy = scratch.url.appendingPathComponent("legacy.journal").path
+        try await Self.journal(legacy, compact: false, [good, ambiguous])
+        let legacyResult = try CLI.run(["verify", legacy])
+        #expect(legacyResult.status == 2 && legacyResult.stdout.contains("ambiguous first-encoding object"), "\(legacyResult.stdout)")
+        #expect(try CLI.run(["dump", legacy]).stdout.contains("ambiguous"))
+
+        // The first encoding's journals of fixtures/encoding-v1 are well-formed: 10-byte keys and all.
+        let firstEncoding = CLI.packageRoot.appendingPathComponent("fixtures/encoding-v1")
+        let old = try CLI.run(["verify", firstEncoding.path])
+        #expect(old.status == 0, "\(old.stdout)")
+        #expect(try CLI.run(["dump", "checkout-1.journal"], in: firstEncoding).stdout.contains(#"{"setAddress":{"_0":"1 Infinite Loop"}}"#))
+    }
+
     @Test func clearOneLineErrors() throws {
         let missing = try CLI.run(["info", "missing.journal"])
         #expect(missing.status == 66)

@@ -109,4 +109,25 @@ import Testing
         #expect("\(error)".contains("ambiguous first-encoding object"), "\(error)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
     }
+
+    /// A process with the default codec marks its journal's header: its messages are compact values.
+    @Test func theRuntimeMarksJournalsOfCompactMessages() async throws {
+        let directory = TemporaryDirectory()
+        let supervisor = Supervisor(directory: directory.path, logger: quietLogger)
+        let compact = try await supervisor.child(id: "compact") { ChildSpec(id: $0, process: Counter(), options: ProcessOptions(retention: .persistent)) }
+        try await compact.send(1)
+        let custom = try await supervisor.child(id: "custom") {
+            ChildSpec(id: $0, process: Counter(), options: ProcessOptions(retention: .persistent), messageCodec: DecimalCodec())
+        }
+        try await custom.send(2)
+        await supervisor.shutdown()
+        #expect(try JournalReader(path: "\(directory.path)/compact.journal").header.messagesAreCompact)
+        #expect(try !JournalReader(path: "\(directory.path)/custom.journal").header.messagesAreCompact)
+    }
+
+    /// A hand-written codec: decimal text.
+    struct DecimalCodec: ValueCodec {
+        func encode(_ value: Int) throws -> [UInt8] { Array(String(value).utf8) }
+        func decode(_ bytes: UnsafeRawBufferPointer) throws -> Int { Int(String(decoding: bytes, as: UTF8.self))! }
+    }
 }

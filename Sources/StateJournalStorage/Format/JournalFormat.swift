@@ -8,6 +8,9 @@ public enum JournalFormat {
     public static let majorVersion: UInt16 = 1
     /// The minor version this library writes. Larger minor versions are readable.
     public static let minorVersion: UInt16 = 0
+    /// Compatible flag bit 0: every message is one value in the compact encoding (written by the
+    /// runtime with its default codec), so tools check that each parses. Readers that predate it ignore it.
+    public static let compactMessagesFlag: UInt32 = 1 << 0
     /// Incompatible feature flags this reader understands (none in v1).
     public static let knownIncompatibleFlags: UInt32 = 0
     /// The fixed part of the file header, before the process id.

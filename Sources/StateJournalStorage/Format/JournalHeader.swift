@@ -29,6 +29,12 @@ public struct JournalHeader: Sendable, Hashable {
         self.processID = processID
     }
 
+    /// Every message is a compact-encoded value (compatible flag bit 0).
+    public var messagesAreCompact: Bool {
+        get { compatibleFlags & JournalFormat.compactMessagesFlag != 0 }
+        set { compatibleFlags = newValue ? compatibleFlags | JournalFormat.compactMessagesFlag : compatibleFlags & ~JournalFormat.compactMessagesFlag }
+    }
+
     /// The CRC seed of this file's frames.
     public var frameSeed: UInt32 { JournalFormat.frameSeed(salt: salt) }
 

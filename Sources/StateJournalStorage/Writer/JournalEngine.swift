@@ -244,9 +244,11 @@ final class JournalEngine: @unchecked Sendable {
         try reader.forEachMessageTyped { s, bytes in
             if s >= sequence { quarantined.append(Array(bytes)) }
         }
-        var composer = JournalComposer(header: JournalHeader(
+        var quarantineHeader = JournalHeader(
             processID: processID, codec: compression ? .lz4 : .none, salt: Self.randomSalt(),
-            createdNanoseconds: Self.wallClockNanoseconds(), baseSequence: sequence))
+            createdNanoseconds: Self.wallClockNanoseconds(), baseSequence: sequence)
+        quarantineHeader.messagesAreCompact = header.messagesAreCompact
+        var composer = JournalComposer(header: quarantineHeader)
         var index = 0
         while index < quarantined.count {
             let end = min(index + 1024, quarantined.count)
@@ -269,9 +271,11 @@ final class JournalEngine: @unchecked Sendable {
     /// Writes a new journal file holding the messages `keeping` accepts, then
     /// syncs it, locks it and renames it over the journal.
     private func rewrite(base: UInt64, keeping: (UInt64) -> Bool, temporary: String) throws(JournalError) {
-        let newHeader = JournalHeader(
+        var newHeader = JournalHeader(
             processID: processID, codec: compression ? .lz4 : .none, salt: Self.randomSalt(),
             createdNanoseconds: Self.wallClockNanoseconds(), baseSequence: base)
+        // The kept messages are the old file's: the new file says what the old one said of them.
+        newHeader.messagesAreCompact = header.messagesAreCompact
         // Collect the messages to keep, streaming from the current file.
         let reader = try JournalReader(fd: fd, ownsDescriptor: false, path: path, limit: endOffset)
         var kept: [[UInt8]] = []

@@ -45,6 +45,10 @@ public struct JournalOptions: Sendable {
     /// Write a wall-clock time mark before a batch when this long has passed
     /// since the last one (for `statejournal stats`); nil writes none. Default 1 s.
     public var timeMarkInterval: Duration? = .seconds(1)
+    /// Every message is one value in the compact encoding (``CompactEncoder``): recorded in
+    /// the header of the files this writer creates, so `statejournal verify` checks that every
+    /// message parses. The runtime sets it for processes that use its default codec. Default false.
+    public var compactMessages = false
 
     public init(
         durability: Durability = .written, compression: Bool = true, syncMethod: SyncMethod = .automatic,

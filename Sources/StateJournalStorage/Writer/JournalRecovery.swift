@@ -123,9 +123,10 @@ enum JournalRecovery {
     private static func create(path: String, processID: String, options: JournalOptions, report: RecoveryReport) throws(JournalError) -> OpenedJournal? {
         let directory = FileNames.directory(of: path)
         let temporary = FileNames.createTemporaryPrefix(path) + "\(getpid()).\(JournalEngine.randomSalt() & 0xFFFF_FFFF).tmp"
-        let header = JournalHeader(
+        var header = JournalHeader(
             processID: processID, codec: options.compression ? .lz4 : .none, salt: JournalEngine.randomSalt(),
             createdNanoseconds: JournalEngine.wallClockNanoseconds(), baseSequence: report.nextSequence)
+        header.messagesAreCompact = options.compactMessages
         let fd: Int32
         do { fd = try Syscall.open(temporary, O_RDWR | O_CREAT | O_EXCL) } catch { throw JournalError.system(error, path: temporary) }
         var keep = false

@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer target tools/fuzz/FuzzJournal.swift into .build-fuzz/fuzz-journal.
+# Builds a libFuzzer target into .build-fuzz/fuzz-TARGET and prints its path:
+#
+#     tools/fuzz/build.sh journal     # FuzzJournal.swift: reader, recovery, repair, decoder (the default)
+#     tools/fuzz/build.sh roundtrip   # FuzzCompactRoundTrip.swift: compact encoding round trips
 #
 # SwiftPM cannot link a libFuzzer executable (it renames `main`), so the
 # library and its dependencies are built by SwiftPM with the fuzzer and
 # address sanitizers, and the harness is linked with swiftc.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+TARGET="${1:-journal}"
+case "$TARGET" in
+    journal) SOURCE=tools/fuzz/FuzzJournal.swift ;;
+    roundtrip) SOURCE=tools/fuzz/FuzzCompactRoundTrip.swift ;;
+    *) echo "unknown fuzz target $TARGET (journal, roundtrip)" >&2; exit 64 ;;
+esac
 SCRATCH=.build-fuzz
 swift build --scratch-path "$SCRATCH" --target StateJournalStorage \
     -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address >&2
@@ -17,5 +26,5 @@ swiftc -sanitize=fuzzer,address -parse-as-library -g \
     -Xcc -fmodule-map-file="$BUILD/CStateJournalLinux.build/module.modulemap" \
     -Xcc -fmodule-map-file=Sources/CLZ4/module.modulemap \
     -Xcc -ISources/CStateJournalCRC32C/include -Xcc -ISources/CStateJournalLinux/include \
-    tools/fuzz/FuzzJournal.swift $OBJECTS -llz4 -o "$SCRATCH/fuzz-journal"
-echo "$SCRATCH/fuzz-journal"
+    "$SOURCE" $OBJECTS -llz4 -o "$SCRATCH/fuzz-$TARGET"
+echo "$SCRATCH/fuzz-$TARGET"

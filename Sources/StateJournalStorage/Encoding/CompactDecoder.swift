@@ -32,14 +32,21 @@ public struct CompactDecoder: Sendable {
         return try CompactDecoding(bytes: bytes, position: 0).decodeValue(type, depth: 0)
     }
 
-    /// Checks that `bytes` hold exactly one well-formed compact value (either
+    /// Checks that `bytes` hold exactly one well-formed compact value: its
+    /// structure, every string and key valid UTF-8, nothing after it (either
     /// encoding; a first-encoding value must have exactly one reading).
     public static func validate(_ bytes: UnsafeRawBufferPointer) throws(CompactFormatError) {
         var cursor = CompactCursor(bytes, position: 0)
         do {
-            try cursor.skipValue()
+            try cursor.skipValue(validatingUTF8: true)
         } catch where error.isLegacyObject {
-            _ = try CompactLegacy.upgrade(bytes)
+            let upgraded = try CompactLegacy.upgrade(bytes)
+            var result: CompactFormatError?
+            upgraded.withUnsafeBytes { raw in
+                var cursor = CompactCursor(raw, position: 0)
+                do throws(CompactFormatError) { try cursor.skipValue(validatingUTF8: true) } catch { result = error }
+            }
+            if let result { throw result }
             return
         }
         if !cursor.atEnd { throw cursor.fail("\(bytes.count - cursor.position) bytes after the value") }

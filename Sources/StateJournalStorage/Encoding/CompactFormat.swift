@@ -137,8 +137,18 @@ struct CompactCursor {
         return start..<position
     }
 
-    /// Skips one whole value. A first-encoding object throws an error marked `isLegacyObject`.
-    mutating func skipValue(depth: Int = 0) throws(CompactFormatError) {
+    /// Throws unless `range` holds valid UTF-8.
+    func requireUTF8(_ range: Range<Int>, _ what: String) throws(CompactFormatError) {
+        let run = UnsafeRawBufferPointer(rebasing: bytes[range])
+        if run.allSatisfy({ $0 < 0x80 }) { return }
+        if String(validating: run, as: UTF8.self) == nil {
+            throw CompactFormatError(offset: range.lowerBound, reason: "\(what) is not valid UTF-8")
+        }
+    }
+
+    /// Skips one whole value (and with `validatingUTF8`, checks its strings and keys).
+    /// A first-encoding object throws an error marked `isLegacyObject`.
+    mutating func skipValue(depth: Int = 0, validatingUTF8: Bool = false) throws(CompactFormatError) {
         guard depth <= CompactTag.maxDepth else { throw fail("nesting deeper than \(CompactTag.maxDepth)") }
         let tag = try byte()
         if tag >= CompactTag.smallUnsigned { return }
@@ -147,12 +157,17 @@ struct CompactCursor {
         case CompactTag.signed, CompactTag.unsigned: _ = try varint()
         case CompactTag.double: _ = try fixed(UInt64.self)
         case CompactTag.float: _ = try fixed(UInt32.self)
-        case CompactTag.string: _ = try utf8Run()
+        case CompactTag.string:
+            let run = try utf8Run()
+            if validatingUTF8 { try requireUTF8(run, "string") }
         case CompactTag.arrayStart:
-            while try peek() != CompactTag.end { try skipValue(depth: depth + 1) }
+            while try peek() != CompactTag.end { try skipValue(depth: depth + 1, validatingUTF8: validatingUTF8) }
             position += 1
         case CompactTag.objectStart:
-            while try objectKey() != nil { try skipValue(depth: depth + 1) }
+            while let key = try objectKey() {
+                if validatingUTF8 { try requireUTF8(key, "key") }
+                try skipValue(depth: depth + 1, validatingUTF8: validatingUTF8)
+            }
         case CompactTag.legacyObjectStart:
             position -= 1
             var error = fail("an object of the first encoding (tag 0x09)")

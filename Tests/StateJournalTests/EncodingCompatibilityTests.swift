@@ -50,14 +50,21 @@ import Testing
         }
         let expected = try Self.fold(EncodingV1Fixture.Cart(), EncodingV1Fixture.Cart.messages)
         #expect(try await cart.state == expected)
-        // It keeps working: a new message, then a restart in this OS process, replays both encodings.
-        try await cart.send(.tags(["x", "y", "z"]))
+        let report = try #require(await cart.lastReplay)
+        #expect(report.messages == EncodingV1Fixture.Cart.messages.count)
+        #expect(report.digestsSkipped == EncodingV1Fixture.Cart.messages.count / 4 && report.digestsChecked == 0, "\(report)")
+        // It keeps working: new messages (and a canonical digest after the 4th), then a restart
+        // in this OS process replays both encodings.
+        let more: [EncodingV1Fixture.Cart.Message] = [.tags(["x", "y", "z"]), .note(9, "n"), .rate(2), .adjust(1)]
+        for message in more { try await cart.send(message) }
         await supervisor.shutdown()
         let again = Supervisor(directory: directory.path, logger: quietLogger)
         let reopened = try await again.child(id: EncodingV1Fixture.Cart.processID) {
             ChildSpec(id: $0, process: EncodingV1Fixture.Cart(), options: options)
         }
-        #expect(try await reopened.state == Self.fold(EncodingV1Fixture.Cart(), EncodingV1Fixture.Cart.messages + [.tags(["x", "y", "z"])]))
+        #expect(try await reopened.state == Self.fold(EncodingV1Fixture.Cart(), EncodingV1Fixture.Cart.messages + more))
+        // The digest written after the new message is canonical, and checked.
+        #expect(try #require(await reopened.lastReplay).digestsChecked == 1)
         await again.shutdown()
     }
 

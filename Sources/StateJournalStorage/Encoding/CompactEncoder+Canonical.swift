@@ -14,26 +14,43 @@ protocol CompactCanonicalEncodable {
     func encodeCanonical(into encoding: CompactEncoding) throws
 }
 
-/// Sorts encodings bytewise.
-@inline(__always)
-private func precedes(_ a: [UInt8], _ b: [UInt8]) -> Bool { a.lexicographicallyPrecedes(b) }
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
-extension CompactEncoding {
-    /// The bytes of one value on its own.
-    func encodedAlone<T: Encodable>(_ value: T) throws -> [UInt8] {
-        let alone = CompactEncoding(bytes: [])
-        try alone.encodeValue(value)
-        return alone.bytes
+/// Byte runs of one scratch buffer, each tagged with the index of what it encodes,
+/// sorted bytewise (unsigned bytes, a shorter prefix first).
+private func sortBytewise(_ runs: inout [(range: Range<Int>, index: Int)], in buffer: [UInt8]) {
+    buffer.withUnsafeBytes { base in
+        runs.sort { a, b in
+            let common = min(a.range.count, b.range.count)
+            if common > 0 {
+                let order = memcmp(base.baseAddress! + a.range.lowerBound, base.baseAddress! + b.range.lowerBound, common)
+                if order != 0 { return order < 0 }
+            }
+            return a.range.count < b.range.count
+        }
     }
 }
 
 extension Set: CompactCanonicalEncodable where Element: Encodable {
     func encodeCanonical(into encoding: CompactEncoding) throws {
-        let elements = try map { try encoding.encodedAlone($0) }.sorted(by: precedes)
+        // Every element encoded once into one scratch buffer, then copied in sorted order.
+        let scratch = CompactEncoding(bytes: [])
+        var runs: [(range: Range<Int>, index: Int)] = []
+        runs.reserveCapacity(count)
+        for element in self {
+            let start = scratch.bytes.count
+            try scratch.encodeValue(element)
+            runs.append((start..<scratch.bytes.count, 0))
+        }
+        sortBytewise(&runs, in: scratch.bytes)
         let id = encoding.openContainer(CompactTag.arrayStart)
-        for element in elements {
+        for run in runs {
             try encoding.prepare(id)
-            encoding.append(encoded: element)
+            encoding.bytes.append(contentsOf: scratch.bytes[run.range])
         }
         try encoding.prepare(id)
         encoding.closeInnermost()
@@ -42,37 +59,53 @@ extension Set: CompactCanonicalEncodable where Element: Encodable {
 
 extension Dictionary: CompactCanonicalEncodable where Key: Encodable, Value: Encodable {
     func encodeCanonical(into encoding: CompactEncoding) throws {
-        // The same shapes as the standard library's `Dictionary.encode(to:)`, in a canonical order.
-        let keyNames: [(name: String, key: Key)]?
+        // The same shapes as the standard library's `Dictionary.encode(to:)`, in a canonical order:
+        // each key's bytes (its name, or its encoding) go to one scratch buffer, then are sorted.
+        let entries = Array(self)
+        var scratch: [UInt8] = []
+        var runs: [(range: Range<Int>, index: Int)] = []
+        runs.reserveCapacity(entries.count)
+        let keyed: Bool
         if Key.self == String.self {
-            keyNames = keys.map { (unsafeBitCast($0, to: String.self), $0) }
+            keyed = true
+            for (index, entry) in entries.enumerated() {
+                let start = scratch.count
+                scratch.append(contentsOf: unsafeBitCast(entry.key, to: String.self).utf8)
+                runs.append((start..<scratch.count, index))
+            }
         } else if Key.self == Int.self {
-            keyNames = keys.map { (String(unsafeBitCast($0, to: Int.self)), $0) }
+            keyed = true
+            for (index, entry) in entries.enumerated() {
+                let start = scratch.count
+                scratch.append(contentsOf: String(unsafeBitCast(entry.key, to: Int.self)).utf8)
+                runs.append((start..<scratch.count, index))
+            }
         } else if Key.self is any CodingKeyRepresentable.Type {
-            keyNames = keys.map { (($0 as! any CodingKeyRepresentable).codingKey.stringValue, $0) }
-        } else {
-            keyNames = nil
-        }
-        if let keyNames {
-            let sorted = keyNames.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
-            let id = encoding.openContainer(CompactTag.objectStart)
-            for (name, key) in sorted {
-                try encoding.prepare(id)
-                encoding.writeKey(name)
-                try encoding.encodeValue(self[key]!)
+            keyed = true
+            for (index, entry) in entries.enumerated() {
+                let start = scratch.count
+                scratch.append(contentsOf: (entry.key as! any CodingKeyRepresentable).codingKey.stringValue.utf8)
+                runs.append((start..<scratch.count, index))
             }
-            try encoding.prepare(id)
-            encoding.closeInnermost()
         } else {
-            let pairs = try map { (try encoding.encodedAlone($0.key), $0.value) }.sorted { precedes($0.0, $1.0) }
-            let id = encoding.openContainer(CompactTag.arrayStart)
-            for (key, value) in pairs {
-                try encoding.prepare(id)
-                encoding.append(encoded: key)
-                try encoding.encodeValue(value)
+            keyed = false
+            let keys = CompactEncoding(bytes: [])
+            for (index, entry) in entries.enumerated() {
+                let start = keys.bytes.count
+                try keys.encodeValue(entry.key)
+                runs.append((start..<keys.bytes.count, index))
             }
-            try encoding.prepare(id)
-            encoding.closeInnermost()
+            scratch = keys.bytes
         }
+        sortBytewise(&runs, in: scratch)
+        let id = encoding.openContainer(keyed ? CompactTag.objectStart : CompactTag.arrayStart)
+        for run in runs {
+            try encoding.prepare(id)
+            if keyed { encoding.writeVarint(UInt64(run.range.count) + 1) }
+            encoding.bytes.append(contentsOf: scratch[run.range])
+            try encoding.encodeValue(entries[run.index].value)
+        }
+        try encoding.prepare(id)
+        encoding.closeInnermost()
     }
 }

@@ -234,9 +234,6 @@ final class CompactEncoding: Encoder {
         }
     }
 
-    /// Appends the bytes of one complete value encoded elsewhere.
-    func append(encoded: [UInt8]) { bytes.append(contentsOf: encoded) }
-
     @inline(__always)
     func writeUTF8(_ value: String) {
         var value = value

@@ -229,6 +229,37 @@ if enabled("encoding") {
         let decoder = CompactDecoder()
         return try rate { for b in enumEncoded { _ = try decoder.decode(ChatMessage.self, from: b) } }
     }
+    // A state with collections whose iteration order is not their value: a Set and a Dictionary
+    // with non-String keys are written in a canonical (sorted) order.
+    struct CartState: Codable, Equatable {
+        var lines: [String: Int]
+        var seen: Set<Int>
+        var byID: [Int: String]
+    }
+    let carts = (0..<200).map { i in
+        CartState(lines: Dictionary(uniqueKeysWithValues: (0..<20).map { ("sku-\(i * 20 + $0)", $0) }),
+                  seen: Set((0..<20).map { i * 1000 + $0 * 7 }),
+                  byID: Dictionary(uniqueKeysWithValues: (0..<20).map { (i * 100 + $0, "user-\($0)") }))
+    }
+    let cartBytes = try carts.map { try CompactEncoder().encode($0) }
+    func cartRate(_ body: () throws -> Void) rethrows -> Double {
+        let start = now()
+        var n = 0
+        while now() - start < seconds / 2 { try body(); n += carts.count }
+        return Double(n) / (now() - start)
+    }
+    try await measure("CompactEncoder.encode, state with 3×20-entry Set/Dictionary") {
+        let encoder = CompactEncoder()
+        return try cartRate { for c in carts { _ = try encoder.encode(c) } }
+    }
+    try await measure("CompactDecoder.decode, state with 3×20-entry Set/Dictionary") {
+        let decoder = CompactDecoder()
+        return try cartRate { for b in cartBytes { _ = try decoder.decode(CartState.self, from: b) } }
+    }
+    try await measure("Foundation JSONEncoder.encode, state with 3×20-entry Set/Dictionary") {
+        let encoder = JSONEncoder()
+        return try cartRate { for c in carts { _ = try encoder.encode(c) } }
+    }
     try await measure("Foundation JSONEncoder.encode") {
         let encoder = JSONEncoder()
         return try rate { for v in values { _ = try encoder.encode(v) } }

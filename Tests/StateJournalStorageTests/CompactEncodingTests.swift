@@ -138,6 +138,24 @@ struct Sample: Codable, Equatable {
         #expect(throws: CompactFormatError.self) { try deep.withUnsafeBytes { try CompactDecoder.validate($0) } }
     }
 
+    /// A large first-encoding value (a snapshot of the first release) is read in one pass: 20,000
+    /// objects, each with a 10-byte key, written here by a first-encoding writer of its own.
+    @Test func aLargeFirstEncodingValueIsRead() throws {
+        func varint(_ value: Int) -> [UInt8] {
+            var v = value, out: [UInt8] = []
+            while v >= 0x80 { out.append(UInt8(v & 0x7F) | 0x80); v >>= 7 }
+            return out + [UInt8(v)]
+        }
+        func int(_ n: Int) -> [UInt8] { n < 128 ? [0x80 | UInt8(n)] : [0x03] + varint(n << 1) }
+        func legacyObject(_ entries: [(String, [UInt8])]) -> [UInt8] {
+            [0x09] + entries.flatMap { varint($0.0.utf8.count) + Array($0.0.utf8) + $0.1 } + [0x0A]
+        }
+        let count = 20_000
+        let legacy: [UInt8] = [0x08] + (0..<count).flatMap { legacyObject([("id", int($0)), ("0123456789", int($0 % 100))]) } + [0x0A]
+        let decoded = try CompactDecoder().decode([[String: Int]].self, from: legacy)
+        #expect(decoded == (0..<count).map { ["id": $0, "0123456789": $0 % 100] })
+    }
+
     /// A varint in a longer form than needed is refused: no second encoding of a length, so an
     /// object's end byte (0x00) has no look-alike.
     @Test func overlongVarintsAreRefused() throws {

@@ -22,7 +22,8 @@ public enum CompactLegacy {
     static let maxReadings = 64
 }
 
-/// One partial reading of a first-encoding value.
+/// One partial reading of a first-encoding value: where it is and the choices it made, not
+/// its output (readings are copied when they part; the output is written once, at the end).
 private struct Reading {
     /// Where the reading continues.
     var position = 0
@@ -32,10 +33,9 @@ private struct Reading {
     var needsValue = false
     /// The top-level value is complete.
     var done = false
-    /// The value rewritten in the current encoding so far.
-    var output: [UInt8] = []
-    /// Where this reading took the other branch of a `0x0A` (for the error message).
-    var forkedAt: Int?
+    /// The offsets where this reading took a `0x0A` at the start of an object entry as the
+    /// length of a 10-byte key rather than the end of the object.
+    var tenByteKeys: [Int] = []
     /// Two readings reached the same place: what follows is read twice.
     var merged = false
 
@@ -55,13 +55,13 @@ private struct LegacyParser {
     mutating func run() throws(CompactFormatError) -> [UInt8] {
         var live = [Reading()]
         var complete: [Reading] = []
-        live[0].output.reserveCapacity(bytes.count + 16)
         while !live.isEmpty {
             // Advance the reading that is furthest behind, so readings that meet are merged.
             var index = 0
             for i in live.indices.dropFirst() where live[i].position < live[index].position { index = i }
-            let reading = live.remove(at: index)
-            for next in step(reading) {
+            var reading = live.remove(at: index)
+            let other = step(&reading)
+            for next in [reading, other].compactMap({ $0 }) where next.position >= 0 {
                 if next.done {
                     if next.position == bytes.count {
                         complete.append(next)
@@ -70,7 +70,7 @@ private struct LegacyParser {
                     }
                 } else if let same = live.firstIndex(where: { $0.samePlace(as: next) }) {
                     live[same].merged = true
-                    live[same].forkedAt = live[same].forkedAt ?? next.forkedAt
+                    if live[same].tenByteKeys.isEmpty { live[same].tenByteKeys = next.tenByteKeys }
                 } else {
                     live.append(next)
                 }
@@ -81,99 +81,143 @@ private struct LegacyParser {
         }
         guard let first = complete.first else { throw furthest }
         if complete.count > 1 || first.merged {
-            let at = complete.compactMap(\.forkedAt).min() ?? first.forkedAt ?? 0
+            let at = complete.compactMap(\.tenByteKeys.first).min() ?? 0
             throw CompactFormatError(
                 offset: at,
                 reason: "ambiguous first-encoding object: the byte 0x0A at \(at) reads both as the end of the object and as the length of a 10-byte key, and both readings are complete values")
         }
-        return first.output
+        return translate(tenByteKeys: Set(first.tenByteKeys))
     }
 
     mutating func fail(_ offset: Int, _ reason: String) {
         if offset >= furthest.offset { furthest = CompactFormatError(offset: offset, reason: reason) }
     }
 
-    /// The readings that follow `reading` after one token.
-    mutating func step(_ reading: Reading) -> [Reading] {
-        var r = reading
+    /// Advances `r` by one token. Returns a second reading when the token reads two ways.
+    /// A reading that cannot go on gets position -1.
+    mutating func step(_ r: inout Reading) -> Reading? {
         guard r.position < bytes.count else {
             fail(r.position, "unexpected end")
-            return []
+            r.position = -1
+            return nil
         }
         let byte = bytes[r.position]
         if r.needsValue || r.open.isEmpty {
-            return value(r, tag: byte).map { [$0] } ?? []
+            value(&r, tag: byte)
+            return nil
         }
         if r.open.last == false {
             // In an array: an element, or the end.
             if byte == CompactTag.end {
-                r.output.append(CompactTag.end)
                 r.position += 1
                 close(&r)
-                return [r]
+            } else {
+                value(&r, tag: byte)
             }
-            return value(r, tag: byte).map { [$0] } ?? []
+            return nil
         }
         // In an object: an entry, or the end; 0x0A may be either.
-        var results: [Reading] = []
-        if byte == CompactTag.end {
-            var ended = r
-            ended.output.append(CompactTag.objectEnd)
-            ended.position += 1
-            close(&ended)
-            results.append(ended)
-        }
         var cursor = CompactCursor(bytes, position: r.position)
-        do {
-            let range = try cursor.utf8Run()
-            var entry = r
-            if byte == CompactTag.end { entry.forkedAt = r.position }
-            appendVarint(UInt64(range.count) + 1, to: &entry.output)
-            entry.output.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[range]))
-            entry.position = cursor.position
-            entry.needsValue = true
-            results.append(entry)
-        } catch {
-            fail(error.offset, error.reason)
+        var key: Range<Int>?
+        do { key = try cursor.utf8Run() } catch { fail(error.offset, error.reason) }
+        if byte == CompactTag.end {
+            var entry: Reading?
+            if key != nil {
+                entry = r
+                entry!.tenByteKeys.append(r.position)
+                entry!.position = cursor.position
+                entry!.needsValue = true
+            }
+            r.position += 1
+            close(&r)
+            return entry
         }
-        return results
+        if key != nil {
+            r.position = cursor.position
+            r.needsValue = true
+        } else {
+            r.position = -1
+        }
+        return nil
     }
 
     /// Reads the value whose tag is at `r.position`.
-    mutating func value(_ reading: Reading, tag: UInt8) -> Reading? {
-        var r = reading
+    mutating func value(_ r: inout Reading, tag: UInt8) {
         r.needsValue = false
         switch tag {
         case CompactTag.arrayStart, CompactTag.legacyObjectStart:
             guard r.open.count < CompactTag.maxDepth else {
                 fail(r.position, "nesting deeper than \(CompactTag.maxDepth)")
-                return nil
+                r.position = -1
+                return
             }
             r.open.append(tag == CompactTag.legacyObjectStart)
-            r.output.append(tag == CompactTag.legacyObjectStart ? CompactTag.objectStart : CompactTag.arrayStart)
             r.position += 1
-            return r
         case CompactTag.objectStart:
             fail(r.position, "a current-encoding object inside a first-encoding value")
-            return nil
+            r.position = -1
         default:
             var cursor = CompactCursor(bytes, position: r.position)
             do {
                 try cursor.skipValue()
             } catch {
                 fail(error.offset, error.reason)
-                return nil
+                r.position = -1
+                return
             }
-            r.output.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[r.position..<cursor.position]))
             r.position = cursor.position
             if r.open.isEmpty { r.done = true }
-            return r
         }
     }
 
     func close(_ r: inout Reading) {
         r.open.removeLast()
         if r.open.isEmpty { r.done = true }
+    }
+
+    /// The value in the current encoding, given where its 10-byte keys are (one pass; the
+    /// structure was checked by the reading that chose them).
+    func translate(tenByteKeys: Set<Int>) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count + 16)
+        var open: [Bool] = []
+        var needsValue = false
+        var position = 0
+        repeat {
+            let byte = bytes[position]
+            if needsValue || open.isEmpty || open.last == false {
+                if !needsValue, open.last == false, byte == CompactTag.end {
+                    output.append(CompactTag.end)
+                    position += 1
+                    open.removeLast()
+                    continue
+                }
+                needsValue = false
+                switch byte {
+                case CompactTag.arrayStart, CompactTag.legacyObjectStart:
+                    open.append(byte == CompactTag.legacyObjectStart)
+                    output.append(byte == CompactTag.legacyObjectStart ? CompactTag.objectStart : CompactTag.arrayStart)
+                    position += 1
+                default:
+                    var cursor = CompactCursor(bytes, position: position)
+                    try! cursor.skipValue()
+                    output.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[position..<cursor.position]))
+                    position = cursor.position
+                }
+            } else if byte == CompactTag.end && !tenByteKeys.contains(position) {
+                output.append(CompactTag.objectEnd)
+                position += 1
+                open.removeLast()
+            } else {
+                var cursor = CompactCursor(bytes, position: position)
+                let key = try! cursor.utf8Run()
+                appendVarint(UInt64(key.count) + 1, to: &output)
+                output.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[key]))
+                position = cursor.position
+                needsValue = true
+            }
+        } while !open.isEmpty
+        return output
     }
 
     func appendVarint(_ value: UInt64, to bytes: inout [UInt8]) {

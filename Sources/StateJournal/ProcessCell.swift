@@ -5,8 +5,10 @@ protocol SupervisedChild: AnyObject, Sendable {
     var id: String { get }
     var journalPath: String { get }
     /// Starts, or restarts after a crash: rebuilds the state from the journal
-    /// (the companion writer is kept when it is still healthy).
-    func restart() async throws
+    /// (the companion writer is kept when it is still healthy). Restarts of one
+    /// child never overlap; returns false when a later restart (or a stop)
+    /// took over before this one finished.
+    func restart() async throws -> Bool
     /// A normal stop: the journal is discarded or kept per the retention.
     func stopNormally() async throws
     /// A stop that keeps the journal whatever the retention (shutdown
@@ -53,7 +55,15 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
     private var messagesSinceSnapshot = 0
     private var bytesSinceSnapshot = 0
     private var messagesSinceDigest = 0
-    private var runningWaiters: [CheckedContinuation<Void, any Error>] = []
+    /// Senders and readers waiting for the process to run.
+    nonisolated let waiters = PhaseWaiters()
+    /// Bumped by every restart and stop: a restart that finds it changed after an
+    /// `await` gives way to the newer one.
+    private var generation = 0
+    /// A restart is between its first and last step.
+    private var restartRunning = false
+    /// Restarts waiting for the running one to finish.
+    private let restartQueue = PhaseWaiters()
     /// What the last replay did, for reports.
     private(set) var lastReplay: ReplayReport?
 
@@ -80,8 +90,11 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
 
     // MARK: Sending
 
-    func send(_ message: P.Message) async throws -> UInt64 {
-        try await waitUntilRunning()
+    /// Applies and journals `message`. Waits (cancellably, up to `timeout`) while the process
+    /// restarts; from the moment it applies the message and hands it to the writer, the
+    /// outcome is the journal's: acknowledged or a journal error, never abandoned half-way.
+    func send(_ message: P.Message, timeout: Duration?) async throws -> UInt64 {
+        try await waitUntilRunning(timeout: timeout)
         guard let writer else { throw error(.stopped, "the process has no journal") }
         let sequence = writer.nextSequence
         do {
@@ -161,7 +174,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
 
     /// Takes a snapshot of the current state now (needs a state codec).
     func snapshot() async throws {
-        try await waitUntilRunning()
+        try await waitUntilRunning(timeout: options.timeout)
         guard let writer else { throw error(.stopped, "the process has no journal") }
         guard let stateCodec else { throw error(.encodingFailed, "no state codec: make State Codable or pass a codec") }
         guard lastSequence > 0 else { return }
@@ -172,30 +185,65 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         metrics.snapshots.increment()
     }
 
-    func read<R: Sendable>(_ body: @Sendable (P.State) throws -> R) async throws -> R {
-        try await waitUntilRunning()
+    func read<R: Sendable>(_ body: @Sendable (P.State) throws -> R, timeout: Duration?) async throws -> R {
+        try await waitUntilRunning(timeout: timeout)
         return try body(state)
     }
 
-    private func waitUntilRunning() async throws {
-        switch phase {
-        case .running: return
-        case .notStarted, .restarting, .crashed:
-            try await withCheckedThrowingContinuation { runningWaiters.append($0) }
-        case .stopped: throw error(.stopped, "the process was stopped")
-        case .abandoned(let reason): throw error(.notRestarted, "the process crashed and was not restarted", sequence: reason.sequence, cause: reason)
+    /// Returns when the process runs, on this actor, with nothing in between: the caller's next
+    /// synchronous steps see a running process. Every wake-up looks at the phase again (a woken
+    /// sender may find the process crashed again by the one woken before it).
+    private func waitUntilRunning(timeout: Duration?) async throws {
+        let deadline = (timeout ?? options.timeout).map { ContinuousClock.now + $0 }
+        while true {
+            switch phase {
+            case .running: return
+            case .notStarted, .restarting, .crashed: break
+            case .stopped: throw error(.stopped, "the process was stopped")
+            case .abandoned(let reason): throw error(.notRestarted, "the process crashed and was not restarted", sequence: reason.sequence, cause: reason)
+            }
+            try Task.checkCancellation()
+            let slot = waiters.arm()
+            guard let deadline else {
+                try await waiters.wait(slot)
+                continue
+            }
+            let waiters = self.waiters
+            let timedOut = try await withThrowingTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    try await waiters.wait(slot)
+                    return false
+                }
+                group.addTask {
+                    try await Task.sleep(until: deadline)
+                    return true
+                }
+                defer { group.cancelAll() }
+                return try await group.next() ?? false
+            }
+            if timedOut {
+                throw error(.timedOut, "the process did not run within the timeout (it is restarting); the message was not applied")
+            }
         }
     }
 
-    private func resumeWaiters(_ result: Result<Void, any Error>) {
-        let waiters = runningWaiters
-        runningWaiters.removeAll()
-        for waiter in waiters { waiter.resume(with: result) }
+    /// Wakes every waiting sender and reader; each looks at the phase again.
+    private func wakeWaiters() {
+        waiters.wakeAll()
     }
 
     /// A crash for tests: the state is discarded and the supervisor restarts the process from its journal.
     func simulateCrash() {
         crash(error(.rejected, "simulated crash (test kit)", sequence: lastSequence))
+    }
+
+    /// A crash and a restart on the caller's task, without the supervisor (test kit):
+    /// throws what the restart throws, such as a replay error, instead of retrying.
+    func crashAndRestartInPlace() async throws {
+        guard case .running = phase else { throw error(.stopped, "the process is not running") }
+        phase = .crashed(error(.rejected, "crash and restart in place (test kit)", sequence: lastSequence))
+        state = process.initialState
+        _ = try await restart()
     }
 
     /// The process crashed: its state is discarded and the supervisor told.
@@ -209,19 +257,35 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
 
     // MARK: Lifecycle
 
-    func restart() async throws {
+    func restart() async throws -> Bool {
+        // One restart at a time: a newer one tells the running one to give way, and waits for it.
+        generation += 1
+        let mine = generation
+        while restartRunning {
+            await restartQueue.waitIgnoringCancellation(restartQueue.arm())
+        }
+        guard generation == mine else { return false }
+        restartRunning = true
+        defer {
+            restartRunning = false
+            restartQueue.wakeAll()
+        }
         phase = .restarting  // also for a stopped permanent child, which a supervisor starts anew
         state = process.initialState
         lastSequence = 0
         do {
             try await prepareWriter()
-            try await replay()
+            guard generation == mine else { return false }
+            guard try await replay(generation: mine) else { return false }
             phase = .running
-            resumeWaiters(.success(()))
+            wakeWaiters()
+            return true
         } catch let failure as ProcessError {
+            guard generation == mine else { return false }
             phase = .crashed(failure)
             throw failure
         } catch let cause {
+            guard generation == mine else { return false }
             let failure = error(.journalFailed, "the journal could not be opened or read", cause: cause)
             phase = .crashed(failure)
             throw failure
@@ -246,14 +310,16 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         writer = try await JournalWriter.open(path: journalPath, processID: Self.headerProcessID(id), options: journal, logger: logger)
     }
 
-    private func replay() async throws {
-        guard let writer else { return }
+    /// Rebuilds the state; false when a newer restart or a stop took over meanwhile.
+    private func replay(generation mine: Int) async throws -> Bool {
+        guard let writer else { return true }
         let clock = ContinuousClock()
         let start = clock.now
         var report = ReplayReport()
         var firstMessageAt: Duration?
         do {
             for try await element in writer.replay() {
+                guard generation == mine else { return false }
                 switch element {
                 case .snapshot(let snapshot):
                     guard let stateCodec else {
@@ -274,6 +340,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
                             try process.apply(decoded, to: &state)
                         } catch let cause {
                             try await replayFailed(at: message.sequence, cause: cause, writer: writer)
+                            guard generation == mine else { return false }
                             report.quarantinedFrom = message.sequence
                             break
                         }
@@ -313,6 +380,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
                 "duration": "\(report.duration)",
             ])
         }
+        return true
     }
 
     private func replayFailed(at sequence: UInt64, cause: any Error, writer: JournalWriter) async throws {
@@ -337,7 +405,8 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         default: break
         }
         phase = .stopped
-        resumeWaiters(.failure(error(.stopped, "the process was stopped")))
+        generation += 1
+        wakeWaiters()
         guard let writer else { return }
         self.writer = nil
         try await writer.close(discard: options.retention == .transient)
@@ -351,7 +420,8 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
 
     func stopKeepingJournal(reason: ProcessError) async {
         phase = .abandoned(reason)
-        resumeWaiters(.failure(error(.notRestarted, "the process was stopped without grace", cause: reason)))
+        generation += 1
+        wakeWaiters()
         guard let writer else { return }
         self.writer = nil
         try? await writer.close(discard: false)

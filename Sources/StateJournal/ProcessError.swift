@@ -2,7 +2,7 @@
 public struct ProcessError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         fileprivate enum Wrapped: Hashable, Sendable {
-            case rejected, encodingFailed, journalFailed, replayFailed, nondeterministic, stopped, notRestarted
+            case rejected, encodingFailed, journalFailed, replayFailed, nondeterministic, stopped, notRestarted, timedOut
         }
         fileprivate var wrapped: Wrapped
         /// `apply` threw: the message was not journaled and the process crashed.
@@ -19,6 +19,9 @@ public struct ProcessError: Error, Sendable, CustomStringConvertible {
         public static let stopped = Code(wrapped: .stopped)
         /// The process crashed and its supervisor did not restart it.
         public static let notRestarted = Code(wrapped: .notRestarted)
+        /// A `send` or `read` waited longer than its timeout for the process to run (after a
+        /// crash, during a restart). The message was not applied and not journaled.
+        public static let timedOut = Code(wrapped: .timedOut)
         public var description: String { String(describing: wrapped) }
     }
 

@@ -15,15 +15,26 @@ public struct ProcessHandle<P: JournaledProcess>: Sendable {
     /// the order replay uses. When `apply` throws, the message is not
     /// journaled, this throws ``ProcessError/Code/rejected`` with the error,
     /// and the process crashes and is restarted without it.
+    ///
+    /// While the process restarts, `send` waits. The wait ends with task
+    /// cancellation (`CancellationError`) or after `timeout` (default:
+    /// ``ProcessOptions/timeout``; ``ProcessError/Code/timedOut``); either way
+    /// the message was neither applied nor journaled. Once the process runs,
+    /// `send` applies the message and hands it to the journal in one step;
+    /// from then on it waits for the journal's answer whatever happens to the
+    /// task (that wait is bounded by one write and, at `.synced`, one sync):
+    /// a returned sequence number means acknowledged, a thrown
+    /// ``ProcessError/Code/journalFailed`` means not acknowledged.
     @discardableResult
-    public func send(_ message: P.Message) async throws -> UInt64 {
-        try await cell.send(message)
+    public func send(_ message: P.Message, timeout: Duration? = nil) async throws -> UInt64 {
+        try await cell.send(message, timeout: timeout)
     }
 
     /// Reads the state (a query: not journaled). The state may include
-    /// messages whose acknowledgement is still on its way.
-    public func read<R: Sendable>(_ body: @Sendable (P.State) throws -> R) async throws -> R {
-        try await cell.read(body)
+    /// messages whose acknowledgement is still on its way. Waits while the
+    /// process restarts, as ``send(_:timeout:)`` does.
+    public func read<R: Sendable>(timeout: Duration? = nil, _ body: @Sendable (P.State) throws -> R) async throws -> R {
+        try await cell.read(body, timeout: timeout)
     }
 
     /// Takes a snapshot now (the state must have a codec).
@@ -43,6 +54,12 @@ public struct ProcessHandle<P: JournaledProcess>: Sendable {
         await cell.simulateCrash()
     }
 
+    /// Crashes the process and restarts it from its journal on the calling task, without the
+    /// supervisor: throws what the restart throws (a replay error), never retries. For the test kit.
+    package func crashAndRestartInPlace() async throws {
+        try await cell.crashAndRestartInPlace()
+    }
+
     /// What the last start or restart replayed.
     public var lastReplay: ReplayReport? {
         get async { await cell.lastReplay }
@@ -57,6 +74,6 @@ public struct ProcessHandle<P: JournaledProcess>: Sendable {
 extension ProcessHandle where P.State: Sendable {
     /// The current state.
     public var state: P.State {
-        get async throws { try await cell.read { $0 } }
+        get async throws { try await cell.read({ $0 }, timeout: nil) }
     }
 }

@@ -51,6 +51,10 @@ public struct ProcessOptions: Sendable {
     public var replayFailure: ReplayFailurePolicy = .fail
     /// The journal's own options (compression, sync method, idle release).
     public var journal = JournalOptions()
+    /// How long `send`, `read` and `snapshot` wait for the process to run (while it restarts)
+    /// before they throw ``ProcessError/Code/timedOut``; nil waits as long as it takes (they
+    /// still honour task cancellation). A per-call timeout overrides it. Default nil.
+    public var timeout: Duration?
 
     public init(
         durability: Durability = .written, retention: Retention = .transient, snapshots: SnapshotPolicy = .never,

@@ -245,12 +245,15 @@ public actor Supervisor: Service {
         startCounter += 1
         let entry = Entry(
             child: cell, restart: spec.restart, shutdownTimeout: spec.shutdownTimeout, dynamic: dynamic,
-            startOrder: startCounter, start: { try await cell.restart() })
+            startOrder: startCounter, start: { _ = try await cell.restart() })
         entries[spec.id] = entry
         do {
-            try await cell.restart()
+            _ = try await cell.restart()
         } catch {
             entries[spec.id] = nil
+            // Senders that found the starting child (a concurrent `child(id:)`) are answered.
+            let reason = ProcessError(code: .notRestarted, message: "the child could not be started", processID: spec.id, cause: error)
+            await cell.abandon(reason: reason)
             throw SupervisorError(code: .startFailed, message: "child \(spec.id) could not be started", childID: spec.id, cause: error)
         }
         let report = await cell.lastReplay
@@ -288,8 +291,7 @@ public actor Supervisor: Service {
         guard case .running = phase else { return }
         for target in restartTargets(for: id) {
             do {
-                try await target.child.restart()
-                emit(.restarted(id: target.child.id))
+                if try await target.child.restart() { emit(.restarted(id: target.child.id)) }
             } catch let failure as ProcessError {
                 logger.error("restart failed", metadata: ["child": "\(target.child.id)", "error": "\(failure)"])
                 await childCrashed(target.child.id, failure)

@@ -18,7 +18,7 @@ public struct JournalError: Error, Sendable, CustomStringConvertible {
             case notFound, permissionDenied, notAJournal, emptyFile, truncatedHeader, corruptHeader
             case unsupportedVersion, unsupportedFeature, corruptFrame, unsupportedFrame, sequenceGap
             case locked, noSpace, writeFailed, syncFailed, ioFailure, writerFailed, closed
-            case messageTooLarge, corruptSnapshot, changedWhileIdle, invalidArgument
+            case messageTooLarge, corruptSnapshot, changedWhileIdle, invalidArgument, cancelled
         }
         fileprivate var wrapped: Wrapped
         fileprivate init(_ wrapped: Wrapped) { self.wrapped = wrapped }
@@ -67,6 +67,9 @@ public struct JournalError: Error, Sendable, CustomStringConvertible {
         public static let changedWhileIdle = Code(.changedWhileIdle)
         /// An argument is out of range.
         public static let invalidArgument = Code(.invalidArgument)
+        /// The caller's task was cancelled while it waited for ``JournalWriter/close(discard:)``:
+        /// the close goes on on the writer's thread (keeping the journal if it had not begun).
+        public static let cancelled = Code(.cancelled)
 
         public var description: String { String(describing: wrapped) }
     }

@@ -31,6 +31,8 @@ public final class FileFaults: Sendable {
         var crashAfterBytes: Int64?
         var crashed = false
         var failSyncs: Int32?
+        var holdSyncs = false
+        var heldSyncs = 0
         var readDamage: [(file: String, offset: Int64, mask: UInt8)] = []
         var zeroRanges: [(file: String, range: Range<Int64>)] = []
         var bytesWritten: Int64 = 0
@@ -72,6 +74,20 @@ public final class FileFaults: Sendable {
     public func failSyncs(errno: Int32 = EIO) {
         rules.withLock { $0.failSyncs = errno }
     }
+
+    /// `fdatasync`, `fsync` and `syncfs` block (on the library's I/O thread) until
+    /// ``releaseSyncs()``: a disk that stopped answering.
+    public func holdSyncs() {
+        rules.withLock { $0.holdSyncs = true }
+    }
+
+    /// Lets held syncs go on.
+    public func releaseSyncs() {
+        rules.withLock { $0.holdSyncs = false }
+    }
+
+    /// Syncs blocked by ``holdSyncs()`` right now.
+    public var heldSyncs: Int { rules.withLock { $0.heldSyncs } }
 
     /// Reads of `file` see byte `offset` XORed with `mask` (a bit flip on the medium).
     public func flipBits(in file: String, at offset: Int64, mask: UInt8 = 0x01) {
@@ -162,6 +178,13 @@ public final class FileFaults: Sendable {
 
     func beforeSync() -> InjectedFault {
         let owned = isLibraryOwnedThread()
+        if rules.withLock({ rules in
+            if rules.holdSyncs { rules.heldSyncs += 1 }
+            return rules.holdSyncs
+        }) {
+            while rules.withLock({ $0.holdSyncs }) { usleep(1000) }
+            rules.withLock { $0.heldSyncs -= 1 }
+        }
         return rules.withLock { rules in
             if !owned { rules.callsOffLibraryThreads.append("sync") }
             if let code = rules.failSyncs {

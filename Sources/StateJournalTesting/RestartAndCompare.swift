@@ -49,7 +49,9 @@ public enum ReplayCheck {
     /// directory), restarts it from its journal at `restarts` — as after a
     /// crash — and checks after each restart that the replayed state equals
     /// the live one. Throws ``ReplayDivergence`` with a readable diff at the
-    /// first difference.
+    /// first difference, and the restart's own error (a `ProcessError` with
+    /// code `replayFailed` and the sequence number) as soon as a replay throws:
+    /// it never restarts the same failing replay again.
     ///
     /// The live state is the fold of the messages through `apply`, computed
     /// beside the process; messages whose `apply` throws are skipped there as
@@ -59,7 +61,10 @@ public enum ReplayCheck {
     ) async throws where P.State: Equatable {
         let directory = TemporaryJournalDirectory("restart-and-compare")
         let supervisor = Supervisor(
-            directory: directory.path, intensity: RestartIntensity(maxRestarts: .max, within: .seconds(1)),
+            directory: directory.path,
+            // Rejected messages crash the process: one restart each, bounded, so a replay that
+            // throws after a rejection ends the check instead of restarting forever.
+            intensity: RestartIntensity(maxRestarts: messages.count + 1, within: .seconds(3600)),
             logger: Logger(label: "statejournal.testing") { _ in SwiftLogNoOpLogHandler() })
         let process = try await supervisor.start(spec)
         let points: Set<Int>
@@ -82,7 +87,13 @@ public enum ReplayCheck {
                 _ = try? await process.state  // the process restarted without the rejected message
             }
             guard points.contains(index) else { continue }
-            await process.simulateCrash()
+            // Restarted on this task: a replay that throws ends the check with its error.
+            do {
+                try await process.crashAndRestartInPlace()
+            } catch {
+                await supervisor.shutdown()
+                throw error
+            }
             let replayed = try await process.state
             if replayed != live {
                 var liveText = "", replayedText = ""

@@ -1,23 +1,31 @@
 import Synchronization
 
 /// The acknowledgement of messages queued with ``JournalWriter/submit(contentsOf:)``.
+///
+/// ``value()`` may be awaited any number of times, from any number of tasks:
+/// each gets the same outcome.
 public final class AppendTicket: Sendable {
+    private typealias Outcome = Result<ClosedRange<UInt64>, JournalError>
+
     private enum State {
-        case pending(CheckedContinuation<Result<ClosedRange<UInt64>, JournalError>, Never>?)
-        case done(Result<ClosedRange<UInt64>, JournalError>)
+        case pending([CheckedContinuation<Outcome, Never>])
+        case done(Outcome)
     }
 
-    private let state = LockedValue(State.pending(nil))
+    private let state = LockedValue(State.pending([]))
 
     init() {}
 
     /// The messages' sequence numbers, once durable per the journal's durability.
     public func value() async throws(JournalError) -> ClosedRange<UInt64> {
-        let result: Result<ClosedRange<UInt64>, JournalError> = await withCheckedContinuation { continuation in
-            let ready = state.withLock { state -> Result<ClosedRange<UInt64>, JournalError>? in
+        let result: Outcome = await withCheckedContinuation { continuation in
+            let ready = state.withLock { state -> Outcome? in
                 switch state {
                 case .done(let result): return result
-                case .pending: state = .pending(continuation); return nil
+                case .pending(var waiting):
+                    waiting.append(continuation)
+                    state = .pending(waiting)
+                    return nil
                 }
             }
             if let ready { continuation.resume(returning: ready) }
@@ -26,11 +34,11 @@ public final class AppendTicket: Sendable {
     }
 
     func complete(_ result: Result<ClosedRange<UInt64>, JournalError>) {
-        let waiting = state.withLock { state -> CheckedContinuation<Result<ClosedRange<UInt64>, JournalError>, Never>? in
-            guard case .pending(let continuation) = state else { return nil }
+        let waiting = state.withLock { state -> [CheckedContinuation<Outcome, Never>] in
+            guard case .pending(let continuations) = state else { return [] }
             state = .done(result)
-            return continuation
+            return continuations
         }
-        waiting?.resume(returning: result)
+        for continuation in waiting { continuation.resume(returning: result) }
     }
 }

@@ -31,7 +31,7 @@ public final class JournalWriter: Sendable {
 
     typealias AppendResult = Result<ClosedRange<UInt64>, JournalError>
     typealias AppendContinuation = CheckedContinuation<AppendResult, Never>
-    typealias DoneContinuation = CheckedContinuation<Result<Void, JournalError>, Never>
+    typealias DoneContinuation = Completion<Result<Void, JournalError>>
     typealias QuarantineContinuation = CheckedContinuation<Result<String, JournalError>, Never>
 
     private struct Batch {
@@ -360,18 +360,31 @@ public final class JournalWriter: Sendable {
     ///   clean-stop marker, sync it, then remove the snapshot and the journal
     ///   (a crash in the middle leaves either the whole journal or a
     ///   clean-stopped one, never half). False keeps everything, synced.
+    ///
+    /// Cancelling the calling task ends the wait (``JournalError/Code/cancelled``), not the
+    /// close: it goes on on the writer's thread, and if it had not begun it keeps the journal
+    /// (a stop without grace), since nobody waits to hear that it was discarded.
     public func close(discard: Bool) async throws(JournalError) {
-        try await control { .close(discard: discard, $0) }
+        try await control(cancellable: true) { .close(discard: discard, $0) }
     }
 
-    private func control(_ make: (DoneContinuation) -> Operation) async throws(JournalError) {
-        let result: Result<Void, JournalError> = await withCheckedContinuation { continuation in
-            let failure = queue { state in
-                let operation = make(continuation)
-                if case .close = operation { state.phase = .closing }
-                state.queue.append(operation)
+    private func control(cancellable: Bool = false, _ make: (DoneContinuation) -> Operation) async throws(JournalError) {
+        let done = DoneContinuation()
+        let path = self.path
+        let result: Result<Void, JournalError> = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                done.attach(continuation)
+                let failure = queue { state in
+                    let operation = make(done)
+                    if case .close = operation { state.phase = .closing }
+                    state.queue.append(operation)
+                }
+                if let failure { done.resume(returning: .failure(failure)) }
             }
-            if let failure { continuation.resume(returning: .failure(failure)) }
+        } onCancel: {
+            guard cancellable else { return }
+            done.resume(returning: .failure(JournalError(
+                code: .cancelled, message: "the task was cancelled while it waited; the writer finishes on its own", path: path)))
         }
         try result.get()
     }
@@ -471,7 +484,8 @@ public final class JournalWriter: Sendable {
         case .close(let discard, let done):
             let next = nextSequence
             do {
-                try engine.close(discard: discard, nextSequence: next)
+                // A caller that stopped waiting gets no clean stop: the journal is kept.
+                try engine.close(discard: discard && !done.isAnswered, nextSequence: next)
             } catch {
                 done.resume(returning: .failure(error))
                 fail(error, batchWaiters: [])
@@ -622,4 +636,50 @@ private struct OpenedJournalBox: @unchecked Sendable {
     // Safe: created on the pool thread and handed over exactly once.
     var value: OpenedJournal
     init(_ value: OpenedJournal) { self.value = value }
+}
+
+/// An answer delivered at most once: by the writer's thread when the work is done, or earlier
+/// to a caller that stopped waiting (its task was cancelled); later answers are dropped.
+final class Completion<Value: Sendable>: Sendable {
+    private enum State {
+        case waiting(CheckedContinuation<Value, Never>?)
+        /// Answered before the caller's continuation was attached (a task cancelled at once).
+        case answeredEarly(Value)
+        case answered
+    }
+
+    private let state = LockedValue(State.waiting(nil))
+
+    init() {}
+
+    /// Attaches the caller's continuation; an answer that came first is delivered at once.
+    func attach(_ continuation: CheckedContinuation<Value, Never>) {
+        let early = state.withLock { state -> Value? in
+            if case .answeredEarly(let value) = state {
+                state = .answered
+                return value
+            }
+            state = .waiting(continuation)
+            return nil
+        }
+        if let early { continuation.resume(returning: early) }
+    }
+
+    /// An answer was given (to the waiting caller, or to a caller that gave up waiting).
+    var isAnswered: Bool {
+        state.withLock { if case .waiting = $0 { return false } else { return true } }
+    }
+
+    func resume(returning value: Value) {
+        let continuation = state.withLock { state -> CheckedContinuation<Value, Never>? in
+            guard case .waiting(let continuation) = state else { return nil }
+            if let continuation {
+                state = .answered
+                return continuation
+            }
+            state = .answeredEarly(value)
+            return nil
+        }
+        continuation?.resume(returning: value)
+    }
 }

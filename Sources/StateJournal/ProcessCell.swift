@@ -64,6 +64,25 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
     private var restartRunning = false
     /// Restarts waiting for the running one to finish.
     private let restartQueue = PhaseWaiters()
+    /// A stop is closing the writer: a restart or another stop waits for it (the file stays
+    /// locked until the close ends).
+    private var closing = false
+    private let closed = PhaseWaiters()
+
+    /// Waits until no stop is closing the writer.
+    private func waitForClose() async {
+        while closing { await closed.waitIgnoringCancellation(closed.arm()) }
+    }
+
+    /// Closes `writer` as a stop does; restarts and other stops wait for it.
+    private func close(_ writer: JournalWriter, discard: Bool) async throws {
+        closing = true
+        defer {
+            closing = false
+            closed.wakeAll()
+        }
+        try await writer.close(discard: discard)
+    }
     /// What the last replay did, for reports.
     private(set) var lastReplay: ReplayReport?
 
@@ -270,6 +289,8 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
             restartRunning = false
             restartQueue.wakeAll()
         }
+        await waitForClose()
+        guard generation == mine else { return false }
         phase = .restarting  // also for a stopped permanent child, which a supervisor starts anew
         state = process.initialState
         lastSequence = 0
@@ -401,7 +422,10 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
 
     func stopNormally() async throws {
         switch phase {
-        case .stopped, .abandoned: return
+        case .stopped, .abandoned:
+            // Stopped already; if that stop is still closing the journal, it ends first.
+            await waitForClose()
+            return
         default: break
         }
         phase = .stopped
@@ -409,7 +433,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         wakeWaiters()
         guard let writer else { return }
         self.writer = nil
-        try await writer.close(discard: options.retention == .transient)
+        try await close(writer, discard: options.retention == .transient)
     }
 
     /// The user asked the process to stop.
@@ -422,9 +446,12 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         phase = .abandoned(reason)
         generation += 1
         wakeWaiters()
-        guard let writer else { return }
+        guard let writer else {
+            await waitForClose()
+            return
+        }
         self.writer = nil
-        try? await writer.close(discard: false)
+        try? await close(writer, discard: false)
     }
 
     func abandon(reason: ProcessError) async {

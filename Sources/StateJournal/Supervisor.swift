@@ -325,8 +325,11 @@ public actor Supervisor: Service {
                 try await entry.start()
                 emit(.restarted(id: id))
             } catch {
+                // A start that fails is a crash: restarted with backoff, within the intensity.
                 logger.error("permanent child could not be started again", metadata: ["child": "\(id)", "error": "\(error)"])
-                entries[id] = nil
+                let failure = error as? ProcessError
+                    ?? ProcessError(code: .journalFailed, message: "the child could not be started again", processID: id, cause: error)
+                await childCrashed(id, failure)
             }
         } else {
             entries[id] = nil

@@ -1,6 +1,12 @@
 // The crash campaign: kill -9 trials against the real library.
 //
 //     swift run -c release statejournal-crash-campaign [--trials N] [--seed S]
+//     swift run -c release statejournal-crash-campaign --histories N [--seed S] [--verbose]
+//
+// `--histories N` runs N concurrent histories instead (`HistoryCheck`: 1–64
+// senders, refusals, crashes, stops, cancellations and timeouts under the three
+// strategies, checked against a sequential model) and prints
+// `histories N, operations …, violations 0`; it exits 1 on a violation, naming the seed.
 //
 // Each trial starts a child OS process (this program, `child DIR SEED`) that
 // runs a supervisor with 1–256 journaled processes at a random durability,
@@ -289,17 +295,50 @@ if arguments.count == 4 && arguments[1] == "child" {
     exit(0)
 }
 var trials = 100
+var histories: Int?
+var verbose = false
 var seed = UInt64(Date().timeIntervalSince1970)
 var iterator = arguments.dropFirst().makeIterator()
 while let argument = iterator.next() {
     switch argument {
     case "--trials": trials = Int(iterator.next()!)!
+    case "--histories": histories = Int(iterator.next()!)!
     case "--seed": seed = UInt64(iterator.next()!)!
     case "--sabotage": sabotage = true
+    case "--verbose": verbose = true
     default:
-        print("usage: statejournal-crash-campaign [--trials N] [--seed S]")
+        print("usage: statejournal-crash-campaign [--trials N] [--seed S] [--sabotage] | --histories N [--seed S] [--verbose]")
         exit(64)
     }
+}
+if let histories {
+    print("concurrent histories: \(histories) from seed \(seed)")
+    var total = HistoryCheck.Report(seed: seed)
+    var failing: [UInt64] = []
+    for index in 0..<histories {
+        let report = try await HistoryCheck.run(seed: seed &+ UInt64(index))
+        if verbose || !report.violations.isEmpty { print(report) }
+        if !report.violations.isEmpty { failing.append(report.seed) }
+        total.operations += report.operations
+        total.acknowledged += report.acknowledged
+        total.refused += report.refused
+        total.cancelled += report.cancelled
+        total.timedOut += report.timedOut
+        total.stopped += report.stopped
+        total.crashes += report.crashes
+        total.stops += report.stops
+        total.violations += report.violations
+        if (index + 1) % 100 == 0 && index + 1 < histories {
+            print("… after \(index + 1) histories: \(total.operations) operations, \(total.violations.count) violations")
+            fflush(nil)
+        }
+    }
+    print("histories \(histories), operations \(total.operations) (acknowledged \(total.acknowledged), refused \(total.refused), cancelled \(total.cancelled), timed out \(total.timedOut), answered stopped \(total.stopped), crashes \(total.crashes), stops \(total.stops)), violations \(total.violations.count)")
+    if let first = failing.first {
+        print("reproduce with: swift run -c release statejournal-crash-campaign --histories 1 --seed \(first) --verbose")
+        exit(1)
+    }
+    exit(0)
 }
 print("crash campaign: \(trials) trials from seed \(seed)")
 var perPoint: [String: Int] = [:]

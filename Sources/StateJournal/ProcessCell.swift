@@ -16,6 +16,9 @@ protocol SupervisedChild: AnyObject, Sendable {
     func stopKeepingJournal(reason: ProcessError) async
     /// Refuses further work after the supervisor gave up on a crashed child.
     func abandon(reason: ProcessError) async
+    /// Refuses further work at once and answers every waiting sender, without waiting for
+    /// anything (a stop that overran its shutdown timeout; its close goes on on the I/O thread).
+    func abandonWithoutWaiting(reason: ProcessError) async
 }
 
 /// How a cell tells its supervisor that it crashed or stopped by itself.
@@ -456,6 +459,15 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
 
     func abandon(reason: ProcessError) async {
         await stopKeepingJournal(reason: reason)
+    }
+
+    func abandonWithoutWaiting(reason: ProcessError) {
+        switch phase {
+        case .stopped, .abandoned: break
+        default: phase = .abandoned(reason)
+        }
+        generation += 1
+        wakeWaiters()
     }
 
     /// The id written in the journal's header: the id itself, or for ids

@@ -12,8 +12,16 @@ public enum SupervisionStrategy: Sendable, Hashable {
     case restForOne
 }
 
-/// At most `maxRestarts` restarts within `period`; one more and the
-/// supervisor gives up (escalation).
+/// At most `maxRestarts` restarts of one child within `period`.
+///
+/// Counted per child (Erlang/OTP counts per supervisor): one sick child never
+/// uses up the restarts of its healthy siblings. One restart more, and under
+/// one-for-one (and for dynamic children, which are independent of each other)
+/// that child alone is given up — its senders get
+/// ``ProcessError/Code/notRestarted``, its journal is kept, the event is
+/// ``SupervisorEvent/gaveUp(_:)``; under one-for-all and rest-for-one, whose
+/// children depend on each other, the supervisor escalates: it stops every
+/// child keeping its journal, and `run()` throws.
 public struct RestartIntensity: Sendable, Hashable {
     public var maxRestarts: Int
     public var period: Duration
@@ -44,6 +52,10 @@ public struct Backoff: Sendable, Hashable {
         self.multiplier = multiplier
         self.jitter = min(max(jitter, 0), 1)
     }
+
+    /// 10 ms, doubling up to 1 s, 20% jitter: a child that fails at once (a full disk, a
+    /// journal it cannot read) is retried a few times over seconds, not milliseconds.
+    public static let `default` = Backoff(initial: .milliseconds(10), maximum: .seconds(1))
 
     /// The delay before restart number `attempt` (1 for the first).
     public func delay(attempt: Int, using generator: inout some RandomNumberGenerator) -> Duration {
@@ -77,6 +89,9 @@ public enum SupervisorEvent: Sendable {
     case stopped(id: String)
     case unclaimedJournal(path: String)
     case escalated(SupervisorError)
+    /// A child exceeded its restart intensity under one-for-one (or is dynamic): it alone was
+    /// given up (its senders get ``ProcessError/Code/notRestarted``; its journal is kept).
+    case gaveUp(SupervisorError)
 }
 
 /// Why a supervisor stopped or refused.
@@ -165,7 +180,7 @@ public actor Supervisor: Service {
 
     public init(
         directory: String, name: String = "statejournal", strategy: SupervisionStrategy = .oneForOne,
-        intensity: RestartIntensity = .default, backoff: Backoff? = nil, logger: Logger
+        intensity: RestartIntensity = .default, backoff: Backoff? = .default, logger: Logger
     ) {
         self.directory = directory
         self.name = name
@@ -273,15 +288,24 @@ public actor Supervisor: Service {
             logger.notice("temporary child crashed; not restarted, its journal is kept", metadata: ["child": "\(id)"])
             return
         }
+        // Intensity is counted per child: one child's crashes never use up its siblings' restarts.
         let now = clock.now
         entry.restartTimes = entry.restartTimes.filter { now - $0 < intensity.period } + [now]
         entries[id] = entry
-        let recent = entries.values.reduce(0) { $0 + $1.restartTimes.filter { now - $0 < intensity.period }.count }
-        if recent > intensity.maxRestarts {
-            await escalate(SupervisorError(
+        if entry.restartTimes.count > intensity.maxRestarts {
+            let exceeded = SupervisorError(
                 code: .intensityExceeded,
                 message: "child \(id) crashed \(entry.restartTimes.count) time(s) within \(intensity.period), more than the \(intensity.maxRestarts) restart(s) allowed",
-                childID: id, crashes: entry.restartTimes.count, sequence: error.sequence, cause: error))
+                childID: id, crashes: entry.restartTimes.count, sequence: error.sequence, cause: error)
+            if strategy == .oneForOne || entry.dynamic {
+                // Independent children: give up on this one alone; its journal is kept for the next start.
+                entries[id] = nil
+                logger.error("child restarted too often; given up, its journal is kept", metadata: ["child": "\(id)", "error": "\(exceeded)"])
+                await entry.child.abandon(reason: ProcessError(code: .notRestarted, message: "restarted too often; given up", processID: id, cause: exceeded))
+                emit(.gaveUp(exceeded))
+                return
+            }
+            await escalate(exceeded)
             return
         }
         let attempt = entry.restartTimes.count
@@ -378,8 +402,10 @@ public actor Supervisor: Service {
                 return first
             }
             if !stoppedInTime {
-                logger.warning("child did not stop in time; its journal is kept", metadata: ["child": "\(id)"])
-                Task { await child.stopKeepingJournal(reason: ProcessError(code: .stopped, message: "shutdown timeout", processID: id)) }
+                // Stopped without grace: its senders are answered now; the close it began goes on on
+                // the I/O thread, and keeps the journal unless the discard had already begun.
+                logger.warning("child did not stop in time; stopped without grace", metadata: ["child": "\(id)"])
+                await child.abandonWithoutWaiting(reason: ProcessError(code: .stopped, message: "shutdown timeout", processID: id))
             }
             emit(.stopped(id: id))
         }
@@ -403,10 +429,11 @@ public actor Supervisor: Service {
 
     /// Journals in the directory that no running child claims (left by
     /// children not started yet, or by a previous program). Reported, never deleted.
-    public func unclaimedJournals() -> [String] {
+    /// The directory is listed on the library's I/O threads.
+    public func unclaimedJournals() async -> [String] {
+        let files = await JournalDirectory.names(in: directory, endingWith: ".journal")
         let claimed = Set(entries.values.map { $0.child.journalPath })
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return files.filter { $0.hasSuffix(".journal") }.map { directory + "/" + $0 }.filter { !claimed.contains($0) }.sorted()
+        return files.map { directory + "/" + $0 }.filter { !claimed.contains($0) }
     }
 
     private func waitForEnd() async throws {
@@ -422,7 +449,7 @@ public actor Supervisor: Service {
     /// cancelled (every journal kept). Throws ``SupervisorError`` when a child
     /// exceeds the restart intensity.
     public func run() async throws {
-        for path in unclaimedJournals() {
+        for path in await unclaimedJournals() {
             logger.notice("journal on disk claimed by no child", metadata: ["path": "\(path)"])
             emit(.unclaimedJournal(path: path))
         }

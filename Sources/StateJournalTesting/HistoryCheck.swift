@@ -218,6 +218,19 @@ public enum HistoryCheck {
         await check(child: 0, handle: handle, sent: acknowledged.map { Sent(sender: 0, child: 0, message: $0.1, outcome: .acknowledged($0.0)) })
     }
 
+    /// The state once the process runs. A permanent child stopped by the history's last operation
+    /// answers `stopped` until its supervisor has started it again: wait for that (no deadline;
+    /// a child never started again is caught by the caller's time limit).
+    static func runningState(_ handle: ProcessHandle<Ledger>) async throws -> [Int] {
+        while true {
+            do {
+                return try await handle.state
+            } catch let error as ProcessError where error.code == .stopped {
+                try await Task.sleep(for: .milliseconds(1))
+            }
+        }
+    }
+
     static func classify(_ send: () async throws -> UInt64) async -> Outcome {
         do {
             return .acknowledged(try await send())
@@ -240,7 +253,7 @@ public enum HistoryCheck {
         let name = "ledger-\(child)"
         var violations: [String] = []
         let live: [Int]
-        do { live = try await handle.state } catch {
+        do { live = try await runningState(handle) } catch {
             return ["\(name): not running at the end: \(error)"]
         }
         // The journal, as a reader sees it.
@@ -295,7 +308,7 @@ public enum HistoryCheck {
         // A last restart rebuilds the same state.
         await handle.simulateCrash()
         do {
-            let replayed = try await handle.state
+            let replayed = try await runningState(handle)
             if replayed != model { violations.append("\(name): the state after a final restart differs from the model's fold") }
         } catch {
             violations.append("\(name): the final restart failed: \(error)")

@@ -72,10 +72,13 @@ import Testing
         await supervisor.shutdown()
     }
 
+    /// Under one-for-all, a child crashing more often than the intensity allows makes the
+    /// supervisor escalate: every child stops keeping its journal, `run()` throws.
     @Test func intensityExceededEscalatesWithChildCrashesAndSequence() async throws {
         let directory = TemporaryDirectory()
         let supervisor = Supervisor(
-            directory: directory.path, intensity: RestartIntensity(maxRestarts: 2, within: .seconds(60)), logger: quietLogger)
+            directory: directory.path, strategy: .oneForAll, intensity: RestartIntensity(maxRestarts: 2, within: .seconds(60)),
+            logger: quietLogger)
         let running = Task { try await supervisor.run() }
         let counter = try await supervisor.start(ChildSpec(id: "flaky", process: Counter(rejecting: 7), options: fastOptions()))
         try await counter.send(1)
@@ -98,6 +101,31 @@ import Testing
         } catch let error as SupervisorError {
             #expect(error.code == .notRunning)
         }
+    }
+
+    /// Under one-for-one, intensity is counted per child and a child that exceeds it is given
+    /// up alone: its healthy sibling keeps working, the supervisor keeps running.
+    @Test func underOneForOneASickChildIsGivenUpAlone() async throws {
+        let directory = TemporaryDirectory()
+        let supervisor = Supervisor(
+            directory: directory.path, intensity: RestartIntensity(maxRestarts: 2, within: .seconds(60)), logger: quietLogger)
+        let healthy = try await supervisor.start(ChildSpec(id: "healthy", process: Counter(), options: fastOptions()))
+        let flaky = try await supervisor.start(ChildSpec(id: "flaky", process: Counter(rejecting: 7), options: fastOptions()))
+        try await healthy.send(1)
+        try await flaky.send(1)
+        // The healthy sibling's crashes count for it alone.
+        await healthy.simulateCrash()
+        await healthy.simulateCrash()
+        for _ in 0..<3 { _ = try? await flaky.send(7) }
+        let events = await supervisor.collect { events in events.contains { if case .gaveUp = $0 { true } else { false } } }
+        let gaveUp = events.compactMap { if case .gaveUp(let error) = $0 { error } else { nil } }
+        #expect(gaveUp.count == 1 && gaveUp.first?.childID == "flaky" && gaveUp.first?.crashes == 3, "\(gaveUp)")
+        let refused = await #expect(throws: ProcessError.self) { try await flaky.send(1) }
+        #expect(refused?.code == .notRestarted)
+        #expect(try await healthy.send(2) == 2)
+        #expect(try await healthy.state == 3)
+        #expect(directory.journals == ["flaky.journal", "healthy.journal"], "the given-up child's journal is kept")
+        await supervisor.shutdown()
     }
 
     @Test func backoffDelaysGrowWithEachRestart() async throws {

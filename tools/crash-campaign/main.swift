@@ -10,7 +10,8 @@
 //
 // Each trial starts a child OS process (this program, `child DIR SEED`) that
 // runs a supervisor with 1–256 journaled processes at a random durability,
-// with random message sizes, and records every acknowledged message. The
+// 1–8 concurrent senders per process, random message sizes and a share of
+// messages that `apply` refuses, and records every acknowledged message. The
 // child is killed with SIGKILL at a random instant or at a named point:
 // mid-write (a torn frame on disk), between write and sync, mid-snapshot,
 // mid-clean-stop, mid-repair. The parent then restarts the processes from
@@ -29,8 +30,13 @@ import Glibc
 #endif
 
 struct Room: JournaledProcess {
+    struct Refused: Error {}
     var initialState: [String] { [] }
-    func apply(_ message: String, to state: inout [String]) throws { state.append(message) }
+    func apply(_ message: String, to state: inout [String]) throws {
+        // A refused message crashes the process, which restarts without it.
+        if message.hasPrefix("poison") { throw Refused() }
+        state.append(message)
+    }
 }
 
 enum KillPoint: Int, CaseIterable, CustomStringConvertible {
@@ -48,6 +54,10 @@ struct Trial {
     var point: KillPoint
     var killAfterMicroseconds: Int
     var triggerAfter: Int
+    /// Concurrent senders per process, each with its own numbered messages.
+    var senders: Int
+    /// Percent of sends that `apply` refuses.
+    var refusePercent: Int
 
     init(seed: UInt64) {
         var g = SplitMix64(seed: seed)
@@ -58,6 +68,8 @@ struct Trial {
         point = KillPoint(rawValue: Int(g.next() % UInt64(KillPoint.allCases.count)))!
         killAfterMicroseconds = 20_000 + Int(g.next() % 200_000)
         triggerAfter = 1 + Int(g.next() % 40)
+        senders = [1, 2, 4, 8][Int(g.next() % 4)]
+        refusePercent = [0, 0, 2, 10][Int(g.next() % 4)]
     }
 }
 
@@ -130,7 +142,9 @@ func child(directory: String, seed: UInt64) async throws {
     var options = ProcessOptions(durability: trial.durability)
     options.journal.idleTimeout = nil
     if trial.point == .midSnapshot { options.snapshots = .every(messages: 10) }
-    let supervisor = Supervisor(directory: directory, intensity: RestartIntensity(maxRestarts: 1000, within: .seconds(1)), logger: quiet)
+    let supervisor = Supervisor(
+        directory: directory, intensity: RestartIntensity(maxRestarts: 100_000, within: .seconds(1)),
+        backoff: Backoff(initial: .microseconds(100), maximum: .milliseconds(2)), logger: quiet)
     let acks = open(directory + "/acks", O_WRONLY | O_CREAT | O_APPEND, 0o644)
     var rooms: [ProcessHandle<Room>] = []
     for p in 0..<trial.processes {
@@ -138,7 +152,7 @@ func child(directory: String, seed: UInt64) async throws {
     }
     if trial.point == .midRepair {
         // A torn tail to repair: cut the last frame of room-0's journal... after some messages.
-        for k in 0..<20 { try await rooms[0].send("room-0:\(k):x") }
+        for k in 0..<20 { try await rooms[0].send("room-0:0:\(k):x") }
         await supervisor.shutdown()
         kill(getpid(), SIGKILL)
     }
@@ -146,12 +160,25 @@ func child(directory: String, seed: UInt64) async throws {
     let sent = ManagedCounter()
     await withTaskGroup(of: Void.self) { group in
         for (p, room) in rooms.enumerated() {
+            for s in 0..<trial.senders {
             group.addTask {
                 var k = 0
+                var refusals = SplitMix64(seed: seed ^ UInt64(p * 64 + s))
                 while true {
-                    let message = "room-\(p):\(k):\(padding.prefix((k * 7919) % (padding.count + 1)))"
+                    if Int(refusals.next() % 100) < trial.refusePercent {
+                        // Refused: never journaled; the sender goes on after the restart.
+                        do {
+                            try await room.send("poison:\(p):\(s):\(k)")
+                            return  // acknowledged: impossible; the parent finds no poison in the state either way
+                        } catch let error as ProcessError where error.code == .rejected {
+                            continue
+                        } catch {
+                            return
+                        }
+                    }
+                    let message = "room-\(p):\(s):\(k):\(padding.prefix((k * 7919) % (padding.count + 1)))"
                     guard (try? await room.send(message)) != nil else { return }
-                    let line = "room-\(p) \(k)\n"
+                    let line = "room-\(p) \(s) \(k)\n"
                     _ = line.withCString { write(acks, $0, strlen($0)) }
                     k += 1
                     if trial.point == .midCleanStop && sent.increment() == 200 {
@@ -162,6 +189,7 @@ func child(directory: String, seed: UInt64) async throws {
                         kill(getpid(), SIGKILL)
                     }
                 }
+            }
             }
         }
     }
@@ -215,9 +243,9 @@ func runTrial(seed: UInt64, counts: inout Counts) async {
     process.waitUntilExit()
     counts.trials += 1
 
-    // Acknowledged messages per room.
+    // Acknowledged messages per room and sender: the highest number acknowledged.
     let text = String(decoding: FileManager.default.contents(atPath: directory + "/acks") ?? Data(), as: UTF8.self)
-    var acked: [String: Int] = [:]
+    var acked: [String: [Int: Int]] = [:]
     var cleanStopStarted = false
     for line in text.split(separator: "\n") {
         if line == "clean-stop" {
@@ -225,8 +253,8 @@ func runTrial(seed: UInt64, counts: inout Counts) async {
             continue
         }
         let parts = line.split(separator: " ")
-        guard parts.count == 2, let k = Int(parts[1]) else { continue }
-        acked[String(parts[0]), default: -1] = max(acked[String(parts[0]), default: -1], k)
+        guard parts.count == 3, let s = Int(parts[1]), let k = Int(parts[2]) else { continue }
+        acked[String(parts[0]), default: [:]][s] = max(acked[String(parts[0])]?[s] ?? -1, k)
     }
     if sabotage {
         for file in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where file.hasSuffix(".journal") {
@@ -249,32 +277,33 @@ func runTrial(seed: UInt64, counts: inout Counts) async {
         do {
             let room = try await supervisor.child(id: id) { ChildSpec(id: $0, process: Room(), options: ProcessOptions()) }
             let posts = try await room.state
-            var expected = 0
-            var seen = Set<Int>()
+            // Per sender: its messages in its order, 0, 1, 2, … with no gap or repeat (senders interleave).
+            var expected: [Int: Int] = [:]
+            var seen = Set<String>()
             for post in posts {
-                let parts = post.split(separator: ":", maxSplits: 2)
-                guard parts.count >= 2, parts[0] == id, let k = Int(parts[1]) else {
-                    counts.wrong += 1
+                let parts = post.split(separator: ":", maxSplits: 3)
+                guard parts.count >= 3, parts[0] == id, let s = Int(parts[1]), let k = Int(parts[2]) else {
+                    counts.wrong += 1  // a refused message, or another room's
                     failed = true
                     break
                 }
-                if seen.contains(k) {
+                if !seen.insert("\(s):\(k)").inserted {
                     counts.duplicates += 1
                     failed = true
                 }
-                seen.insert(k)
-                if k != expected {
+                if k != expected[s, default: 0] {
                     counts.wrong += 1
                     failed = true
                     break
                 }
-                expected += 1
+                expected[s] = k + 1
             }
-            let lastAcked = acked[id] ?? -1
             let mayBeEmpty = cleanStopStarted && posts.isEmpty
-            if case .buffered = trial.durability {} else if !mayBeEmpty && expected <= lastAcked {
-                counts.lost += lastAcked + 1 - expected
-                failed = true
+            for (s, lastAcked) in acked[id] ?? [:] {
+                if case .buffered = trial.durability {} else if !mayBeEmpty && expected[s, default: 0] <= lastAcked {
+                    counts.lost += lastAcked + 1 - expected[s, default: 0]
+                    failed = true
+                }
             }
         } catch {
             counts.recoveryErrors += 1
@@ -285,7 +314,7 @@ func runTrial(seed: UInt64, counts: inout Counts) async {
     await supervisor.shutdown()
     if failed {
         counts.failingSeeds.append(seed)
-        FileHandle.standardError.write(Data("FAILED seed \(seed): \(trial.durability), \(trial.processes) processes, kill \(trial.point)\n".utf8))
+        FileHandle.standardError.write(Data("FAILED seed \(seed): \(trial.durability), \(trial.processes) processes × \(trial.senders) senders, \(trial.refusePercent)% refused, kill \(trial.point)\n".utf8))
     }
 }
 

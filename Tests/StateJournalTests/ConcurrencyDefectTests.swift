@@ -3,6 +3,8 @@ import Logging
 @testable import StateJournal
 import StateJournalStorage
 import StateJournalTesting
+import ServiceLifecycle
+import ServiceLifecycleTestKit
 import Synchronization
 import Testing
 
@@ -217,5 +219,42 @@ struct Refuser: JournaledProcess {
         faults.releaseSyncs()
         _ = await sender.result
         await Self.until { faults.heldSyncs == 0 }
+    }
+
+    /// A program told to shut down (SIGTERM through swift-service-lifecycle) while senders wait
+    /// on a child stuck in a restart loop ends: `run()` returns and every sender is answered.
+    @Test func gracefulShutdownEndsWithSendersWaitingOnARestartLoop() async throws {
+        let directory = TemporaryDirectory()
+        let supervisor = Supervisor(
+            directory: directory.path, intensity: RestartIntensity(maxRestarts: 1_000_000, within: .seconds(3600)),
+            backoff: Backoff(initial: .milliseconds(1), maximum: .milliseconds(1), jitter: 0), logger: quietLogger)
+        let refuse = Switch()
+        let answers = try await testGracefulShutdown { trigger in
+            try await withThrowingTaskGroup(of: String?.self) { group in
+                group.addTask {
+                    try await supervisor.run()
+                    return nil
+                }
+                let child = try await supervisor.start(ChildSpec(id: "loop", process: Refuser(refuseFives: refuse), options: fastOptions()))
+                try await child.send(5)
+                refuse.set(true)
+                await child.simulateCrash()
+                for message in 0..<8 {
+                    group.addTask {
+                        do {
+                            _ = try await child.send(message)
+                            return "acknowledged"
+                        } catch {
+                            return "\(error)"
+                        }
+                    }
+                }
+                await Self.until { child.cell.waiters.count == 8 }
+                trigger.triggerGracefulShutdown()
+                return try await group.reduce(into: [String]()) { if let answer = $1 { $0.append(answer) } }
+            }
+        }
+        #expect(answers.count == 8 && !answers.contains("acknowledged"), "\(answers)")
+        refuse.set(false)
     }
 }

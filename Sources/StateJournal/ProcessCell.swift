@@ -216,7 +216,9 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
     /// synchronous steps see a running process. Every wake-up looks at the phase again (a woken
     /// sender may find the process crashed again by the one woken before it).
     private func waitUntilRunning(timeout: Duration?) async throws {
-        let deadline = (timeout ?? options.timeout).map { ContinuousClock.now + $0 }
+        // Read the clock only once the process turns out not to be running (not on every send).
+        var deadline: ContinuousClock.Instant?
+        var waited = false
         while true {
             switch phase {
             case .running: return
@@ -226,6 +228,10 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
             }
             try Task.checkCancellation()
             let slot = waiters.arm()
+            if !waited {
+                waited = true
+                deadline = (timeout ?? options.timeout).map { ContinuousClock.now + $0 }
+            }
             guard let deadline else {
                 try await waiters.wait(slot)
                 continue
@@ -249,10 +255,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         }
     }
 
-    /// Wakes every waiting sender and reader; each looks at the phase again.
-    private func wakeWaiters() {
-        waiters.wakeAll()
-    }
+
 
     /// A crash for tests: the state is discarded and the supervisor restarts the process from its journal.
     func simulateCrash() {
@@ -302,7 +305,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
             guard generation == mine else { return false }
             guard try await replay(generation: mine) else { return false }
             phase = .running
-            wakeWaiters()
+            waiters.wakeAll()
             return true
         } catch let failure as ProcessError {
             guard generation == mine else { return false }
@@ -433,7 +436,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         }
         phase = .stopped
         generation += 1
-        wakeWaiters()
+        waiters.wakeAll()
         guard let writer else { return }
         self.writer = nil
         try await close(writer, discard: options.retention == .transient)
@@ -448,7 +451,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
     func stopKeepingJournal(reason: ProcessError) async {
         phase = .abandoned(reason)
         generation += 1
-        wakeWaiters()
+        waiters.wakeAll()
         guard let writer else {
             await waitForClose()
             return
@@ -467,7 +470,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         default: phase = .abandoned(reason)
         }
         generation += 1
-        wakeWaiters()
+        waiters.wakeAll()
     }
 
     /// The id written in the journal's header: the id itself, or for ids

@@ -214,7 +214,7 @@ public enum HistoryCheck {
 
     /// The checks of one child, for a history given as the acknowledged (sequence, message) pairs
     /// of one sender (the checker's own tests).
-    public static func checkForTesting(handle: ProcessHandle<Ledger>, acknowledged: [(UInt64, Ledger.Message)]) async -> [String] {
+    package static func checkForTesting(handle: ProcessHandle<Ledger>, acknowledged: [(UInt64, Ledger.Message)]) async -> [String] {
         await check(child: 0, handle: handle, sent: acknowledged.map { Sent(sender: 0, child: 0, message: $0.1, outcome: .acknowledged($0.0)) })
     }
 

@@ -47,6 +47,24 @@ struct Refuser: JournaledProcess {
 
 /// One test per defect of the runtime under concurrency; each failed on the code before the fix.
 @Suite(.timeLimit(.minutes(2))) struct ConcurrencyDefectTests {
+    /// A supervisor that restarts without end (no intensity limit to speak of, 1–2 ms apart).
+    static func restartingForever(_ directory: TemporaryDirectory) -> Supervisor {
+        Supervisor(
+            directory: directory.path, intensity: RestartIntensity(maxRestarts: 1_000_000, within: .seconds(3600)),
+            backoff: Backoff(initial: .milliseconds(1), maximum: .milliseconds(2), jitter: 0), logger: quietLogger)
+    }
+
+    /// A child stuck in a restart loop: 5 is journaled, then refused by every replay (until the
+    /// returned switch is turned off).
+    static func childInARestartLoop(_ supervisor: Supervisor) async throws -> (ProcessHandle<Refuser>, Switch) {
+        let refuse = Switch()
+        let child = try await supervisor.start(ChildSpec(id: "loop", process: Refuser(refuseFives: refuse), options: fastOptions()))
+        try await child.send(5)
+        refuse.set(true)
+        await child.simulateCrash()
+        return (child, refuse)
+    }
+
     /// Waits (without a clock) until `condition` holds.
     static func until(_ condition: () async -> Bool) async {
         while await !condition() { await Task.yield() }
@@ -133,14 +151,8 @@ struct Refuser: JournaledProcess {
     /// its timeout; graceful shutdown then answers every waiting sender.
     @Test func aSenderWaitingOnARestartLoopCanBeCancelledOrTimedOut() async throws {
         let directory = TemporaryDirectory()
-        let supervisor = Supervisor(
-            directory: directory.path, intensity: RestartIntensity(maxRestarts: 1_000_000, within: .seconds(3600)),
-            backoff: Backoff(initial: .milliseconds(2), maximum: .milliseconds(2), jitter: 0), logger: quietLogger)
-        let refuse = Switch()
-        let child = try await supervisor.start(ChildSpec(id: "loop", process: Refuser(refuseFives: refuse), options: fastOptions()))
-        try await child.send(5)
-        refuse.set(true)
-        await child.simulateCrash()  // every replay now throws at sequence 1: a restart loop
+        let supervisor = Self.restartingForever(directory)
+        let (child, refuse) = try await Self.childInARestartLoop(supervisor)
 
         let waiting = Task { try await child.send(1) }
         await Self.until { child.cell.waiters.count > 0 }
@@ -217,28 +229,32 @@ struct Refuser: JournaledProcess {
         // The sync is still blocked: shutdown did not wait for it.
         #expect(faults.heldSyncs > 0)
         faults.releaseSyncs()
-        _ = await sender.result
+        let secondAcknowledged = (try? await sender.result.get()) != nil
         await Self.until { faults.heldSyncs == 0 }
+
+        // G2 for a stop without grace: once its close has ended (the lock is released), the journal
+        // was either discarded whole or kept whole (1, plus 2 if it was written).
+        let path = child.journalPath
+        await Self.until { JournalLockProbe.holder(of: path) == nil }
+        let again = Supervisor(directory: directory.path, logger: quietLogger)
+        let reopened = try await again.start(ChildSpec(id: "stuck", process: Counter(), options: fastOptions()))
+        let state = try await reopened.state
+        #expect(state == 0 || state == 3 || (state == 1 && !secondAcknowledged), "state \(state)")
+        await again.shutdown()
     }
 
     /// A program told to shut down (SIGTERM through swift-service-lifecycle) while senders wait
     /// on a child stuck in a restart loop ends: `run()` returns and every sender is answered.
     @Test func gracefulShutdownEndsWithSendersWaitingOnARestartLoop() async throws {
         let directory = TemporaryDirectory()
-        let supervisor = Supervisor(
-            directory: directory.path, intensity: RestartIntensity(maxRestarts: 1_000_000, within: .seconds(3600)),
-            backoff: Backoff(initial: .milliseconds(1), maximum: .milliseconds(1), jitter: 0), logger: quietLogger)
-        let refuse = Switch()
+        let supervisor = Self.restartingForever(directory)
         let answers = try await testGracefulShutdown { trigger in
             try await withThrowingTaskGroup(of: String?.self) { group in
                 group.addTask {
                     try await supervisor.run()
                     return nil
                 }
-                let child = try await supervisor.start(ChildSpec(id: "loop", process: Refuser(refuseFives: refuse), options: fastOptions()))
-                try await child.send(5)
-                refuse.set(true)
-                await child.simulateCrash()
+                let (child, _) = try await Self.childInARestartLoop(supervisor)
                 for message in 0..<8 {
                     group.addTask {
                         do {
@@ -255,6 +271,5 @@ struct Refuser: JournaledProcess {
             }
         }
         #expect(answers.count == 8 && !answers.contains("acknowledged"), "\(answers)")
-        refuse.set(false)
     }
 }

@@ -8,11 +8,12 @@ public final class AppendTicket: Sendable {
     private typealias Outcome = Result<ClosedRange<UInt64>, JournalError>
 
     private enum State {
-        case pending([CheckedContinuation<Outcome, Never>])
+        /// The usual single waiter needs no array (this is on every `send`'s path).
+        case pending(first: CheckedContinuation<Outcome, Never>?, more: [CheckedContinuation<Outcome, Never>])
         case done(Outcome)
     }
 
-    private let state = LockedValue(State.pending([]))
+    private let state = LockedValue(State.pending(first: nil, more: []))
 
     init() {}
 
@@ -22,9 +23,12 @@ public final class AppendTicket: Sendable {
             let ready = state.withLock { state -> Outcome? in
                 switch state {
                 case .done(let result): return result
-                case .pending(var waiting):
-                    waiting.append(continuation)
-                    state = .pending(waiting)
+                case .pending(nil, let more):
+                    state = .pending(first: continuation, more: more)
+                    return nil
+                case .pending(let first?, var more):
+                    more.append(continuation)
+                    state = .pending(first: first, more: more)
                     return nil
                 }
             }
@@ -35,9 +39,9 @@ public final class AppendTicket: Sendable {
 
     func complete(_ result: Result<ClosedRange<UInt64>, JournalError>) {
         let waiting = state.withLock { state -> [CheckedContinuation<Outcome, Never>] in
-            guard case .pending(let continuations) = state else { return [] }
+            guard case .pending(let first, let more) = state else { return [] }
             state = .done(result)
-            return continuations
+            return (first.map { [$0] } ?? []) + more
         }
         for continuation in waiting { continuation.resume(returning: result) }
     }

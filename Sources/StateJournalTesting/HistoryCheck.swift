@@ -181,8 +181,9 @@ public enum HistoryCheck {
                         }
                         sent.append(Sent(sender: sender, child: child, message: message, outcome: outcome))
                         if case .stopped = outcome {
-                            // Stopped normally: its supervisor starts it again soon; do not spin meanwhile.
-                            try? await Task.sleep(for: .milliseconds(1))
+                            // Stopped normally: its supervisor starts it again. Wait for that rather than
+                            // spend the sender's next operations on a child that is not there yet.
+                            _ = try? await runningState(handle)
                         }
                     }
                     return (sent, crashes, stops)
@@ -190,7 +191,19 @@ public enum HistoryCheck {
             }
             return await group.reduce(into: [(sent: [Sent], crashes: Int, stops: Int)]()) { $0.append($1) }
         }
-        let sent = results.flatMap(\.sent)
+        // Every sender has its answer. A last message to each child, with nothing else going on,
+        // must be acknowledged: a runtime that answers everything with an error fails here.
+        var last: [Sent] = []
+        for (index, handle) in children.enumerated() {
+            let message = Ledger.Message.append(-1 - index)
+            _ = try? await runningState(handle)
+            let outcome = await classify { try await handle.send(message) }
+            if case .acknowledged = outcome {} else {
+                report.violations.append("ledger-\(index): a last message sent after the history was answered \(outcome), not acknowledged")
+            }
+            last.append(Sent(sender: configuration.senders, child: index, message: message, outcome: outcome))
+        }
+        let sent = results.flatMap(\.sent) + last
         report.crashes = results.reduce(0) { $0 + $1.crashes }
         report.stops = results.reduce(0) { $0 + $1.stops }
         report.operations = sent.count + report.crashes + report.stops

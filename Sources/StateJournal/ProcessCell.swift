@@ -184,11 +184,11 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         }
         let sequence = lastSequence
         let logger = self.logger, metrics = self.metrics, id = self.id
-        Task {
-            do {
-                try await writer.writeSnapshot(encoded, through: sequence)
-                metrics.snapshots.increment()
-            } catch {
+        // Queued behind the appends before it, on the writer's own thread; nothing waits for it.
+        writer.requestSnapshot(encoded, through: sequence) { result in
+            switch result {
+            case .success: metrics.snapshots.increment()
+            case .failure(let error):
                 logger.warning("snapshot not taken", metadata: ["process": "\(id)", "sequence": "\(sequence)", "error": "\(error)"])
             }
         }

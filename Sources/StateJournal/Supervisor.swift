@@ -133,10 +133,14 @@ public struct SupervisorError: Error, Sendable, CustomStringConvertible {
 /// Starts journaled processes, restarts them when they crash — rebuilding
 /// their state from their journals — and stops them in order.
 ///
-/// It is a swift-service-lifecycle `Service`: run it in a `ServiceGroup`.
-/// Graceful shutdown stops every child normally (transient journals are
-/// discarded); cancellation without graceful shutdown is treated as a crash
-/// (every journal is kept and replays on the next start).
+/// It is a swift-service-lifecycle `Service`: run it in a `ServiceGroup`, or
+/// around a piece of code with ``run(_:)``. Supervision happens inside
+/// `run()`: it consumes the children's crash and stop notices in a task group,
+/// one restart per notice, and nothing of it outlives `run()`. Children can be
+/// started before `run()` begins, but a crashed child is restarted only while
+/// `run()` runs. Graceful shutdown stops every child normally (transient
+/// journals are discarded); cancellation without graceful shutdown is treated
+/// as a crash (every journal is kept and replays on the next start).
 public actor Supervisor: Service {
     /// Where the children's journals live.
     public nonisolated let directory: String
@@ -148,6 +152,15 @@ public actor Supervisor: Service {
     public nonisolated let events: AsyncStream<SupervisorEvent>
 
     private let eventContinuation: AsyncStream<SupervisorEvent>.Continuation
+    /// What the children tell their supervisor; consumed by `run()`.
+    private enum Notice: Sendable {
+        case crashed(String, ProcessError)
+        case stopped(String)
+    }
+    private let notices: AsyncStream<Notice>
+    private let noticeContinuation: AsyncStream<Notice>.Continuation
+    private var runBegan = false
+    private var stoppedWithoutGrace = false
     private let logger: Logger
     private let metrics: RuntimeMetrics
 
@@ -172,7 +185,6 @@ public actor Supervisor: Service {
     private var entries: [String: Entry] = [:]
     private var startCounter = 0
     private var phase = Phase.running
-    private var endWaiters: [CheckedContinuation<Void, any Error>] = []
     /// Jitter for backoff delays. A seeded generator with state: ThreadSanitizer builds crash on
     /// an `inout` of the zero-sized `SystemRandomNumberGenerator` passed across modules.
     private var random = JitterGenerator(seed: UInt64.random(in: .min ... .max))
@@ -190,6 +202,7 @@ public actor Supervisor: Service {
         self.logger = logger
         self.metrics = RuntimeMetrics(supervisor: name)
         (events, eventContinuation) = AsyncStream.makeStream(of: SupervisorEvent.self, bufferingPolicy: .bufferingNewest(4096))
+        (notices, noticeContinuation) = AsyncStream.makeStream(of: Notice.self)
     }
 
     private func emit(_ event: SupervisorEvent) { eventContinuation.yield(event) }
@@ -236,15 +249,10 @@ public actor Supervisor: Service {
 
     private func makeCell<P: JournaledProcess>(_ spec: ChildSpec<P>) -> ProcessCell<P> {
         let path = directory + "/" + JournalNaming.fileName(for: spec.id)
+        let notices = noticeContinuation
         let reporter = ChildReporter(
-            crashed: { [weak self] id, error in
-                guard let self else { return }
-                Task { await self.childCrashed(id, error) }
-            },
-            stopped: { [weak self] id in
-                guard let self else { return }
-                Task { await self.childStopped(id) }
-            })
+            crashed: { id, error in notices.yield(.crashed(id, error)) },
+            stopped: { id in notices.yield(.stopped(id)) })
         return ProcessCell(
             id: spec.id, journalPath: path, process: spec.process, options: spec.options,
             messageCodec: spec.messageCodec, stateCodec: spec.stateCodec,
@@ -312,8 +320,10 @@ public actor Supervisor: Service {
         let delay = backoff?.delay(attempt: attempt, using: &random) ?? .zero
         emit(.restarting(id: id, attempt: attempt, delay: delay))
         if delay > .zero { try? await Task.sleep(for: delay) }
-        guard case .running = phase else { return }
+        // `run()` ending (shutdown, cancellation) cancels the restarts it has not begun.
+        guard case .running = phase, !Task.isCancelled else { return }
         for target in restartTargets(for: id) {
+            guard case .running = phase else { return }
             do {
                 if try await target.child.restart() { emit(.restarted(id: target.child.id)) }
             } catch let failure as ProcessError {
@@ -370,15 +380,13 @@ public actor Supervisor: Service {
         }
         entries.removeAll()
         emit(.escalated(error))
-        finish(.failure(error))
+        finish()
     }
 
-    /// Ends the event stream and answers everyone waiting in `run()`.
-    private func finish(_ result: Result<Void, any Error>) {
+    /// Ends the event stream, and `run()`'s loop.
+    private func finish() {
         eventContinuation.finish()
-        let waiters = endWaiters
-        endWaiters.removeAll()
-        for waiter in waiters { waiter.resume(with: result) }
+        noticeContinuation.finish()
     }
 
     // MARK: Shutdown
@@ -411,20 +419,21 @@ public actor Supervisor: Service {
         }
         entries.removeAll()
         phase = .stopped
-        finish(.success(()))
+        finish()
     }
 
     /// Stops every child keeping its journal: a crash, as far as state goes.
     private func stopWithoutGrace() async {
         guard case .running = phase else { return }
         phase = .shuttingDown
+        stoppedWithoutGrace = true
         let reason = ProcessError(code: .stopped, message: "the supervisor was cancelled without graceful shutdown", processID: "")
         for entry in entries.values.sorted(by: { $0.startOrder > $1.startOrder }) {
             await entry.child.stopKeepingJournal(reason: reason)
         }
         entries.removeAll()
         phase = .stopped
-        finish(.failure(CancellationError()))
+        finish()
     }
 
     /// Journals in the directory that no running child claims (left by
@@ -436,31 +445,66 @@ public actor Supervisor: Service {
         return files.map { directory + "/" + $0 }.filter { !claimed.contains($0) }
     }
 
-    private func waitForEnd() async throws {
-        switch phase {
-        case .stopped: return
-        case .failed(let error): throw error
-        case .running, .shuttingDown:
-            try await withCheckedThrowingContinuation { endWaiters.append($0) }
-        }
-    }
-
-    /// Runs until graceful shutdown (every child stopped normally) or until
-    /// cancelled (every journal kept). Throws ``SupervisorError`` when a child
-    /// exceeds the restart intensity.
+    /// Supervises until graceful shutdown (every child stopped normally, in
+    /// reverse start order), until ``shutdown()``, or until cancelled (every
+    /// journal kept: a crash, as far as state goes). Crash and stop notices are
+    /// handled in a task group that ends with `run()`; a restart waiting out its
+    /// backoff when `run()` ends is not begun. Throws ``SupervisorError`` when
+    /// the children that depend on each other exceed the restart intensity,
+    /// and `CancellationError` when cancelled without graceful shutdown.
     public func run() async throws {
+        guard !runBegan else {
+            throw SupervisorError(code: .notRunning, message: "run() of the supervisor \(name) was called before; it runs once")
+        }
+        runBegan = true
         for path in await unclaimedJournals() {
             logger.notice("journal on disk claimed by no child", metadata: ["path": "\(path)"])
             emit(.unclaimedJournal(path: path))
         }
-        try await withGracefulShutdownHandler {
-            try await withTaskCancellationHandler {
-                try await waitForEnd()
-            } onCancel: {
-                Task { await self.stopWithoutGrace() }
+        await withDiscardingTaskGroup { group in
+            // Ends on graceful shutdown, on cancellation, and when the supervisor stops or fails.
+            for await notice in notices.cancelOnGracefulShutdown() {
+                switch notice {
+                case .crashed(let id, let error): group.addTask { await self.childCrashed(id, error) }
+                case .stopped(let id): group.addTask { await self.childStopped(id) }
+                }
             }
-        } onGracefulShutdown: {
-            Task { await self.shutdown() }
+            group.cancelAll()
+            guard case .running = phase else { return }
+            if Task.isCancelled {
+                await stopWithoutGrace()
+            } else {
+                await shutdown()
+            }
+        }
+        switch phase {
+        case .failed(let error): throw error
+        case .stopped where stoppedWithoutGrace: throw CancellationError()
+        default: return
+        }
+    }
+
+    /// Runs the supervisor while `body` runs — for a program or a test without a
+    /// `ServiceGroup` — then shuts it down gracefully (every child stopped
+    /// normally). If `body` throws, the children are stopped without grace (their
+    /// journals kept) and the error is rethrown; if the supervisor escalates,
+    /// its ``SupervisorError`` is thrown once `body` returns.
+    public func run<T>(
+        isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> T
+    ) async throws -> T {
+        try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
+            group.addTask { try await self.run() }
+            let result: T
+            do {
+                result = try await body()
+            } catch {
+                group.cancelAll()
+                try? await group.waitForAll()
+                throw error
+            }
+            await shutdown()
+            try await group.waitForAll()
+            return result
         }
     }
 }

@@ -134,95 +134,97 @@ public enum HistoryCheck {
             backoff: Backoff(initial: .microseconds(50), maximum: .milliseconds(1)), logger: logger)
         var options = ProcessOptions(retention: .persistent)
         options.journal.idleTimeout = nil
-        var handles: [ProcessHandle<Ledger>] = []
-        for index in 0..<configuration.children {
-            handles.append(try await supervisor.start(ChildSpec(id: "ledger-\(index)", process: Ledger(), options: options)))
-        }
-        let children = handles
-        var report = Report(seed: seed)
+        // The supervisor runs (restarts children) while the history runs, and stops normally after.
+        return try await supervisor.run {
+            var handles: [ProcessHandle<Ledger>] = []
+            for index in 0..<configuration.children {
+                handles.append(try await supervisor.start(ChildSpec(id: "ledger-\(index)", process: Ledger(), options: options)))
+            }
+            let children = handles
+            var report = Report(seed: seed)
 
-        // The senders, each with its own generator; every operation's outcome is recorded once.
-        let results = await withTaskGroup(of: (sent: [Sent], crashes: Int, stops: Int).self) { group in
-            for sender in 0..<configuration.senders {
-                group.addTask {
-                    var generator = SplitMix64(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(sender))
-                    var sent: [Sent] = []
-                    var crashes = 0, stops = 0
-                    for operation in 0..<configuration.operationsPerSender {
-                        let child = Int(generator.next() % UInt64(children.count))
-                        let handle = children[child]
-                        let roll = Int(generator.next() % 100)
-                        if roll < configuration.crashPercent {
-                            await handle.simulateCrash()
-                            crashes += 1
-                            continue
-                        }
-                        if roll < configuration.crashPercent + configuration.stopPercent {
-                            // A normal stop of a permanent child: it is started again from its (persistent) journal.
-                            try? await handle.stop()
-                            stops += 1
-                            continue
-                        }
-                        let id = sender * 1_000_000 + operation
-                        let kind = generator.next() % 100
-                        let message: Ledger.Message = kind < 70 ? .append(id) : kind < 85 ? .poison(id) : .ifEven(id)
-                        let style = Int(generator.next() % 100)
-                        let outcome: Outcome
-                        if style < configuration.cancelPercent {
-                            outcome = await withTaskGroup(of: Outcome.self) { inner in
-                                inner.addTask { await classify { try await handle.send(message) } }
-                                inner.cancelAll()
-                                return await inner.next()!
+            // The senders, each with its own generator; every operation's outcome is recorded once.
+            let results = await withTaskGroup(of: (sent: [Sent], crashes: Int, stops: Int).self) { group in
+                for sender in 0..<configuration.senders {
+                    group.addTask {
+                        var generator = SplitMix64(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(sender))
+                        var sent: [Sent] = []
+                        var crashes = 0, stops = 0
+                        for operation in 0..<configuration.operationsPerSender {
+                            let child = Int(generator.next() % UInt64(children.count))
+                            let handle = children[child]
+                            let roll = Int(generator.next() % 100)
+                            if roll < configuration.crashPercent {
+                                await handle.simulateCrash()
+                                crashes += 1
+                                continue
                             }
-                        } else if style < configuration.cancelPercent + configuration.timeoutPercent {
-                            outcome = await classify { try await handle.send(message, timeout: .microseconds(200)) }
-                        } else {
-                            outcome = await classify { try await handle.send(message) }
+                            if roll < configuration.crashPercent + configuration.stopPercent {
+                                // A normal stop of a permanent child: it is started again from its (persistent) journal.
+                                try? await handle.stop()
+                                stops += 1
+                                continue
+                            }
+                            let id = sender * 1_000_000 + operation
+                            let kind = generator.next() % 100
+                            let message: Ledger.Message = kind < 70 ? .append(id) : kind < 85 ? .poison(id) : .ifEven(id)
+                            let style = Int(generator.next() % 100)
+                            let outcome: Outcome
+                            if style < configuration.cancelPercent {
+                                outcome = await withTaskGroup(of: Outcome.self) { inner in
+                                    inner.addTask { await classify { try await handle.send(message) } }
+                                    inner.cancelAll()
+                                    return await inner.next()!
+                                }
+                            } else if style < configuration.cancelPercent + configuration.timeoutPercent {
+                                outcome = await classify { try await handle.send(message, timeout: .microseconds(200)) }
+                            } else {
+                                outcome = await classify { try await handle.send(message) }
+                            }
+                            sent.append(Sent(sender: sender, child: child, message: message, outcome: outcome))
+                            if case .stopped = outcome {
+                                // Stopped normally: its supervisor starts it again. Wait for that rather than
+                                // spend the sender's next operations on a child that is not there yet.
+                                _ = try? await runningState(handle)
+                            }
                         }
-                        sent.append(Sent(sender: sender, child: child, message: message, outcome: outcome))
-                        if case .stopped = outcome {
-                            // Stopped normally: its supervisor starts it again. Wait for that rather than
-                            // spend the sender's next operations on a child that is not there yet.
-                            _ = try? await runningState(handle)
-                        }
+                        return (sent, crashes, stops)
                     }
-                    return (sent, crashes, stops)
+                }
+                return await group.reduce(into: [(sent: [Sent], crashes: Int, stops: Int)]()) { $0.append($1) }
+            }
+            // Every sender has its answer. A last message to each child, with nothing else going on,
+            // must be acknowledged: a runtime that answers everything with an error fails here.
+            var last: [Sent] = []
+            for (index, handle) in children.enumerated() {
+                let message = Ledger.Message.append(-1 - index)
+                _ = try? await runningState(handle)
+                let outcome = await classify { try await handle.send(message) }
+                if case .acknowledged = outcome {} else {
+                    report.violations.append("ledger-\(index): a last message sent after the history was answered \(outcome), not acknowledged")
+                }
+                last.append(Sent(sender: configuration.senders, child: index, message: message, outcome: outcome))
+            }
+            let sent = results.flatMap(\.sent) + last
+            report.crashes = results.reduce(0) { $0 + $1.crashes }
+            report.stops = results.reduce(0) { $0 + $1.stops }
+            report.operations = sent.count + report.crashes + report.stops
+            for item in sent {
+                switch item.outcome {
+                case .acknowledged: report.acknowledged += 1
+                case .refused: report.refused += 1
+                case .cancelled: report.cancelled += 1
+                case .timedOut: report.timedOut += 1
+                case .stopped: report.stopped += 1
+                case .failed(let text): report.violations.append("sender \(item.sender), \(item.message) to ledger-\(item.child): unexpected outcome \(text)")
                 }
             }
-            return await group.reduce(into: [(sent: [Sent], crashes: Int, stops: Int)]()) { $0.append($1) }
-        }
-        // Every sender has its answer. A last message to each child, with nothing else going on,
-        // must be acknowledged: a runtime that answers everything with an error fails here.
-        var last: [Sent] = []
-        for (index, handle) in children.enumerated() {
-            let message = Ledger.Message.append(-1 - index)
-            _ = try? await runningState(handle)
-            let outcome = await classify { try await handle.send(message) }
-            if case .acknowledged = outcome {} else {
-                report.violations.append("ledger-\(index): a last message sent after the history was answered \(outcome), not acknowledged")
-            }
-            last.append(Sent(sender: configuration.senders, child: index, message: message, outcome: outcome))
-        }
-        let sent = results.flatMap(\.sent) + last
-        report.crashes = results.reduce(0) { $0 + $1.crashes }
-        report.stops = results.reduce(0) { $0 + $1.stops }
-        report.operations = sent.count + report.crashes + report.stops
-        for item in sent {
-            switch item.outcome {
-            case .acknowledged: report.acknowledged += 1
-            case .refused: report.refused += 1
-            case .cancelled: report.cancelled += 1
-            case .timedOut: report.timedOut += 1
-            case .stopped: report.stopped += 1
-            case .failed(let text): report.violations.append("sender \(item.sender), \(item.message) to ledger-\(item.child): unexpected outcome \(text)")
-            }
-        }
 
-        for (index, handle) in children.enumerated() {
-            report.violations += await check(child: index, handle: handle, sent: sent.filter { $0.child == index })
+            for (index, handle) in children.enumerated() {
+                report.violations += await check(child: index, handle: handle, sent: sent.filter { $0.child == index })
+            }
+            return report
         }
-        await supervisor.shutdown()
-        return report
     }
 
     /// The checks of one child, for a history given as the acknowledged (sequence, message) pairs

@@ -34,16 +34,19 @@ public enum KillNine {
         var generator = SplitMix64(seed: seed)
         let killAt = messages.isEmpty ? 0 : Int(generator.next() % UInt64(messages.count))
         let supervisor = Supervisor(directory: directory, logger: Logger(label: "statejournal.kill-nine") { _ in SwiftLogNoOpLogHandler() })
-        let process = try await supervisor.start(spec)
-        let acks = open(directory + "/" + acknowledgements, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        for (index, message) in messages.enumerated() {
-            if index == killAt { kill(getpid(), SIGKILL) }
-            if (try? await process.send(message)) != nil {
-                let line = "\(index)\n"
-                _ = line.withCString { write(acks, $0, strlen($0)) }
+        // Supervised, so a message that `apply` refuses is followed by a restart, not a stall.
+        try await supervisor.run {
+            let process = try await supervisor.start(spec)
+            let acks = open(directory + "/" + acknowledgements, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            for (index, message) in messages.enumerated() {
+                if index == killAt { kill(getpid(), SIGKILL) }
+                if (try? await process.send(message)) != nil {
+                    let line = "\(index)\n"
+                    _ = line.withCString { write(acks, $0, strlen($0)) }
+                }
             }
+            kill(getpid(), SIGKILL)
         }
-        kill(getpid(), SIGKILL)
         fatalError("unreachable: SIGKILL")
     }
 
@@ -57,9 +60,9 @@ public enum KillNine {
         let text = String(decoding: FileManager.default.contents(atPath: directory + "/" + acknowledgements) ?? Data(), as: UTF8.self)
         let acknowledged = text.split(separator: "\n").compactMap { Int($0) }.max() ?? -1
         let supervisor = Supervisor(directory: directory, logger: Logger(label: "statejournal.kill-nine") { _ in SwiftLogNoOpLogHandler() })
-        let process = try await supervisor.start(spec)
-        let replayed = try await process.state
-        await supervisor.shutdown()
+        let replayed = try await supervisor.run {
+            try await supervisor.start(spec).state
+        }
         var state = spec.process.initialState
         var candidates: [P.State] = []
         for (index, message) in messages.enumerated() {

@@ -66,44 +66,41 @@ public enum ReplayCheck {
             // throws after a rejection ends the check instead of restarting forever.
             intensity: RestartIntensity(maxRestarts: messages.count + 1, within: .seconds(3600)),
             logger: Logger(label: "statejournal.testing") { _ in SwiftLogNoOpLogHandler() })
-        let process = try await supervisor.start(spec)
-        let points: Set<Int>
-        switch restarts {
-        case .everyMessage: points = Set(messages.indices)
-        case .after(let indexes): points = Set(indexes)
-        case .random(let count, let seed):
-            var generator = SplitMix64(seed: seed)
-            points = Set((0..<count).map { _ in Int(generator.next() % UInt64(max(messages.count, 1))) })
-        }
-        var live = spec.process.initialState
-        var sequence: UInt64 = 0
-        for (index, message) in messages.enumerated() {
-            var next = live
-            do {
-                try spec.process.apply(message, to: &next)
-                live = next
-                sequence = try await process.send(message)
-            } catch {
-                _ = try? await process.state  // the process restarted without the rejected message
+        // Supervised while the check runs: a rejected message crashes the process and its
+        // supervisor restarts it. Whatever the check throws stops it without grace.
+        try await supervisor.run {
+            let process = try await supervisor.start(spec)
+            let points: Set<Int>
+            switch restarts {
+            case .everyMessage: points = Set(messages.indices)
+            case .after(let indexes): points = Set(indexes)
+            case .random(let count, let seed):
+                var generator = SplitMix64(seed: seed)
+                points = Set((0..<count).map { _ in Int(generator.next() % UInt64(max(messages.count, 1))) })
             }
-            guard points.contains(index) else { continue }
-            // Restarted on this task: a replay that throws ends the check with its error.
-            do {
+            var live = spec.process.initialState
+            var sequence: UInt64 = 0
+            for (index, message) in messages.enumerated() {
+                var next = live
+                do {
+                    try spec.process.apply(message, to: &next)
+                    live = next
+                    sequence = try await process.send(message)
+                } catch {
+                    _ = try? await process.state  // the process restarted without the rejected message
+                }
+                guard points.contains(index) else { continue }
+                // Restarted on this task: a replay that throws ends the check with its error.
                 try await process.crashAndRestartInPlace()
-            } catch {
-                await supervisor.shutdown()
-                throw error
-            }
-            let replayed = try await process.state
-            if replayed != live {
-                var liveText = "", replayedText = ""
-                dump(live, to: &liveText)
-                dump(replayed, to: &replayedText)
-                await supervisor.shutdown()
-                throw ReplayDivergence(sequence: sequence, messageIndex: index, live: liveText, replayed: replayedText)
+                let replayed = try await process.state
+                if replayed != live {
+                    var liveText = "", replayedText = ""
+                    dump(live, to: &liveText)
+                    dump(replayed, to: &replayedText)
+                    throw ReplayDivergence(sequence: sequence, messageIndex: index, live: liveText, replayed: replayedText)
+                }
             }
         }
-        await supervisor.shutdown()
     }
 }
 

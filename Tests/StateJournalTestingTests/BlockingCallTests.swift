@@ -47,11 +47,12 @@ struct Rejecting: JournaledProcess {
         var processOptions = ProcessOptions(durability: .synced, snapshots: .every(messages: 10))
         processOptions.journal.timeMarkInterval = nil
         let supervisor = Supervisor(directory: directory.path, logger: silent)
-        let counter = try await supervisor.start(ChildSpec(id: "c", process: Rejecting(), options: processOptions))
-        for i in 1...30 { try await counter.send(i) }
-        await #expect(throws: ProcessError.self) { try await counter.send(-1) }  // crash and restart
-        #expect(try await counter.state == 465)
-        await supervisor.shutdown()
+        try await supervisor.run {
+            let counter = try await supervisor.start(ChildSpec(id: "c", process: Rejecting(), options: processOptions))
+            for i in 1...30 { try await counter.send(i) }
+            await #expect(throws: ProcessError.self) { try await counter.send(-1) }  // crash and restart
+            #expect(try await counter.state == 465)
+        }
         #expect(watch.counters.writes > 0)
         #expect(watch.callsOffLibraryThreads.isEmpty, "\(watch.callsOffLibraryThreads)")
     }

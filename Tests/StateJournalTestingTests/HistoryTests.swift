@@ -18,14 +18,15 @@ import Testing
     @Test func theCheckerCatchesAJournaledMessageNobodyWasToldAbout() async throws {
         let directory = TemporaryJournalDirectory()
         let supervisor = Supervisor(directory: directory.path, logger: .init(label: "t") { _ in SwiftLogNoOpLogHandler() })
-        var options = ProcessOptions(retention: .persistent)
-        options.journal.idleTimeout = nil
-        let ledger = try await supervisor.start(ChildSpec(id: "ledger-0", process: HistoryCheck.Ledger(), options: options))
-        try await ledger.send(.append(1))
-        // Sent, but its outcome is not in the history given to the check.
-        try await ledger.send(.append(2))
-        let violations = await HistoryCheck.checkForTesting(handle: ledger, acknowledged: [(1, .append(1))])
-        #expect(violations.contains { $0.contains("journaled but its sender was not told") }, "\(violations)")
-        await supervisor.shutdown()
+        try await supervisor.run {
+            var options = ProcessOptions(retention: .persistent)
+            options.journal.idleTimeout = nil
+            let ledger = try await supervisor.start(ChildSpec(id: "ledger-0", process: HistoryCheck.Ledger(), options: options))
+            try await ledger.send(.append(1))
+            // Sent, but its outcome is not in the history given to the check.
+            try await ledger.send(.append(2))
+            let violations = await HistoryCheck.checkForTesting(handle: ledger, acknowledged: [(1, .append(1))])
+            #expect(violations.contains { $0.contains("journaled but its sender was not told") }, "\(violations)")
+        }
     }
 }

@@ -78,18 +78,19 @@ struct Refuser: JournaledProcess {
             let directory = TemporaryDirectory()
             let supervisor = Supervisor(
                 directory: directory.path, intensity: RestartIntensity(maxRestarts: 100, within: .seconds(60)), logger: quietLogger)
-            let guarded = try await supervisor.start(ChildSpec(id: "guarded", process: Guarded(), options: fastOptions()))
-            try await guarded.send(.add(1))
-            let outcomes = await withTaskGroup(of: (Guarded.Message, Bool).self) { group in
-                for message in [Guarded.Message.poison, .poison, .requireZero] {
-                    group.addTask { (message, (try? await guarded.send(message)) != nil) }
+            try await supervisor.run {
+                let guarded = try await supervisor.start(ChildSpec(id: "guarded", process: Guarded(), options: fastOptions()))
+                try await guarded.send(.add(1))
+                let outcomes = await withTaskGroup(of: (Guarded.Message, Bool).self) { group in
+                    for message in [Guarded.Message.poison, .poison, .requireZero] {
+                        group.addTask { (message, (try? await guarded.send(message)) != nil) }
+                    }
+                    return await group.reduce(into: []) { $0.append($1) }
                 }
-                return await group.reduce(into: []) { $0.append($1) }
+                // The state is never 0 after add(1) was acknowledged: requireZero is always refused.
+                #expect(outcomes.allSatisfy { !$0.1 }, "round \(round): \(outcomes)")
+                #expect(try await guarded.state == 1, "round \(round)")
             }
-            // The state is never 0 after add(1) was acknowledged: requireZero is always refused.
-            #expect(outcomes.allSatisfy { !$0.1 }, "round \(round): \(outcomes)")
-            #expect(try await guarded.state == 1, "round \(round)")
-            await supervisor.shutdown()
         }
     }
 
@@ -100,22 +101,23 @@ struct Refuser: JournaledProcess {
         // Not a journal: opening it fails.
         try Data(repeating: 0x41, count: 200).write(to: URL(fileURLWithPath: "\(directory.path)/cart.journal"))
         let supervisor = Supervisor(directory: directory.path, logger: quietLogger)
-        let outcomes = await withTaskGroup(of: String.self) { group in
-            for _ in 0..<2 {
-                group.addTask {
-                    do {
-                        let cart = try await supervisor.child(id: "cart") { ChildSpec(id: $0, process: Guarded(), options: fastOptions()) }
-                        try await cart.send(.add(1))
-                        return "acknowledged"
-                    } catch {
-                        return "\(error)"
+        try await supervisor.run {
+            let outcomes = await withTaskGroup(of: String.self) { group in
+                for _ in 0..<2 {
+                    group.addTask {
+                        do {
+                            let cart = try await supervisor.child(id: "cart") { ChildSpec(id: $0, process: Guarded(), options: fastOptions()) }
+                            try await cart.send(.add(1))
+                            return "acknowledged"
+                        } catch {
+                            return "\(error)"
+                        }
                     }
                 }
+                return await group.reduce(into: []) { $0.append($1) }
             }
-            return await group.reduce(into: []) { $0.append($1) }
+            #expect(outcomes.count == 2 && !outcomes.contains("acknowledged"), "\(outcomes)")
         }
-        #expect(outcomes.count == 2 && !outcomes.contains("acknowledged"), "\(outcomes)")
-        await supervisor.shutdown()
     }
 
     /// Under one-for-all, crashes of two children at once restart a third twice: the restarts
@@ -125,26 +127,27 @@ struct Refuser: JournaledProcess {
         let supervisor = Supervisor(
             directory: directory.path, strategy: .oneForAll, intensity: RestartIntensity(maxRestarts: 1000, within: .seconds(60)),
             logger: quietLogger)
-        let a = try await supervisor.start(ChildSpec(id: "a", process: Counter(), options: fastOptions()))
-        let big = try await supervisor.start(ChildSpec(id: "big", process: Counter(), options: fastOptions()))
-        let c = try await supervisor.start(ChildSpec(id: "c", process: Counter(), options: fastOptions()))
-        let count = 20_000
-        await withTaskGroup(of: Void.self) { group in
-            for _ in 0..<8 { group.addTask { for _ in 0..<(count / 8) { _ = try? await big.send(1) } } }
-        }
-        #expect(try await big.state == count)
-        for round in 0..<5 {
+        try await supervisor.run {
+            let a = try await supervisor.start(ChildSpec(id: "a", process: Counter(), options: fastOptions()))
+            let big = try await supervisor.start(ChildSpec(id: "big", process: Counter(), options: fastOptions()))
+            let c = try await supervisor.start(ChildSpec(id: "c", process: Counter(), options: fastOptions()))
+            let count = 20_000
             await withTaskGroup(of: Void.self) { group in
-                group.addTask { await a.simulateCrash() }
-                group.addTask { await c.simulateCrash() }
-                group.addTask { await big.simulateCrash() }
+                for _ in 0..<8 { group.addTask { for _ in 0..<(count / 8) { _ = try? await big.send(1) } } }
             }
-            // Every restart has finished when each child answers.
-            _ = try await a.state
-            _ = try await c.state
-            #expect(try await big.state == count, "round \(round)")
+            #expect(try await big.state == count)
+            for round in 0..<5 {
+                await withTaskGroup(of: Void.self) { group in
+                    group.addTask { await a.simulateCrash() }
+                    group.addTask { await c.simulateCrash() }
+                    group.addTask { await big.simulateCrash() }
+                }
+                // Every restart has finished when each child answers.
+                _ = try await a.state
+                _ = try await c.state
+                #expect(try await big.state == count, "round \(round)")
+            }
         }
-        await supervisor.shutdown()
     }
 
     /// A `send` waiting for a child stuck in a restart loop ends with task cancellation, and with
@@ -152,24 +155,26 @@ struct Refuser: JournaledProcess {
     @Test func aSenderWaitingOnARestartLoopCanBeCancelledOrTimedOut() async throws {
         let directory = TemporaryDirectory()
         let supervisor = Self.restartingForever(directory)
-        let (child, refuse) = try await Self.childInARestartLoop(supervisor)
+        try await supervisor.run {
+            let (child, refuse) = try await Self.childInARestartLoop(supervisor)
 
-        let waiting = Task { try await child.send(1) }
-        await Self.until { child.cell.waiters.count > 0 }
-        waiting.cancel()
-        let cancelled = await waiting.result
-        #expect(throws: CancellationError.self) { try cancelled.get() }
+            let waiting = Task { try await child.send(1) }
+            await Self.until { child.cell.waiters.count > 0 }
+            waiting.cancel()
+            let cancelled = await waiting.result
+            #expect(throws: CancellationError.self) { try cancelled.get() }
 
-        let timedOut = await #expect(throws: ProcessError.self) { try await child.send(1, timeout: .milliseconds(20)) }
-        #expect(timedOut?.code == .timedOut)
+            let timedOut = await #expect(throws: ProcessError.self) { try await child.send(1, timeout: .milliseconds(20)) }
+            #expect(timedOut?.code == .timedOut)
 
-        // Senders still waiting when the supervisor shuts down get an answer.
-        let late = Task { try await child.send(2) }
-        await Self.until { child.cell.waiters.count > 0 }
-        await supervisor.shutdown()
-        let answer = await late.result
-        #expect(throws: ProcessError.self) { try answer.get() }
-        refuse.set(false)
+            // Senders still waiting when the supervisor shuts down get an answer.
+            let late = Task { try await child.send(2) }
+            await Self.until { child.cell.waiters.count > 0 }
+            await supervisor.shutdown()
+            let answer = await late.result
+            #expect(throws: ProcessError.self) { try answer.get() }
+            refuse.set(false)
+        }
     }
 
     /// `ReplayCheck.restartAndCompare` fails fast with the replay's error when replay throws,
@@ -216,16 +221,18 @@ struct Refuser: JournaledProcess {
         faults.install()
         defer { faults.uninstall() }
         let supervisor = Supervisor(directory: directory.path, logger: quietLogger)
-        var options = fastOptions(.synced)
-        options.journal.syncMethod = .perFile
-        let child = try await supervisor.start(
-            ChildSpec(id: "stuck", process: Counter(), options: options, shutdownTimeout: .milliseconds(50)))
-        try await child.send(1)
-        faults.holdSyncs()
-        // A sender whose sync hangs; the clean stop queues behind it.
-        let sender = Task { try await child.send(2) }
-        await Self.until { faults.heldSyncs > 0 }
-        await supervisor.shutdown()
+        let (child, sender) = try await supervisor.run {
+            var options = fastOptions(.synced)
+            options.journal.syncMethod = .perFile
+            let child = try await supervisor.start(
+                ChildSpec(id: "stuck", process: Counter(), options: options, shutdownTimeout: .milliseconds(50)))
+            try await child.send(1)
+            faults.holdSyncs()
+            // A sender whose sync hangs; the clean stop queues behind it.
+            let sender = Task { try await child.send(2) }
+            await Self.until { faults.heldSyncs > 0 }
+            return (child, sender)
+        }
         // The sync is still blocked: shutdown did not wait for it.
         #expect(faults.heldSyncs > 0)
         faults.releaseSyncs()
@@ -237,10 +244,11 @@ struct Refuser: JournaledProcess {
         let path = child.journalPath
         await Self.until { JournalLockProbe.holder(of: path) == nil }
         let again = Supervisor(directory: directory.path, logger: quietLogger)
-        let reopened = try await again.start(ChildSpec(id: "stuck", process: Counter(), options: fastOptions()))
-        let state = try await reopened.state
-        #expect(state == 0 || state == 3 || (state == 1 && !secondAcknowledged), "state \(state)")
-        await again.shutdown()
+        try await again.run {
+            let reopened = try await again.start(ChildSpec(id: "stuck", process: Counter(), options: fastOptions()))
+            let state = try await reopened.state
+            #expect(state == 0 || state == 3 || (state == 1 && !secondAcknowledged), "state \(state)")
+        }
     }
 
     /// A program told to shut down (SIGTERM through swift-service-lifecycle) while senders wait

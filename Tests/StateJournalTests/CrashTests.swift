@@ -40,22 +40,23 @@ import Glibc
                 return (UInt64(parts[0])!, String(parts[1]))
             }
         let supervisor = Supervisor(directory: directory.path, logger: quietLogger)
-        let room = try await supervisor.start(ChildSpec(id: "room", process: ChatRoom(), options: fastOptions()))
-        let posts = try await room.state.posts
-        // Replay is a prefix-closed fold: every acknowledged message is at its sequence number.
-        if durability != ".buffered" {
-            #expect(posts.count >= acknowledged.count)
-            for (sequence, text) in acknowledged {
-                #expect(Int(sequence) <= posts.count && posts[Int(sequence) - 1] == text, "acknowledged \(sequence) lost or moved")
+        try await supervisor.run {
+            let room = try await supervisor.start(ChildSpec(id: "room", process: ChatRoom(), options: fastOptions()))
+            let posts = try await room.state.posts
+            // Replay is a prefix-closed fold: every acknowledged message is at its sequence number.
+            if durability != ".buffered" {
+                #expect(posts.count >= acknowledged.count)
+                for (sequence, text) in acknowledged {
+                    #expect(Int(sequence) <= posts.count && posts[Int(sequence) - 1] == text, "acknowledged \(sequence) lost or moved")
+                }
+            }
+            // Never a duplicate or a reorder within a sender, whatever the durability.
+            var next: [Int: Int] = [:]
+            for post in posts {
+                let parts = post.split(separator: ":").map { Int($0)! }
+                #expect(parts[1] == next[parts[0], default: 0], "sender \(parts[0]) out of order")
+                next[parts[0]] = parts[1] + 1
             }
         }
-        // Never a duplicate or a reorder within a sender, whatever the durability.
-        var next: [Int: Int] = [:]
-        for post in posts {
-            let parts = post.split(separator: ":").map { Int($0)! }
-            #expect(parts[1] == next[parts[0], default: 0], "sender \(parts[0]) out of order")
-            next[parts[0]] = parts[1] + 1
-        }
-        await supervisor.shutdown()
     }
 }

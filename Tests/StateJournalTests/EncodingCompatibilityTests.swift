@@ -43,29 +43,31 @@ import Testing
     @Test func aCartJournalOfTheFirstEncodingReplays() async throws {
         let directory = TemporaryDirectory()
         try Self.copy("cart-7.journal", into: directory)
-        let supervisor = Supervisor(directory: directory.path, logger: quietLogger)
         let options = ProcessOptions(retention: .persistent, determinismCheckInterval: 4)
-        let cart = try await supervisor.child(id: EncodingV1Fixture.Cart.processID) {
-            ChildSpec(id: $0, process: EncodingV1Fixture.Cart(), options: options)
-        }
-        let expected = try Self.fold(EncodingV1Fixture.Cart(), EncodingV1Fixture.Cart.messages)
-        #expect(try await cart.state == expected)
-        let report = try #require(await cart.lastReplay)
-        #expect(report.messages == EncodingV1Fixture.Cart.messages.count)
-        #expect(report.digestsSkipped == EncodingV1Fixture.Cart.messages.count / 4 && report.digestsChecked == 0, "\(report)")
-        // It keeps working: new messages (and a canonical digest after the 4th), then a restart
-        // in this OS process replays both encodings.
         let more: [EncodingV1Fixture.Cart.Message] = [.tags(["x", "y", "z"]), .note(9, "n"), .rate(2), .adjust(1)]
-        for message in more { try await cart.send(message) }
-        await supervisor.shutdown()
-        let again = Supervisor(directory: directory.path, logger: quietLogger)
-        let reopened = try await again.child(id: EncodingV1Fixture.Cart.processID) {
-            ChildSpec(id: $0, process: EncodingV1Fixture.Cart(), options: options)
+        let supervisor = Supervisor(directory: directory.path, logger: quietLogger)
+        try await supervisor.run {
+            let cart = try await supervisor.child(id: EncodingV1Fixture.Cart.processID) {
+                ChildSpec(id: $0, process: EncodingV1Fixture.Cart(), options: options)
+            }
+            let expected = try Self.fold(EncodingV1Fixture.Cart(), EncodingV1Fixture.Cart.messages)
+            #expect(try await cart.state == expected)
+            let report = try #require(await cart.lastReplay)
+            #expect(report.messages == EncodingV1Fixture.Cart.messages.count)
+            #expect(report.digestsSkipped == EncodingV1Fixture.Cart.messages.count / 4 && report.digestsChecked == 0, "\(report)")
+            // It keeps working: new messages (and a canonical digest after the 4th), then a restart
+            // in this OS process replays both encodings.
+            for message in more { try await cart.send(message) }
         }
-        #expect(try await reopened.state == Self.fold(EncodingV1Fixture.Cart(), EncodingV1Fixture.Cart.messages + more))
-        // The digest written after the new message is canonical, and checked.
-        #expect(try #require(await reopened.lastReplay).digestsChecked == 1)
-        await again.shutdown()
+        let again = Supervisor(directory: directory.path, logger: quietLogger)
+        try await again.run {
+            let reopened = try await again.child(id: EncodingV1Fixture.Cart.processID) {
+                ChildSpec(id: $0, process: EncodingV1Fixture.Cart(), options: options)
+            }
+            #expect(try await reopened.state == Self.fold(EncodingV1Fixture.Cart(), EncodingV1Fixture.Cart.messages + more))
+            // The digest written after the new message is canonical, and checked.
+            #expect(try #require(await reopened.lastReplay).digestsChecked == 1)
+        }
     }
 
     /// The report's journal: every message was acknowledged by the first encoding, and a 10-byte
@@ -80,11 +82,12 @@ import Testing
         let directory = TemporaryDirectory()
         try Self.copy("checkout-1.journal", into: directory)
         let supervisor = Supervisor(directory: directory.path, logger: quietLogger)
-        let checkout = try await supervisor.child(id: EncodingV1Fixture.Checkout.processID) {
-            ChildSpec(id: $0, process: EncodingV1Fixture.Checkout(), options: ProcessOptions(retention: .persistent))
+        try await supervisor.run {
+            let checkout = try await supervisor.child(id: EncodingV1Fixture.Checkout.processID) {
+                ChildSpec(id: $0, process: EncodingV1Fixture.Checkout(), options: ProcessOptions(retention: .persistent))
+            }
+            #expect(try await checkout.state == Self.fold(EncodingV1Fixture.Checkout(), EncodingV1Fixture.Checkout.messages))
         }
-        #expect(try await checkout.state == Self.fold(EncodingV1Fixture.Checkout(), EncodingV1Fixture.Checkout.messages))
-        await supervisor.shutdown()
     }
 
     struct Nested: JournaledProcess {
@@ -107,10 +110,11 @@ import Testing
         let before = try Data(contentsOf: URL(fileURLWithPath: path))
 
         let supervisor = Supervisor(directory: directory.path, logger: quietLogger)
-        let failure = await #expect(throws: SupervisorError.self) {
-            _ = try await supervisor.child(id: "nested") { ChildSpec(id: $0, process: Nested(), restart: .temporary) }
+        let failure = try await supervisor.run {
+            await #expect(throws: SupervisorError.self) {
+                _ = try await supervisor.child(id: "nested") { ChildSpec(id: $0, process: Nested(), restart: .temporary) }
+            }
         }
-        await supervisor.shutdown()
         let error = try #require(failure?.cause as? ProcessError)
         #expect(error.code == .replayFailed && error.sequence == 2, "\(error)")
         #expect("\(error)".contains("ambiguous first-encoding object"), "\(error)")
@@ -121,13 +125,14 @@ import Testing
     @Test func theRuntimeMarksJournalsOfCompactMessages() async throws {
         let directory = TemporaryDirectory()
         let supervisor = Supervisor(directory: directory.path, logger: quietLogger)
-        let compact = try await supervisor.child(id: "compact") { ChildSpec(id: $0, process: Counter(), options: ProcessOptions(retention: .persistent)) }
-        try await compact.send(1)
-        let custom = try await supervisor.child(id: "custom") {
-            ChildSpec(id: $0, process: Counter(), options: ProcessOptions(retention: .persistent), messageCodec: DecimalCodec())
+        try await supervisor.run {
+            let compact = try await supervisor.child(id: "compact") { ChildSpec(id: $0, process: Counter(), options: ProcessOptions(retention: .persistent)) }
+            try await compact.send(1)
+            let custom = try await supervisor.child(id: "custom") {
+                ChildSpec(id: $0, process: Counter(), options: ProcessOptions(retention: .persistent), messageCodec: DecimalCodec())
+            }
+            try await custom.send(2)
         }
-        try await custom.send(2)
-        await supervisor.shutdown()
         #expect(try JournalReader(path: "\(directory.path)/compact.journal").header.messagesAreCompact)
         #expect(try !JournalReader(path: "\(directory.path)/custom.journal").header.messagesAreCompact)
     }

@@ -89,17 +89,19 @@ import Testing
         let expected = try messages.reduce(into: [String: Int]()) { try Tally().apply($1, to: &$0) }
 
         let first = Supervisor(directory: directory.path, logger: quietLogger)
-        let tally = try await first.child(id: "tally") { ChildSpec(id: $0, process: Tally(), options: options) }
-        for message in messages { try await tally.send(message) }
-        #expect(try await tally.state == expected)
-        await first.shutdown()
+        try await first.run {
+            let tally = try await first.child(id: "tally") { ChildSpec(id: $0, process: Tally(), options: options) }
+            for message in messages { try await tally.send(message) }
+            #expect(try await tally.state == expected)
+        }
 
         let second = Supervisor(directory: directory.path, logger: quietLogger)
-        let reopened = try await second.child(id: "tally") { ChildSpec(id: $0, process: Tally(), options: options) }
-        #expect(try await reopened.state == expected)
-        let report = try #require(await reopened.lastReplay)
-        #expect(report.snapshotSequence != nil)
-        #expect(report.messages > 0 && report.digestsChecked > 0, "\(report)")
-        await second.shutdown()
+        try await second.run {
+            let reopened = try await second.child(id: "tally") { ChildSpec(id: $0, process: Tally(), options: options) }
+            #expect(try await reopened.state == expected)
+            let report = try #require(await reopened.lastReplay)
+            #expect(report.snapshotSequence != nil)
+            #expect(report.messages > 0 && report.digestsChecked > 0, "\(report)")
+        }
     }
 }

@@ -3,7 +3,7 @@ import Logging
 import StateJournal
 import Testing
 
-/// The README's ten-line example, as written there, runs.
+/// The README's ten-line example and the DocC overview's, as written there, run.
 @Suite struct ReadmeExampleTests {
     struct Room: JournaledProcess {  // State and Message are Codable
         var initialState: [String] { [] }
@@ -14,9 +14,24 @@ import Testing
         let directory = TemporaryDirectory()
         let logger = quietLogger
         let supervisor = Supervisor(directory: directory.path, logger: logger)
-        let room = try await supervisor.child(id: "room-42") { ChildSpec(id: $0, process: Room()) }
-        try await room.send("ana joined")
-        #expect(try await room.state == ["ana joined"])
-        await supervisor.shutdown()
+        try await supervisor.run {
+            let room = try await supervisor.child(id: "room-42") { ChildSpec(id: $0, process: Room()) }
+            try await room.send("ana joined")
+            #expect(try await room.state == ["ana joined"])
+        }
+    }
+
+    @Test func docCOverviewExample() async throws {
+        let directory = TemporaryDirectory()
+        let logger = quietLogger
+        let supervisor = Supervisor(directory: directory.path, logger: logger)
+        let members = try await supervisor.run {
+            let room = try await supervisor.child(id: "room-42") {
+                ChildSpec(id: $0, process: ChatRoom(), options: ProcessOptions(durability: .written))
+            }
+            try await room.send(.join("ana"))    // returns once journaled
+            return try await room.state.members
+        }
+        #expect(members == ["ana"])
     }
 }

@@ -145,51 +145,53 @@ func child(directory: String, seed: UInt64) async throws {
     let supervisor = Supervisor(
         directory: directory, intensity: RestartIntensity(maxRestarts: 100_000, within: .seconds(1)),
         backoff: Backoff(initial: .microseconds(100), maximum: .milliseconds(2)), logger: quiet)
-    let acks = open(directory + "/acks", O_WRONLY | O_CREAT | O_APPEND, 0o644)
-    var rooms: [ProcessHandle<Room>] = []
-    for p in 0..<trial.processes {
-        rooms.append(try await supervisor.child(id: "room-\(p)") { ChildSpec(id: $0, process: Room(), options: options) })
-    }
-    if trial.point == .midRepair {
-        // A torn tail to repair: cut the last frame of room-0's journal... after some messages.
-        for k in 0..<20 { try await rooms[0].send("room-0:0:\(k):x") }
-        await supervisor.shutdown()
-        kill(getpid(), SIGKILL)
-    }
-    let padding = String(repeating: "p", count: Int(seed % UInt64(trial.maxSize)))
-    let sent = ManagedCounter()
-    await withTaskGroup(of: Void.self) { group in
-        for (p, room) in rooms.enumerated() {
-            for s in 0..<trial.senders {
-            group.addTask {
-                var k = 0
-                var refusals = SplitMix64(seed: seed ^ UInt64(p * 64 + s))
-                while true {
-                    if Int(refusals.next() % 100) < trial.refusePercent {
-                        // Refused: never journaled; the sender goes on after the restart.
-                        do {
-                            try await room.send("poison:\(p):\(s):\(k)")
-                            return  // acknowledged: impossible; the parent finds no poison in the state either way
-                        } catch let error as ProcessError where error.code == .rejected {
-                            continue
-                        } catch {
-                            return
+    try await supervisor.run {
+        let acks = open(directory + "/acks", O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        var rooms: [ProcessHandle<Room>] = []
+        for p in 0..<trial.processes {
+            rooms.append(try await supervisor.child(id: "room-\(p)") { ChildSpec(id: $0, process: Room(), options: options) })
+        }
+        if trial.point == .midRepair {
+            // A torn tail to repair: cut the last frame of room-0's journal... after some messages.
+            for k in 0..<20 { try await rooms[0].send("room-0:0:\(k):x") }
+            await supervisor.shutdown()
+            kill(getpid(), SIGKILL)
+        }
+        let padding = String(repeating: "p", count: Int(seed % UInt64(trial.maxSize)))
+        let sent = ManagedCounter()
+        await withTaskGroup(of: Void.self) { group in
+            for (p, room) in rooms.enumerated() {
+                for s in 0..<trial.senders {
+                group.addTask {
+                    var k = 0
+                    var refusals = SplitMix64(seed: seed ^ UInt64(p * 64 + s))
+                    while true {
+                        if Int(refusals.next() % 100) < trial.refusePercent {
+                            // Refused: never journaled; the sender goes on after the restart.
+                            do {
+                                try await room.send("poison:\(p):\(s):\(k)")
+                                return  // acknowledged: impossible; the parent finds no poison in the state either way
+                            } catch let error as ProcessError where error.code == .rejected {
+                                continue
+                            } catch {
+                                return
+                            }
+                        }
+                        let message = "room-\(p):\(s):\(k):\(padding.prefix((k * 7919) % (padding.count + 1)))"
+                        guard (try? await room.send(message)) != nil else { return }
+                        let line = "room-\(p) \(s) \(k)\n"
+                        _ = line.withCString { write(acks, $0, strlen($0)) }
+                        k += 1
+                        if trial.point == .midCleanStop && sent.increment() == 200 {
+                            killer.arm()
+                            let marker = "clean-stop\n"
+                            _ = marker.withCString { write(acks, $0, strlen($0)) }
+                            await supervisor.shutdown()
+                            kill(getpid(), SIGKILL)
                         }
                     }
-                    let message = "room-\(p):\(s):\(k):\(padding.prefix((k * 7919) % (padding.count + 1)))"
-                    guard (try? await room.send(message)) != nil else { return }
-                    let line = "room-\(p) \(s) \(k)\n"
-                    _ = line.withCString { write(acks, $0, strlen($0)) }
-                    k += 1
-                    if trial.point == .midCleanStop && sent.increment() == 200 {
-                        killer.arm()
-                        let marker = "clean-stop\n"
-                        _ = marker.withCString { write(acks, $0, strlen($0)) }
-                        await supervisor.shutdown()
-                        kill(getpid(), SIGKILL)
-                    }
                 }
-            }
+                }
             }
         }
     }
@@ -271,47 +273,49 @@ func runTrial(seed: UInt64, counts: inout Counts) async {
         }
     }
     let supervisor = Supervisor(directory: directory, logger: quiet)
-    var failed = false
-    for p in 0..<trial.processes {
-        let id = "room-\(p)"
-        do {
-            let room = try await supervisor.child(id: id) { ChildSpec(id: $0, process: Room(), options: ProcessOptions()) }
-            let posts = try await room.state
-            // Per sender: its messages in its order, 0, 1, 2, … with no gap or repeat (senders interleave).
-            var expected: [Int: Int] = [:]
-            var seen = Set<String>()
-            for post in posts {
-                let parts = post.split(separator: ":", maxSplits: 3)
-                guard parts.count >= 3, parts[0] == id, let s = Int(parts[1]), let k = Int(parts[2]) else {
-                    counts.wrong += 1  // a refused message, or another room's
-                    failed = true
-                    break
+    let failed = (try? await supervisor.run {
+        var failed = false
+        for p in 0..<trial.processes {
+            let id = "room-\(p)"
+            do {
+                let room = try await supervisor.child(id: id) { ChildSpec(id: $0, process: Room(), options: ProcessOptions()) }
+                let posts = try await room.state
+                // Per sender: its messages in its order, 0, 1, 2, … with no gap or repeat (senders interleave).
+                var expected: [Int: Int] = [:]
+                var seen = Set<String>()
+                for post in posts {
+                    let parts = post.split(separator: ":", maxSplits: 3)
+                    guard parts.count >= 3, parts[0] == id, let s = Int(parts[1]), let k = Int(parts[2]) else {
+                        counts.wrong += 1  // a refused message, or another room's
+                        failed = true
+                        break
+                    }
+                    if !seen.insert("\(s):\(k)").inserted {
+                        counts.duplicates += 1
+                        failed = true
+                    }
+                    if k != expected[s, default: 0] {
+                        counts.wrong += 1
+                        failed = true
+                        break
+                    }
+                    expected[s] = k + 1
                 }
-                if !seen.insert("\(s):\(k)").inserted {
-                    counts.duplicates += 1
-                    failed = true
+                let mayBeEmpty = cleanStopStarted && posts.isEmpty
+                for (s, lastAcked) in acked[id] ?? [:] {
+                    if case .buffered = trial.durability {} else if !mayBeEmpty && expected[s, default: 0] <= lastAcked {
+                        counts.lost += lastAcked + 1 - expected[s, default: 0]
+                        failed = true
+                    }
                 }
-                if k != expected[s, default: 0] {
-                    counts.wrong += 1
-                    failed = true
-                    break
-                }
-                expected[s] = k + 1
+            } catch {
+                counts.recoveryErrors += 1
+                failed = true
+                FileHandle.standardError.write(Data("seed \(seed): \(id): \(error)\n".utf8))
             }
-            let mayBeEmpty = cleanStopStarted && posts.isEmpty
-            for (s, lastAcked) in acked[id] ?? [:] {
-                if case .buffered = trial.durability {} else if !mayBeEmpty && expected[s, default: 0] <= lastAcked {
-                    counts.lost += lastAcked + 1 - expected[s, default: 0]
-                    failed = true
-                }
-            }
-        } catch {
-            counts.recoveryErrors += 1
-            failed = true
-            FileHandle.standardError.write(Data("seed \(seed): \(id): \(error)\n".utf8))
         }
-    }
-    await supervisor.shutdown()
+        return failed
+    }) ?? true
     if failed {
         counts.failingSeeds.append(seed)
         FileHandle.standardError.write(Data("FAILED seed \(seed): \(trial.durability), \(trial.processes) processes × \(trial.senders) senders, \(trial.refusePercent)% refused, kill \(trial.point)\n".utf8))

@@ -55,21 +55,23 @@ func spec(_ id: String) -> ChildSpec<ChatRoom> {
 /// The child: runs the rooms and prints one line per acknowledged message.
 func serve(directory: String) async throws {
     let supervisor = Supervisor(directory: directory, logger: quiet)
-    var handles: [ProcessHandle<ChatRoom>] = []
-    for room in rooms { handles.append(try await supervisor.start(spec(room))) }
-    for (index, room) in handles.enumerated() {
-        for user in users { try await room.send(.join(user)) }
-        print("joined \(rooms[index])")
-    }
-    var n = 0
-    while true {
-        n += 1
-        let index = n % handles.count
-        let text = "message \(n)"
-        let sequence = try await handles[index].send(.say(user: users[n % users.count], text: text))
-        // Printed only after the journal acknowledged it.
-        print("ack \(rooms[index]) \(sequence) \(users[n % users.count]): \(text)")
-        fflush(nil)
+    try await supervisor.run {
+        var handles: [ProcessHandle<ChatRoom>] = []
+        for room in rooms { handles.append(try await supervisor.start(spec(room))) }
+        for (index, room) in handles.enumerated() {
+            for user in users { try await room.send(.join(user)) }
+            print("joined \(rooms[index])")
+        }
+        var n = 0
+        while true {
+            n += 1
+            let index = n % handles.count
+            let text = "message \(n)"
+            let sequence = try await handles[index].send(.say(user: users[n % users.count], text: text))
+            // Printed only after the journal acknowledged it.
+            print("ack \(rooms[index]) \(sequence) \(users[n % users.count]): \(text)")
+            fflush(nil)
+        }
     }
 }
 
@@ -117,38 +119,41 @@ func narrate() async throws {
 
     say("3. A new server starts the same rooms. Each replays its journal before it accepts messages:")
     let supervisor = Supervisor(directory: directory, logger: quiet)
-    var everyAckBack = true
-    var handles: [String: ProcessHandle<ChatRoom>] = [:]
-    for room in rooms {
-        let handle = try await supervisor.start(spec(room))
-        handles[room] = handle
-        let state = try await handle.state
-        let acks = acknowledged[room] ?? []
-        let back = state.messages.starts(with: acks)
-        everyAckBack = everyAckBack && back
-        let replayed = await handle.lastReplay?.messages ?? 0
-        say("   \(room.padding(toLength: 7, withPad: " ", startingAt: 0)) replayed \(replayed) messages: \(state.members.count) members, \(state.messages.count) chat lines"
-            + " (\(acks.count) were acknowledged\(state.messages.count > acks.count ? ", \(state.messages.count - acks.count) more were written but not yet acknowledged" : ""))")
-    }
-    say(everyAckBack
-        ? "   Every acknowledged message is back, in order, once.\n"
-        : "   MISSING MESSAGES: an acknowledged message was lost.\n")
+    let everyAckBack = try await supervisor.run {
+        var everyAckBack = true
+        var handles: [String: ProcessHandle<ChatRoom>] = [:]
+        for room in rooms {
+            let handle = try await supervisor.start(spec(room))
+            handles[room] = handle
+            let state = try await handle.state
+            let acks = acknowledged[room] ?? []
+            let back = state.messages.starts(with: acks)
+            everyAckBack = everyAckBack && back
+            let replayed = await handle.lastReplay?.messages ?? 0
+            say("   \(room.padding(toLength: 7, withPad: " ", startingAt: 0)) replayed \(replayed) messages: \(state.members.count) members, \(state.messages.count) chat lines"
+                + " (\(acks.count) were acknowledged\(state.messages.count > acks.count ? ", \(state.messages.count - acks.count) more were written but not yet acknowledged" : ""))")
+        }
+        say(everyAckBack
+            ? "   Every acknowledged message is back, in order, once.\n"
+            : "   MISSING MESSAGES: an acknowledged message was lost.\n")
 
-    say("4. Someone sends the lobby a message its code cannot apply:")
-    let lobby = handles["lobby"]!
-    let before = try await lobby.state.messages.count
-    do {
-        try await lobby.send(.corrupted)
-    } catch let error as ProcessError {
-        say("   the sender gets an error: \(error.code) (\(error.cause.map { "\($0)" } ?? ""))")
-    }
-    try await lobby.send(.say(user: "ana", text: "is anyone still here?"))
-    let after = try await lobby.state
-    say("   the lobby crashed, was restarted from its journal without the bad message,")
-    say("   and carries on: \(after.messages.count) chat lines (\(before) before, +1 new), last: \"\(after.messages.last ?? "")\"\n")
+        say("4. Someone sends the lobby a message its code cannot apply:")
+        let lobby = handles["lobby"]!
+        let before = try await lobby.state.messages.count
+        do {
+            try await lobby.send(.corrupted)
+        } catch let error as ProcessError {
+            say("   the sender gets an error: \(error.code) (\(error.cause.map { "\($0)" } ?? ""))")
+        }
+        try await lobby.send(.say(user: "ana", text: "is anyone still here?"))
+        let after = try await lobby.state
+        say("   the lobby crashed, was restarted from its journal without the bad message,")
+        say("   and carries on: \(after.messages.count) chat lines (\(before) before, +1 new), last: \"\(after.messages.last ?? "")\"\n")
 
-    say("5. The server stops normally (graceful shutdown).")
-    await supervisor.shutdown()
+
+        say("5. The server stops normally (graceful shutdown).")
+        return everyAckBack
+    }
     let left = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".journal") }
     say("   Journals left on disk: \(left.isEmpty ? "none" : left.joined(separator: ", ")). The state was transient:")
     say("   kept across crashes, gone after a clean stop.")

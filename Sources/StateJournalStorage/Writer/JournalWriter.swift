@@ -312,6 +312,29 @@ public final class JournalWriter: Sendable {
     ///
     /// Runs after every append made before it. Atomic at every step.
     public func writeSnapshot(_ state: [UInt8], through sequence: UInt64) async throws(JournalError) {
+        try checkSnapshot(state, through: sequence)
+        try await control { .snapshot(state, sequence, $0) }
+    }
+
+    /// Queues a snapshot as ``writeSnapshot(_:through:)`` does, without waiting for it:
+    /// `then` gets the outcome on the writer's thread (a snapshot policy, which must not
+    /// hold up the process that asked).
+    package func requestSnapshot(
+        _ state: [UInt8], through sequence: UInt64, then: @escaping @Sendable (Result<Void, JournalError>) -> Void
+    ) {
+        do throws(JournalError) {
+            try checkSnapshot(state, through: sequence)
+        } catch {
+            then(.failure(error))
+            return
+        }
+        let done = DoneContinuation(then: then)
+        if let failure = queue({ $0.queue.append(.snapshot(state, sequence, done)) }) {
+            done.resume(returning: .failure(failure))
+        }
+    }
+
+    private func checkSnapshot(_ state: [UInt8], through sequence: UInt64) throws(JournalError) {
         let (next, floor) = self.state.withLock { ($0.nextSequence, $0.snapshotSequence) }
         guard sequence < next, sequence >= floor else {
             throw JournalError(
@@ -322,7 +345,6 @@ public final class JournalWriter: Sendable {
         guard state.count <= JournalFormat.maxSnapshotSize else {
             throw JournalError(code: .messageTooLarge, message: "a snapshot of \(state.count) bytes exceeds the limit of \(JournalFormat.maxSnapshotSize)", path: path)
         }
-        try await control { .snapshot(state, sequence, $0) }
     }
 
     /// Records a digest of the state after message `digest.sequence`, in order
@@ -643,14 +665,19 @@ private struct OpenedJournalBox: @unchecked Sendable {
 final class Completion<Value: Sendable>: Sendable {
     private enum State {
         case waiting(CheckedContinuation<Value, Never>?)
+        /// Nobody waits: the answer is handed to this callback, on the thread that gives it.
+        case callback(@Sendable (Value) -> Void)
         /// Answered before the caller's continuation was attached (a task cancelled at once).
         case answeredEarly(Value)
         case answered
     }
 
-    private let state = LockedValue(State.waiting(nil))
+    private let state: LockedValue<State>
 
-    init() {}
+    init() { state = LockedValue(.waiting(nil)) }
+
+    /// An answer for nobody waiting: `then` gets it, on the writer's thread (keep it short).
+    init(then callback: @escaping @Sendable (Value) -> Void) { state = LockedValue(.callback(callback)) }
 
     /// Attaches the caller's continuation; an answer that came first is delivered at once.
     func attach(_ continuation: CheckedContinuation<Value, Never>) {
@@ -671,6 +698,15 @@ final class Completion<Value: Sendable>: Sendable {
     }
 
     func resume(returning value: Value) {
+        let callback = state.withLock { state -> (@Sendable (Value) -> Void)? in
+            guard case .callback(let callback) = state else { return nil }
+            state = .answered
+            return callback
+        }
+        if let callback {
+            callback(value)
+            return
+        }
         let continuation = state.withLock { state -> CheckedContinuation<Value, Never>? in
             guard case .waiting(let continuation) = state else { return nil }
             if let continuation {

@@ -26,3 +26,19 @@ void sj_set_thread_name(const char *name) {
     (void)name;
 #endif
 }
+
+#if defined(__linux__)
+#include <sys/vfs.h>
+#endif
+int sj_file_system_type(int fd, long *type) {
+#if defined(__linux__)
+    struct statfs s;
+    if (fstatfs(fd, &s) != 0) return -1;
+    *type = (long)s.f_type;
+    return 0;
+#else
+    (void)fd;
+    *type = 0;
+    return 0;
+#endif
+}

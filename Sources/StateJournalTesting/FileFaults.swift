@@ -20,10 +20,27 @@ public import Glibc
 /// Also a power-loss simulator: it records what was written and what was
 /// synced, and ``cutPower(tearLastWrite:)`` puts the files back to what a
 /// power cut would leave — the synced bytes, plus (optionally) part of the
-/// first write that was not synced yet.
+/// first write that was not synced yet. What a sync persists is written from
+/// what kernels and file systems do, per ``FileSystemModel``, not from what
+/// the library's writer expects: a file's bytes are durable once *that file*
+/// was synced successfully; `syncfs` persists every file of a local file
+/// system and nothing at all on FUSE.
 public final class FileFaults: Sendable {
+    /// What a power cut keeps, by kind of file system.
+    public enum FileSystemModel: Sendable, Hashable {
+        /// A local file system (ext4, XFS, Btrfs): `fdatasync`/`fsync` persist that file;
+        /// `syncfs` persists every file of the file system.
+        case local
+        /// A FUSE file system, as Linux treats it: `fstatfs` says FUSE; `fdatasync`/`fsync`
+        /// are passed to the server and persist that file; `syncfs` returns 0 and persists
+        /// nothing (the kernel forwards it only to virtiofs).
+        case fuse
+    }
+
     /// The directory whose files are affected.
     public let directory: String
+    /// The kind of file system modelled.
+    public let fileSystem: FileSystemModel
 
     private struct Rules {
         var failWrites: (errno: Int32, afterBytes: Int64)?
@@ -47,9 +64,18 @@ public final class FileFaults: Sendable {
 
     private let rules = LockedValue(Rules())
 
-    public init(under directory: String) {
+    /// Whether `fstatfs` reports the modelled type (FUSE says it is FUSE); false models a file
+    /// system whose type does not reveal what its syncs do.
+    public let reportsItsType: Bool
+
+    public init(under directory: String, fileSystem: FileSystemModel = .local, reportsItsType: Bool = true) {
         self.directory = URL(fileURLWithPath: directory).resolvingSymlinksInPath().path
+        self.fileSystem = fileSystem
+        self.reportsItsType = reportsItsType
     }
+
+    /// FUSE's `statfs` magic number.
+    static let fuseSuperMagic = 0x6573_5546
 
     // MARK: Faults
 
@@ -125,7 +151,7 @@ public final class FileFaults: Sendable {
 
     func covers(_ path: String?) -> Bool {
         guard let path else { return true }
-        return path.hasPrefix(directory + "/")
+        return path == directory || path.hasPrefix(directory + "/")
     }
 
     // MARK: Power loss
@@ -195,12 +221,17 @@ public final class FileFaults: Sendable {
         }
     }
 
-    /// After a sync of `paths`; a `syncfs` (several paths) syncs every file written here.
-    func afterSync(paths synced: [String], fileSystem: Bool) {
+    /// After a successful sync: `fdatasync`/`fsync` persist the file synced; `syncfs` persists
+    /// every file written here on a local file system, and nothing on FUSE.
+    func afterSync(paths synced: [String], syncfs: Bool) {
+        let model = fileSystem
         let paths: [String] = rules.withLock { rules in
             rules.syncs += 1
-            if !fileSystem { return synced }
-            return Array(Set(rules.unsynced.keys).union(rules.durable.keys).union(synced))
+            if !syncfs { return synced }
+            switch model {
+            case .local: return Array(Set(rules.unsynced.keys).union(rules.durable.keys).union(synced))
+            case .fuse: return []
+            }
         }
         for path in paths where covers(path) {
             let content = [UInt8](FileManager.default.contents(atPath: path) ?? Data())
@@ -271,10 +302,15 @@ final class FaultRegistry: SystemCallInjector {
         return .none
     }
 
-    func synced(paths: [String]) {
+    func synced(paths: [String], fileSystem: Bool) {
         for faults in owners(of: paths) {
-            faults.afterSync(paths: paths.filter { faults.covers($0) }, fileSystem: paths.count > 1)
+            faults.afterSync(paths: paths.filter { faults.covers($0) }, syncfs: fileSystem)
         }
+    }
+
+    func fileSystemType(path: String) -> Int? {
+        guard let owner = owner(of: path), owner.fileSystem == .fuse, owner.reportsItsType else { return nil }
+        return FileFaults.fuseSuperMagic
     }
 
     func read(path: String, offset: Int64, buffer: UnsafeMutableRawBufferPointer) {

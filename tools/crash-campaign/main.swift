@@ -131,7 +131,8 @@ final class Killer: SystemCallInjector, @unchecked Sendable {
         }
         return .none
     }
-    func synced(paths: [String]) {}
+    func synced(paths: [String], fileSystem: Bool) {}
+    func fileSystemType(path: String) -> Int? { nil }
     func read(path: String, offset: Int64, buffer: UnsafeMutableRawBufferPointer) {}
 }
 

@@ -97,9 +97,13 @@ public final class JournalWriter: Sendable {
     private let engine: JournalEngine
     private let pool: IOThreadPool
     private let syncRounds: SyncRounds?
+    /// The sync method in use: ``JournalOptions/syncMethod`` as this journal's file system allows.
+    package let syncMethod: SyncMethod
     private let logger: Logger
 
-    private init(opened: OpenedJournal, processID: String, options: JournalOptions, syncRounds: SyncRounds?, logger: Logger) {
+    private init(
+        opened: OpenedJournal, processID: String, options: JournalOptions, syncRounds: SyncRounds?, syncMethod: SyncMethod, logger: Logger
+    ) {
         self.path = opened.path
         self.processID = processID
         self.options = options
@@ -108,6 +112,7 @@ public final class JournalWriter: Sendable {
         self.engine.timeMarkInterval = options.timeMarkInterval.map(Self.nanoseconds) ?? 0
         self.pool = .shared
         self.syncRounds = syncRounds
+        self.syncMethod = syncMethod
         self.logger = logger
         self.state = LockedValue(State(
             nextSequence: opened.report.nextSequence, lastActivity: IOThreadPool.now(),
@@ -122,17 +127,23 @@ public final class JournalWriter: Sendable {
     public static func open(
         path: String, processID: String, options: JournalOptions = JournalOptions(), logger: Logger
     ) async throws(JournalError) -> JournalWriter {
-        let (opened, rounds) = try await IOThreadPool.shared.run { () throws(JournalError) -> (OpenedJournalBox, SyncRounds?) in
+        let (opened, rounds, method) = try await IOThreadPool.shared.run {
+            () throws(JournalError) -> (OpenedJournalBox, SyncRounds?, SyncMethod) in
             let opened = try JournalRecovery.open(path: path, processID: processID, options: options, logger: logger)
-            guard options.durability == .synced else { return (OpenedJournalBox(opened), nil) }
+            guard options.durability == .synced else { return (OpenedJournalBox(opened), nil, .perFile) }
             do throws(SystemCallError) {
-                return (OpenedJournalBox(opened), try SyncRounds.forDirectory(FileNames.directory(of: path)))
+                let (method, downgraded) = options.syncMethod.effective(onFileSystemType: try Syscall.fileSystemType(opened.fd))
+                if let downgraded {
+                    logger.warning("sync method downgraded", metadata: ["path": "\(path)", "reason": "\(downgraded)"])
+                }
+                return (OpenedJournalBox(opened), try SyncRounds.forDirectory(FileNames.directory(of: path)), method)
             } catch {
                 Syscall.close(opened.fd)
                 throw JournalError.system(error, path: path)
             }
         }
-        let writer = JournalWriter(opened: opened.value, processID: processID, options: options, syncRounds: rounds, logger: logger)
+        let writer = JournalWriter(
+            opened: opened.value, processID: processID, options: options, syncRounds: rounds, syncMethod: method, logger: logger)
         writer.armIdleTimer()
         return writer
     }
@@ -438,7 +449,7 @@ public final class JournalWriter: Sendable {
             }
             state.withLock { $0.batchesWritten += 1 }
             if options.durability == .synced, let syncRounds {
-                syncRounds.request(fd: engine.fd, method: options.syncMethod) { failure in
+                syncRounds.request(fd: engine.fd, method: syncMethod) { failure in
                     if let failure {
                         let error = JournalError(
                             code: .syncFailed, message: "\(failure); the journal is not synced again",

@@ -5,17 +5,46 @@ import Darwin
 #endif
 
 /// How a `.synced` journal makes its writes durable.
+///
+/// A `.synced` acknowledgement always means that the journal's own file was
+/// flushed after its frame was written, with that file's own error reported to
+/// that journal's appends — whatever the method.
 public enum SyncMethod: Sendable, Hashable, CustomStringConvertible {
-    /// The journals of one file system share sync rounds: a round that covers
-    /// one journal calls `fdatasync` on it; a round that covers several calls
-    /// `syncfs` once for all of them. The default.
+    /// The library's choice; today ``perFile``, on every file system. The default.
     case automatic
-    /// Always one `syncfs` per round, for all journals in it. It also forces
-    /// out every other dirty page of that file system (see docs/FORMAT.md,
-    /// "Sync rounds").
+    /// Opt-in: one `syncfs` per round for all the journals in it (one commit
+    /// and one cache flush for the whole file system). Used only on file
+    /// systems where `syncfs` is known to persist every file (ext2/3/4, XFS,
+    /// Btrfs, F2FS, tmpfs, checked with `fstatfs` when the journal opens); on
+    /// any other (FUSE, where Linux does not forward `syncfs` and it persists
+    /// nothing; network and unknown file systems) the journal uses ``perFile``
+    /// and says so in a warning. `syncfs` reports a write-back error once per
+    /// file system, to whichever round asks next: a round whose `syncfs`
+    /// fails asks each of its journals with its own `fdatasync`, so only the
+    /// journals whose own file failed get the error (see docs/FORMAT.md,
+    /// "Sync rounds"). It also forces out every other dirty page of the file
+    /// system.
     case fileSystem
-    /// One `fdatasync` per journal, run in parallel on the sync threads.
+    /// One `fdatasync` per journal; the syncs of many journals run at once on
+    /// the library's sync threads, so concurrent ones share the file system's
+    /// journal commit.
     case perFile
+
+    /// File systems (`statfs.f_type`) on which `syncfs` persists every file.
+    static let syncfsProven: [Int: String] = [
+        0xEF53: "ext2/3/4", 0x5846_5342: "XFS", 0x9123_683E: "Btrfs", 0xF2F5_2010: "F2FS", 0x0102_1994: "tmpfs",
+    ]
+
+    /// The method a journal on a file system of `type` uses for `self`, and why it differs.
+    func effective(onFileSystemType type: Int) -> (method: SyncMethod, downgraded: String?) {
+        switch self {
+        case .automatic, .perFile: return (.perFile, nil)
+        case .fileSystem:
+            if Self.syncfsProven[type] != nil { return (.fileSystem, nil) }
+            let name = type == 0x6573_5546 ? "FUSE" : "file system type 0x\(String(type, radix: 16))"
+            return (.perFile, "syncfs is not known to persist every file on \(name); per-file fdatasync instead")
+        }
+    }
 
     public var description: String {
         switch self {
@@ -59,13 +88,17 @@ final class SyncRounds: @unchecked Sendable {
     private(set) var rounds = 0
     private(set) var requests = 0
 
+    /// Per-file syncs in flight at once per file system: concurrent `fdatasync`s wait on one
+    /// journal commit of the file system instead of one each (measured with `statejournal-storage-bench`).
+    static let fileSyncThreadCount = 32
+
     /// An open directory on the file system, for `syncfs`. Never closed: one per file system.
     private let directoryFD: Int32
     private let fileSyncThreads: IOThreadPool
 
     private init(directoryFD: Int32) {
         self.directoryFD = directoryFD
-        self.fileSyncThreads = IOThreadPool(name: "sj-fsync", threads: 8)
+        self.fileSyncThreads = IOThreadPool(name: "sj-fsync", threads: Self.fileSyncThreadCount)
         pthread_mutex_init(mutex, nil)
         var attributes = pthread_condattr_t()
         pthread_condattr_init(&attributes)
@@ -94,7 +127,7 @@ final class SyncRounds: @unchecked Sendable {
     /// thread: when no round is running, that thread leads rounds until none
     /// is pending (blocking in `syncfs`/`fdatasync`, never on Swift's pool).
     func request(fd: Int32, method: SyncMethod, completion: @escaping Completion) {
-        if method == .perFile {
+        if method != .fileSystem {
             fileSyncThreads.execute {
                 do throws(SystemCallError) {
                     try Syscall.fdatasync(fd)
@@ -141,19 +174,29 @@ final class SyncRounds: @unchecked Sendable {
             requests += batch.count
             pthread_mutex_unlock(mutex)
 
-            var failure: SystemCallError?
             let start = IOThreadPool.now()
             do throws(SystemCallError) {
-                if batch.count == 1 && method == .automatic {
+                if batch.count == 1 {
                     try Syscall.fdatasync(batch[0].fd)
                 } else {
                     try Syscall.syncfs(directoryFD, covering: batch.map(\.fd))
                 }
+                for request in batch { request.completion(nil) }
             } catch {
-                failure = error
+                // The file system's error is not the journal's: each journal of the round asks
+                // with its own `fdatasync`, which reports its own file's write-back error (and
+                // makes its bytes durable if they are not yet). Never retried after its own failure.
+                for request in batch {
+                    do throws(SystemCallError) {
+                        if batch.count == 1 { throw error }
+                        try Syscall.fdatasync(request.fd)
+                        request.completion(nil)
+                    } catch {
+                        request.completion(error)
+                    }
+                }
             }
             let elapsed = IOThreadPool.now() &- start
-            for request in batch { request.completion(failure) }
             pthread_mutex_lock(mutex)
             lastSyncNanoseconds = elapsed
         }

@@ -123,7 +123,7 @@ enum Syscall {
             let r = Darwin.fsync(fd)
             #endif
             if r == 0 {
-                injector?.synced(paths: paths)
+                injector?.synced(paths: paths, fileSystem: false)
                 return
             }
             let e = errno
@@ -138,7 +138,7 @@ enum Syscall {
         if let injector, case .fail(let code) = injector.sync(paths: paths) { throw check("fsync", code) }
         while true {
             if Glibc.fsync(fd) == 0 {
-                injector?.synced(paths: paths)
+                injector?.synced(paths: paths, fileSystem: false)
                 return
             }
             let e = errno
@@ -155,7 +155,7 @@ enum Syscall {
         if let injector, case .fail(let code) = injector.sync(paths: paths) { throw check("syncfs", code) }
         while true {
             if sj_syncfs(fd) == 0 {
-                injector?.synced(paths: paths)
+                injector?.synced(paths: paths, fileSystem: true)
                 return
             }
             let e = sj_errno()
@@ -201,6 +201,20 @@ enum Syscall {
         var s = Glibc.stat()
         if Glibc.fstat(fd, &s) != 0 { throw check("fstat", errno) }
         return FileStatus(s)
+    }
+
+    /// The type of the file system that holds `fd` (`statfs.f_type`: a magic number).
+    static func fileSystemType(_ fd: Int32) throws(SystemCallError) -> Int {
+        if let injector = SystemCallFaults.injector, let type = injector.fileSystemType(path: SystemCallFaults.path(of: fd)) {
+            return type
+        }
+        var type = 0
+        while sj_file_system_type(fd, &type) != 0 {
+            let e = sj_errno()
+            if e == EINTR { continue }
+            throw check("fstatfs", e)
+        }
+        return type
     }
 
     static func status(ofPath path: String) throws(SystemCallError) -> FileStatus {

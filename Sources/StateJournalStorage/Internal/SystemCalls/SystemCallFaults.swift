@@ -27,8 +27,13 @@ package protocol SystemCallInjector: Sendable {
     func wrote(path: String, offset: Int64, count: Int)
     /// Before `fdatasync`/`fsync` of the file at `paths[0]`, or `syncfs` for the files in `paths`.
     func sync(paths: [String]) -> InjectedFault
-    /// After a successful sync of `paths`.
-    func synced(paths: [String])
+    /// After a successful sync: `fdatasync`/`fsync` of `paths[0]` (`fileSystem` false), or
+    /// `syncfs` asked for by the journals at `paths` (`fileSystem` true; what it persists is
+    /// the model's business, not the caller's).
+    func synced(paths: [String], fileSystem: Bool)
+    /// The file-system type (`statfs.f_type`) to report for the file system of `path`, or nil
+    /// for the real one.
+    func fileSystemType(path: String) -> Int?
     /// After `pread` filled `buffer` from `offset` of `path`: may damage the bytes read.
     func read(path: String, offset: Int64, buffer: UnsafeMutableRawBufferPointer)
 }

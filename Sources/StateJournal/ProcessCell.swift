@@ -63,6 +63,8 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
     /// Bumped by every restart and stop: a restart that finds it changed after an
     /// `await` gives way to the newer one.
     private var generation = 0
+    /// Set when the journal was removed or replaced under its writer: no restart from the path.
+    private var identityLost: ProcessError?
     /// A restart is between its first and last step.
     private var restartRunning = false
     /// Restarts waiting for the running one to finish.
@@ -322,11 +324,22 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
     /// Keeps the companion writer when it is healthy (flushing what it has
     /// queued, so the replay sees every message), or opens the journal anew.
     private func prepareWriter() async throws {
+        if let identityLost { throw identityLost }
         if let writer {
             do {
+                // Also checks that the path still names the writer's file: replay reads the path.
                 try await writer.flush()
                 return
             } catch {
+                if error.code == .replaced || (error.cause as? JournalError)?.code == .replaced {
+                    // The journal this process acknowledged into is gone from its path, or another
+                    // file sits there: restarting from whatever the path names now would be a
+                    // silent wrong or empty state. Every restart fails with this until an operator acts.
+                    let lost = self.error(.journalFailed, "the journal file was removed or replaced under its writer; not restarted from what the path holds now", cause: error)
+                    identityLost = lost
+                    self.writer = nil
+                    throw lost
+                }
                 logger.notice("the journal writer failed; reopening the journal", metadata: ["process": "\(id)", "error": "\(error)"])
                 self.writer = nil
             }

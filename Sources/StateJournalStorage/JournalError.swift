@@ -18,7 +18,7 @@ public struct JournalError: Error, Sendable, CustomStringConvertible {
             case notFound, permissionDenied, notAJournal, emptyFile, truncatedHeader, corruptHeader
             case unsupportedVersion, unsupportedFeature, corruptFrame, unsupportedFrame, sequenceGap
             case locked, noSpace, writeFailed, syncFailed, ioFailure, writerFailed, closed
-            case messageTooLarge, corruptSnapshot, changedWhileIdle, invalidArgument, cancelled
+            case messageTooLarge, corruptSnapshot, changedWhileIdle, invalidArgument, cancelled, replaced
         }
         fileprivate var wrapped: Wrapped
         fileprivate init(_ wrapped: Wrapped) { self.wrapped = wrapped }
@@ -65,6 +65,10 @@ public struct JournalError: Error, Sendable, CustomStringConvertible {
         public static let corruptSnapshot = Code(.corruptSnapshot)
         /// The journal changed on disk while its writer was idle and had released it.
         public static let changedWhileIdle = Code(.changedWhileIdle)
+        /// The journal's file was removed, or another file moved over it, while its writer had
+        /// it open: the writer fails before acknowledging anything more, and a process does
+        /// not restart from whatever the path names now.
+        public static let replaced = Code(.replaced)
         /// An argument is out of range.
         public static let invalidArgument = Code(.invalidArgument)
         /// The caller's task was cancelled while it waited for ``JournalWriter/close(discard:)``:

@@ -63,6 +63,26 @@ final class JournalEngine: @unchecked Sendable {
         payload = []
     }
 
+    /// Throws ``JournalError/Code/replaced`` unless `path` still names the file this engine
+    /// writes: one `stat` per batch, so that nothing is acknowledged into a file that was
+    /// removed or renamed over, where no replay would ever find it.
+    func checkIdentity(sequence: UInt64? = nil) throws(JournalError) {
+        guard fd >= 0 else { return }  // released: `ensureOpen` checks when it reopens
+        let status: Syscall.FileStatus
+        do { status = try Syscall.status(ofPath: path) } catch {
+            guard error.errno == ENOENT || error.errno == ENOTDIR else { throw JournalError.system(error, path: path) }
+            throw JournalError(
+                code: .replaced, message: "the journal file was removed while its writer had it open; nothing written to it since is acknowledged",
+                path: path, sequence: sequence)
+        }
+        guard status.inode == inode else {
+            throw JournalError(
+                code: .replaced,
+                message: "another file (inode \(status.inode)) was moved over the journal its writer holds (inode \(inode)); nothing written since is acknowledged",
+                path: path, sequence: sequence)
+        }
+    }
+
     /// Reopens a released journal, checking nobody changed it meanwhile.
     func ensureOpen() throws(JournalError) {
         guard fd < 0 else { return }
@@ -131,6 +151,9 @@ final class JournalEngine: @unchecked Sendable {
         }
         if inFrame > 0 { appendMessageFrame(firstSequence: frameFirst, count: inFrame) }
         try writeBuilt(describing: "\(messages.count) message(s) from sequence \(firstSequence)", sequence: firstSequence)
+        // Written into the file this writer holds; before it is acknowledged, that file must
+        // still be the journal at `path` (not removed, not replaced by another file).
+        try checkIdentity(sequence: firstSequence)
         if payload.capacity > 4 * JournalFormat.targetFramePayload { payload = [] }
         if builder.bytes.capacity > 4 * JournalFormat.targetFramePayload { builder = FrameBuilder() }
     }

@@ -496,6 +496,7 @@ public final class JournalWriter: Sendable {
             return
         case .flush(let done):
             do {
+                try engine.checkIdentity()
                 try engine.syncFile()
             } catch {
                 done.resume(returning: .failure(error))

@@ -1,10 +1,25 @@
+import Foundation
+
 /// Journal file names from process ids: any id (slashes, dots, spaces,
 /// emoji, thousands of bytes) gives a safe, unique file name.
 public enum JournalNaming {
-    /// The file name of the journal of `id`: bytes outside `[A-Za-z0-9_-]`
-    /// are percent-encoded; ids whose name would exceed 200 bytes keep a
-    /// 150-byte prefix and a 64-bit hash of the whole id.
+    /// The file name of the journal of `id`: the id in Unicode normalization
+    /// form C (ids that are equal as Swift strings, such as `"\u{E9}"` and
+    /// `"e\u{301}"`, name one file), bytes outside `[A-Za-z0-9_-]`
+    /// percent-encoded; ids whose name would exceed 200 bytes keep a 150-byte
+    /// prefix and a 64-bit hash of the whole id.
     public static func fileName(for id: String) -> String {
+        encodedName(id.precomposedStringWithCanonicalMapping)
+    }
+
+    /// The name earlier versions gave `id` (its bytes as spelled, not normalized), when it
+    /// differs from ``fileName(for:)``: a journal found under it is renamed on start.
+    static func legacyFileName(for id: String) -> String? {
+        let legacy = encodedName(id)
+        return legacy == fileName(for: id) ? nil : legacy
+    }
+
+    private static func encodedName(_ id: String) -> String {
         var name = ""
         for byte in id.utf8 {
             switch byte {

@@ -33,6 +33,8 @@ struct ChildReporter: Sendable {
 actor ProcessCell<P: JournaledProcess>: SupervisedChild {
     nonisolated let id: String
     nonisolated let journalPath: String
+    /// Where an earlier naming rule put this journal, when that differs: adopted on open.
+    nonisolated let legacyJournalPath: String?
     let process: P
     let options: ProcessOptions
     let messageCodec: AnyValueCodec<P.Message>
@@ -92,12 +94,13 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
     private(set) var lastReplay: ReplayReport?
 
     init(
-        id: String, journalPath: String, process: P, options: ProcessOptions,
+        id: String, journalPath: String, legacyJournalPath: String? = nil, process: P, options: ProcessOptions,
         messageCodec: AnyValueCodec<P.Message>, stateCodec: AnyValueCodec<P.State>?,
         logger: Logger, metrics: RuntimeMetrics, reporter: ChildReporter
     ) {
         self.id = id
         self.journalPath = journalPath
+        self.legacyJournalPath = legacyJournalPath
         self.process = process
         self.options = options
         self.messageCodec = messageCodec
@@ -347,6 +350,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         var journal = options.journal
         journal.durability = options.durability
         journal.compactMessages = journal.compactMessages || messageCodec.isCompactEncoding
+        if let legacyJournalPath { try await JournalDirectory.adopt(legacy: legacyJournalPath, as: journalPath) }
         writer = try await JournalWriter.open(path: journalPath, processID: Self.headerProcessID(id), options: journal, logger: logger)
     }
 

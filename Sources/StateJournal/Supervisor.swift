@@ -254,7 +254,9 @@ public actor Supervisor: Service {
             crashed: { id, error in notices.yield(.crashed(id, error)) },
             stopped: { id in notices.yield(.stopped(id)) })
         return ProcessCell(
-            id: spec.id, journalPath: path, process: spec.process, options: spec.options,
+            id: spec.id, journalPath: path,
+            legacyJournalPath: JournalNaming.legacyFileName(for: spec.id).map { directory + "/" + $0 },
+            process: spec.process, options: spec.options,
             messageCodec: spec.messageCodec, stateCodec: spec.stateCodec,
             logger: logger, metrics: metrics, reporter: reporter)
     }

@@ -51,4 +51,43 @@ import Testing
             #expect(!FileManager.default.fileExists(atPath: directory.path + "/d.journal"), "no empty journal was created in its place")
         }
     }
+
+    /// One id, one file: ids equal as Swift strings but spelled with different code points
+    /// name the same journal (before, the second spelling opened an empty one).
+    @Test func equalIdsWithDifferentCodePointsShareOneJournal() async throws {
+        let directory = TemporaryDirectory()
+        let composed = "caf\u{E9}", decomposed = "cafe\u{301}"
+        #expect(JournalNaming.fileName(for: composed) == JournalNaming.fileName(for: decomposed))
+        let first = Supervisor(directory: directory.path, logger: quietLogger)
+        try await first.run {
+            let counter = try await first.start(ChildSpec(id: composed, process: Counter(), restart: .temporary, options: Self.persistent()))
+            try await counter.send(3)
+        }
+        let second = Supervisor(directory: directory.path, logger: quietLogger)
+        try await second.run {
+            let counter = try await second.start(ChildSpec(id: decomposed, process: Counter(), options: Self.persistent()))
+            #expect(try await counter.state == 3)
+        }
+        #expect(directory.journals == [JournalNaming.fileName(for: composed)])
+    }
+
+    /// A journal named by the earlier rule (the id's bytes as spelled) is found and renamed.
+    @Test func aJournalUnderTheEarlierNameIsAdopted() async throws {
+        let directory = TemporaryDirectory()
+        let decomposed = "cafe\u{301}"
+        let first = Supervisor(directory: directory.path, logger: quietLogger)
+        try await first.run {
+            let counter = try await first.start(ChildSpec(id: decomposed, process: Counter(), restart: .temporary, options: Self.persistent()))
+            try await counter.send(4)
+        }
+        // As an earlier version named it.
+        let legacy = "cafe%CC%81.journal"
+        #expect(rename(directory.path + "/" + JournalNaming.fileName(for: decomposed), directory.path + "/" + legacy) == 0)
+        let second = Supervisor(directory: directory.path, logger: quietLogger)
+        try await second.run {
+            let counter = try await second.start(ChildSpec(id: decomposed, process: Counter(), options: Self.persistent()))
+            #expect(try await counter.state == 4)
+        }
+        #expect(directory.journals == [JournalNaming.fileName(for: decomposed)])
+    }
 }

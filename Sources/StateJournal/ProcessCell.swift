@@ -345,6 +345,10 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
                 }
                 logger.notice("the journal writer failed; reopening the journal", metadata: ["process": "\(id)", "error": "\(error)"])
                 self.writer = nil
+                if error.code == .syncFailed || (error.cause as? JournalError)?.code == .syncFailed {
+                    // Never append behind pages a failed `fdatasync` may have dropped: go on in a new file.
+                    try await JournalDirectory.moveToNewFile(journalPath)
+                }
             }
         }
         var journal = options.journal

@@ -101,6 +101,11 @@ public final class FileFaults: Sendable {
         rules.withLock { $0.failSyncs = errno }
     }
 
+    /// Syncs succeed again (the disk came back).
+    public func stopFailingSyncs() {
+        rules.withLock { $0.failSyncs = nil }
+    }
+
     /// `fdatasync`, `fsync` and `syncfs` block (on the library's I/O thread) until
     /// ``releaseSyncs()``: a disk that stopped answering.
     public func holdSyncs() {

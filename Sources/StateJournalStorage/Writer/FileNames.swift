@@ -26,6 +26,45 @@ enum FileNames {
 /// Directory listings on the library's I/O threads (a large directory on a slow file system
 /// must not hold one of the cooperative pool's threads).
 package enum JournalDirectory {
+    /// Copies the journal at `path` into a new file — written, `fsync`ed, renamed over the old
+    /// name, the directory synced — so that appends after a failed `fdatasync` never go to the
+    /// file whose dirty pages the kernel may have dropped. The bytes copied are what the page
+    /// cache holds: everything written, acknowledged or not (recovery then checks them as
+    /// usual). If the copy's own sync fails, this throws and the old file stays as it was.
+    package static func moveToNewFile(_ path: String) async throws(JournalError) {
+        try await IOThreadPool.shared.run { () throws(JournalError) in
+            let temporary = path + ".resync.tmp"
+            do throws(SystemCallError) {
+                let source = try Syscall.open(path, O_RDONLY)
+                defer { Syscall.close(source) }
+                let target = try Syscall.open(temporary, O_WRONLY | O_CREAT | O_TRUNC)
+                var copied = false
+                defer {
+                    Syscall.close(target)
+                    if !copied { unlink(temporary) }
+                }
+                var buffer = [UInt8](repeating: 0, count: 1 << 20)
+                var offset: Int64 = 0
+                while true {
+                    let read: Result<Int, SystemCallError> = buffer.withUnsafeMutableBytes { raw in
+                        do throws(SystemCallError) { return .success(try Syscall.preadFully(source, into: raw, at: offset)) } catch { return .failure(error) }
+                    }
+                    let n = try read.get()
+                    if n == 0 { break }
+                    try Syscall.pwriteAll(target, Array(buffer[0..<n]), at: offset)
+                    offset += Int64(n)
+                    if n < buffer.count { break }
+                }
+                try Syscall.fsync(target)
+                guard rename(temporary, path) == 0 else { throw SystemCallError(call: "rename", errno: errno) }
+                copied = true
+                try Syscall.syncDirectory(FileNames.directory(of: path))
+            } catch {
+                throw JournalError.system(error, path: path)
+            }
+        }
+    }
+
     /// Renames the journal (and its snapshot) at `legacy` to `path` when only the legacy
     /// name exists — a journal named by an earlier version of the naming rule — and makes
     /// the rename durable. Never overwrites: when both exist, nothing moves.

@@ -45,7 +45,7 @@ import Testing
             while faults.heldSyncs == 0 { await Task.yield() }
             try await Task.sleep(for: .milliseconds(20))
             faults.releaseSyncs()
-            for (index, writer) in writers.enumerated() {
+            for (index, writer) in writers.enumerated() where messages > 0 {
                 for sender in 0..<2 {
                     group.addTask {
                         var last: (Int, UInt64, [UInt8]) = (index, 0, [])
@@ -93,7 +93,14 @@ import Testing
     /// system of unknown type might not) makes `syncfs` rounds lose acknowledged messages,
     /// and the check sees it.
     @Test func theCheckCatchesSyncfsOnAFileSystemWhereItPersistsNothing() async throws {
-        let outcome = try await Self.trial(model: .fuse, method: .fileSystem, reportFUSE: false)
+        // Only the first, held batch: a later per-file sync of a journal (a round of one) would
+        // persist what an earlier syncfs round did not, and hide the loss.
+        // A round of one journal is a per-file sync; a machine loaded enough to give every
+        // request a round of its own would hide the loss once, not three times.
+        var outcome = Outcome()
+        for _ in 0..<3 where outcome.lost.isEmpty {
+            outcome = try await Self.trial(model: .fuse, method: .fileSystem, messages: 0, reportFUSE: false)
+        }
         #expect(!outcome.lost.isEmpty, "a syncfs that persists nothing went unnoticed (\(outcome.acknowledged) acknowledged)")
     }
 }

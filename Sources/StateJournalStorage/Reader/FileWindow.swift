@@ -40,6 +40,14 @@ final class FileWindow {
         return UnsafeRawBufferPointer(rebasing: buffer[0..<min(length, count)])
     }
 
+    /// Exactly the `length` bytes at `offset`, or nil when the file holds fewer now (it was
+    /// truncated while being read): callers treat that as the end of the file, never index
+    /// past what was read.
+    func exactly(at offset: Int64, count length: Int) throws(JournalError) -> UnsafeRawBufferPointer? {
+        let bytes = try bytes(at: offset, count: length)
+        return bytes.count == length ? bytes : nil
+    }
+
     /// Forgets the buffered bytes (the file changed).
     func invalidate() { count = 0 }
 }

@@ -188,7 +188,10 @@ public final class JournalReader {
                 guard header.messageCount == 0, header.rawLength == size, header.storedLength == size, header.flags.isEmpty else {
                     throw corrupt(frameOffset, "a \(header.type) frame must hold \(size) raw bytes and no message")
                 }
-                let frameBytes = try window.bytes(at: frameOffset, count: header.length)
+                guard let frameBytes = try window.exactly(at: frameOffset, count: header.length) else {
+                    try classifyDamage(at: frameOffset, reason: Self.shrank)
+                    return nil
+                }
                 let payload = UnsafeRawBufferPointer(rebasing: frameBytes[JournalFormat.frameHeaderSize...])
                 guard CRC32C.checksum(payload) == header.payloadChecksum else {
                     throw corrupt(frameOffset, "the \(header.type) frame fails its payload checksum")
@@ -210,7 +213,10 @@ public final class JournalReader {
                 decoder.reset()
                 return nil
             }
-            let frameBytes = try window.bytes(at: frameOffset, count: header.length)
+            guard let frameBytes = try window.exactly(at: frameOffset, count: header.length) else {
+                try classifyDamage(at: frameOffset, reason: Self.shrank)
+                return nil
+            }
             let stored = UnsafeRawBufferPointer(rebasing: frameBytes[JournalFormat.frameHeaderSize...])
             let payload: UnsafeRawBufferPointer
             if header.flags.contains(.compressed) {
@@ -248,6 +254,8 @@ public final class JournalReader {
         }
     }
 
+    static let shrank = "the file ended while it was being read (it was cut shorter meanwhile)"
+
     private func corrupt(_ at: Int64, _ reason: String) -> JournalError {
         JournalError(code: .corruptFrame, message: reason, path: path, offset: at, sequence: nextSequence)
     }
@@ -262,7 +270,7 @@ public final class JournalReader {
         if limit - frameOffset < Int64(JournalFormat.frameHeaderSize) {
             return .bad("the file ends inside a frame header (\(limit - frameOffset) bytes left)")
         }
-        let head = try window.bytes(at: frameOffset, count: JournalFormat.frameHeaderSize)
+        guard let head = try window.exactly(at: frameOffset, count: JournalFormat.frameHeaderSize) else { return .bad(Self.shrank) }
         let header = FrameHeader.parse(head)
         let reservedZero = head[10] == 0 && head[11] == 0
         if header.length < JournalFormat.frameHeaderSize || header.length > JournalFormat.frameHeaderSize + JournalFormat.maxFramePayload
@@ -273,7 +281,7 @@ public final class JournalReader {
         if frameOffset + Int64(header.length) > limit {
             return .bad("the frame needs \(header.length) bytes but the file ends after \(limit - frameOffset)")
         }
-        let frame = try window.bytes(at: frameOffset, count: header.length)
+        guard let frame = try window.exactly(at: frameOffset, count: header.length) else { return .bad(Self.shrank) }
         let computed = FrameHeader.computeChecksum(frame, seed: seed)
         if computed != header.checksum {
             return .bad("the frame checksum does not match (stored \(hex(header.checksum)), computed \(hex(computed)))")
@@ -301,7 +309,8 @@ public final class JournalReader {
         let remaining = UInt64(max(0, limit - after))
         while position <= last {
             let span = Int(min(Int64(chunk), last - position + 1))
-            let bytes = try window.bytes(at: position, count: span + JournalFormat.frameHeaderSize - 1)
+            // A file cut shorter while it is scanned ends the scan there.
+            guard let bytes = try window.exactly(at: position, count: span + JournalFormat.frameHeaderSize - 1) else { return nil }
             var candidates: [(Int64, Int)] = []
             var i = 0
             while i < span {
@@ -321,7 +330,7 @@ public final class JournalReader {
                 i += 1
             }
             for (candidate, length) in candidates {
-                let frame = try window.bytes(at: candidate, count: length)
+                guard let frame = try window.exactly(at: candidate, count: length) else { return nil }
                 let stored = frame.loadLE(UInt32.self, at: 4)
                 if FrameHeader.computeChecksum(frame, seed: seed) == stored { return candidate }
             }

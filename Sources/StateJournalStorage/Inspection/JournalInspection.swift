@@ -159,6 +159,9 @@ public enum JournalRepair {
             throw JournalError.system(error, path: path, message: JournalReader.openMessage(error, path: path))
         }
         defer { Syscall.close(fd) }
+        let opened: Syscall.FileStatus
+        do { opened = try Syscall.fstat(fd) } catch { throw JournalError.system(error, path: path) }
+        try JournalReader.requireRegularFile(opened, path: path)
         if !dryRun {
             let locked: Bool
             do { locked = try Syscall.tryLockExclusive(fd) } catch { throw JournalError.system(error, path: path) }

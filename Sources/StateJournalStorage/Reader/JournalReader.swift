@@ -51,9 +51,7 @@ public final class JournalReader {
         do throws(JournalError) {
             let status: Syscall.FileStatus
             do { status = try Syscall.fstat(fd) } catch { throw JournalError.system(error, path: path) }
-            if status.isDirectory {
-                throw JournalError(code: .notAJournal, message: "the path is a directory, not a journal", path: path)
-            }
+            try Self.requireRegularFile(status, path: path)
             try self.init(fd: fd, ownsDescriptor: true, path: path, limit: status.size)
         } catch {
             Syscall.close(fd)
@@ -85,6 +83,16 @@ public final class JournalReader {
 
     deinit {
         if ownsDescriptor { Syscall.close(fd) }
+    }
+
+    /// Refuses anything but a regular file: a FIFO would block or read as empty, a device
+    /// (`/dev/zero`) would read forever.
+    static func requireRegularFile(_ status: Syscall.FileStatus, path: String) throws(JournalError) {
+        guard !status.isRegularFile else { return }
+        throw JournalError(
+            code: .notAJournal,
+            message: status.isDirectory ? "the path is a directory, not a journal" : "the path is \(status.kind), not a regular file: not a journal",
+            path: path)
     }
 
     static func openMessage(_ error: SystemCallError, path: String) -> String {

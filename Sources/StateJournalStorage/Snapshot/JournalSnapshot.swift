@@ -92,7 +92,10 @@ public struct JournalSnapshot: Sendable, Hashable {
         }
         defer { Syscall.close(fd) }
         let size: Int64
-        do { size = try Syscall.fstat(fd).size } catch { throw JournalError.system(error, path: path) }
+        let status: Syscall.FileStatus
+        do { status = try Syscall.fstat(fd) } catch { throw JournalError.system(error, path: path) }
+        try JournalReader.requireRegularFile(status, path: path)
+        size = status.size
         func bad(_ message: String, _ offset: Int64) -> JournalError {
             JournalError(code: .corruptSnapshot, message: message, path: path, offset: offset)
         }

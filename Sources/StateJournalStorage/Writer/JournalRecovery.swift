@@ -48,6 +48,9 @@ enum JournalRecovery {
             }
             var keep = false
             defer { if !keep { Syscall.close(fd) } }
+            let opened: Syscall.FileStatus
+            do { opened = try Syscall.fstat(fd) } catch { throw JournalError.system(error, path: path) }
+            try JournalReader.requireRegularFile(opened, path: path)
             let locked: Bool
             do { locked = try Syscall.tryLockExclusive(fd) } catch { throw JournalError.system(error, path: path) }
             guard locked else {

@@ -22,6 +22,8 @@ enum Syscall {
         var inode: UInt64
         var isRegularFile: Bool
         var isDirectory: Bool
+        /// What the path is, in words ("a FIFO").
+        var kind: String
     }
 
     @inline(__always)
@@ -30,9 +32,11 @@ enum Syscall {
         return SystemCallError(call: call, errno: errno)
     }
 
+    /// Opens `path`. Never blocks in `open` itself: a FIFO or a device named like a journal is
+    /// opened non-blocking (no effect on regular files), and callers check ``FileStatus/kind``.
     static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o644) throws(SystemCallError) -> Int32 {
         while true {
-            let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
+            let fd = Glibc.open(path, flags | O_CLOEXEC | O_NONBLOCK, mode)
             if fd >= 0 { return fd }
             let e = errno
             if e == EINTR { continue }
@@ -240,5 +244,14 @@ extension Syscall.FileStatus {
         self.inode = UInt64(s.st_ino)
         self.isRegularFile = (s.st_mode & S_IFMT) == S_IFREG
         self.isDirectory = (s.st_mode & S_IFMT) == S_IFDIR
+        switch s.st_mode & S_IFMT {
+        case S_IFREG: kind = "a regular file"
+        case S_IFDIR: kind = "a directory"
+        case S_IFIFO: kind = "a FIFO"
+        case S_IFCHR: kind = "a character device"
+        case S_IFBLK: kind = "a block device"
+        case S_IFSOCK: kind = "a socket"
+        default: kind = "not a regular file"
+        }
     }
 }

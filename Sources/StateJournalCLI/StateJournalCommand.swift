@@ -410,47 +410,79 @@ struct Tail: ParsableCommand {
     }
 
     func run() throws {
-        let reader = openReader(file)
+        var reader = openReader(file)
         let out = Output()
-        var last: [(UInt64, [UInt8])] = []
-        last.reserveCapacity(n)
+        // The last n messages in a ring: one pass, O(1) per message, memory for min(n, messages).
+        var ring: [(UInt64, [UInt8])] = []
+        ring.reserveCapacity(min(n, 4096))
+        var next = 0
         do {
             _ = try reader.forEachMessage { sequence, bytes in
                 guard n > 0 else { return }
-                if last.count == n { last.removeFirst() }
-                last.append((sequence, Array(bytes)))
+                if ring.count < n {
+                    ring.append((sequence, Array(bytes)))
+                } else {
+                    ring[next] = (sequence, Array(bytes))
+                    next = (next + 1) % n
+                }
             }
         } catch let error as JournalError {
             fail(error)
         }
-        for (sequence, bytes) in last { bytes.withUnsafeBytes { print(out, sequence, $0) } }
+        var printed: UInt64? = nil
+        for index in 0..<ring.count {
+            let (sequence, bytes) = ring[(next + index) % ring.count]
+            bytes.withUnsafeBytes { print(out, sequence, $0) }
+            printed = sequence
+        }
         out.flush()
         guard follow else { return }
-        let inode = (try? FileManager.default.attributesOfItem(atPath: file)[.systemFileNumber] as? Int) ?? nil
-        while true {
-            usleep(200_000)
-            let current = (try? FileManager.default.attributesOfItem(atPath: file)[.systemFileNumber] as? Int) ?? nil
-            if current == nil {
-                FileHandle.standardError.write(Data("statejournal: \(file): the journal was removed (a clean stop)\n".utf8))
-                return
-            }
-            if current != inode {
-                FileHandle.standardError.write(Data("statejournal: \(file): the journal was rewritten (a snapshot); following the new file\n".utf8))
-                return try Tail(file: file, n: 0, follow: true, json: json).run()
-            }
+        // Every sequence number once, across snapshot rewrites, idle releases and a clean stop:
+        // the open descriptor is drained before the path is looked at again (a rewritten or
+        // removed journal keeps its bytes for whoever holds it open), and a new file is read
+        // from after the last sequence printed.
+        if printed == nil, reader.nextSequence > 1 { printed = reader.nextSequence - 1 }
+        func drain(_ reader: JournalReader) {
             do {
-                guard try reader.refreshLimit() else { continue }
-                _ = try reader.forEachMessage { sequence, bytes in print(out, sequence, bytes) }
+                _ = try reader.refreshLimit()
+                _ = try reader.forEachMessage { sequence, bytes in
+                    if let last = printed, sequence <= last { return }
+                    if let last = printed, sequence > last + 1 {
+                        FileHandle.standardError.write(Data("statejournal: \(file): sequences \(last + 1)…\(sequence - 1) were folded into a snapshot before they could be read\n".utf8))
+                    }
+                    print(out, sequence, bytes)
+                    printed = sequence
+                }
             } catch let error as JournalError {
                 out.flush()
                 fail(error)
-            }
+            } catch {}
             out.flush()
+        }
+        var inode = Self.inode(of: file)
+        while true {
+            usleep(200_000)
+            drain(reader)
             if case .cleanStop? = reader.end {
                 FileHandle.standardError.write(Data("statejournal: \(file): stopped normally (clean-stop marker)\n".utf8))
                 return
             }
+            let current = Self.inode(of: file)
+            if current == inode { continue }
+            drain(reader)  // whatever reached the old file before it was replaced or removed
+            guard let current else {
+                FileHandle.standardError.write(Data("statejournal: \(file): the journal was removed (a clean stop)\n".utf8))
+                return
+            }
+            FileHandle.standardError.write(Data("statejournal: \(file): the journal was rewritten (a snapshot); following the new file\n".utf8))
+            reader = openReader(file)
+            inode = current
+            drain(reader)
         }
+    }
+
+    static func inode(of path: String) -> Int? {
+        (try? FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as? Int) ?? nil
     }
 
     init() {}

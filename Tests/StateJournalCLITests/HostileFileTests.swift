@@ -38,4 +38,16 @@ import Testing
         let verify = try Self.run(["verify", scratch.url.path])
         #expect(verify.status == 3, "verify DIR: exit \(verify.status) \(verify.stdout)")
     }
+
+    /// `tail -n` with a huge count prints the whole journal (before: "failed to allocate",
+    /// an abort); with a small one, exactly the last messages, in order.
+    @Test func tailTakesAnyCountAndKeepsTheLastInOrder() throws {
+        let file = CLI.fixtures.appendingPathComponent("plain.journal").path
+        let all = try Self.run(["dump", file]).stdout.split(separator: "\n").filter { $0.hasPrefix("#") }.count
+        let huge = try Self.run(["tail", "-n", "9000000000000000000", file])
+        #expect(huge.status == 0, "exit \(huge.status) \(huge.stderr)")
+        #expect(huge.stdout.split(separator: "\n").count == all)
+        let three = try Self.run(["tail", "-n", "3", file]).stdout.split(separator: "\n")
+        #expect(three == Array(huge.stdout.split(separator: "\n").suffix(3)))
+    }
 }

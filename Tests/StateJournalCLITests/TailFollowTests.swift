@@ -18,12 +18,16 @@ import Testing
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
         process.arguments = ["-s", "KILL", "60", CLI.binary.path, "tail", "-n", "0", "--follow", "--json", path]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = Pipe()
+        // Output to a file, and the exit awaited through the termination handler: nothing blocks
+        // one of the two cooperative threads that the writer's appends need.
+        let outputPath = scratch.url.appendingPathComponent("tail.out").path
+        FileManager.default.createFile(atPath: outputPath, contents: nil)
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        let exited = AsyncStream<Int32>.makeStream()
+        process.terminationHandler = { exited.continuation.yield($0.terminationStatus) }
         try process.run()
-        // Reads stdout as it comes, so the pipe never fills.
-        let collected = Task.detached { out.fileHandleForReading.readDataToEndOfFile() }
         try await Task.sleep(for: .milliseconds(500))
 
         var last: UInt64 = 1
@@ -36,13 +40,15 @@ import Testing
         for i in 0..<100 { last = try await writer.append(Array(#"{"n":\#(i)}"#.utf8)) }
         // A clean stop of a transient process: the marker, then the file removed at once.
         try await writer.close(discard: true)
-        process.waitUntilExit()
-        let text = String(decoding: await collected.value, as: UTF8.self)
+        var statuses = exited.stream.makeAsyncIterator()
+        let status = await statuses.next()
+        try output.close()
+        let text = String(decoding: FileManager.default.contents(atPath: outputPath) ?? Data(), as: UTF8.self)
         let sequences = text.split(separator: "\n").compactMap { line -> UInt64? in
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
             return (object["sequence"] as? NSNumber)?.uint64Value
         }
-        #expect(process.terminationStatus == 0, "tail ended with \(process.terminationStatus)")
+        #expect(status == 0, "tail ended with \(String(describing: status))")
         #expect(sequences == Array(2...last), "printed \(sequences.count) of \(last - 1); first gaps: \(zip(sequences, sequences.dropFirst()).filter { $1 != $0 + 1 }.prefix(3))")
     }
 }

@@ -22,8 +22,24 @@ enum Exit {
     /// A live writer holds the journal.
     static let locked: Int32 = 75
 
+    /// How bad `code` is, for commands over several files: the worst one decides.
+    static func severity(_ code: Int32) -> Int {
+        switch code {
+        case ok: 0
+        case tornTail: 1
+        case notAJournal: 2
+        case corrupt: 3
+        default: 4
+        }
+    }
+
     static func code(for error: JournalError) -> Int32 {
-        switch error.code {
+        // A file that cannot be opened or looked at (a symlink loop, a read-only file system
+        // for `repair`, a name too long): 66, whatever the errno.
+        if let call = error.systemCall, ["open", "stat", "fstat", "lstat", "opendir"].contains(call), error.code != .locked {
+            return noInput
+        }
+        return switch error.code {
         case .notFound, .permissionDenied: noInput
         case .notAJournal, .emptyFile, .truncatedHeader, .unsupportedVersion, .unsupportedFeature, .unsupportedFrame: notAJournal
         case .corruptHeader, .corruptFrame, .sequenceGap, .corruptSnapshot: corrupt
@@ -172,8 +188,11 @@ struct List: ParsableCommand {
         let files = journalFiles(under: directory)
         let progress = ProgressBar("scanning", terminal: terminal)
         var rows: [[String]] = []
+        var worst = Exit.ok
         for (index, file) in files.enumerated() {
             let inspection = JournalInspection.inspect(file)
+            let status = exitStatus(of: inspection)
+            if Exit.severity(status) > Exit.severity(worst) { worst = status }
             progress.update(Int64(index + 1), of: Int64(files.count))
             if options.json {
                 out.line(jsonLine(inspection.jsonObject))
@@ -202,6 +221,8 @@ struct List: ParsableCommand {
             if rows.isEmpty { out.line("no journal under \(directory)") }
         }
         out.flush()
+        // Like `verify`: the worst journal listed decides (a locked journal being written is fine).
+        terminate(worst)
     }
 }
 
@@ -366,6 +387,7 @@ struct Dump: ParsableCommand {
         out.flush()
         if case .tornTail(let tail)? = reader.end {
             FileHandle.standardError.write(Data("statejournal: \(file): torn tail of \(tail.length) bytes at offset \(tail.offset) (sequence \(tail.sequence)); messages before it shown\n".utf8))
+            terminate(Exit.tornTail)
         }
     }
 }
@@ -436,7 +458,13 @@ struct Tail: ParsableCommand {
             printed = sequence
         }
         out.flush()
-        guard follow else { return }
+        guard follow else {
+            if case .tornTail(let tail)? = reader.end {
+                FileHandle.standardError.write(Data("statejournal: \(file): torn tail of \(tail.length) bytes at offset \(tail.offset) (sequence \(tail.sequence)); messages before it shown\n".utf8))
+                terminate(Exit.tornTail)
+            }
+            return
+        }
         // Every sequence number once, across snapshot rewrites, idle releases and a clean stop:
         // the open descriptor is drained before the path is looked at again (a rewritten or
         // removed journal keeps its bytes for whoever holds it open), and a new file is read
@@ -528,15 +556,7 @@ struct Verify: ParsableCommand {
         let terminal = options.terminal
         let out = Output()
         var worst = Exit.ok
-        func severity(_ code: Int32) -> Int {
-            switch code {
-            case Exit.ok: 0
-            case Exit.tornTail: 1
-            case Exit.corrupt: 3
-            case Exit.notAJournal: 2
-            default: 4
-            }
-        }
+        let severity = Exit.severity
         for path in paths {
             let files = journalFiles(under: path)
             if files.isEmpty { out.line("\(path): no journal") }
@@ -593,6 +613,13 @@ struct Stats: ParsableCommand {
     var file: String
 
     @OptionGroup var options: CommonOptions
+
+    func validate() throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw ValidationError("\(file) is a directory: stats reads one journal (`statejournal verify` and `list` take a directory)")
+        }
+    }
 
     static func bucket(_ value: Int) -> Int {
         value <= 1 ? 0 : Int(log2(Double(value)).rounded(.down))

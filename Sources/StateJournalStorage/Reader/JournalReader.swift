@@ -67,8 +67,12 @@ public final class JournalReader {
         self.limit = limit
         self.window = FileWindow(fd: fd, path: path)
         let prefixLength = Int(min(limit, Int64(JournalFormat.headerFixedSize + JournalFormat.maxProcessIDLength + 4)))
-        let prefix = try window.bytes(at: 0, count: prefixLength)
-        let (decoded, needed) = try JournalHeader.decode(prefix, path: path)
+        var (decoded, needed) = try JournalHeader.decode(try window.bytes(at: 0, count: prefixLength), path: path)
+        if decoded == nil, needed > prefixLength, Int64(needed) <= limit {
+            // A later minor version's header carries fields this reader skips (up to 4 KiB more
+            // than the id): read the length the header declares, checked by `decode`.
+            (decoded, needed) = try JournalHeader.decode(try window.bytes(at: 0, count: needed), path: path)
+        }
         guard let header = decoded else {
             throw JournalError(
                 code: .truncatedHeader,

@@ -303,7 +303,17 @@ public final class JournalReader {
 
     /// Decides whether the bad frame at `at` is a torn tail or damage in the middle.
     private func classifyDamage(at frameOffset: Int64, reason: String) throws(JournalError) {
-        if let next = try findValidFrame(after: frameOffset) {
+        let found: Int64?
+        switch try scanForValidFrame(after: frameOffset) {
+        case .found(let offset): found = offset
+        case .none: found = nil
+        case .gaveUp(let checked, let at):
+            throw JournalError(
+                code: .corruptFrame,
+                message: "\(reason); after it, frame headers that look valid follow one another (the scan checked \(checked) bytes up to offset \(at) and gave up): damage, not a torn tail",
+                path: path, offset: frameOffset, sequence: nextSequence)
+        }
+        if let next = found {
             throw JournalError(
                 code: .corruptFrame,
                 message: "\(reason); a valid frame follows at offset \(next), so this is damage, not a torn tail",
@@ -314,15 +324,40 @@ public final class JournalReader {
 
     /// The offset of the first valid frame (CRC with this file's salt) after
     /// `after`, if any. Candidates are filtered on their fixed fields first.
+    /// What the scan after damage found.
+    enum Scan {
+        case found(Int64)
+        case none
+        /// It checked as many bytes as it may (see ``scanForValidFrame(after:)``).
+        case gaveUp(checked: Int64, at: Int64)
+    }
+
+    /// The offset of the first valid frame after `after`; a scan that gave up counts as one
+    /// (damage, never a torn tail it could not prove).
     func findValidFrame(after: Int64) throws(JournalError) -> Int64? {
+        switch try scanForValidFrame(after: after) {
+        case .found(let offset): offset
+        case .none: nil
+        case .gaveUp(_, let at): at
+        }
+    }
+
+    func scanForValidFrame(after: Int64) throws(JournalError) -> Scan {
         let chunk = 256 << 10
         var position = after + 1
         let last = limit - Int64(JournalFormat.frameHeaderSize)
         let remaining = UInt64(max(0, limit - after))
+        // Checking a candidate means reading and checksumming its whole length (up to 64 MiB).
+        // A file crafted with a plausible header every few bytes would make that quadratic, so
+        // the bytes checked are bounded: four times what is left of the file, and at least
+        // 64 MiB (one frame of the largest size). Past it the scan gives up, and the caller
+        // reports damage: never a torn tail it could not prove.
+        let budget = max(Int64(JournalFormat.maxFramePayload), 4 * (limit - after))
+        var checked: Int64 = 0
         while position <= last {
             let span = Int(min(Int64(chunk), last - position + 1))
             // A file cut shorter while it is scanned ends the scan there.
-            guard let bytes = try window.exactly(at: position, count: span + JournalFormat.frameHeaderSize - 1) else { return nil }
+            guard let bytes = try window.exactly(at: position, count: span + JournalFormat.frameHeaderSize - 1) else { return .none }
             var candidates: [(Int64, Int)] = []
             var i = 0
             while i < span {
@@ -342,13 +377,15 @@ public final class JournalReader {
                 i += 1
             }
             for (candidate, length) in candidates {
-                guard let frame = try window.exactly(at: candidate, count: length) else { return nil }
+                checked += Int64(length)
+                if checked > budget { return .gaveUp(checked: checked, at: candidate) }
+                guard let frame = try window.exactly(at: candidate, count: length) else { return .none }
                 let stored = frame.loadLE(UInt32.self, at: 4)
-                if FrameHeader.computeChecksum(frame, seed: seed) == stored { return candidate }
+                if FrameHeader.computeChecksum(frame, seed: seed) == stored { return .found(candidate) }
             }
             position += Int64(span)
         }
-        return nil
+        return .none
     }
 
     struct PayloadError: Error { var reason: String }

@@ -864,8 +864,9 @@ struct Export: ParsableCommand {
                     buffer.append(contentsOf: line.utf8)
                     buffer.append(0x0A)
                     count += 1
+                    // Inside the frame too: one frame may hold millions of messages.
+                    if buffer.count >= 1 << 20 { flush() }
                 }
-                if buffer.count >= 1 << 20 { flush() }
                 if !quiet && count % 65536 == 0 { progress.update(frame.offset, of: size) }
             }) != nil {}
         } catch let error as JournalError {

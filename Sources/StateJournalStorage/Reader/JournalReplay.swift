@@ -68,6 +68,30 @@ final class ReplayCursor: @unchecked Sendable {
     private var started = false
     private var finished = false
     private var pendingDigest: StateDigest?
+    /// Where a frame's messages resume: byte offset in its payload, sequence, messages left.
+    struct Rest {
+        var offset: Int
+        var sequence: UInt64
+        var left: Int
+    }
+    /// The rest of a frame that did not fit in the last chunk, as an owned copy.
+    private var carry: ([UInt8], Rest)?
+
+    /// Appends messages from `payload` at `rest` until the chunk is full or the frame ends.
+    private func take(from payload: UnsafeRawBufferPointer, _ rest: inout Rest, into messages: inout [JournalMessage], bytes: inout Int) {
+        while rest.left > 0 && messages.count < chunkMessages && bytes < chunkBytes {
+            // The frame was validated when read: every length prefix and message is in bounds.
+            guard let length = payload.readVarint(at: &rest.offset) else { rest.left = 0; return }
+            let end = rest.offset + Int(length)
+            if rest.sequence > skipThrough {
+                messages.append(JournalMessage(sequence: rest.sequence, bytes: Array(UnsafeRawBufferPointer(rebasing: payload[rest.offset..<end]))))
+                bytes += Int(length)
+            }
+            rest.offset = end
+            rest.sequence += 1
+            rest.left -= 1
+        }
+    }
 
     init(path: String, chunkMessages: Int, chunkBytes: Int) {
         self.path = path
@@ -96,6 +120,13 @@ final class ReplayCursor: @unchecked Sendable {
         }
         var messages: [JournalMessage] = []
         var bytes = 0
+        if var (payload, rest) = carry {
+            // A frame larger than a chunk is yielded in chunks too (memory stays bounded by the
+            // chunk, not by the frame's message count).
+            payload.withUnsafeBytes { take(from: $0, &rest, into: &messages, bytes: &bytes) }
+            carry = rest.left > 0 ? (payload, rest) : nil
+            if carry != nil { return .messages(messages) }
+        }
         while messages.count < chunkMessages && bytes < chunkBytes {
             guard let (header, _, payload) = try reader.nextRawFrame() else { break }
             if header.type == .timeMark { continue }
@@ -106,13 +137,12 @@ final class ReplayCursor: @unchecked Sendable {
                 pendingDigest = digest
                 break
             }
-            var sequence = header.firstSequence
-            JournalReader.forEachMessage(in: payload, count: header.messageCount) { message in
-                if sequence > skipThrough {
-                    messages.append(JournalMessage(sequence: sequence, bytes: Array(message)))
-                    bytes += message.count
-                }
-                sequence += 1
+            var rest = Rest(offset: 0, sequence: header.firstSequence, left: header.messageCount)
+            take(from: payload, &rest, into: &messages, bytes: &bytes)
+            if rest.left > 0 {
+                // The chunk is full inside this frame: keep the rest of its payload for the next call.
+                carry = (Array(UnsafeRawBufferPointer(rebasing: payload[rest.offset...])), Rest(offset: 0, sequence: rest.sequence, left: rest.left))
+                break
             }
         }
         if messages.isEmpty {

@@ -122,9 +122,9 @@ public struct JournalInspection: Sendable {
         }
         progress?(result.fileSize, result.fileSize)
         let snapshotPath = JournalSnapshot.path(forJournal: path)
-        if let snapshot = try? JournalSnapshot.read(at: snapshotPath) {
+        if let snapshot = JournalSnapshot.summary(at: snapshotPath) {
             result.snapshot = SnapshotSummary(
-                sequence: snapshot.sequence, stateBytes: snapshot.bytes.count,
+                sequence: snapshot.sequence, stateBytes: snapshot.stateBytes,
                 fileBytes: (try? Syscall.status(ofPath: snapshotPath).size) ?? 0)
         }
         return result

@@ -80,6 +80,29 @@ public struct JournalSnapshot: Sendable, Hashable {
         return file
     }
 
+    /// The sequence number and state size of the snapshot at `path`, from its header alone
+    /// (its checksum checked, the state neither read nor decompressed): what `list` and
+    /// `info` show, in constant memory whatever the state's size. Nil when there is none or
+    /// its header is not valid.
+    static func summary(at path: String) -> (sequence: UInt64, stateBytes: Int)? {
+        guard let fd = try? Syscall.open(path, O_RDONLY) else { return nil }
+        defer { Syscall.close(fd) }
+        guard let status = try? Syscall.fstat(fd), status.isRegularFile else { return nil }
+        let maximum = fixedSize + JournalFormat.maxProcessIDLength + 4
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: maximum, alignment: 16)
+        defer { buffer.deallocate() }
+        guard let read = try? Syscall.preadFully(fd, into: buffer, at: 0), read >= fixedSize + 4 else { return nil }
+        let raw = UnsafeRawBufferPointer(rebasing: buffer[0..<read])
+        guard (0..<8).allSatisfy({ raw[$0] == JournalFormat.snapshotMagic[$0] }) else { return nil }
+        let headerLength = Int(raw.loadLE(UInt32.self, at: 12))
+        guard headerLength >= fixedSize + 4, headerLength <= read else { return nil }
+        let stored = raw.loadLE(UInt32.self, at: headerLength - 4)
+        guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<(headerLength - 4)])) == stored else { return nil }
+        let stateBytes = raw.loadLE(UInt64.self, at: 32)
+        guard stateBytes <= UInt64(JournalFormat.maxSnapshotSize) else { return nil }
+        return (raw.loadLE(UInt64.self, at: 16), Int(stateBytes))
+    }
+
     /// Reads and checks the snapshot at `path`; nil when there is none.
     /// This call blocks on file I/O.
     public static func read(at path: String) throws(JournalError) -> JournalSnapshot? {

@@ -84,7 +84,7 @@ struct StateJournalCommand: ParsableCommand {
 }
 
 struct CommonOptions: ParsableArguments {
-    @Flag(name: .long, help: "Machine-readable output: one JSON object (or one per line).")
+    @Flag(name: .long, help: "Machine-readable output: list and verify print JSON Lines (one object per journal), info and stats one JSON document.")
     var json = false
 
     @Flag(name: .long, help: "No colour, even on a terminal (NO_COLOR does the same).")
@@ -315,9 +315,15 @@ struct Dump: ParsableCommand {
             encoding, JSON text, UTF-8 text), hex otherwise; json prints one object per line \
             for scripts; hex prints the raw bytes.
 
+            --json (or --format json) prints JSON Lines: one object per message, \
+            {"sequence": N, "batch": B, "message": …} ("hex" and "whyHex" when not decodable). \
+            --snapshot prints the journal's snapshot instead: one JSON object with its sequence \
+            number, its size and its state (decoded like a message).
+
             Examples:
               statejournal dump room-42.journal --limit 20
               statejournal dump room-42.journal --from 1000 --to 1100 --format json | jq .message
+              statejournal dump room-42.journal --snapshot | jq .state
             """)
 
     @Argument(help: "The journal file.")
@@ -335,6 +341,12 @@ struct Dump: ParsableCommand {
     @Option(help: "text, json or hex.")
     var format: DumpFormat = .text
 
+    @Flag(name: .long, help: "The same as --format json: JSON Lines, one object per message.")
+    var json = false
+
+    @Flag(name: .long, help: "Print the snapshot's state (as JSON) instead of the messages.")
+    var snapshot = false
+
     @Flag(name: .long, help: "No colour, even on a terminal.")
     var noColor = false
 
@@ -343,9 +355,25 @@ struct Dump: ParsableCommand {
         if let limit, limit < 0 { throw ValidationError("--limit must not be negative") }
     }
 
+    func printSnapshot() {
+        let path = JournalSnapshot.path(forJournal: file)
+        let snapshot: JournalSnapshot?
+        do { snapshot = try JournalSnapshot.read(at: path) } catch { fail(error) }
+        guard let snapshot else {
+            print(#"{"snapshot":null}"#)
+            return
+        }
+        let state = snapshot.bytes.withUnsafeBytes { raw in
+            MessageText.json(raw).map { #""state":\#($0)"# } ?? #""hex":"\#(snapshot.bytes.withUnsafeBytes { Format.hex($0) })""#
+        }
+        print(#"{"sequence":\#(snapshot.sequence),"bytes":\#(snapshot.bytes.count),\#(state)}"#)
+    }
+
     func run() throws {
+        if snapshot { return printSnapshot() }
         let reader = openReader(file)
         let terminal = Terminal(noColor: noColor)
+        let format = json ? .json : self.format
         let out = Output()
         var shown = 0
         var batch = 0
@@ -821,12 +849,18 @@ struct Export: ParsableCommand {
     @Flag(name: .long, help: "No progress bar.")
     var quiet = false
 
+    @Flag(name: .long, help: "Overwrite --to when it exists.")
+    var force = false
+
     func run() throws {
         let reader = openReader(file)
         let fd: Int32
         if to == "-" {
             fd = STDOUT_FILENO
         } else {
+            if !force && FileManager.default.fileExists(atPath: to) {
+                failUsage("\(to) exists; pass --force to overwrite it")
+            }
             fd = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             if fd < 0 {
                 fail(JournalError(code: errno == ENOENT ? .notFound : .permissionDenied, message: "cannot write \(to): \(String(cString: strerror(errno)))", path: to))

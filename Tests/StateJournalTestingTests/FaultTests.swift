@@ -13,6 +13,31 @@ func options(_ durability: Durability) -> JournalOptions {
 }
 
 @Suite struct FaultTests {
+    /// Recovery that cannot save a torn tail's bytes (a full disk) fails and leaves nothing
+    /// behind: no empty `.cut-*` file, the journal as it was (before: a zero-byte copy stayed).
+    @Test func aFailedSaveOfCutBytesLeavesNoPartialCopy() async throws {
+        let directory = TemporaryJournalDirectory()
+        let path = directory.file("torn.journal")
+        let writer = try await JournalWriter.open(path: path, processID: "torn", options: options(.written), logger: silent)
+        for i in 0..<10 { _ = try await writer.append(Array("message \(i)".utf8)) }
+        try await writer.close(discard: false)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data([0x40, 0, 0, 0, 9, 9]))  // the start of a frame, torn
+        try handle.close()
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        let faults = FileFaults(under: directory.path)
+        faults.failWrites(errno: ENOSPC)
+        faults.install()
+        defer { faults.uninstall() }
+        await #expect(throws: JournalError.self) {
+            _ = try await JournalWriter.open(path: path, processID: "torn", options: options(.written), logger: silent)
+        }
+        let left = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.contains(".cut-") }
+        #expect(left.isEmpty, "\(left)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+    }
+
     /// After a failed `fdatasync` the file is never appended to again: the process restarts
     /// into a new file holding the same bytes (before, it kept appending to the same inode,
     /// behind pages the kernel may have dropped), and nothing acknowledged is lost.

@@ -171,8 +171,10 @@ enum JournalRecovery {
             suffix += 1
             target = FileNames.cut(path, offset: offset, seconds: seconds) + ".\(suffix)"
         }
+        var created = false
         do throws(SystemCallError) {
             let out = try Syscall.open(target, O_WRONLY | O_CREAT | O_EXCL)
+            created = true
             defer { Syscall.close(out) }
             let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
             defer { chunk.deallocate() }
@@ -187,6 +189,8 @@ enum JournalRecovery {
             try Syscall.fsync(out)
             try Syscall.syncDirectory(FileNames.directory(of: path))
         } catch {
+            // No partial copy left behind to be mistaken for the cut bytes (the journal is untouched).
+            if created { unlink(target) }
             throw JournalError.system(error, path: target, message: "saving the cut bytes failed: \(error)")
         }
         do throws(SystemCallError) {

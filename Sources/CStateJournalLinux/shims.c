@@ -42,3 +42,36 @@ int sj_file_system_type(int fd, long *type) {
     return 0;
 #endif
 }
+
+#include <fcntl.h>
+#include <string.h>
+int sj_ofd_lock(int fd, long long offset, int mode) {
+#if defined(__linux__) && defined(F_OFD_SETLK)
+    struct flock lock;
+    memset(&lock, 0, sizeof lock);
+    lock.l_type = mode ? F_WRLCK : F_UNLCK;
+    lock.l_whence = SEEK_SET;
+    lock.l_start = (off_t)offset;
+    lock.l_len = 1;
+    return fcntl(fd, F_OFD_SETLK, &lock);
+#else
+    (void)fd; (void)offset; (void)mode;
+    return 0;
+#endif
+}
+
+int sj_ofd_held(int fd, long long offset) {
+#if defined(__linux__) && defined(F_OFD_GETLK)
+    struct flock lock;
+    memset(&lock, 0, sizeof lock);
+    lock.l_type = F_WRLCK;
+    lock.l_whence = SEEK_SET;
+    lock.l_start = (off_t)offset;
+    lock.l_len = 1;
+    if (fcntl(fd, F_OFD_GETLK, &lock) != 0) return -1;
+    return lock.l_type == F_UNLCK ? 0 : 1;
+#else
+    (void)fd; (void)offset;
+    return 0;
+#endif
+}

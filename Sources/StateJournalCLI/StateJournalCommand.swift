@@ -145,7 +145,7 @@ extension JournalInspection {
 
     /// The state shown by `list`: a live writer's lock takes precedence.
     var shownState: String {
-        if let lockedBy { return "locked (pid \(lockedBy))" }
+        if let lockedBy { return lockedBy < 0 ? "locked (owned, idle)" : "locked (pid \(lockedBy))" }
         return verdict.rawValue
     }
 }
@@ -279,7 +279,9 @@ struct Info: ParsableCommand {
         } else {
             row("snapshot", "none")
         }
-        if let holder = inspection.lockedBy { row("writer", "locked by OS process \(holder)") }
+        if let holder = inspection.lockedBy {
+            row("writer", holder < 0 ? "owned by a live OS process (its writer is idle)" : "locked by OS process \(holder)")
+        }
         row("state", t.verdict(inspection.verdict))
         if let tail = inspection.tornTail {
             row("torn tail", "\(tail.length) bytes at offset \(tail.offset) (sequence \(tail.sequence)): \(tail.reason)")

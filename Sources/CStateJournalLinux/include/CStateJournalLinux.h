@@ -15,6 +15,14 @@ int sj_flock(int fd, int operation);
 /// fstatfs(2)'s f_type for `fd` in `*type`: 0, or -1 and errno.
 int sj_file_system_type(int fd, long *type);
 
+/// An open-file-description byte-range lock (F_OFD_SETLK) of one byte at `offset`:
+/// `mode` 1 takes it exclusively, 0 releases it. 0, or -1 and errno (EAGAIN: held elsewhere).
+int sj_ofd_lock(int fd, long long offset, int mode);
+
+/// Whether another open file description holds a lock on the byte at `offset` (F_OFD_GETLK):
+/// 1 yes, 0 no, -1 and errno.
+int sj_ofd_held(int fd, long long offset);
+
 /// Names the calling thread (at most 15 bytes are kept).
 void sj_set_thread_name(const char *name);
 #endif

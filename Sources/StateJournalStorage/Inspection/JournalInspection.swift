@@ -152,7 +152,8 @@ public enum JournalRepair {
     /// damage in the middle without `pointInTime`. Blocks on file I/O.
     public static func repair(_ path: String, pointInTime: Bool, dryRun: Bool) throws(JournalError) -> Report {
         if let holder = JournalLockProbe.holder(of: path) {
-            throw JournalError(code: .locked, message: "a live writer (OS process \(holder)) holds the journal; stop it first", path: path)
+            let who = holder < 0 ? "a live OS process owns the journal (its writer is idle)" : "a live writer (OS process \(holder)) holds the journal"
+            throw JournalError(code: .locked, message: "\(who); stop it first", path: path)
         }
         let fd: Int32
         do { fd = try Syscall.open(path, dryRun ? O_RDONLY : O_RDWR) } catch {

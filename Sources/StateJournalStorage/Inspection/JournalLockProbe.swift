@@ -9,8 +9,14 @@ import Darwin
 /// instant fail with `locked`): reads the kernel's lock table, `/proc/locks`.
 public enum JournalLockProbe {
     /// The OS process id of the writer holding `path`, or nil when none does
-    /// (or when the lock table cannot be read).
+    /// (or when the lock table cannot be read); -1 when an OS process owns the journal while
+    /// its writer is idle, with the file closed (its owner byte in `.statejournal-owners`).
     public static func holder(of path: String) -> Int32? {
+        if let pid = flockHolder(of: path) { return pid }
+        return JournalOwnership.isOwnedElsewhere(path) ? -1 : nil
+    }
+
+    private static func flockHolder(of path: String) -> Int32? {
         guard let status = try? Syscall.status(ofPath: path) else { return nil }
         guard let locks = readAll("/proc/locks") else { return nil }
         let major = (status.device >> 8) & 0xFFF | ((status.device >> 32) & ~0xFFF)

@@ -97,13 +97,17 @@ public final class JournalWriter: Sendable {
     private let engine: JournalEngine
     private let pool: IOThreadPool
     private let syncRounds: SyncRounds?
+    /// This OS process owns the journal while the writer lives, idle or not.
+    private let ownership: OwnershipClaim
     /// The sync method in use: ``JournalOptions/syncMethod`` as this journal's file system allows.
     package let syncMethod: SyncMethod
     private let logger: Logger
 
     private init(
-        opened: OpenedJournal, processID: String, options: JournalOptions, syncRounds: SyncRounds?, syncMethod: SyncMethod, logger: Logger
+        opened: OpenedJournal, processID: String, options: JournalOptions, syncRounds: SyncRounds?, syncMethod: SyncMethod,
+        ownership: OwnershipClaim, logger: Logger
     ) {
+        self.ownership = ownership
         self.path = opened.path
         self.processID = processID
         self.options = options
@@ -129,7 +133,13 @@ public final class JournalWriter: Sendable {
     ) async throws(JournalError) -> JournalWriter {
         let (opened, rounds, method) = try await IOThreadPool.shared.run {
             () throws(JournalError) -> (OpenedJournalBox, SyncRounds?, SyncMethod) in
-            let opened = try JournalRecovery.open(path: path, processID: processID, options: options, logger: logger)
+            if options.createDirectory { try JournalRecovery.createDirectories(FileNames.directory(of: path)) }
+            try JournalOwnership.claim(path)
+            let opened: OpenedJournal
+            do throws(JournalError) { opened = try JournalRecovery.open(path: path, processID: processID, options: options, logger: logger) } catch {
+                JournalOwnership.release(path)
+                throw error
+            }
             guard options.durability == .synced else { return (OpenedJournalBox(opened), nil, .perFile) }
             do throws(SystemCallError) {
                 let (method, downgraded) = options.syncMethod.effective(onFileSystemType: try Syscall.fileSystemType(opened.fd))
@@ -139,11 +149,13 @@ public final class JournalWriter: Sendable {
                 return (OpenedJournalBox(opened), try SyncRounds.forDirectory(FileNames.directory(of: path)), method)
             } catch {
                 Syscall.close(opened.fd)
+                JournalOwnership.release(path)
                 throw JournalError.system(error, path: path)
             }
         }
         let writer = JournalWriter(
-            opened: opened.value, processID: processID, options: options, syncRounds: rounds, syncMethod: method, logger: logger)
+            opened: opened.value, processID: processID, options: options, syncRounds: rounds, syncMethod: method,
+            ownership: OwnershipClaim(path), logger: logger)
         writer.armIdleTimer()
         return writer
     }
@@ -492,6 +504,7 @@ public final class JournalWriter: Sendable {
                 return state.queue
             }
             Self.failAll(rest, with: JournalError(code: .closed, message: "the journal writer was abandoned", path: path))
+            ownership.release()
             done.resume(returning: .success(()))
             return
         case .flush(let done):
@@ -532,6 +545,7 @@ public final class JournalWriter: Sendable {
                 return state.queue
             }
             Self.failAll(rest, with: JournalError(code: .closed, message: "the journal writer is closed", path: path))
+            ownership.release()
             done.resume(returning: .success(()))
             return
         case .vacated:

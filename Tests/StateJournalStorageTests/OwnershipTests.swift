@@ -1,0 +1,37 @@
+import Foundation
+import Logging
+@testable import StateJournalStorage
+import Testing
+
+/// A journal stays its OS process's own while its writer is idle (file closed, `flock` gone):
+/// another OS process cannot open it for writing, and `repair` refuses it. Before, idle release
+/// let a second OS process take the journal, and the first later failed with `changedWhileIdle`.
+@Suite struct OwnershipTests {
+    @Test func anIdleJournalIsNotTakenByAnotherOSProcess() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.path + "/owned.journal"
+        var options = JournalOptions(idleTimeout: .milliseconds(20))
+        options.timeMarkInterval = nil
+        let writer = try await JournalWriter.open(path: path, processID: "owned", options: options, logger: testLogger)
+        _ = try await writer.append(Array("mine".utf8))
+        while writer.isFileOpen { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(JournalLockProbe.holder(of: path) != nil, "owned while idle")
+
+        // Another OS process: opening it for writing is refused with `locked`.
+        await #expect(processExitsWith: .success) { [path = path as String] in
+            do {
+                _ = try await JournalWriter.open(path: path, processID: "owned", options: JournalOptions(), logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() })
+                exit(1)
+            } catch let error as JournalError where error.code == .locked {
+                exit(0)
+            } catch {
+                exit(2)
+            }
+        }
+        // The owner goes on as if nothing happened, and after its close the journal is free.
+        _ = try await writer.append(Array("still mine".utf8))
+        try await writer.close(discard: false)
+        #expect(JournalLockProbe.holder(of: path) == nil)
+        #expect(try readAll(path).messages.map { String(decoding: $0.bytes, as: UTF8.self) } == ["mine", "still mine"])
+    }
+}

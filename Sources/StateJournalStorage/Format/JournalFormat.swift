@@ -74,9 +74,16 @@ public struct FrameType: RawRepresentable, Hashable, Sendable, CustomStringConve
     /// An optional wall-clock time mark: the messages after it were written at
     /// or after this time. Written at most once per interval by a writer.
     public static let timeMark = FrameType(rawValue: 0x82)
+    /// An optional synced watermark, the last frame of each write of a `.synced` journal: the
+    /// highest sequence number known durable (synced) when that write was made. After damage,
+    /// valid frames whose watermarks are all below the damaged sequence prove that the damaged
+    /// bytes were never synced, so never acknowledged as `.synced`: recovery cuts them as a torn tail.
+    public static let syncedThrough = FrameType(rawValue: 0x84)
     /// Types from 0x80 are optional: a reader that does not know one skips it.
     public var isSkippable: Bool { rawValue >= 0x80 }
-    public var isKnown: Bool { self == .messages || self == .cleanStop || isStateDigest || self == .timeMark }
+    public var isKnown: Bool { self == .messages || self == .cleanStop || isStateDigest || self == .timeMark || self == .syncedThrough }
+    /// A frame of one 8-byte value and no message: a time mark or a synced watermark.
+    var isMark: Bool { self == .timeMark || self == .syncedThrough }
     /// Either kind of state digest frame (same payload).
     public var isStateDigest: Bool { self == .stateDigest || self == .canonicalStateDigest }
     public var description: String {
@@ -86,6 +93,7 @@ public struct FrameType: RawRepresentable, Hashable, Sendable, CustomStringConve
         case .stateDigest: "state-digest-v1"
         case .canonicalStateDigest: "state-digest"
         case .timeMark: "time-mark"
+        case .syncedThrough: "synced-through"
         default: "type(\(rawValue))"
         }
     }

@@ -195,7 +195,7 @@ public final class JournalReader {
                     message: "frame starts at sequence \(header.firstSequence), expected \(nextSequence)",
                     path: path, offset: frameOffset, sequence: nextSequence)
             }
-            if header.type.isStateDigest || header.type == .timeMark {
+            if header.type.isStateDigest || header.type.isMark {
                 let size = header.type.isStateDigest ? 16 : 8
                 guard header.messageCount == 0, header.rawLength == size, header.storedLength == size, header.flags.isEmpty else {
                     throw corrupt(frameOffset, "a \(header.type) frame must hold \(size) raw bytes and no message")
@@ -314,12 +314,47 @@ public final class JournalReader {
                 path: path, offset: frameOffset, sequence: nextSequence)
         }
         if let next = found {
+            // Valid frames follow. If every synced watermark among them is below the damaged
+            // sequence, none of the damaged bytes had been synced when they were written, so no
+            // sync covering them completed (a completed sync leaves no torn sectors): a power
+            // cut tore an unacknowledged tail of several frames. Cut it, as a torn tail.
+            if let watermark = try highestWatermark(from: next), watermark < nextSequence {
+                end = .tornTail(TornTail(
+                    offset: frameOffset, length: limit - frameOffset, sequence: nextSequence,
+                    reason: "\(reason); the frames after it say the journal was synced only through sequence \(watermark): damage in bytes never synced"))
+                return
+            }
             throw JournalError(
                 code: .corruptFrame,
                 message: "\(reason); a valid frame follows at offset \(next), so this is damage, not a torn tail",
                 path: path, offset: frameOffset, sequence: nextSequence)
         }
         end = .tornTail(TornTail(offset: frameOffset, length: limit - frameOffset, sequence: nextSequence, reason: reason))
+    }
+
+    /// The highest synced watermark among the valid frames from `start` to the end of the
+    /// file (across further damage); nil when there is none, or when a scan gave up.
+    private func highestWatermark(from start: Int64) throws(JournalError) -> UInt64? {
+        var highest: UInt64?
+        var at = start
+        while at < limit {
+            switch try readValidFrame(at: at) {
+            case .valid(let header):
+                if header.type == .syncedThrough, header.length == JournalFormat.frameHeaderSize + 8,
+                    let payload = try window.exactly(at: at + Int64(JournalFormat.frameHeaderSize), count: 8)
+                {
+                    highest = max(highest ?? 0, payload.loadLE(UInt64.self, at: 0))
+                }
+                at += Int64(header.length)
+            case .bad:
+                switch try scanForValidFrame(after: at) {
+                case .found(let next): at = next
+                case .none: return highest
+                case .gaveUp: return nil
+                }
+            }
+        }
+        return highest
     }
 
     /// The offset of the first valid frame (CRC with this file's salt) after

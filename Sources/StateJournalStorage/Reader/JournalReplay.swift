@@ -129,7 +129,7 @@ final class ReplayCursor: @unchecked Sendable {
         }
         while messages.count < chunkMessages && bytes < chunkBytes {
             guard let (header, _, payload) = try reader.nextRawFrame() else { break }
-            if header.type == .timeMark { continue }
+            if header.type.isMark { continue }
             if header.type.isStateDigest {
                 let digest = StateDigest(payload: payload, type: header.type)
                 if digest.sequence <= skipThrough { continue }

@@ -116,7 +116,10 @@ final class JournalEngine: @unchecked Sendable {
 
     /// Encodes `messages` (sequence numbers from `firstSequence`) into frames
     /// and writes them with one `pwrite` at the end of the journal.
-    func write(_ messages: [[UInt8]], firstSequence: UInt64) throws(JournalError) {
+    ///
+    /// With `syncedThrough` (a `.synced` journal), the write ends with a synced-watermark frame:
+    /// the highest sequence known durable before this write, for recovery after a power cut.
+    func write(_ messages: [[UInt8]], firstSequence: UInt64, syncedThrough: UInt64? = nil) throws(JournalError) {
         try ensureOpen()
         builder.reset()
         if timeMarkInterval > 0 {
@@ -150,6 +153,15 @@ final class JournalEngine: @unchecked Sendable {
             sequence += 1
         }
         if inFrame > 0 { appendMessageFrame(firstSequence: frameFirst, count: inFrame) }
+        if let syncedThrough {
+            var mark: [UInt8] = []
+            mark.appendLE(syncedThrough)
+            mark.withUnsafeBytes { raw in
+                builder.append(
+                    type: .syncedThrough, flags: [], firstSequence: sequence, messageCount: 0, rawLength: 8,
+                    payloadChecksum: CRC32C.checksum(raw), stored: raw, seed: header.frameSeed)
+            }
+        }
         try writeBuilt(describing: "\(messages.count) message(s) from sequence \(firstSequence)", sequence: firstSequence)
         // Written into the file this writer holds; before it is acknowledged, that file must
         // still be the journal at `path` (not removed, not replaced by another file).

@@ -91,6 +91,8 @@ public final class JournalWriter: Sendable {
         var appendedMessages: UInt64 = 0
         var batchesWritten: UInt64 = 0
         var snapshotSequence: UInt64 = 0
+        /// The highest sequence number known durable (a `.synced` journal's watermark).
+        var syncedThrough: UInt64 = 0
     }
 
     private let state: LockedValue<State>
@@ -120,7 +122,8 @@ public final class JournalWriter: Sendable {
         self.logger = logger
         self.state = LockedValue(State(
             nextSequence: opened.report.nextSequence, lastActivity: IOThreadPool.now(),
-            snapshotSequence: opened.report.snapshotSequence ?? 0))
+            snapshotSequence: opened.report.snapshotSequence ?? 0,
+            syncedThrough: options.durability == .synced ? opened.report.nextSequence - 1 : 0))
     }
 
     /// Opens the journal at `path` for writing, recovering it first (see
@@ -142,6 +145,8 @@ public final class JournalWriter: Sendable {
             }
             guard options.durability == .synced else { return (OpenedJournalBox(opened), nil, .perFile) }
             do throws(SystemCallError) {
+                // What recovery kept is made durable now: the synced watermark starts from it.
+                try Syscall.fdatasync(opened.fd)
                 let (method, downgraded) = options.syncMethod.effective(onFileSystemType: try Syscall.fileSystemType(opened.fd))
                 if let downgraded {
                     logger.warning("sync method downgraded", metadata: ["path": "\(path)", "reason": "\(downgraded)"])
@@ -454,7 +459,8 @@ public final class JournalWriter: Sendable {
         switch operation {
         case .append(let batch):
             do {
-                try engine.write(batch.messages, firstSequence: batch.firstSequence)
+                let watermark = options.durability == .synced ? state.withLock { $0.syncedThrough } : nil
+                try engine.write(batch.messages, firstSequence: batch.firstSequence, syncedThrough: watermark)
             } catch {
                 fail(error, batchWaiters: batch.waiters)
                 return
@@ -469,6 +475,8 @@ public final class JournalWriter: Sendable {
                         self.fail(error, batchWaiters: batch.waiters)
                         return
                     }
+                    let last = batch.firstSequence + UInt64(batch.messages.count) - 1
+                    self.state.withLock { $0.syncedThrough = max($0.syncedThrough, last) }
                     for (waiter, range) in batch.waiters { waiter.resume(.success(range)) }
                     self.next()
                 }

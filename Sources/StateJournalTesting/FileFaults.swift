@@ -183,6 +183,34 @@ public final class FileFaults: Sendable {
         rules.withLock { $0.unsynced.removeAll() }
     }
 
+    /// Puts every file written under ``directory`` back to what a power cut may leave, drawn
+    /// from `seed`: the bytes synced last, and of the writes made since, each 512-byte sector
+    /// kept or lost independently (a disk persists the sectors of an unsynced write in any
+    /// subset and order; a lost sector past the synced end reads as zeros up to the last kept
+    /// one). Call it after the writers are gone (or failed), then reopen.
+    public func cutPower(seed: UInt64) throws {
+        var generator = SplitMix64(seed: seed)
+        let (durable, unsynced) = rules.withLock { ($0.durable, $0.unsynced) }
+        for (path, writes) in unsynced.sorted(by: { $0.key < $1.key }) where !writes.isEmpty {
+            guard FileManager.default.fileExists(atPath: path) else { continue }
+            let current = [UInt8](FileManager.default.contents(atPath: path) ?? Data())
+            var kept = durable[path] ?? []
+            for write in writes {
+                var sector = Int(write.offset) / 512 * 512
+                while sector < Int(write.offset) + write.count {
+                    let low = max(sector, Int(write.offset)), high = min(sector + 512, Int(write.offset) + write.count, current.count)
+                    if low < high, generator.next() % 2 == 0 {
+                        if kept.count < high { kept += [UInt8](repeating: 0, count: high - kept.count) }
+                        kept.replaceSubrange(low..<high, with: current[low..<high])
+                    }
+                    sector += 512
+                }
+            }
+            try Data(kept).write(to: URL(fileURLWithPath: path))
+        }
+        rules.withLock { $0.unsynced.removeAll() }
+    }
+
     func beforeWrite(path: String, offset: Int64, count: Int) -> InjectedFault {
         let owned = isLibraryOwnedThread()
         return rules.withLock { rules in

@@ -2,8 +2,8 @@
 // Built by tools/fuzz/build.sh; run by tools/fuzz/run.sh (see README, "Fuzzing").
 //
 // Every input is written to a file and read as a journal (frame by frame,
-// then as a snapshot, then through a dry-run repair), and decoded as a
-// compact value. The only acceptable outcomes are values and errors: a
+// then as a snapshot, then through the CLI's inspection, then a dry-run
+// repair), and decoded as a compact value. The only acceptable outcomes are values and errors: a
 // crash, a hang, an unbounded allocation or a sanitizer report is a finding.
 import Foundation
 import StateJournalStorage
@@ -62,6 +62,11 @@ public func fuzzJournal(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         }
     }
     _ = try? JournalSnapshot.read(at: scratchPath)
+    // The CLI's reading paths: `list`, `info`, `stats` and `verify` inspect frame by frame;
+    // `dump` and `export` render every message.
+    _ = JournalInspection.inspect(scratchPath, visit: { frame in
+        frame.forEachMessage { _, bytes in _ = try? CompactJSON.render(bytes) }
+    })
     // Recovery's classification and cut, without writing (reads /proc/locks: only when there is something to cut).
     if damaged { _ = try? JournalRepair.repair(scratchPath, pointInTime: true, dryRun: true) }
     return 0

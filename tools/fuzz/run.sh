@@ -21,6 +21,6 @@ for TARGET in $TARGETS; do
     else
         cp -n tools/fuzz/seeds/*.compact "$CORPUS"/ 2>/dev/null || true
     fi
-    "$FUZZER" "$CORPUS" -max_total_time="$SECONDS_TO_RUN" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
+    "$FUZZER" "$CORPUS" -max_total_time="$SECONDS_TO_RUN" -max_len=8192 -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=256 \
         -artifact_prefix=.build-fuzz/findings/"$TARGET"- -print_final_stats=1
 done

@@ -175,6 +175,11 @@ public struct JournalSnapshot: Sendable, Hashable {
                 guard storedLength == rawLength else { throw bad("a raw snapshot's lengths differ", 24) }
                 state = Array(stored)
             case .lz4:
+                // An LZ4 block expands at most 255 times: a header claiming more is not believed,
+                // and nothing that large is allocated for it (a 100-byte file claiming 1 GB).
+                guard rawLength <= stored.count * 255 + 64 else {
+                    throw bad("the snapshot claims \(rawLength) bytes of state from an LZ4 block of \(stored.count)", 32)
+                }
                 state = [UInt8](repeating: 0, count: rawLength)
                 let decoded = state.withUnsafeMutableBytes { dst in
                     LZ4_decompress_safe(

@@ -58,8 +58,12 @@ public final class FileFaults: Sendable {
         var syncs = 0
         var failedSyncs = 0
         /// Per file: the bytes a power cut keeps, and the writes not synced since.
-        var durable: [String: [UInt8]] = [:]
-        var unsynced: [String: [(offset: Int64, count: Int)]] = [:]
+        /// Kept per file (inode), not per name: a file written under a temporary name, synced,
+        /// then renamed over a journal is durable under its new name.
+        var durable: [UInt64: [UInt8]] = [:]
+        var unsynced: [UInt64: [(offset: Int64, count: Int)]] = [:]
+        /// The name each file was last seen under.
+        var names: [UInt64: String] = [:]
     }
 
     private let rules = LockedValue(Rules())
@@ -166,11 +170,11 @@ public final class FileFaults: Sendable {
     /// first half of the first write made after that sync. Call it after the
     /// writers are gone (or failed), then reopen.
     public func cutPower(tearLastWrite: Bool = true) throws {
-        let (durable, unsynced) = rules.withLock { ($0.durable, $0.unsynced) }
-        for (path, writes) in unsynced where !writes.isEmpty {
-            guard FileManager.default.fileExists(atPath: path) else { continue }
+        let (durable, unsynced, names) = rules.withLock { ($0.durable, $0.unsynced, $0.names) }
+        for (inode, writes) in unsynced where !writes.isEmpty {
+            guard let path = names[inode], Self.inode(of: path) == inode else { continue }
             let current = [UInt8](FileManager.default.contents(atPath: path) ?? Data())
-            var kept = durable[path] ?? []
+            var kept = durable[inode] ?? []
             if tearLastWrite, let first = writes.first {
                 let start = Int(first.offset)
                 let end = min(current.count, start + first.count / 2)
@@ -190,11 +194,13 @@ public final class FileFaults: Sendable {
     /// one). Call it after the writers are gone (or failed), then reopen.
     public func cutPower(seed: UInt64) throws {
         var generator = SplitMix64(seed: seed)
-        let (durable, unsynced) = rules.withLock { ($0.durable, $0.unsynced) }
-        for (path, writes) in unsynced.sorted(by: { $0.key < $1.key }) where !writes.isEmpty {
-            guard FileManager.default.fileExists(atPath: path) else { continue }
+        let (durable, unsynced, names) = rules.withLock { ($0.durable, $0.unsynced, $0.names) }
+        for (inode, writes) in unsynced.sorted(by: { $0.key < $1.key }) where !writes.isEmpty {
+            // A file no longer under the name it was written under (removed, or renamed over)
+            // is left as it is: its name is what the directory says.
+            guard let path = names[inode], Self.inode(of: path) == inode else { continue }
             let current = [UInt8](FileManager.default.contents(atPath: path) ?? Data())
-            var kept = durable[path] ?? []
+            var kept = durable[inode] ?? []
             for write in writes {
                 var sector = Int(write.offset) / 512 * 512
                 while sector < Int(write.offset) + write.count {
@@ -230,8 +236,10 @@ public final class FileFaults: Sendable {
     func afterWrite(path: String, offset: Int64, count: Int) {
         rules.withLock { rules in
             rules.bytesWritten += Int64(count)
-            if rules.durable[path] == nil && rules.unsynced[path] == nil { rules.durable[path] = [] }
-            rules.unsynced[path, default: []].append((offset, count))
+            guard let inode = Self.inode(of: path) else { return }
+            rules.names[inode] = path
+            if rules.durable[inode] == nil && rules.unsynced[inode] == nil { rules.durable[inode] = [] }
+            rules.unsynced[inode, default: []].append((offset, count))
         }
     }
 
@@ -262,17 +270,28 @@ public final class FileFaults: Sendable {
             rules.syncs += 1
             if !syncfs { return synced }
             switch model {
-            case .local: return Array(Set(rules.unsynced.keys).union(rules.durable.keys).union(synced))
+            case .local: return Array(Set(rules.names.values).union(synced))
             case .fuse: return []
             }
         }
         for path in paths where covers(path) {
+            var status = stat()
+            guard stat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { continue }
+            let inode = UInt64(status.st_ino)
             let content = [UInt8](FileManager.default.contents(atPath: path) ?? Data())
             rules.withLock {
-                $0.durable[path] = content
-                $0.unsynced[path] = []
+                $0.names[inode] = path
+                $0.durable[inode] = content
+                $0.unsynced[inode] = []
             }
         }
+    }
+
+    /// The inode of the file named `path` now, if any.
+    static func inode(of path: String) -> UInt64? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        return UInt64(status.st_ino)
     }
 
     func damage(path: String, offset: Int64, buffer: UnsafeMutableRawBufferPointer) {

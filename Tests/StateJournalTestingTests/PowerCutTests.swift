@@ -10,104 +10,26 @@ import Testing
 /// expects. The oracle is what the writer told its callers: every `.synced` append that returned
 /// a sequence number must be there after the cut, in every sync method, on both models.
 @Suite(.timeLimit(.minutes(5))) struct PowerCutTests {
-    struct Outcome {
-        var acknowledged = 0
-        var lost: [String] = []
-        /// Journals whose recovery cut damage that synced watermarks proved unsynced.
-        var watermarkCuts = 0
-    }
+    typealias Outcome = PowerCutCheck.Report
 
-    /// `journals` writers on one directory, `senders` concurrent appenders each, every append
-    /// awaited at `.synced`; then every writer stops as a crash does, the power is cut, and
-    /// each journal is reopened (recovery) and read.
     static func trial(
         model: FileFaults.FileSystemModel, method: SyncMethod, journals: Int = 8, messages: Int = 24, reportFUSE: Bool = true,
         sectors seed: UInt64? = nil, padding: Int = 0, snapshotEvery: Int? = nil
     ) async throws -> Outcome {
-        let pad = String(repeating: "p", count: padding)
-        let directory = TemporaryJournalDirectory("power-cut")
-        let faults = FileFaults(under: directory.path, fileSystem: model, reportsItsType: reportFUSE)
-        faults.install()
-        defer { faults.uninstall() }
-        var options = JournalOptions(durability: .synced, syncMethod: method, idleTimeout: nil)
-        options.timeMarkInterval = nil
-        options.compression = padding == 0  // padded messages stay large on disk: a write spans sectors
-        var writers: [JournalWriter] = []
-        for index in 0..<journals {
-            writers.append(try await JournalWriter.open(path: directory.file("j\(index).journal"), processID: "j\(index)", options: options, logger: silent))
-        }
-        // The first appends of every journal are held in their sync, so the next round covers many journals.
-        faults.holdSyncs()
-        let acknowledged = try await withThrowingTaskGroup(of: [(Int, UInt64, [UInt8])].self) { group in
-            for (index, writer) in writers.enumerated() {
-                for sender in 0..<2 {
-                    group.addTask {
-                        let bytes = Array("j\(index)-s\(sender)-first\(pad)".utf8)
-                        return [(index, try await writer.append(bytes), bytes)]
-                    }
-                }
-            }
-            while faults.heldSyncs == 0 { await Task.yield() }
-            try await Task.sleep(for: .milliseconds(20))
-            faults.releaseSyncs()
-            for (index, writer) in writers.enumerated() where messages > 0 {
-                for sender in 0..<2 {
-                    group.addTask {
-                        var sent: [(Int, UInt64, [UInt8])] = []
-                        for i in 0..<messages {
-                            let bytes = Array("j\(index)-s\(sender)-\(i)\(pad)".utf8)
-                            let sequence = try await writer.append(bytes)
-                            sent.append((index, sequence, bytes))
-                            if let every = snapshotEvery, sender == 0, i % every == every - 1 {
-                                // A snapshot (rewrite of the journal without what it covers) between appends.
-                                try await writer.writeSnapshot(Array("state through \(sequence)".utf8), through: sequence)
-                            }
-                        }
-                        return sent
-                    }
-                }
-            }
-            return try await group.reduce(into: [(Int, UInt64, [UInt8])]()) { $0 += $1 }
-        }
-        if let seed {
-            // The power goes while one more write of each journal is made and its sync has not
-            // returned: those appends are never acknowledged (their answers come after the cut).
-            faults.holdSyncs()
-            let last = writers.enumerated().map { index, writer in
-                Task { _ = try? await writer.append(Array("j\(index)-unacknowledged\(pad)".utf8)) }
-            }
-            while faults.heldSyncs == 0 { await Task.yield() }
-            try await Task.sleep(for: .milliseconds(50))
-            try faults.cutPower(seed: seed)
-            faults.releaseSyncs()
-            for task in last { await task.value }
-            for writer in writers { await writer.abandon() }
-        } else {
-            for writer in writers { await writer.abandon() }
-            try faults.cutPower(tearLastWrite: true)
-        }
-        faults.uninstall()
+        try await PowerCutCheck.run(PowerCutCheck.Configuration(
+            model: model, method: method, journals: journals, messages: messages, reportsFileSystemType: reportFUSE,
+            sectorSeed: seed, padding: padding, snapshotEvery: snapshotEvery))
+    }
 
-        var outcome = Outcome(acknowledged: acknowledged.count)
-        var survived: [Int: [UInt64: [UInt8]]] = [:]
-        var snapshots: [Int: UInt64] = [:]
-        for index in 0..<journals {
-            let path = directory.file("j\(index).journal")
-            do {
-                let reopened = try await JournalWriter.open(path: path, processID: "j\(index)", options: JournalOptions(idleTimeout: nil), logger: silent)
-                if reopened.recovery.tornTail?.reason.contains("never synced") == true { outcome.watermarkCuts += 1 }
-                try await reopened.close(discard: false)
-                snapshots[index] = try JournalSnapshot.read(at: JournalSnapshot.path(forJournal: path))?.sequence
-                let reader = try JournalReader(path: path)
-                while let frame = try reader.nextFrame() { for m in frame.messages { survived[index, default: [:]][m.sequence] = m.bytes } }
-            } catch {
-                outcome.lost.append("j\(index): \(error)")
-            }
+    /// Random configurations (either model, snapshots or not, sector-spanning writes or not), in
+    /// every sync method; the long run is `statejournal-crash-campaign --power-cuts N`.
+    @Test(arguments: [SyncMethod.automatic, .perFile, .fileSystem])
+    func randomPowerCutsLoseNothingAcknowledged(method: SyncMethod) async throws {
+        for seed in 0..<6 as Range<UInt64> {
+            let configuration = PowerCutCheck.Configuration.random(seed: seed, method: method)
+            let report = try await PowerCutCheck.run(configuration)
+            #expect(report.lost.isEmpty, "seed \(seed), \(configuration): \(report)")
         }
-        for (index, sequence, bytes) in acknowledged where survived[index]?[sequence] != bytes && (snapshots[index] ?? 0) < sequence {
-            outcome.lost.append("j\(index) sequence \(sequence) (\(String(decoding: bytes, as: UTF8.self)))")
-        }
-        return outcome
     }
 
     @Test(arguments: [FileFaults.FileSystemModel.local, .fuse], [SyncMethod.automatic, .perFile, .fileSystem])

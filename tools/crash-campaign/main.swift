@@ -2,6 +2,12 @@
 //
 //     swift run -c release statejournal-crash-campaign [--trials N] [--seed S]
 //     swift run -c release statejournal-crash-campaign --histories N [--seed S] [--verbose]
+//     swift run -c release statejournal-crash-campaign --power-cuts N [--seed S] [--verbose]
+//
+// `--power-cuts N` runs N power-cut trials per sync method (`PowerCutCheck`: `.synced`
+// journals cut against the file-system model, local or FUSE, sectors of unsynced writes kept
+// in any subset, with and without snapshots) and prints, per method, the trials, the
+// acknowledged messages and the ones lost; it exits 1 on a loss, naming the seed.
 //
 // `--histories N` runs N concurrent histories instead (`HistoryCheck`: 1–64
 // senders, refusals, crashes, stops, cancellations and timeouts under the three
@@ -330,6 +336,7 @@ if arguments.count == 4 && arguments[1] == "child" {
 }
 var trials = 100
 var histories: Int?
+var powerCuts: Int?
 var verbose = false
 var seed = UInt64(Date().timeIntervalSince1970)
 var iterator = arguments.dropFirst().makeIterator()
@@ -337,13 +344,38 @@ while let argument = iterator.next() {
     switch argument {
     case "--trials": trials = Int(iterator.next()!)!
     case "--histories": histories = Int(iterator.next()!)!
+    case "--power-cuts": powerCuts = Int(iterator.next()!)!
     case "--seed": seed = UInt64(iterator.next()!)!
     case "--sabotage": sabotage = true
     case "--verbose": verbose = true
     default:
-        print("usage: statejournal-crash-campaign [--trials N] [--seed S] [--sabotage] | --histories N [--seed S] [--verbose]")
+        print("usage: statejournal-crash-campaign [--trials N] [--seed S] [--sabotage] | --histories N [--seed S] [--verbose] | --power-cuts N [--seed S] [--verbose]")
         exit(64)
     }
+}
+if let powerCuts {
+    print("power cuts: \(powerCuts) trials per sync method from seed \(seed)")
+    var failing: [(SyncMethod, UInt64)] = []
+    for method in [SyncMethod.automatic, .perFile, .fileSystem] {
+        var acknowledged = 0, lost = 0, cuts = 0
+        for index in 0..<powerCuts {
+            let trialSeed = seed &+ UInt64(index)
+            let configuration = PowerCutCheck.Configuration.random(seed: trialSeed, method: method)
+            let report = try await PowerCutCheck.run(configuration)
+            if verbose || !report.lost.isEmpty { print("seed \(trialSeed), \(configuration): \(report)") }
+            if !report.lost.isEmpty { failing.append((method, trialSeed)) }
+            acknowledged += report.acknowledged
+            lost += report.lost.count
+            cuts += report.watermarkCuts
+        }
+        print("  \(method): \(powerCuts) trials, \(acknowledged) acknowledged, \(lost) lost, \(cuts) torn unsynced writes cut by watermark")
+        fflush(nil)
+    }
+    if let (method, first) = failing.first {
+        print("reproduce with: swift run -c release statejournal-crash-campaign --power-cuts 1 --seed \(first) --verbose (method \(method))")
+        exit(1)
+    }
+    exit(0)
 }
 if let histories {
     print("concurrent histories: \(histories) from seed \(seed)")

@@ -15,7 +15,8 @@
 // `histories N, operations …, violations 0`; it exits 1 on a violation, naming the seed.
 //
 // Each trial starts a child OS process (this program, `child DIR SEED`) that
-// runs a supervisor with 1–256 journaled processes at a random durability,
+// runs a supervisor with 1–256 journaled processes at a random durability (and,
+// for `.synced`, a random sync method),
 // 1–8 concurrent senders per process, random message sizes and a share of
 // messages that `apply` refuses, and records every acknowledged message. The
 // child is killed with SIGKILL at a random instant or at a named point:
@@ -64,6 +65,8 @@ struct Trial {
     var senders: Int
     /// Percent of sends that `apply` refuses.
     var refusePercent: Int
+    /// How `.synced` journals sync (drawn last, so earlier seeds keep their other draws).
+    var syncMethod: SyncMethod
 
     init(seed: UInt64) {
         var g = SplitMix64(seed: seed)
@@ -76,6 +79,7 @@ struct Trial {
         triggerAfter = 1 + Int(g.next() % 40)
         senders = [1, 2, 4, 8][Int(g.next() % 4)]
         refusePercent = [0, 0, 2, 10][Int(g.next() % 4)]
+        syncMethod = [SyncMethod.automatic, .perFile, .fileSystem][Int(g.next() % 3)]
     }
 }
 
@@ -148,6 +152,7 @@ func child(directory: String, seed: UInt64) async throws {
     SystemCallFaults.install(killer)
     var options = ProcessOptions(durability: trial.durability)
     options.journal.idleTimeout = nil
+    options.journal.syncMethod = trial.syncMethod
     if trial.point == .midSnapshot { options.snapshots = .every(messages: 10) }
     let supervisor = Supervisor(
         directory: directory, intensity: RestartIntensity(maxRestarts: 100_000, within: .seconds(1)),
@@ -325,7 +330,7 @@ func runTrial(seed: UInt64, counts: inout Counts) async {
     }) ?? true
     if failed {
         counts.failingSeeds.append(seed)
-        FileHandle.standardError.write(Data("FAILED seed \(seed): \(trial.durability), \(trial.processes) processes × \(trial.senders) senders, \(trial.refusePercent)% refused, kill \(trial.point)\n".utf8))
+        FileHandle.standardError.write(Data("FAILED seed \(seed): \(trial.durability) (sync \(trial.syncMethod)), \(trial.processes) processes × \(trial.senders) senders, \(trial.refusePercent)% refused, kill \(trial.point)\n".utf8))
     }
 }
 

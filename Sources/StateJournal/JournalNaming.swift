@@ -35,12 +35,7 @@ public enum JournalNaming {
         }
         if name.isEmpty { name = "%" }
         if name.utf8.count > 200 {
-            var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-            for byte in id.utf8 {
-                hash ^= UInt64(byte)
-                hash = hash &* 0x100_0000_01B3
-            }
-            let hex = String(hash, radix: 16)
+            let hex = String(FNV1a.hash(id.utf8), radix: 16)
             name = String(name.utf8.prefix(150))! + "~" + String(repeating: "0", count: 16 - hex.count) + hex
         }
         return name + ".journal"

@@ -28,10 +28,16 @@ struct CLI {
         var stderr: String
     }
 
-    static func run(_ arguments: [String], in directory: URL = fixtures) throws -> Result {
+    /// Runs the CLI; with `deadline`, under `timeout -s KILL` (exit 137 means it hung that long).
+    static func run(_ arguments: [String], in directory: URL = fixtures, deadline seconds: Int? = nil) throws -> Result {
         let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
+        if let seconds {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+            process.arguments = ["-s", "KILL", "\(seconds)", binary.path] + arguments
+        } else {
+            process.executableURL = binary
+            process.arguments = arguments
+        }
         process.currentDirectoryURL = directory
         var environment = ProcessInfo.processInfo.environment
         environment["NO_COLOR"] = "1"

@@ -6,19 +6,9 @@ import Testing
 /// Files that are not regular files, named like journals: every command answers at once with
 /// "not a journal" (3), never hangs in `open` on a FIFO nor reads `/dev/zero` forever.
 @Suite struct HostileFileTests {
-    /// Runs the CLI under `timeout`: 124 means it hung for `seconds`.
+    /// Runs the CLI with a deadline: a hang ends it (exit 137) instead of the test run.
     static func run(_ arguments: [String], seconds: Int = 20) throws -> CLI.Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-        process.arguments = ["-s", "KILL", "\(seconds)", CLI.binary.path] + arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CLI.Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        try CLI.run(arguments, deadline: seconds)
     }
 
     @Test func aFIFOOrADeviceNamedLikeAJournalIsNotAJournal() throws {

@@ -126,13 +126,7 @@ final class JournalEngine: @unchecked Sendable {
             let now = Self.wallClockNanoseconds()
             if now &- lastTimeMark >= timeMarkInterval {
                 lastTimeMark = now
-                var mark: [UInt8] = []
-                mark.appendLE(now)
-                mark.withUnsafeBytes { raw in
-                    builder.append(
-                        type: .timeMark, flags: [], firstSequence: firstSequence, messageCount: 0, rawLength: 8,
-                        payloadChecksum: CRC32C.checksum(raw), stored: raw, seed: header.frameSeed)
-                }
+                appendMark(.timeMark, now, firstSequence: firstSequence)
             }
         }
         payload.removeAll(keepingCapacity: true)
@@ -153,21 +147,23 @@ final class JournalEngine: @unchecked Sendable {
             sequence += 1
         }
         if inFrame > 0 { appendMessageFrame(firstSequence: frameFirst, count: inFrame) }
-        if let syncedThrough {
-            var mark: [UInt8] = []
-            mark.appendLE(syncedThrough)
-            mark.withUnsafeBytes { raw in
-                builder.append(
-                    type: .syncedThrough, flags: [], firstSequence: sequence, messageCount: 0, rawLength: 8,
-                    payloadChecksum: CRC32C.checksum(raw), stored: raw, seed: header.frameSeed)
-            }
-        }
+        if let syncedThrough { appendMark(.syncedThrough, syncedThrough, firstSequence: sequence) }
         try writeBuilt(describing: "\(messages.count) message(s) from sequence \(firstSequence)", sequence: firstSequence)
         // Written into the file this writer holds; before it is acknowledged, that file must
         // still be the journal at `path` (not removed, not replaced by another file).
         try checkIdentity(sequence: firstSequence)
         if payload.capacity > 4 * JournalFormat.targetFramePayload { payload = [] }
         if builder.bytes.capacity > 4 * JournalFormat.targetFramePayload { builder = FrameBuilder() }
+    }
+
+    /// Appends a frame of one little-endian 8-byte value and no message (a time mark or a
+    /// synced watermark) to the batch being built.
+    private func appendMark(_ type: FrameType, _ value: UInt64, firstSequence: UInt64) {
+        withUnsafeBytes(of: value.littleEndian) { raw in
+            builder.append(
+                type: type, flags: [], firstSequence: firstSequence, messageCount: 0, rawLength: 8,
+                payloadChecksum: CRC32C.checksum(raw), stored: raw, seed: header.frameSeed)
+        }
     }
 
     private func appendMessageFrame(firstSequence: UInt64, count: Int) {

@@ -27,12 +27,7 @@ enum JournalOwnership {
 
     /// The byte of the owners file that stands for the journal at `path`.
     static func offset(of path: String) -> Int64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in FileNames.base(of: path).utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01B3
-        }
-        return Int64(hash & ((1 << 62) - 1))
+        Int64(FNV1a.hash(FileNames.base(of: path).utf8) & ((1 << 62) - 1))
     }
 
     /// Claims the journal at `path` for this OS process until ``release(_:)``.

@@ -23,8 +23,8 @@ enum JournalRecovery {
         guard processID.utf8.count <= JournalFormat.maxProcessIDLength else {
             throw JournalError(code: .invalidArgument, message: "the process id must have at most \(JournalFormat.maxProcessIDLength) UTF-8 bytes", path: path)
         }
+        // The directory was created (with `createDirectory`) by the writer, before it claimed the journal.
         let directory = FileNames.directory(of: path)
-        if options.createDirectory { try createDirectories(directory) }
         var report = RecoveryReport()
         for _ in 0..<3 {
             let fd: Int32

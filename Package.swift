@@ -105,7 +105,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StateJournalTestingTests",
-            dependencies: ["StateJournalTesting", "StateJournal", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["StateJournalTesting", "StateJournal", "StateJournalStorage", .product(name: "Logging", package: "swift-log")],
             swiftSettings: testSwift
         ),
         // The `statejournal` inspection CLI: depends on the file layer only.

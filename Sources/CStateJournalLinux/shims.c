@@ -15,6 +15,25 @@ int sj_syncfs(int fd) {
 
 int sj_errno(void) { return errno; }
 
+#include <fcntl.h>
+int sj_writeback_error(int fd) {
+#if defined(__linux__)
+    return sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WAIT_AFTER);
+#else
+    (void)fd;
+    return 0;
+#endif
+}
+
+int sj_start_writeback(int fd, long long offset, long long count) {
+#if defined(__linux__)
+    return sync_file_range(fd, (off_t)offset, (off_t)count, SYNC_FILE_RANGE_WRITE);
+#else
+    (void)fd; (void)offset; (void)count;
+    return 0;
+#endif
+}
+
 #include <sys/file.h>
 int sj_flock(int fd, int operation) { return flock(fd, operation); }
 

@@ -64,6 +64,15 @@ public final class FileFaults: Sendable {
         var unsynced: [UInt64: [(offset: Int64, count: Int)]] = [:]
         /// The name each file was last seen under.
         var names: [UInt64: String] = [:]
+        /// Per directory: the entries (name → inode) a power cut keeps, as of the directory's
+        /// last sync. A create, link, rename or unlink since is undone by a power cut.
+        var listings: [String: [String: UInt64]] = [:]
+        /// Write-back failures not yet reported to the file's own sync (per inode) and to a
+        /// `syncfs` of the file system (one error sequence per file system, as in Linux).
+        var writebackFailures: [UInt64: Int32] = [:]
+        var fileSystemError: Int32?
+        /// Files whose write-back failed: what they keep at a power cut no longer grows.
+        var frozen: Set<UInt64> = []
     }
 
     private let rules = LockedValue(Rules())
@@ -103,6 +112,21 @@ public final class FileFaults: Sendable {
     /// `fdatasync`, `fsync` and `syncfs` fail with `errno`.
     public func failSyncs(errno: Int32 = EIO) {
         rules.withLock { $0.failSyncs = errno }
+    }
+
+    /// The kernel failed to write back the dirty pages of `file` (a bad sector; a disk that
+    /// went away for a moment). As Linux does: the file's writes not yet synced are lost and
+    /// no later sync persists them; the error is reported once to the file's own next sync
+    /// (`fdatasync`, or a check of its write-back error) and once to the next `syncfs` of the
+    /// file system — whichever journals that `syncfs` was for.
+    public func failWriteback(of file: String, errno: Int32 = EIO) {
+        let resolved = Self.resolve(file)
+        guard let inode = Self.inode(of: resolved) else { return }
+        rules.withLock { rules in
+            rules.writebackFailures[inode] = errno
+            rules.fileSystemError = errno
+            rules.frozen.insert(inode)
+        }
     }
 
     /// Syncs succeed again (the disk came back).
@@ -151,7 +175,10 @@ public final class FileFaults: Sendable {
     // MARK: Installation
 
     /// Starts injecting (process-wide, for files under ``directory``).
-    public func install() { FaultRegistry.shared.add(self) }
+    public func install() {
+        rules.withLock { Self.recordEverything(under: directory, in: &$0) }
+        FaultRegistry.shared.add(self)
+    }
 
     /// Stops injecting.
     public func uninstall() { FaultRegistry.shared.remove(self) }
@@ -170,12 +197,12 @@ public final class FileFaults: Sendable {
     /// first half of the first write made after that sync. Call it after the
     /// writers are gone (or failed), then reopen.
     public func cutPower(tearLastWrite: Bool = true) throws {
-        let (durable, unsynced, names) = rules.withLock { ($0.durable, $0.unsynced, $0.names) }
+        let (durable, unsynced, names, frozen) = rules.withLock { ($0.durable, $0.unsynced, $0.names, $0.frozen) }
         for (inode, writes) in unsynced where !writes.isEmpty {
             guard let path = names[inode], Self.inode(of: path) == inode else { continue }
             let current = [UInt8](FileManager.default.contents(atPath: path) ?? Data())
             var kept = durable[inode] ?? []
-            if tearLastWrite, let first = writes.first {
+            if tearLastWrite, !frozen.contains(inode), let first = writes.first {
                 let start = Int(first.offset)
                 let end = min(current.count, start + first.count / 2)
                 if start <= kept.count && end > start {
@@ -184,7 +211,7 @@ public final class FileFaults: Sendable {
             }
             try Data(kept).write(to: URL(fileURLWithPath: path))
         }
-        rules.withLock { $0.unsynced.removeAll() }
+        try restoreDirectories()
     }
 
     /// Puts every file written under ``directory`` back to what a power cut may leave, drawn
@@ -194,14 +221,14 @@ public final class FileFaults: Sendable {
     /// one). Call it after the writers are gone (or failed), then reopen.
     public func cutPower(seed: UInt64) throws {
         var generator = SplitMix64(seed: seed)
-        let (durable, unsynced, names) = rules.withLock { ($0.durable, $0.unsynced, $0.names) }
+        let (durable, unsynced, names, frozen) = rules.withLock { ($0.durable, $0.unsynced, $0.names, $0.frozen) }
         for (inode, writes) in unsynced.sorted(by: { $0.key < $1.key }) where !writes.isEmpty {
             // A file no longer under the name it was written under (removed, or renamed over)
-            // is left as it is: its name is what the directory says.
+            // is put back by the directory step below, with what it had made durable.
             guard let path = names[inode], Self.inode(of: path) == inode else { continue }
             let current = [UInt8](FileManager.default.contents(atPath: path) ?? Data())
             var kept = durable[inode] ?? []
-            for write in writes {
+            for write in writes where !frozen.contains(inode) {
                 var sector = Int(write.offset) / 512 * 512
                 while sector < Int(write.offset) + write.count {
                     let low = max(sector, Int(write.offset)), high = min(sector + 512, Int(write.offset) + write.count, current.count)
@@ -214,7 +241,7 @@ public final class FileFaults: Sendable {
             }
             try Data(kept).write(to: URL(fileURLWithPath: path))
         }
-        rules.withLock { $0.unsynced.removeAll() }
+        try restoreDirectories()
     }
 
     func beforeWrite(path: String, offset: Int64, count: Int) -> InjectedFault {
@@ -243,7 +270,7 @@ public final class FileFaults: Sendable {
         }
     }
 
-    func beforeSync() -> InjectedFault {
+    func beforeSync(paths: [String], fileSystem syncfs: Bool) -> InjectedFault {
         let owned = isLibraryOwnedThread()
         if rules.withLock({ rules in
             if rules.holdSyncs { rules.heldSyncs += 1 }
@@ -258,32 +285,115 @@ public final class FileFaults: Sendable {
                 rules.failedSyncs += 1
                 return .fail(code)
             }
+            if syncfs {
+                if let code = rules.fileSystemError {
+                    rules.fileSystemError = nil
+                    rules.failedSyncs += 1
+                    return .fail(code)
+                }
+            } else if let inode = paths.first.flatMap(Self.inode(of:)), let code = rules.writebackFailures.removeValue(forKey: inode) {
+                rules.failedSyncs += 1
+                return .fail(code)
+            }
             return .none
         }
     }
 
-    /// After a successful sync: `fdatasync`/`fsync` persist the file synced; `syncfs` persists
-    /// every file written here on a local file system, and nothing on FUSE.
+    /// After a successful sync: `fdatasync`/`fsync` persist the file synced, and `fsync` of a
+    /// directory its entries; `syncfs` persists every file and directory here on a local file
+    /// system (it commits the file system's journal), and nothing on FUSE.
     func afterSync(paths synced: [String], syncfs: Bool) {
         let model = fileSystem
-        let paths: [String] = rules.withLock { rules in
+        if syncfs {
+            guard model == .local else { return rules.withLock { $0.syncs += 1 } }
+            rules.withLock { rules in
+                rules.syncs += 1
+                Self.recordEverything(under: directory, in: &rules)
+            }
+            return
+        }
+        rules.withLock { rules in
             rules.syncs += 1
-            if !syncfs { return synced }
-            switch model {
-            case .local: return Array(Set(rules.names.values).union(synced))
-            case .fuse: return []
+            for path in synced where covers(path) {
+                var status = stat()
+                guard stat(path, &status) == 0 else { continue }
+                if (status.st_mode & S_IFMT) == S_IFDIR {
+                    rules.listings[path] = Self.entries(of: path)
+                } else if (status.st_mode & S_IFMT) == S_IFREG {
+                    Self.recordFile(path: path, inode: UInt64(status.st_ino), in: &rules)
+                }
             }
         }
-        for path in paths where covers(path) {
-            var status = stat()
-            guard stat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { continue }
-            let inode = UInt64(status.st_ino)
-            let content = [UInt8](FileManager.default.contents(atPath: path) ?? Data())
-            rules.withLock {
-                $0.names[inode] = path
-                $0.durable[inode] = content
-                $0.unsynced[inode] = []
+    }
+
+    /// Records `path`'s bytes as durable (unless its write-back failed).
+    private static func recordFile(path: String, inode: UInt64, in rules: inout Rules) {
+        rules.names[inode] = path
+        guard !rules.frozen.contains(inode) else { return }
+        rules.durable[inode] = [UInt8](FileManager.default.contents(atPath: path) ?? Data())
+        rules.unsynced[inode] = []
+    }
+
+    /// Records every file and directory entry under `root` as durable: at installation (what
+    /// was there before is on the disk), after a `syncfs` of a local file system, after a cut.
+    private static func recordEverything(under root: String, in rules: inout Rules) {
+        for directory in directories(under: root) {
+            let entries = entries(of: directory)
+            rules.listings[directory] = entries
+            for (name, inode) in entries { recordFile(path: directory + "/" + name, inode: inode, in: &rules) }
+        }
+    }
+
+    /// `root` and every directory below it.
+    private static func directories(under root: String) -> [String] {
+        var found = [root], index = 0
+        while index < found.count {
+            let directory = found[index]
+            index += 1
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+                var status = stat()
+                let path = directory + "/" + name
+                if lstat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR { found.append(path) }
             }
+        }
+        return found
+    }
+
+    /// The regular files of `directory`, by name.
+    private static func entries(of directory: String) -> [String: UInt64] {
+        var entries: [String: UInt64] = [:]
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+            var status = stat()
+            if lstat(directory + "/" + name, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG {
+                entries[name] = UInt64(status.st_ino)
+            }
+        }
+        return entries
+    }
+
+    /// Undoes every directory operation not followed by a sync of its directory: entries
+    /// created since are removed, entries removed or renamed over come back with what their
+    /// file had made durable. Then what is left is the new durable state.
+    private func restoreDirectories() throws {
+        let (listings, durable) = rules.withLock { ($0.listings, $0.durable) }
+        for directory in Self.directories(under: self.directory) {
+            let kept = listings[directory] ?? [:]
+            for (name, inode) in Self.entries(of: directory) where kept[name] != inode {
+                try FileManager.default.removeItem(atPath: directory + "/" + name)
+            }
+            for (name, inode) in kept where Self.inode(of: directory + "/" + name) != inode {
+                try Data(durable[inode] ?? []).write(to: URL(fileURLWithPath: directory + "/" + name))
+            }
+        }
+        rules.withLock { rules in
+            rules.durable.removeAll()
+            rules.unsynced.removeAll()
+            rules.names.removeAll()
+            rules.listings.removeAll()
+            rules.frozen.removeAll()
+            rules.writebackFailures.removeAll()
+            rules.fileSystemError = nil
+            Self.recordEverything(under: directory, in: &rules)
         }
     }
 
@@ -346,10 +456,10 @@ final class FaultRegistry: SystemCallInjector {
         return seen
     }
 
-    func sync(paths: [String]) -> InjectedFault {
+    func sync(paths: [String], fileSystem: Bool) -> InjectedFault {
         // A sync fails when a fault set covering one of the files it must make durable says so.
         for faults in owners(of: paths) {
-            if case .fail(let code) = faults.beforeSync() { return .fail(code) }
+            if case .fail(let code) = faults.beforeSync(paths: paths, fileSystem: fileSystem) { return .fail(code) }
         }
         return .none
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import StateJournal
+import StateJournalStorage
 import StateJournalTesting
 import Testing
 
@@ -78,5 +79,37 @@ import Testing
             outcome = try await Self.trial(model: .fuse, method: .fileSystem, messages: 0, reportFUSE: false)
         }
         #expect(!outcome.lost.isEmpty, "a syncfs that persists nothing went unnoticed (\(outcome.acknowledged) acknowledged)")
+    }
+
+    /// `.automatic` shares `syncfs` rounds only where `fstatfs` proves `syncfs` persists every
+    /// file, and syncs each file elsewhere; `.fileSystem` asked for on FUSE is downgraded.
+    @Test func automaticSharesRoundsOnlyWhereSyncfsIsProven() async throws {
+        let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+        let options = { (method: SyncMethod) in JournalOptions(durability: .synced, syncMethod: method, idleTimeout: nil) }
+        let local = TemporaryJournalDirectory("method-local")
+        // The file system's type as coreutils' `stat -f` reads it; `syncfs` writes back and
+        // flushes every file of ext2/3/4, XFS, Btrfs and tmpfs.
+        let stat = Process()
+        stat.executableURL = URL(fileURLWithPath: "/usr/bin/stat")
+        stat.arguments = ["-f", "-c", "%t", local.path]
+        let pipe = Pipe()
+        stat.standardOutput = pipe
+        try stat.run()
+        stat.waitUntilExit()
+        let type = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let proven = ["ef53", "58465342", "9123683e", "1021994"].contains(type)
+        let writer = try await JournalWriter.open(path: local.file("a.journal"), processID: "a", options: options(.automatic), logger: logger)
+        #expect(writer.syncMethod == (proven ? .fileSystem : .perFile))
+        try await writer.close(discard: true)
+
+        let fuse = TemporaryJournalDirectory("method-fuse")
+        let faults = FileFaults(under: fuse.path, fileSystem: .fuse)
+        faults.install()
+        defer { faults.uninstall() }
+        for method in [SyncMethod.automatic, .fileSystem, .perFile] {
+            let writer = try await JournalWriter.open(path: fuse.file("\(method).journal"), processID: "\(method)", options: options(method), logger: logger)
+            #expect(writer.syncMethod == .perFile, "\(method) on FUSE")
+            try await writer.close(discard: true)
+        }
     }
 }

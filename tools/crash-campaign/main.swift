@@ -131,7 +131,7 @@ final class Killer: SystemCallInjector, @unchecked Sendable {
         default: break
         }
     }
-    func sync(paths: [String]) -> InjectedFault {
+    func sync(paths: [String], fileSystem: Bool) -> InjectedFault {
         switch point {
         case .betweenWriteAndSync where paths.contains(where: { $0.hasSuffix(".journal") }):
             if count({ syncs += 1; return syncs >= after }) { kill(getpid(), SIGKILL) }

@@ -4,6 +4,16 @@
 /// syncfs(2): commits the file system that holds `fd`. -1 and errno on failure.
 int sj_syncfs(int fd);
 
+/// sync_file_range(2) over the whole file with SYNC_FILE_RANGE_WAIT_AFTER:
+/// waits for write-back in flight and returns (once per open file) a
+/// write-back error of the file not yet reported to this descriptor. Writes
+/// and flushes nothing. -1 and errno on failure.
+int sj_writeback_error(int fd);
+
+/// sync_file_range(2) with SYNC_FILE_RANGE_WRITE: starts write-back of the
+/// dirty pages of [offset, offset + count) without waiting. -1 and errno on failure.
+int sj_start_writeback(int fd, long long offset, long long count);
+
 
 /// The errno of the calling thread.
 int sj_errno(void);

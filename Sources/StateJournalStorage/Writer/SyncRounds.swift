@@ -8,26 +8,33 @@ import Darwin
 ///
 /// A `.synced` acknowledgement always means that the journal's own file was
 /// flushed after its frame was written, with that file's own error reported to
-/// that journal's appends — whatever the method.
+/// that journal's appends — whatever the method (docs/FORMAT.md, "Sync rounds").
 public enum SyncMethod: Sendable, Hashable, CustomStringConvertible {
-    /// The library's choice; today ``perFile``, on every file system. The default.
+    /// The default: ``fileSystem`` rounds where `syncfs` is proven to persist
+    /// every file (`fstatfs` says ext2/3/4, XFS, Btrfs, F2FS or tmpfs), and
+    /// ``perFile`` syncs on every other file system (FUSE, network, unknown),
+    /// without a warning.
     case automatic
-    /// Opt-in: one `syncfs` per round for all the journals in it (one commit
-    /// and one cache flush for the whole file system). Used only on file
-    /// systems where `syncfs` is known to persist every file (ext2/3/4, XFS,
-    /// Btrfs, F2FS, tmpfs, checked with `fstatfs` when the journal opens); on
-    /// any other (FUSE, where Linux does not forward `syncfs` and it persists
-    /// nothing; network and unknown file systems) the journal uses ``perFile``
-    /// and says so in a warning. `syncfs` reports a write-back error once per
-    /// file system, to whichever round asks next: a round whose `syncfs`
-    /// fails asks each of its journals with its own `fdatasync`, so only the
-    /// journals whose own file failed get the error (see docs/FORMAT.md,
-    /// "Sync rounds"). It also forces out every other dirty page of the file
-    /// system.
+    /// Shared rounds: one `syncfs` per round for all the journals in it (one
+    /// journal commit and one cache flush for the whole file system), then
+    /// each journal asks for its own file's write-back error on its own
+    /// descriptor (`sync_file_range` with `SYNC_FILE_RANGE_WAIT_AFTER`, which
+    /// writes nothing and reports what `fdatasync` would). Linux reports a
+    /// write-back error to `syncfs` once per file system, to whichever round
+    /// asks first; the per-file check gives it to the journal whose pages
+    /// failed, and only to it. A round whose `syncfs` fails asks each of its
+    /// journals with its own `fdatasync`. A round of one journal is its
+    /// `fdatasync`.
+    ///
+    /// Used only where `syncfs` is proven (see ``automatic``); on any other
+    /// file system — on FUSE Linux does not forward `syncfs`, which then
+    /// persists nothing — the journal uses ``perFile`` and says so in a
+    /// warning. A `syncfs` also forces out every other dirty page of the
+    /// file system.
     case fileSystem
-    /// One `fdatasync` per journal; the syncs of many journals run at once on
-    /// the library's sync threads, so concurrent ones share the file system's
-    /// journal commit.
+    /// One `fdatasync` per journal, on every file system; the syncs of many
+    /// journals run at once on the library's sync threads, so concurrent ones
+    /// share the file system's journal commit.
     case perFile
 
     /// File systems (`statfs.f_type`) on which `syncfs` persists every file.
@@ -38,7 +45,8 @@ public enum SyncMethod: Sendable, Hashable, CustomStringConvertible {
     /// The method a journal on a file system of `type` uses for `self`, and why it differs.
     func effective(onFileSystemType type: Int) -> (method: SyncMethod, downgraded: String?) {
         switch self {
-        case .automatic, .perFile: return (.perFile, nil)
+        case .perFile: return (.perFile, nil)
+        case .automatic: return (Self.syncfsProven[type] != nil ? .fileSystem : .perFile, nil)
         case .fileSystem:
             if Self.syncfsProven[type] != nil { return (.fileSystem, nil) }
             let name = type == 0x6573_5546 ? "FUSE" : "file system type 0x\(String(type, radix: 16))"
@@ -128,6 +136,10 @@ final class SyncRounds: @unchecked Sendable {
     /// is pending (blocking in `syncfs`/`fdatasync`, never on Swift's pool).
     func request(fd: Int32, method: SyncMethod, completion: @escaping Completion) {
         if method != .fileSystem {
+            // Start this journal's write-back now, so that the data of every journal of the
+            // moment is on its way before the first `fdatasync` commits the file system's
+            // journal, and one commit covers more of them.
+            Syscall.startWriteback(fd, offset: 0, count: 0)
             fileSyncThreads.execute {
                 do throws(SystemCallError) {
                     try Syscall.fdatasync(fd)
@@ -175,30 +187,50 @@ final class SyncRounds: @unchecked Sendable {
             pthread_mutex_unlock(mutex)
 
             let start = IOThreadPool.now()
-            do throws(SystemCallError) {
-                if batch.count == 1 {
-                    try Syscall.fdatasync(batch[0].fd)
-                } else {
-                    try Syscall.syncfs(directoryFD, covering: batch.map(\.fd))
-                }
-                for request in batch { request.completion(nil) }
-            } catch {
-                // The file system's error is not the journal's: each journal of the round asks
-                // with its own `fdatasync`, which reports its own file's write-back error (and
-                // makes its bytes durable if they are not yet). Never retried after its own failure.
-                for request in batch {
-                    do throws(SystemCallError) {
-                        if batch.count == 1 { throw error }
-                        try Syscall.fdatasync(request.fd)
-                        request.completion(nil)
-                    } catch {
-                        request.completion(error)
-                    }
-                }
-            }
+            let outcomes = Self.syncRound(batch.map(\.fd), directoryFD: directoryFD)
+            for (request, outcome) in zip(batch, outcomes) { request.completion(outcome) }
             let elapsed = IOThreadPool.now() &- start
             pthread_mutex_lock(mutex)
             lastSyncNanoseconds = elapsed
+        }
+    }
+
+    /// Makes the completed writes of the journals `fds` durable in one round and returns each
+    /// one's own outcome (nil: durable). `directoryFD` is an open directory of their file system.
+    static func syncRound(_ fds: [Int32], directoryFD: Int32) -> [SystemCallError?] {
+        if fds.count == 1 {
+            do throws(SystemCallError) {
+                try Syscall.fdatasync(fds[0])
+                return [nil]
+            } catch {
+                return [error]
+            }
+        }
+        do throws(SystemCallError) {
+            try Syscall.syncfs(directoryFD, covering: fds)
+        } catch {
+            // The file system's error is not the journal's: each journal of the round asks
+            // with its own `fdatasync`, which reports its own file's write-back error (and
+            // makes its bytes durable if they are not yet). Never retried after its own failure.
+            return fds.map { fd in
+                do throws(SystemCallError) {
+                    try Syscall.fdatasync(fd)
+                    return nil
+                } catch {
+                    return error
+                }
+            }
+        }
+        // `syncfs` persisted the file system, and reports a write-back error once per file
+        // system, to whichever round asks first: maybe not this one, though a journal of it
+        // failed. Each journal asks for its own file's error, on its own descriptor.
+        return fds.map { fd in
+            do throws(SystemCallError) {
+                try Syscall.checkWriteback(fd)
+                return nil
+            } catch {
+                return error
+            }
         }
     }
 

@@ -119,7 +119,7 @@ enum Syscall {
     static func fdatasync(_ fd: Int32) throws(SystemCallError) {
         let injector = SystemCallFaults.injector
         let paths = injector.map { _ in [SystemCallFaults.path(of: fd)] } ?? []
-        if let injector, case .fail(let code) = injector.sync(paths: paths) { throw check("fdatasync", code) }
+        if let injector, case .fail(let code) = injector.sync(paths: paths, fileSystem: false) { throw check("fdatasync", code) }
         while true {
             #if canImport(Glibc)
             let r = Glibc.fdatasync(fd)
@@ -139,7 +139,7 @@ enum Syscall {
     static func fsync(_ fd: Int32) throws(SystemCallError) {
         let injector = SystemCallFaults.injector
         let paths = injector.map { _ in [SystemCallFaults.path(of: fd)] } ?? []
-        if let injector, case .fail(let code) = injector.sync(paths: paths) { throw check("fsync", code) }
+        if let injector, case .fail(let code) = injector.sync(paths: paths, fileSystem: false) { throw check("fsync", code) }
         while true {
             if Glibc.fsync(fd) == 0 {
                 injector?.synced(paths: paths, fileSystem: false)
@@ -156,7 +156,7 @@ enum Syscall {
     static func syncfs(_ fd: Int32, covering: [Int32]) throws(SystemCallError) {
         let injector = SystemCallFaults.injector
         let paths = injector.map { _ in covering.map(SystemCallFaults.path(of:)) } ?? []
-        if let injector, case .fail(let code) = injector.sync(paths: paths) { throw check("syncfs", code) }
+        if let injector, case .fail(let code) = injector.sync(paths: paths, fileSystem: true) { throw check("syncfs", code) }
         while true {
             if sj_syncfs(fd) == 0 {
                 injector?.synced(paths: paths, fileSystem: true)
@@ -166,6 +166,34 @@ enum Syscall {
             if e == EINTR { continue }
             throw check("syncfs", e)
         }
+    }
+
+    /// Throws the write-back error of `fd`'s file that this descriptor has not
+    /// seen yet, if any (`sync_file_range` with `SYNC_FILE_RANGE_WAIT_AFTER`: it
+    /// waits for write-back in flight, then reports the file's error sequence
+    /// for this open file, as `fdatasync` would). Writes and flushes nothing:
+    /// after a `syncfs` that persisted the file system, it tells each journal
+    /// whether *its own* pages failed.
+    static func checkWriteback(_ fd: Int32) throws(SystemCallError) {
+        let injector = SystemCallFaults.injector
+        let paths = injector.map { _ in [SystemCallFaults.path(of: fd)] } ?? []
+        if let injector, case .fail(let code) = injector.sync(paths: paths, fileSystem: false) {
+            throw check("sync_file_range", code)
+        }
+        while true {
+            if sj_writeback_error(fd) == 0 { return }
+            let e = sj_errno()
+            if e == EINTR { continue }
+            throw check("sync_file_range", e)
+        }
+    }
+
+    /// Starts write-back of `count` bytes at `offset` of `fd` without waiting
+    /// (`sync_file_range` with `SYNC_FILE_RANGE_WRITE`), so that the data of
+    /// many journals is on its way before their `fdatasync`s commit. A hint:
+    /// its failure is reported by the sync that follows, never by this call.
+    static func startWriteback(_ fd: Int32, offset: Int64, count: Int) {
+        _ = sj_start_writeback(fd, offset, Int64(count))
     }
 
     static func ftruncate(_ fd: Int32, _ length: Int64) throws(SystemCallError) {

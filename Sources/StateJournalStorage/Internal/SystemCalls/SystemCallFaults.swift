@@ -25,8 +25,9 @@ package protocol SystemCallInjector: Sendable {
     func write(path: String, offset: Int64, count: Int) -> InjectedFault
     /// After `pwrite` wrote `count` bytes at `offset` (for power-loss bookkeeping).
     func wrote(path: String, offset: Int64, count: Int)
-    /// Before `fdatasync`/`fsync` of the file at `paths[0]`, or `syncfs` for the files in `paths`.
-    func sync(paths: [String]) -> InjectedFault
+    /// Before `fdatasync`/`fsync` of the file at `paths[0]` or a check of its write-back
+    /// error (`fileSystem` false), or `syncfs` for the files in `paths` (`fileSystem` true).
+    func sync(paths: [String], fileSystem: Bool) -> InjectedFault
     /// After a successful sync: `fdatasync`/`fsync` of `paths[0]` (`fileSystem` false), or
     /// `syncfs` asked for by the journals at `paths` (`fileSystem` true; what it persists is
     /// the model's business, not the caller's).

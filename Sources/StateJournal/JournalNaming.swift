@@ -41,6 +41,13 @@ public enum JournalNaming {
         return name + ".journal"
     }
 
+    /// The id written in the journal's header: the id itself, or for ids
+    /// longer than the format allows, the journal's (hashed) file name.
+    static func headerProcessID(for id: String) -> String {
+        if id.utf8.count <= JournalFormat.maxProcessIDLength { return id }
+        return String(fileName(for: id).dropLast(".journal".count))
+    }
+
     /// The id a journal file name stands for, when it can be recovered (not for hashed names).
     public static func id(fromFileName fileName: String) -> String? {
         guard fileName.hasSuffix(".journal") else { return nil }

@@ -88,7 +88,13 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
             closing = false
             closed.wakeAll()
         }
-        try await writer.close(discard: discard)
+        if discard {
+            try await writer.close(discard: true)
+        } else {
+            // Keeping the journal (a stop without grace, often on a cancelled task): return only
+            // once the file is closed and its lock released.
+            try await writer.closeIgnoringCancellation(discard: false)
+        }
     }
     /// What the last replay did, for reports.
     private(set) var lastReplay: ReplayReport?
@@ -121,9 +127,25 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
     /// restarts; from the moment it applies the message and hands it to the writer, the
     /// outcome is the journal's: acknowledged or a journal error, never abandoned half-way.
     func send(_ message: P.Message, timeout: Duration?) async throws -> UInt64 {
+        try await send(message, timeout: timeout, reply: { _ in () }).sequence
+    }
+
+    /// Validates, applies and journals `message`; `reply` runs on the state right after it was
+    /// applied, in the same step (no other message in between). Returns once the message is
+    /// acknowledged. A refusal (``JournaledProcess/validate(_:against:)`` threw) is thrown as
+    /// is, with nothing applied or journaled, and the process goes on.
+    func send<R: Sendable>(
+        _ message: P.Message, timeout: Duration?, reply: @Sendable (P.State) -> R
+    ) async throws -> (sequence: UInt64, reply: R) {
         try await waitUntilRunning(timeout: timeout)
         guard let writer else { throw error(.stopped, "the process has no journal") }
         let sequence = writer.nextSequence
+        do {
+            try process.validate(message, against: state)
+        } catch let refusal {
+            metrics.refused.increment()
+            throw refusal
+        }
         do {
             try process.apply(message, to: &state)
         } catch let cause {
@@ -143,12 +165,13 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         // Queued now, on this actor: the journal's order is the order of apply.
         let ticket = writer.submit(contentsOf: [bytes])
         lastSequence = sequence
+        let answer = reply(state)
         metrics.appends.increment()
         metrics.appendedBytes.increment(by: bytes.count)
         afterAppend(bytes: bytes.count, writer: writer)
         do {
             let range = try await ticket.value()
-            return range.lowerBound
+            return (range.lowerBound, answer)
         } catch let cause {
             let failure = error(.journalFailed, "the journal failed; the message is not acknowledged", sequence: sequence, cause: cause)
             if case .running = phase, writer === self.writer { crash(failure) }
@@ -365,6 +388,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         let start = clock.now
         var report = ReplayReport()
         var firstMessageAt: Duration?
+        var replayedBytes = 0
         do {
             for try await element in writer.replay() {
                 guard generation == mine else { return false }
@@ -380,9 +404,12 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
                     }
                     lastSequence = snapshot.sequence
                     report.snapshotSequence = snapshot.sequence
+                    report.messages = 0
+                    replayedBytes = 0
                 case .messages(let messages):
                     if firstMessageAt == nil { firstMessageAt = clock.now - start }
                     for message in messages {
+                        replayedBytes += message.bytes.count
                         do {
                             let decoded = try message.bytes.withUnsafeBytes { try messageCodec.decode($0) }
                             try process.apply(decoded, to: &state)
@@ -419,6 +446,9 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         report.duration = clock.now - start
         report.timeToFirstMessage = firstMessageAt
         lastReplay = report
+        // The snapshot policy counts from the journal: what a next replay would read.
+        messagesSinceSnapshot = report.messages
+        bytesSinceSnapshot = replayedBytes
         metrics.replayedMessages.increment(by: report.messages)
         let (seconds, attoseconds) = report.duration.components
         metrics.replayDuration.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
@@ -496,10 +526,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
 
     /// The id written in the journal's header: the id itself, or for ids
     /// longer than the format allows, the journal's (hashed) file name.
-    static func headerProcessID(_ id: String) -> String {
-        if id.utf8.count <= JournalFormat.maxProcessIDLength { return id }
-        return String(JournalNaming.fileName(for: id).dropLast(".journal".count))
-    }
+    static func headerProcessID(_ id: String) -> String { JournalNaming.headerProcessID(for: id) }
 
     var isRunning: Bool {
         if case .running = phase { return true }

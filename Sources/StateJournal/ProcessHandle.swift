@@ -12,9 +12,12 @@ public struct ProcessHandle<P: JournaledProcess>: Sendable {
     /// is acknowledged per the process's durability.
     ///
     /// Concurrent senders' messages are applied and journaled in one order,
-    /// the order replay uses. When `apply` throws, the message is not
-    /// journaled, this throws ``ProcessError/Code/rejected`` with the error,
-    /// and the process crashes and is restarted without it.
+    /// the order replay uses. When ``JournaledProcess/validate(_:against:)``
+    /// refuses the message, this throws the process's `Refusal` as is;
+    /// nothing was applied or journaled and the process goes on. When `apply`
+    /// throws, the message is not journaled, this throws
+    /// ``ProcessError/Code/rejected`` with the error, and the process crashes
+    /// and is restarted without it.
     ///
     /// While the process restarts, `send` waits. The wait ends with task
     /// cancellation (`CancellationError`) or after `timeout` (default:
@@ -28,6 +31,27 @@ public struct ProcessHandle<P: JournaledProcess>: Sendable {
     @discardableResult
     public func send(_ message: P.Message, timeout: Duration? = nil) async throws -> UInt64 {
         try await cell.send(message, timeout: timeout)
+    }
+
+    /// Sends `message` as ``send(_:timeout:)`` does and returns `reply`'s
+    /// answer, computed on the state right after the message was applied, in
+    /// the same step (no other message in between), once the message is
+    /// acknowledged per the process's durability.
+    ///
+    /// ```swift
+    /// let count = try await cart.send(.add("apple", 2)) { $0.items["apple"] ?? 0 }
+    /// ```
+    public func send<R: Sendable>(
+        _ message: P.Message, timeout: Duration? = nil, reply: @Sendable (P.State) -> R
+    ) async throws -> R {
+        try await cell.send(message, timeout: timeout, reply: reply).reply
+    }
+
+    /// As ``send(_:timeout:reply:)``, with the message's sequence number too.
+    public func sendWithSequence<R: Sendable>(
+        _ message: P.Message, timeout: Duration? = nil, reply: @Sendable (P.State) -> R
+    ) async throws -> (sequence: UInt64, reply: R) {
+        try await cell.send(message, timeout: timeout, reply: reply)
     }
 
     /// Reads the state (a query: not journaled). The state may include

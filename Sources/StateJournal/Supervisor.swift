@@ -94,6 +94,32 @@ public enum SupervisorEvent: Sendable {
     case gaveUp(SupervisorError)
 }
 
+/// What a graceful shutdown does with the journals in the directory that no child claims.
+public enum UnclaimedJournals: Sendable, Hashable {
+    /// They stay on disk (the default): a later program may start their processes.
+    case keep
+    /// They are discarded once every child stopped (each taken with its lock first; one that
+    /// another OS process owns is left alone): the state of the processes that never came back
+    /// goes, as a normal stop's transient journal does.
+    case discardOnGracefulShutdown
+}
+
+/// What ``Supervisor/recoverChildren(concurrency:_:)`` did.
+public struct ChildRecovery: Sendable {
+    /// A journal that was not started, and why.
+    public struct Skipped: Sendable, CustomStringConvertible {
+        public var path: String
+        public var reason: String
+        public var description: String { "\(path): \(reason)" }
+    }
+
+    /// The ids started, their state replayed.
+    public var started: [String] = []
+    /// Journals left as they are: a hashed name (an id too long to spell in a file name), a
+    /// journal another OS process owns, a start that failed.
+    public var skipped: [Skipped] = []
+}
+
 /// Why a supervisor stopped or refused.
 public struct SupervisorError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
@@ -184,6 +210,8 @@ public actor Supervisor: Service {
 
     private var entries: [String: Entry] = [:]
     private var startCounter = 0
+    /// What a graceful shutdown does with unclaimed journals.
+    public nonisolated let unclaimedJournalPolicy: UnclaimedJournals
     private var phase = Phase.running
     /// Jitter for backoff delays. A seeded generator with state: ThreadSanitizer builds crash on
     /// an `inout` of the zero-sized `SystemRandomNumberGenerator` passed across modules.
@@ -192,9 +220,11 @@ public actor Supervisor: Service {
 
     public init(
         directory: String, name: String = "statejournal", strategy: SupervisionStrategy = .oneForOne,
-        intensity: RestartIntensity = .default, backoff: Backoff? = .default, logger: Logger
+        intensity: RestartIntensity = .default, backoff: Backoff? = .default,
+        unclaimedJournals: UnclaimedJournals = .keep, logger: Logger
     ) {
         self.directory = directory
+        self.unclaimedJournalPolicy = unclaimedJournals
         self.name = name
         self.strategy = strategy
         self.intensity = intensity
@@ -235,6 +265,62 @@ public actor Supervisor: Service {
         var spec = makeSpec(id)
         spec.id = id
         return try await startChild(spec, dynamic: true)
+    }
+
+    /// Starts, as dynamic children, the processes whose journals are in the
+    /// directory and claimed by no running child — after the OS process crashed
+    /// or was killed, every cart or room comes back with its state, without
+    /// listing the directory by hand. `makeSpec(id)` gives each one's spec (its
+    /// id is the one its journal's name spells). Up to `concurrency` replays
+    /// run at once. A journal that cannot be started is skipped and reported;
+    /// the others still start.
+    ///
+    /// To recover lazily instead, call nothing: ``child(id:orStart:)`` replays
+    /// a child's journal before it returns, the first time the id is asked for.
+    /// Journals never claimed stay on disk unless the supervisor was made with
+    /// ``UnclaimedJournals/discardOnGracefulShutdown``.
+    public func recoverChildren<P: JournaledProcess>(
+        concurrency: Int = 4, _ makeSpec: (String) -> ChildSpec<P>
+    ) async throws -> ChildRecovery {
+        try requireRunning()
+        var recovery = ChildRecovery()
+        var specs: [ChildSpec<P>] = []
+        for path in await unclaimedJournals() {
+            let name = String(path.dropFirst(directory.count + 1))
+            guard let id = JournalNaming.id(fromFileName: name), JournalNaming.fileName(for: id) == name else {
+                recovery.skipped.append(.init(path: path, reason: "the file name does not spell an id (a long id is hashed); start it with child(id:orStart:)"))
+                continue
+            }
+            var spec = makeSpec(id)
+            spec.id = id
+            specs.append(spec)
+        }
+        var next = specs.makeIterator()
+        try await withThrowingTaskGroup(of: (String, String?).self) { group in
+            func startNext() -> Bool {
+                guard let spec = next.next() else { return false }
+                group.addTask {
+                    do {
+                        _ = try await self.startChild(spec, dynamic: true)
+                        return (spec.id, nil)
+                    } catch {
+                        return (spec.id, "\(error)")
+                    }
+                }
+                return true
+            }
+            for _ in 0..<max(1, concurrency) where startNext() {}
+            while let (id, failure) = try await group.next() {
+                if let failure {
+                    recovery.skipped.append(.init(path: directory + "/" + JournalNaming.fileName(for: id), reason: failure))
+                } else {
+                    recovery.started.append(id)
+                }
+                _ = startNext()
+            }
+        }
+        recovery.started.sort()
+        return recovery
     }
 
     /// The running child `id`, if it runs a `P`.
@@ -420,8 +506,27 @@ public actor Supervisor: Service {
             emit(.stopped(id: id))
         }
         entries.removeAll()
+        if unclaimedJournalPolicy == .discardOnGracefulShutdown { await discardUnclaimedJournals() }
         phase = .stopped
         finish()
+    }
+
+    /// Discards every journal no child claims, each opened first (its lock taken, so one that
+    /// another OS process owns is left alone, and the discard is the writer's durable one).
+    private func discardUnclaimedJournals() async {
+        var options = JournalOptions()
+        options.idleTimeout = nil
+        for path in await unclaimedJournals() {
+            let name = String(path.dropFirst(directory.count + 1)).dropLast(".journal".count)
+            let headerID = JournalNaming.id(fromFileName: name + ".journal").map(JournalNaming.headerProcessID(for:)) ?? String(name)
+            do {
+                let writer = try await JournalWriter.open(path: path, processID: headerID, options: options, logger: logger)
+                try await writer.close(discard: true)
+                logger.notice("unclaimed journal discarded on graceful shutdown", metadata: ["path": "\(path)"])
+            } catch {
+                logger.warning("unclaimed journal not discarded", metadata: ["path": "\(path)", "error": "\(error)"])
+            }
+        }
     }
 
     /// Stops every child keeping its journal: a crash, as far as state goes.

@@ -56,6 +56,8 @@ public enum HistoryCheck {
         public var operations = 0
         public var acknowledged = 0
         public var refused = 0
+        /// Refused by `validate` (no crash).
+        public var declined = 0
         public var cancelled = 0
         public var timedOut = 0
         public var stopped = 0
@@ -67,7 +69,7 @@ public enum HistoryCheck {
         public init(seed: UInt64) { self.seed = seed }
 
         public var description: String {
-            "seed \(seed): \(operations) operations, \(acknowledged) acknowledged, \(refused) refused, \(cancelled) cancelled, "
+            "seed \(seed): \(operations) operations, \(acknowledged) acknowledged, \(declined) declined, \(refused) refused, \(cancelled) cancelled, "
                 + "\(timedOut) timed out, \(stopped) answered stopped, \(crashes) crashes, \(stops) stops, \(violations.count) violations"
                 + (violations.isEmpty ? "" : ":\n  " + violations.prefix(20).joined(separator: "\n  "))
         }
@@ -80,8 +82,9 @@ public enum HistoryCheck {
             case append(Int)
             /// Always refused: the process crashes and restarts without it.
             case poison(Int)
-            /// Accepted only when the state holds an even number of ids: a message applied to
-            /// the wrong state (a reset one) is accepted where the model refuses it, or the reverse.
+            /// Accepted only when the state holds an even number of ids, else refused by
+            /// `validate` (no crash): a message validated against the wrong state (a reset one)
+            /// is accepted where the model refuses it, or the reverse.
             case ifEven(Int)
 
             var id: Int {
@@ -93,22 +96,31 @@ public enum HistoryCheck {
 
         struct Refused: Error {}
 
+        /// `validate`'s refusal of an `ifEven` on an odd state.
+        public struct Odd: Error, Equatable {}
+
         public init() {}
         public var initialState: [Int] { [] }
 
+        public func validate(_ message: Message, against state: [Int]) throws(Odd) {
+            if case .ifEven = message, state.count % 2 != 0 { throw Odd() }
+        }
+
         public func apply(_ message: Message, to state: inout [Int]) throws {
             switch message {
-            case .append(let id): state.append(id)
+            case .append(let id), .ifEven(let id): state.append(id)
             case .poison: throw Refused()
-            case .ifEven(let id):
-                guard state.count % 2 == 0 else { throw Refused() }
-                state.append(id)
             }
         }
     }
 
     enum Outcome: Sendable {
         case acknowledged(UInt64)
+        /// Acknowledged, with the reply: the state right after the message.
+        case replied(UInt64, [Int])
+        /// Refused by `validate`: the process goes on.
+        case declined
+        /// `apply` threw: the process crashed.
         case refused
         case cancelled
         case timedOut
@@ -178,6 +190,8 @@ public enum HistoryCheck {
                                 }
                             } else if style < configuration.cancelPercent + configuration.timeoutPercent {
                                 outcome = await classify { try await handle.send(message, timeout: .microseconds(200)) }
+                            } else if style < configuration.cancelPercent + configuration.timeoutPercent + 30 {
+                                outcome = await classifyReply { try await handle.sendWithSequence(message) { $0 } }
                             } else {
                                 outcome = await classify { try await handle.send(message) }
                             }
@@ -218,7 +232,8 @@ public enum HistoryCheck {
             report.operations = sent.count + report.crashes + report.stops
             for item in sent {
                 switch item.outcome {
-                case .acknowledged: report.acknowledged += 1
+                case .acknowledged, .replied: report.acknowledged += 1
+                case .declined: report.declined += 1
                 case .refused: report.refused += 1
                 case .cancelled: report.cancelled += 1
                 case .timedOut: report.timedOut += 1
@@ -253,9 +268,28 @@ public enum HistoryCheck {
         }
     }
 
+    static func classifyReply(_ send: () async throws -> (sequence: UInt64, reply: [Int])) async -> Outcome {
+        do {
+            let (sequence, reply) = try await send()
+            return .replied(sequence, reply)
+        } catch {
+            return outcome(of: error)
+        }
+    }
+
     static func classify(_ send: () async throws -> UInt64) async -> Outcome {
         do {
             return .acknowledged(try await send())
+        } catch {
+            return outcome(of: error)
+        }
+    }
+
+    static func outcome(of error: any Error) -> Outcome {
+        do {
+            throw error
+        } catch is Ledger.Odd {
+            return .declined
         } catch is CancellationError {
             return .cancelled
         } catch let error as ProcessError {
@@ -295,11 +329,27 @@ public enum HistoryCheck {
         for entry in journal where !seen.insert(entry.message.id).inserted {
             violations.append("\(name): message \(entry.message) journaled twice (again at sequence \(entry.sequence))")
         }
+        // The model: one process validating and applying the journal in order accepts every
+        // message; its state after each sequence is what a reply to that message must say.
+        var model: [Int] = []
+        var folds: [UInt64: [Int]] = [:]
+        for entry in journal {
+            do {
+                try Ledger().validate(entry.message, against: model)
+                try Ledger().apply(entry.message, to: &model)
+            } catch {
+                violations.append("\(name): \(entry.message) at sequence \(entry.sequence) is refused by the model on the state its journal prefix rebuilds")
+            }
+            folds[entry.sequence] = model
+        }
         var acknowledgedIDs = Set<Int>()
         var lastBySender: [Int: UInt64] = [:]
         for item in sent {
+            if case .replied(let sequence, let reply) = item.outcome, folds[sequence] != reply {
+                violations.append("\(name): the reply to \(item.message) (sequence \(sequence)) is not the state right after it")
+            }
             switch item.outcome {
-            case .acknowledged(let sequence):
+            case .acknowledged(let sequence), .replied(let sequence, _):
                 acknowledgedIDs.insert(item.message.id)
                 if bySequence[sequence] != item.message {
                     violations.append("\(name): \(item.message) acknowledged as sequence \(sequence), the journal holds \(bySequence[sequence].map { "\($0)" } ?? "nothing") there")
@@ -308,7 +358,7 @@ public enum HistoryCheck {
                     violations.append("\(name): sender \(item.sender)'s \(item.message) is sequence \(sequence), after its earlier message at \(previous)")
                 }
                 lastBySender[item.sender] = sequence
-            case .refused, .cancelled, .timedOut, .stopped:
+            case .declined, .refused, .cancelled, .timedOut, .stopped:
                 if seen.contains(item.message.id) {
                     violations.append("\(name): \(item.message) was answered \(item.outcome) but is in the journal")
                 }
@@ -318,13 +368,6 @@ public enum HistoryCheck {
         }
         for entry in journal where !acknowledgedIDs.contains(entry.message.id) {
             violations.append("\(name): \(entry.message) at sequence \(entry.sequence) is journaled but its sender was not told it was acknowledged")
-        }
-        // The model: one process applying the journal in order accepts every message.
-        var model: [Int] = []
-        for entry in journal {
-            do { try Ledger().apply(entry.message, to: &model) } catch {
-                violations.append("\(name): \(entry.message) at sequence \(entry.sequence) is refused by the model on the state its journal prefix rebuilds")
-            }
         }
         if live != model { violations.append("\(name): the live state differs from the model's fold of the journal") }
         // A last restart rebuilds the same state.

@@ -418,6 +418,13 @@ public final class JournalWriter: Sendable {
         try await control(cancellable: true) { .close(discard: discard, $0) }
     }
 
+    /// A close whose wait ignores cancellation: for a stop without grace on a cancelled task,
+    /// which must not return while the file is still open and locked (a restart in the same OS
+    /// process would find it locked). Bounded by what is queued before it.
+    package func closeIgnoringCancellation(discard: Bool) async throws(JournalError) {
+        try await control(cancellable: false) { .close(discard: discard, $0) }
+    }
+
     private func control(cancellable: Bool = false, _ make: (DoneContinuation) -> Operation) async throws(JournalError) {
         let done = DoneContinuation()
         let path = self.path

@@ -62,6 +62,13 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
     private var messagesSinceDigest = 0
     /// Senders and readers waiting for the process to run.
     nonisolated let waiters = PhaseWaiters()
+    /// Subscriptions to the acknowledged messages, and their consumers' wake-ups.
+    nonisolated let subscriptions = Subscriptions<P>()
+    nonisolated let subscriptionSignal = PhaseWaiters()
+    /// The highest sequence number acknowledged (or rebuilt by the last replay).
+    private var acknowledgedThrough: UInt64 = 0
+    /// Messages applied and handed to the journal, not yet acknowledged, in sequence order.
+    private var unacknowledged: [(sequence: UInt64, message: P.Message)] = []
     /// Bumped by every restart and stop: a restart that finds it changed after an
     /// `await` gives way to the newer one.
     private var generation = 0
@@ -165,17 +172,80 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         // Queued now, on this actor: the journal's order is the order of apply.
         let ticket = writer.submit(contentsOf: [bytes])
         lastSequence = sequence
+        unacknowledged.append((sequence, message))
         let answer = reply(state)
         metrics.appends.increment()
         metrics.appendedBytes.increment(by: bytes.count)
         afterAppend(bytes: bytes.count, writer: writer)
         do {
             let range = try await ticket.value()
+            if case .running = phase, writer === self.writer { acknowledge(through: range.lowerBound) }
             return (range.lowerBound, answer)
         } catch let cause {
             let failure = error(.journalFailed, "the journal failed; the message is not acknowledged", sequence: sequence, cause: cause)
             if case .running = phase, writer === self.writer { crash(failure) }
             throw failure
+        }
+    }
+
+    /// Everything through `sequence` is acknowledged (a journal acknowledges in order): hands
+    /// those messages to the subscriptions.
+    private func acknowledge(through sequence: UInt64) {
+        guard sequence > acknowledgedThrough else { return }
+        acknowledgedThrough = sequence
+        let offering = !subscriptions.isEmpty
+        var count = 0
+        while count < unacknowledged.count, unacknowledged[count].sequence <= sequence {
+            if offering { subscriptions.offer(.message(sequence: unacknowledged[count].sequence, unacknowledged[count].message)) }
+            count += 1
+        }
+        unacknowledged.removeFirst(count)
+        if offering { subscriptionSignal.wakeAll() }
+    }
+
+    enum SubscriptionStep: Sendable {
+        case element(JournaledEvent<P>)
+        case end
+        case wait(Int)
+        case catchUp(next: UInt64, target: UInt64)
+    }
+
+    /// What subscription `id` does next: take a buffered element, read the journal, or wait.
+    func subscriptionStep(_ id: Int) async throws -> SubscriptionStep {
+        let acknowledged = acknowledgedThrough
+        let step = subscriptions.withSubscriber(id) { subscriber -> Result<SubscriptionStep, ProcessError>? in
+            if let element = subscriber.pop() { return .success(.element(element)) }
+            if let ending = subscriber.ending { return ending.map { .failure($0) } ?? .success(.end) }
+            guard subscriber.catchingUp else { return nil }
+            if subscriber.next > acknowledged {
+                // Caught up: live messages from here on (they are offered on this actor).
+                subscriber.catchingUp = false
+                return nil
+            }
+            return .success(.catchUp(next: subscriber.next, target: acknowledged))
+        }
+        switch step {
+        case nil?:
+            return .wait(subscriptionSignal.arm())
+        case .success(let step)??:
+            if case .catchUp = step, options.durability != .written, options.durability != .synced, let writer {
+                // Acknowledged in memory only: make it readable in the file first.
+                try await writer.flush()
+            }
+            return step
+        case .failure(let error)??:
+            throw error
+        case nil:
+            return .end
+        }
+    }
+
+    /// A subscription read `elements` from the journal, from `next` on.
+    func caughtUp(_ id: Int, from: UInt64, elements: [JournaledEvent<P>], next: UInt64) {
+        subscriptions.withSubscriber(id) { subscriber in
+            guard subscriber.catchingUp, subscriber.next == from else { return }
+            for element in elements { subscriber.push(element) }
+            subscriber.next = max(subscriber.next, next)
         }
     }
 
@@ -303,6 +373,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
     private func crash(_ failure: ProcessError) {
         guard case .running = phase else { return }
         phase = .crashed(failure)
+        unacknowledged.removeAll()
         state = process.initialState
         logger.warning("process crashed", metadata: ["process": "\(id)", "error": "\(failure)"])
         reporter.crashed(id, failure)
@@ -332,7 +403,12 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
             try await prepareWriter()
             guard generation == mine else { return false }
             guard try await replay(generation: mine) else { return false }
+            // What the replay rebuilt is the acknowledged history from now on.
+            acknowledgedThrough = lastSequence
+            unacknowledged.removeAll()
             phase = .running
+            subscriptions.open()
+            subscriptionSignal.wakeAll()
             waiters.wakeAll()
             return true
         } catch let failure as ProcessError {
@@ -404,6 +480,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
                     }
                     lastSequence = snapshot.sequence
                     report.snapshotSequence = snapshot.sequence
+                    if !subscriptions.isEmpty { subscriptions.offer(.snapshot(sequence: snapshot.sequence, state), first: 0) }
                     report.messages = 0
                     replayedBytes = 0
                 case .messages(let messages):
@@ -413,6 +490,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
                         do {
                             let decoded = try message.bytes.withUnsafeBytes { try messageCodec.decode($0) }
                             try process.apply(decoded, to: &state)
+                            if !subscriptions.isEmpty { subscriptions.offer(.message(sequence: message.sequence, decoded)) }
                         } catch let cause {
                             try await replayFailed(at: message.sequence, cause: cause, writer: writer)
                             guard generation == mine else { return false }
@@ -488,6 +566,8 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         phase = .stopped
         generation += 1
         waiters.wakeAll()
+        subscriptions.endAll(nil)
+        subscriptionSignal.wakeAll()
         guard let writer else { return }
         self.writer = nil
         try await close(writer, discard: options.retention == .transient)
@@ -503,6 +583,8 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         phase = .abandoned(reason)
         generation += 1
         waiters.wakeAll()
+        subscriptions.endAll(reason)
+        subscriptionSignal.wakeAll()
         guard let writer else {
             await waitForClose()
             return
@@ -522,6 +604,8 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         }
         generation += 1
         waiters.wakeAll()
+        subscriptions.endAll(reason)
+        subscriptionSignal.wakeAll()
     }
 
     /// The id written in the journal's header: the id itself, or for ids

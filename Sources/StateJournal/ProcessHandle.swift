@@ -54,6 +54,19 @@ public struct ProcessHandle<P: JournaledProcess>: Sendable {
         try await cell.send(message, timeout: timeout, reply: reply)
     }
 
+    /// The acknowledged messages from sequence number `from` on: those in the journal first, then
+    /// live ones as they are acknowledged, with no gap and no duplicate, across crashes, restarts
+    /// and snapshots (see ``ProcessMessages`` for slow consumers and how it ends).
+    ///
+    /// ```swift
+    /// for try await event in room.messages(from: 1) {
+    ///     if case .message(let sequence, let message) = event { print(sequence, message) }
+    /// }
+    /// ```
+    public func messages(from sequence: UInt64 = 1, bufferLimit: Int = 1024) -> ProcessMessages<P> {
+        ProcessMessages(cell: cell, from: sequence, bufferLimit: bufferLimit)
+    }
+
     /// Reads the state (a query: not journaled). The state may include
     /// messages whose acknowledgement is still on its way. Waits while the
     /// process restarts, as ``send(_:timeout:)`` does.

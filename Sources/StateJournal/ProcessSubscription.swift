@@ -1,0 +1,246 @@
+/// One element of a subscription to a process's messages.
+public enum JournaledEvent<P: JournaledProcess>: Sendable {
+    /// An acknowledged message, with its sequence number.
+    case message(sequence: UInt64, P.Message)
+    /// The state through `sequence`: the messages up to it were folded into a snapshot before
+    /// this subscription read them (a subscription that starts before the journal's snapshot,
+    /// or one that fell behind across a snapshot). The next element follows `sequence`.
+    case snapshot(sequence: UInt64, P.State)
+
+    /// The sequence number of the message, or of the last message the snapshot holds.
+    public var sequence: UInt64 {
+        switch self {
+        case .message(let sequence, _), .snapshot(let sequence, _): sequence
+        }
+    }
+}
+
+/// The acknowledged messages of a process, from a sequence number on: first those already in
+/// its journal, then live ones as they are acknowledged, with no gap and no duplicate across the
+/// switch, across crashes and restarts of the process and across snapshots. Each iteration is
+/// one subscription (made by ``ProcessHandle/messages(from:bufferLimit:)``).
+///
+/// A message is delivered once it is acknowledged per the process's durability; after a crash,
+/// the messages its restart replays and this subscription has not seen come next (a message
+/// journaled but not acknowledged before the crash is part of the state from then on).
+///
+/// **Slow consumers.** Live messages wait in a buffer of `bufferLimit` elements per
+/// subscription. When it is full the subscription stops taking live messages and, once the
+/// consumer has drained the buffer, reads the ones it missed from the journal (on the library's
+/// I/O threads) before it follows live messages again: a slow consumer costs bounded memory and
+/// never blocks the process or its senders. If a snapshot folded away messages it had not read,
+/// it gets ``JournaledEvent/snapshot(sequence:_:)`` with the state instead (this needs a state
+/// codec; without one the subscription throws).
+///
+/// The sequence ends when the process stops normally — after the elements already buffered; a
+/// subscription still reading the journal then ends there, since a transient journal is
+/// discarded — and one made while the process is stopped ends at once. It throws the reason
+/// when the supervisor gives up on the process. Cancelling the consuming task ends a wait with
+/// `CancellationError`.
+public struct ProcessMessages<P: JournaledProcess>: AsyncSequence, Sendable {
+    public typealias Element = JournaledEvent<P>
+
+    let cell: ProcessCell<P>
+    let from: UInt64
+    let bufferLimit: Int
+
+    public func makeAsyncIterator() -> Iterator {
+        Iterator(token: SubscriptionToken(cell: cell, from: from, bufferLimit: bufferLimit))
+    }
+
+    public struct Iterator: AsyncIteratorProtocol {
+        let token: SubscriptionToken<P>
+
+        public mutating func next() async throws -> JournaledEvent<P>? {
+            try await token.next()
+        }
+    }
+}
+
+/// One subscription: its registration in the process, and its reading of the journal while it
+/// catches up. Dropping the iterator ends the subscription.
+final class SubscriptionToken<P: JournaledProcess>: @unchecked Sendable {
+    // Safe: an AsyncIterator's `next()` calls are never concurrent; `replay` is touched only there.
+    let cell: ProcessCell<P>
+    let id: Int
+    private var registered = false
+    private let from: UInt64
+    private let bufferLimit: Int
+    private var replay: JournalReplay.Iterator?
+
+    init(cell: ProcessCell<P>, from: UInt64, bufferLimit: Int) {
+        self.cell = cell
+        self.from = max(1, from)
+        self.bufferLimit = max(1, bufferLimit)
+        self.id = cell.subscriptions.newID()
+    }
+
+    deinit { cell.subscriptions.remove(id) }
+
+    func next() async throws -> JournaledEvent<P>? {
+        if !registered {
+            registered = true
+            cell.subscriptions.add(id, from: from, bufferLimit: bufferLimit)
+        }
+        var fruitless = 0
+        while true {
+            switch try await cell.subscriptionStep(id) {
+            case .element(let element): return element
+            case .end: return nil
+            case .wait(let slot): try await cell.subscriptionSignal.wait(slot)
+            case .catchUp(let next, let target):
+                // Read one chunk of the journal (on the library's I/O threads), outside the process.
+                var iterator = replay ?? JournalReplay(path: cell.journalPath, chunkMessages: bufferLimit).makeAsyncIterator()
+                let chunk = try await iterator.next()
+                let ended: Bool
+                if case .none = chunk { ended = true } else { ended = false }
+                replay = ended ? nil : iterator
+                var elements: [JournaledEvent<P>] = []
+                var after = next
+                switch chunk {
+                case .snapshot(let snapshot)?:
+                    if snapshot.sequence >= after {
+                        guard let codec = cell.stateCodec else {
+                            throw ProcessError(
+                                code: .replayFailed, message: "a snapshot folded messages this subscription had not read, and the process has no state codec",
+                                processID: cell.id, journal: cell.journalPath, sequence: snapshot.sequence)
+                        }
+                        let state = try snapshot.bytes.withUnsafeBytes { try codec.decode($0) }
+                        elements.append(.snapshot(sequence: snapshot.sequence, state))
+                        after = snapshot.sequence + 1
+                    }
+                case .messages(let messages)?:
+                    for message in messages where message.sequence >= after && message.sequence <= target {
+                        guard message.sequence == after else { break }
+                        let decoded = try message.bytes.withUnsafeBytes { try cell.messageCodec.decode($0) }
+                        elements.append(.message(sequence: message.sequence, decoded))
+                        after += 1
+                    }
+                case .stateDigest?, nil:
+                    break
+                }
+                // The end of a file that did not reach the target: the journal was rewritten (a
+                // snapshot) or is behind its writer; read it again, a bounded number of times.
+                if ended && after <= target {
+                    fruitless += 1
+                    if fruitless > 3 {
+                        throw ProcessError(
+                            code: .replayFailed, message: "the journal does not hold acknowledged message \(after)",
+                            processID: cell.id, journal: cell.journalPath, sequence: after)
+                    }
+                } else if after > next {
+                    fruitless = 0
+                }
+                await cell.caughtUp(id, from: next, elements: elements, next: after)
+            }
+        }
+    }
+}
+
+/// The subscriptions of one process: what each has been given, and its live buffer.
+final class Subscriptions<P: JournaledProcess>: Sendable {
+    struct Subscriber {
+        /// The sequence number of the next element to buffer.
+        var next: UInt64
+        var buffer: [JournaledEvent<P>] = []
+        var head = 0
+        /// Not taking live messages: reading the journal until it reaches the acknowledged ones.
+        var catchingUp = true
+        let limit: Int
+        /// Set when the process stopped (nil: the sequence ends) or was given up (the error).
+        var ending: ProcessError??
+
+        var buffered: Int { buffer.count - head }
+
+        mutating func push(_ element: JournaledEvent<P>) {
+            buffer.append(element)
+            next = element.sequence + 1
+        }
+
+        mutating func pop() -> JournaledEvent<P>? {
+            guard head < buffer.count else { return nil }
+            let element = buffer[head]
+            head += 1
+            if head == buffer.count {
+                buffer.removeAll(keepingCapacity: true)
+                head = 0
+            }
+            return element
+        }
+    }
+
+    private struct State {
+        var counter = 0
+        var subscribers: [Int: Subscriber] = [:]
+        /// Set while the process is stopped or given up: a subscription made then ends at once.
+        var closed: ProcessError??
+    }
+
+    private let state = LockedValue(State())
+
+    func newID() -> Int {
+        state.withLock { state in
+            state.counter += 1
+            return state.counter
+        }
+    }
+
+    func add(_ id: Int, from: UInt64, bufferLimit: Int) {
+        state.withLock { state in
+            var subscriber = Subscriber(next: from, limit: bufferLimit)
+            subscriber.ending = state.closed
+            state.subscribers[id] = subscriber
+        }
+    }
+
+    /// The process runs (again): new subscriptions follow it.
+    func open() {
+        state.withLock { $0.closed = nil }
+    }
+
+    func remove(_ id: Int) {
+        _ = state.withLock { $0.subscribers.removeValue(forKey: id) }
+    }
+
+    var isEmpty: Bool { state.withLock { $0.subscribers.isEmpty } }
+
+    /// Ends every subscription once its buffer is drained: normally (nil) or with `error`.
+    func endAll(_ error: ProcessError?) {
+        state.withLock { state in
+            state.closed = .some(error)
+            for id in state.subscribers.keys where state.subscribers[id]!.ending == nil {
+                state.subscribers[id]!.ending = .some(error)
+            }
+        }
+    }
+
+    func withSubscriber<R>(_ id: Int, _ body: (inout Subscriber) -> R) -> R? {
+        state.withLock { state in
+            guard state.subscribers[id] != nil else { return nil }
+            return body(&state.subscribers[id]!)
+        }
+    }
+
+    /// Offers an element to every live subscriber: the one it expects is buffered; a full buffer,
+    /// or a gap, sends the subscriber back to the journal. Returns whether anyone took it.
+    @discardableResult
+    func offer(_ element: JournaledEvent<P>, first: UInt64? = nil) -> Bool {
+        state.withLock { state in
+            var taken = false
+            for id in state.subscribers.keys {
+                var subscriber = state.subscribers[id]!
+                defer { state.subscribers[id] = subscriber }
+                guard !subscriber.catchingUp else { continue }
+                let start = first ?? element.sequence
+                if element.sequence < subscriber.next { continue }
+                if start > subscriber.next || subscriber.buffered >= subscriber.limit {
+                    subscriber.catchingUp = true
+                    continue
+                }
+                subscriber.push(element)
+                taken = true
+            }
+            return taken
+        }
+    }
+}

@@ -18,6 +18,15 @@ import Testing
         let again: [UInt8]
         do { again = try CompactEncoder().encode(decoded) } catch { return "re-encode threw \(error)" }
         if again != bytes { return "re-encoding the decoded value gives other bytes\n  first:  \(hex(bytes))\n  second: \(hex(again))" }
+        // The tree upcasting works on: parsed, re-encoded (keys sorted), decoded: the same value.
+        do {
+            let tree = try CompactValue(decoding: bytes)
+            let fromTree = try CompactDecoder().decode(T.self, from: tree.encoded)
+            if fromTree != value { return "through CompactValue the value differs\n  value: \(value)\n  tree:  \(fromTree)" }
+            if try CompactValue(decoding: tree.encoded).encoded != tree.encoded { return "CompactValue does not round-trip its own encoding" }
+        } catch {
+            return "through CompactValue: \(error)\n  bytes: \(hex(bytes))"
+        }
         do {
             let oracle = try FoundationOracle.roundTrip(value)
             if oracle != decoded { return "Foundation's JSON round trip differs\n  foundation: \(oracle)\n  compact:    \(decoded)" }

@@ -20,6 +20,20 @@ public struct ChildSpec<P: JournaledProcess>: Sendable {
     public var stateCodec: AnyValueCodec<P.State>?
     /// How long a normal stop may take before the child is stopped without grace.
     public var shutdownTimeout: Duration
+    /// How values journaled by older versions of the types are read; nil: unversioned.
+    public var schema: SchemaEvolution?
+
+    /// The codecs the process uses: ``messageCodec`` and ``stateCodec``, versioned per ``schema``.
+    func versionedCodecs() throws -> (message: AnyValueCodec<P.Message>, state: AnyValueCodec<P.State>?) {
+        guard let schema else { return (messageCodec, stateCodec) }
+        guard messageCodec.isCompactEncoding, stateCodec?.isCompactEncoding ?? true else {
+            throw SchemaError(message: "schema evolution needs the compact encoding (CompactCodec) for messages and the state")
+        }
+        return (
+            AnyValueCodec(VersionedCodec(inner: messageCodec, schema: schema, kind: .message)),
+            stateCodec.map { AnyValueCodec(VersionedCodec(inner: $0, schema: schema, kind: .state)) }
+        )
+    }
 
     /// A child with explicit codecs (no state codec: no snapshots, no determinism check).
     public init<MessageCodec: ValueCodec>(

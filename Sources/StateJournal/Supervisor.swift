@@ -333,8 +333,9 @@ public actor Supervisor: Service {
         entries.sorted { $0.value.startOrder < $1.value.startOrder }.map(\.key)
     }
 
-    private func makeCell<P: JournaledProcess>(_ spec: ChildSpec<P>) -> ProcessCell<P> {
+    private func makeCell<P: JournaledProcess>(_ spec: ChildSpec<P>) throws -> ProcessCell<P> {
         let path = directory + "/" + JournalNaming.fileName(for: spec.id)
+        let codecs = try spec.versionedCodecs()
         let notices = noticeContinuation
         let reporter = ChildReporter(
             crashed: { id, error in notices.yield(.crashed(id, error)) },
@@ -343,7 +344,7 @@ public actor Supervisor: Service {
             id: spec.id, journalPath: path,
             legacyJournalPath: JournalNaming.legacyFileName(for: spec.id).map { directory + "/" + $0 },
             process: spec.process, options: spec.options,
-            messageCodec: spec.messageCodec, stateCodec: spec.stateCodec,
+            messageCodec: codecs.message, stateCodec: codecs.state,
             logger: logger, metrics: metrics, reporter: reporter)
     }
 
@@ -352,7 +353,10 @@ public actor Supervisor: Service {
         guard entries[spec.id] == nil else {
             throw SupervisorError(code: .duplicateID, message: "a child with id \(spec.id) exists already", childID: spec.id)
         }
-        let cell = makeCell(spec)
+        let cell: ProcessCell<P>
+        do { cell = try makeCell(spec) } catch {
+            throw SupervisorError(code: .startFailed, message: "child \(spec.id) could not be started", childID: spec.id, cause: error)
+        }
         startCounter += 1
         let entry = Entry(
             child: cell, restart: spec.restart, shutdownTimeout: spec.shutdownTimeout, dynamic: dynamic,

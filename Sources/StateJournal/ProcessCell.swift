@@ -204,7 +204,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
     }
 
     enum SubscriptionStep: Sendable {
-        case element(JournaledEvent<P>)
+        case elements([JournaledEvent<P>])
         case end
         case wait(Int)
         case catchUp(next: UInt64, target: UInt64)
@@ -214,7 +214,8 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
     func subscriptionStep(_ id: Int) async throws -> SubscriptionStep {
         let acknowledged = acknowledgedThrough
         let step = subscriptions.withSubscriber(id) { subscriber -> Result<SubscriptionStep, ProcessError>? in
-            if let element = subscriber.pop() { return .success(.element(element)) }
+            let buffered = subscriber.drain()
+            if !buffered.isEmpty { return .success(.elements(buffered)) }
             if let ending = subscriber.ending { return ending.map { .failure($0) } ?? .success(.end) }
             guard subscriber.catchingUp else { return nil }
             if subscriber.next > acknowledged {

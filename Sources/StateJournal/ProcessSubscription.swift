@@ -52,7 +52,13 @@ public struct ProcessMessages<P: JournaledProcess>: AsyncSequence, Sendable {
         let token: SubscriptionToken<P>
 
         public mutating func next() async throws -> JournaledEvent<P>? {
-            try await token.next()
+            try await token.next(isolation: nil)
+        }
+
+        /// Runs on the caller's actor: the elements already taken from the process are handed
+        /// out without a hop per element.
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws(any Error) -> JournaledEvent<P>? {
+            try await token.next(isolation: actor)
         }
     }
 }
@@ -67,6 +73,9 @@ final class SubscriptionToken<P: JournaledProcess>: @unchecked Sendable {
     private let from: UInt64
     private let bufferLimit: Int
     private var replay: JournalReplay.Iterator?
+    /// Elements taken from the subscription's buffer in one step, handed out one by one.
+    private var taken: [JournaledEvent<P>] = []
+    private var takenIndex = 0
 
     init(cell: ProcessCell<P>, from: UInt64, bufferLimit: Int) {
         self.cell = cell
@@ -77,15 +86,22 @@ final class SubscriptionToken<P: JournaledProcess>: @unchecked Sendable {
 
     deinit { cell.subscriptions.remove(id) }
 
-    func next() async throws -> JournaledEvent<P>? {
+    func next(isolation actor: isolated (any Actor)?) async throws -> JournaledEvent<P>? {
         if !registered {
             registered = true
             cell.subscriptions.add(id, from: from, bufferLimit: bufferLimit)
         }
+        if takenIndex < taken.count {
+            defer { takenIndex += 1 }
+            return taken[takenIndex]
+        }
         var fruitless = 0
         while true {
             switch try await cell.subscriptionStep(id) {
-            case .element(let element): return element
+            case .elements(let elements):
+                taken = elements
+                takenIndex = 1
+                return elements[0]
             case .end: return nil
             case .wait(let slot): try await cell.subscriptionSignal.wait(slot)
             case .catchUp(let next, let target):
@@ -139,7 +155,9 @@ final class SubscriptionToken<P: JournaledProcess>: @unchecked Sendable {
 
 /// The subscriptions of one process: what each has been given, and its live buffer.
 final class Subscriptions<P: JournaledProcess>: Sendable {
-    struct Subscriber {
+    /// One subscription's state; a class, so that it is changed in place under the lock (its
+    /// buffer is never copied).
+    final class Subscriber {
         /// The sequence number of the next element to buffer.
         var next: UInt64
         var buffer: [JournaledEvent<P>] = []
@@ -150,22 +168,25 @@ final class Subscriptions<P: JournaledProcess>: Sendable {
         /// Set when the process stopped (nil: the sequence ends) or was given up (the error).
         var ending: ProcessError??
 
+        init(next: UInt64, limit: Int) {
+            self.next = next
+            self.limit = limit
+        }
+
         var buffered: Int { buffer.count - head }
 
-        mutating func push(_ element: JournaledEvent<P>) {
+        func push(_ element: JournaledEvent<P>) {
             buffer.append(element)
             next = element.sequence + 1
         }
 
-        mutating func pop() -> JournaledEvent<P>? {
-            guard head < buffer.count else { return nil }
-            let element = buffer[head]
-            head += 1
-            if head == buffer.count {
+        /// Everything buffered, in order.
+        func drain() -> [JournaledEvent<P>] {
+            defer {
                 buffer.removeAll(keepingCapacity: true)
                 head = 0
             }
-            return element
+            return head == 0 ? buffer : Array(buffer[head...])
         }
     }
 
@@ -187,7 +208,7 @@ final class Subscriptions<P: JournaledProcess>: Sendable {
 
     func add(_ id: Int, from: UInt64, bufferLimit: Int) {
         state.withLock { state in
-            var subscriber = Subscriber(next: from, limit: bufferLimit)
+            let subscriber = Subscriber(next: from, limit: bufferLimit)
             subscriber.ending = state.closed
             state.subscribers[id] = subscriber
         }
@@ -208,16 +229,16 @@ final class Subscriptions<P: JournaledProcess>: Sendable {
     func endAll(_ error: ProcessError?) {
         state.withLock { state in
             state.closed = .some(error)
-            for id in state.subscribers.keys where state.subscribers[id]!.ending == nil {
-                state.subscribers[id]!.ending = .some(error)
+            for subscriber in state.subscribers.values where subscriber.ending == nil {
+                subscriber.ending = .some(error)
             }
         }
     }
 
-    func withSubscriber<R>(_ id: Int, _ body: (inout Subscriber) -> R) -> R? {
+    func withSubscriber<R>(_ id: Int, _ body: (Subscriber) -> R) -> R? {
         state.withLock { state in
-            guard state.subscribers[id] != nil else { return nil }
-            return body(&state.subscribers[id]!)
+            guard let subscriber = state.subscribers[id] else { return nil }
+            return body(subscriber)
         }
     }
 
@@ -227,9 +248,7 @@ final class Subscriptions<P: JournaledProcess>: Sendable {
     func offer(_ element: JournaledEvent<P>, first: UInt64? = nil) -> Bool {
         state.withLock { state in
             var taken = false
-            for id in state.subscribers.keys {
-                var subscriber = state.subscribers[id]!
-                defer { state.subscribers[id] = subscriber }
+            for subscriber in state.subscribers.values {
                 guard !subscriber.catchingUp else { continue }
                 let start = first ?? element.sequence
                 if element.sequence < subscriber.next { continue }

@@ -149,6 +149,131 @@ if enabled("replay") {
     print("")
 }
 
+/// A room that refuses empty posts in `validate` (no crash), and crashes on a post of "crash"
+/// (a bug in `apply`), to compare the two.
+struct StrictRoom: JournaledProcess {
+    typealias State = ChatRoom.State
+    typealias Message = ChatRoom.Message
+    struct Empty: Error {}
+    struct Bug: Error {}
+    var initialState: State { State() }
+    func validate(_ message: Message, against state: State) throws(Empty) {
+        if case .post(_, _, let text, _) = message, text.isEmpty { throw Empty() }
+    }
+    func apply(_ message: Message, to state: inout State) throws {
+        if case .post(_, _, "crash", _) = message { throw Bug() }
+        try ChatRoom().apply(message, to: &state)
+    }
+}
+
+func seconds(_ duration: Duration) -> Double { Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18 }
+
+if enabled("refusal") {
+    let journaled = configuration.quick ? 20_000 : 200_000
+    print("== A refused message (validate throws) against a crash (apply throws) and its replay of \(journaled) messages")
+    let directory = base + "/refusal"
+    var options = ProcessOptions(durability: .written)
+    options.journal.idleTimeout = nil
+    let supervisor = Supervisor(directory: directory, intensity: RestartIntensity(maxRestarts: 1000, within: .seconds(60)), backoff: nil, logger: logger)
+    try await supervisor.run {
+        let room = try await supervisor.start(ChildSpec(id: "strict", process: StrictRoom(), options: options))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for sender in 0..<16 {
+                group.addTask { for i in stride(from: sender, to: journaled, by: 16) { try await room.send(message(i)) } }
+            }
+            try await group.waitForAll()
+        }
+        let empty = ChatRoom.Message.post(user: "u", room: "r", text: "", ts: 0)
+        var refusals: [Double] = [], accepted: [Double] = []
+        for _ in 0..<repetitions {
+            let count = configuration.quick ? 2_000 : 20_000
+            // In a child task (the global executor), as a server's request handler would send.
+            let (refusal, accept) = try await withThrowingTaskGroup(of: (Double, Double).self) { group in
+                group.addTask {
+                    var start = ContinuousClock.now
+                    for _ in 0..<count {
+                        do { try await room.send(empty) } catch is StrictRoom.Empty {}
+                    }
+                    let refusal = seconds(ContinuousClock.now - start) / Double(count) * 1e6
+                    start = ContinuousClock.now
+                    for i in 0..<count { try await room.send(message(i)) }
+                    return (refusal, seconds(ContinuousClock.now - start) / Double(count) * 1e6)
+                }
+                return try await group.next()!
+            }
+            refusals.append(refusal)
+            accepted.append(accept)
+        }
+        // A crash: apply throws; the next send waits for the restart, which replays the journal.
+        var crashes: [Double] = []
+        for _ in 0..<repetitions {
+            let start = ContinuousClock.now
+            _ = try? await room.send(.post(user: "u", room: "r", text: "crash", ts: 0))
+            try await room.send(message(0))
+            crashes.append(seconds(ContinuousClock.now - start) * 1e6)
+        }
+        let replayed = await room.lastReplay?.messages ?? 0
+        print("  refused by validate: \(String(format: "%.1f", median(refusals))) µs each (runs: \(refusals.map { String(format: "%.1f", $0) }.joined(separator: ", ")))")
+        print("  accepted, .written:  \(String(format: "%.1f", median(accepted))) µs each, one sender")
+        print("  crash in apply, then the next send after the restart: \(String(format: "%.0f", median(crashes))) µs (replayed \(replayed) messages; \(String(format: "%.0f", median(crashes) / max(median(refusals), 0.001)))× a refusal)")
+    }
+    try? FileManager.default.removeItem(atPath: directory)
+    print("")
+}
+
+if enabled("subscription") {
+    let count = configuration.quick ? 50_000 : 500_000
+    print("== Subscriptions (handle.messages(from:)) to a process with \(count) messages journaled")
+    let directory = base + "/subscription"
+    var options = ProcessOptions(durability: .written)
+    options.journal.idleTimeout = nil
+    let supervisor = Supervisor(directory: directory, logger: logger)
+    try await supervisor.run {
+        let room = try await supervisor.start(ChildSpec(id: "subscribed", process: ChatRoom(), options: options))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for sender in 0..<16 {
+                group.addTask { for i in stride(from: sender, to: count, by: 16) { try await room.send(message(i)) } }
+            }
+            try await group.waitForAll()
+        }
+        // Catching up: every journaled message, read from the journal.
+        var catchUp: [Double] = []
+        for _ in 0..<repetitions {
+            let start = ContinuousClock.now
+            var seen = 0
+            for try await event in room.messages(from: 1) {
+                seen += 1
+                if event.sequence >= UInt64(count) { break }
+            }
+            precondition(seen == count)
+            catchUp.append(Double(count) / seconds(ContinuousClock.now - start))
+        }
+        // Live: 16 senders send while 4 subscribers follow; delivered messages per second per subscriber.
+        var live: [Double] = []
+        for round in 0..<repetitions {
+            let first = UInt64(count + round * count / 4 + 1)
+            let last = first + UInt64(count / 4) - 1
+            let start = ContinuousClock.now
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<4 {
+                    group.addTask {
+                        for try await event in room.messages(from: first) where event.sequence >= last { break }
+                    }
+                }
+                for sender in 0..<16 {
+                    group.addTask { for i in stride(from: sender, to: count / 4, by: 16) { try await room.send(message(i)) } }
+                }
+                try await group.waitForAll()
+            }
+            live.append(Double(count / 4) / seconds(ContinuousClock.now - start))
+        }
+        print("  catching up from the journal: \(format(median(catchUp))) msg/s (runs: \(catchUp.map(format).joined(separator: ", ")))")
+        print("  live, 4 subscribers while 16 senders send (.written): \(format(median(live))) msg/s delivered to each (runs: \(live.map(format).joined(separator: ", ")))")
+    }
+    try? FileManager.default.removeItem(atPath: directory)
+    print("")
+}
+
 if enabled("memory") {
     let processes = configuration.quick ? 1000 : 10_000
     print("== Memory per idle process (\(processes) dynamic children, each sent one message, then idle)")

@@ -34,4 +34,50 @@ import Testing
         }
         #expect(members == ["ana"])
     }
+
+    struct Cart: JournaledProcess {
+        struct State: Codable, Sendable { var items: [String: Int] = [:] }
+        enum Message: Codable, Sendable { case add(String, Int), remove(String) }
+        enum Refusal: Error { case notInCart(String) }
+
+        var initialState: State { State() }
+
+        func validate(_ message: Message, against state: State) throws(Refusal) {
+            if case .remove(let item) = message, state.items[item] == nil { throw .notInCart(item) }
+        }
+
+        func apply(_ message: Message, to state: inout State) {
+            switch message {
+            case .add(let item, let count): state.items[item, default: 0] += count
+            case .remove(let item): state.items[item] = nil
+            }
+        }
+    }
+
+    @Test func refusingReplyingFollowingExample() async throws {
+        let directory = TemporaryDirectory()
+        let logger = quietLogger
+        let supervisor = Supervisor(directory: directory.path, logger: logger)
+        var refused: String?
+        var followed: [UInt64] = []
+        try await supervisor.run {
+            _ = try await supervisor.recoverChildren { ChildSpec(id: $0, process: Cart()) }    // carts a crash left
+            let cart = try await supervisor.child(id: "cart-7") { ChildSpec(id: $0, process: Cart()) }
+            let apples = try await cart.send(.add("apple", 2)) { $0.items["apple"] ?? 0 }    // the state right after it
+            do {
+                try await cart.send(.remove("pear"))
+            } catch Cart.Refusal.notInCart(let item) {
+                print("no \(item) in the cart; nothing journaled, no crash")
+                refused = item
+            }
+            for try await case .message(let sequence, let message) in cart.messages(from: 1) {  // journal, then live
+                print(sequence, message, apples)
+                followed.append(sequence)
+                if sequence == 1 { break }
+            }
+            #expect(apples == 2)
+        }
+        #expect(refused == "pear")
+        #expect(followed == [1])
+    }
 }

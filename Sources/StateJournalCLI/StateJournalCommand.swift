@@ -21,6 +21,8 @@ enum Exit {
     static let noInput: Int32 = 66
     /// A live writer holds the journal.
     static let locked: Int32 = 75
+    /// Writing the output failed (`write`, `fsync`: a full disk, an I/O error).
+    static let ioError: Int32 = 74
 
     /// How bad `code` is, for commands over several files: the worst one decides.
     static func severity(_ code: Int32) -> Int {
@@ -870,16 +872,22 @@ struct Export: ParsableCommand {
         }
         var buffer: [UInt8] = []
         buffer.reserveCapacity(1 << 20)
+        /// Output that could not be written is not left behind as if it were an export: a
+        /// regular file this command created is removed; the exit code says the write failed.
+        func outputFailed(_ call: String, _ code: Int32) -> Never {
+            var removed = ""
+            var status = stat()
+            if fd != STDOUT_FILENO, fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG, unlink(to) == 0 { removed = "; the incomplete file was removed" }
+            FileHandle.standardError.write(Data("statejournal: \(call) of \(to) failed: \(String(cString: strerror(code)))\(removed)\n".utf8))
+            terminate(Exit.ioError)
+        }
         func flush() {
             buffer.withUnsafeBytes { raw in
                 var done = 0
                 while done < raw.count {
                     let n = write(fd, raw.baseAddress! + done, raw.count - done)
                     if n < 0 && errno == EINTR { continue }
-                    if n <= 0 {
-                        FileHandle.standardError.write(Data("statejournal: writing \(to) failed: \(String(cString: strerror(errno)))\n".utf8))
-                        terminate(1)
-                    }
+                    if n <= 0 { outputFailed("write", n == 0 ? EIO : errno) }
                     done += n
                 }
             }
@@ -912,8 +920,11 @@ struct Export: ParsableCommand {
         flush()
         progress.finish()
         if fd != STDOUT_FILENO {
-            fsync(fd)
-            close(fd)
+            // A failed fsync is final: the pages may already be dropped, the export is not kept.
+            // (A device or a pipe given as --to has nothing to sync.)
+            var status = stat()
+            if fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG, fsync(fd) != 0 { outputFailed("fsync", errno) }
+            if close(fd) != 0 { outputFailed("close", errno) }
             FileHandle.standardError.write(Data("exported \(count) messages to \(to)\n".utf8))
         }
         if case .tornTail(let tail)? = reader.end {

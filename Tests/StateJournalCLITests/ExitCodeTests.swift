@@ -36,4 +36,14 @@ import Testing
         #expect(try HostileFileTests.run(["stats", scratch.url.path]).status == 64)
         #expect(try HostileFileTests.run(["list", scratch.url.appendingPathComponent("missing").path]).status == 64)
     }
+
+    /// An export whose output cannot be written (a full disk: `/dev/full`) exits 74 with the
+    /// failing call, not 1 (a torn tail's code). Before: exit 1, and `fsync`'s result ignored.
+    @Test func anExportThatCannotBeWrittenIs74() throws {
+        let plain = CLI.fixtures.appendingPathComponent("plain.journal").path
+        let result = try HostileFileTests.run(["export", plain, "--to", "/dev/full", "--force", "--quiet"])
+        #expect(result.status == 74, "\(result.status) \(result.stderr)")
+        #expect(result.stderr.contains("write of /dev/full failed"), "\(result.stderr)")
+        #expect(FileManager.default.fileExists(atPath: "/dev/full"))
+    }
 }

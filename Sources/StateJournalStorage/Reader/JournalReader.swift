@@ -89,6 +89,22 @@ public final class JournalReader {
         if ownsDescriptor { Syscall.close(fd) }
     }
 
+    /// Checks frames without decompressing their payloads (see ``scanStructure(_:)``).
+    private var structureOnly = false
+
+    /// Reads to the end checking every frame's structure — its salted CRC over the stored
+    /// bytes, type, flags, lengths and sequence numbers, and the damage rules, exactly as
+    /// ``nextFrame()`` does — without decompressing payloads; calls `body` with each message
+    /// frame's first sequence number and message count. Recovery uses it so that a start reads
+    /// the journal's payloads once, in the replay (which checks them).
+    package func scanStructure(_ body: (_ firstSequence: UInt64, _ count: Int) -> Void) throws(JournalError) {
+        structureOnly = true
+        defer { structureOnly = false }
+        while let (header, _, _) = try nextRawFrame() {
+            if header.type == .messages { body(header.firstSequence, header.messageCount) }
+        }
+    }
+
     /// Refuses anything but a regular file: a FIFO would block or read as empty, a device
     /// (`/dev/zero`) would read forever.
     static func requireRegularFile(_ status: Syscall.FileStatus, path: String) throws(JournalError) {
@@ -230,6 +246,18 @@ public final class JournalReader {
                 return nil
             }
             let stored = UnsafeRawBufferPointer(rebasing: frameBytes[JournalFormat.frameHeaderSize...])
+            if structureOnly {
+                // The frame's bytes are authentic (salted CRC); its payload is checked when it is
+                // read for its messages (decompressed, its CRC, its lengths).
+                guard header.messageCount > 0 else { throw corrupt(frameOffset, "a message frame holds no message") }
+                if !header.flags.contains(.compressed) && header.rawLength != header.storedLength {
+                    throw corrupt(frameOffset, "a raw frame stores \(header.storedLength) bytes but declares \(header.rawLength)")
+                }
+                offset += Int64(header.length)
+                nextSequence += UInt64(header.messageCount)
+                framesRead += 1
+                return (header, frameOffset, UnsafeRawBufferPointer(start: nil, count: 0))
+            }
             let payload: UnsafeRawBufferPointer
             if header.flags.contains(.compressed) {
                 guard header.rawLength > 0 else { throw corrupt(frameOffset, "a compressed frame declares an empty payload") }

@@ -75,12 +75,14 @@ enum JournalRecovery {
             var count: UInt64 = 0
             var end: Int64 = reader.offset
             do {
-                try reader.forEachMessageTyped { sequence, _ in
-                    if sequence > snapshotSequence {
-                        if firstReplayed == nil { firstReplayed = sequence }
-                        lastReplayed = sequence
-                        count += 1
-                    }
+                // The structure only: the payloads are decompressed and checked once, by the replay.
+                try reader.scanStructure { first, messages in
+                    let last = first + UInt64(messages) - 1
+                    guard last > snapshotSequence else { return }
+                    let from = max(first, snapshotSequence + 1)
+                    if firstReplayed == nil { firstReplayed = from }
+                    lastReplayed = last
+                    count += last - from + 1
                 }
                 end = reader.offset
             } catch where options.recovery == .pointInTime && (error.code == .corruptFrame || error.code == .sequenceGap) {

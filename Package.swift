@@ -83,7 +83,10 @@ let package = Package(
         // The crash campaign: kill -9 trials at random instants and named points.
         .executableTarget(
             name: "statejournal-crash-campaign",
-            dependencies: ["StateJournal", "StateJournalStorage", "StateJournalTesting", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "StateJournal", "StateJournalStorage", "StateJournalTesting",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "tools/crash-campaign",
             swiftSettings: testSwift
         ),
@@ -105,7 +108,10 @@ let package = Package(
         ),
         .testTarget(
             name: "StateJournalTestingTests",
-            dependencies: ["StateJournalTesting", "StateJournal", "StateJournalStorage", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "StateJournalTesting", "StateJournal", "StateJournalStorage",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: testSwift
         ),
         // The `statejournal` inspection CLI: depends on the file layer only.
@@ -119,7 +125,9 @@ let package = Package(
         ),
         .testTarget(
             name: "StateJournalCLITests",
-            dependencies: ["StateJournalStorage", "StateJournalFixtureCatalog", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "StateJournalStorage", "StateJournalFixtureCatalog", .product(name: "Logging", package: "swift-log"),
+            ],
             exclude: ["Expected"],
             swiftSettings: testSwift
         ),
@@ -140,7 +148,9 @@ let package = Package(
         .target(name: "CBenchSupport", path: "tools/storage-bench/CBenchSupport"),
         .executableTarget(
             name: "statejournal-storage-bench",
-            dependencies: ["StateJournalStorage", "CLZ4", "CBenchSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "StateJournalStorage", "CLZ4", "CBenchSupport", .product(name: "Logging", package: "swift-log"),
+            ],
             path: "tools/storage-bench/Bench",
             swiftSettings: testSwift
         ),

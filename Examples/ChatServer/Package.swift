@@ -28,6 +28,6 @@ let package = Package(
             ],
             path: "Sources/ChatServer",
             swiftSettings: [.swiftLanguageMode(.v6)]
-        ),
+        )
     ]
 )

@@ -27,7 +27,8 @@ public struct ChildSpec<P: JournaledProcess>: Sendable {
     func versionedCodecs() throws -> (message: AnyValueCodec<P.Message>, state: AnyValueCodec<P.State>?) {
         guard let schema else { return (messageCodec, stateCodec) }
         guard messageCodec.isCompactEncoding, stateCodec?.isCompactEncoding ?? true else {
-            throw SchemaError(message: "schema evolution needs the compact encoding (CompactCodec) for messages and the state")
+            throw SchemaError(
+                message: "schema evolution needs the compact encoding (CompactCodec) for messages and the state")
         }
         return (
             AnyValueCodec(VersionedCodec(inner: messageCodec, schema: schema, kind: .message)),
@@ -70,7 +71,9 @@ extension ChildSpec where P.Message: Codable {
         id: String, process: P, restart: RestartType = .permanent, options: ProcessOptions = ProcessOptions(),
         shutdownTimeout: Duration = .seconds(5)
     ) {
-        self.init(id: id, process: process, restart: restart, options: options, messageCodec: CompactCodec<P.Message>(), shutdownTimeout: shutdownTimeout)
+        self.init(
+            id: id, process: process, restart: restart, options: options, messageCodec: CompactCodec<P.Message>(),
+            shutdownTimeout: shutdownTimeout)
     }
 }
 

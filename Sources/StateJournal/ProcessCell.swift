@@ -124,8 +124,11 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         self.state = process.initialState
     }
 
-    private func error(_ code: ProcessError.Code, _ message: String, sequence: UInt64? = nil, cause: (any Error)? = nil) -> ProcessError {
-        ProcessError(code: code, message: message, processID: id, journal: journalPath, sequence: sequence, cause: cause)
+    private func error(_ code: ProcessError.Code, _ message: String, sequence: UInt64? = nil, cause: (any Error)? = nil)
+        -> ProcessError
+    {
+        ProcessError(
+            code: code, message: message, processID: id, journal: journalPath, sequence: sequence, cause: cause)
     }
 
     // MARK: Sending
@@ -157,7 +160,9 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
             try process.apply(message, to: &state)
         } catch let cause {
             metrics.rejected.increment()
-            let failure = error(.rejected, "apply threw; the message was not journaled and the process crashed", sequence: sequence, cause: cause)
+            let failure = error(
+                .rejected, "apply threw; the message was not journaled and the process crashed", sequence: sequence,
+                cause: cause)
             crash(failure)
             throw failure
         }
@@ -165,7 +170,9 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         do {
             bytes = try messageCodec.encode(message)
         } catch let cause {
-            let failure = error(.encodingFailed, "the message could not be encoded; the process crashed", sequence: sequence, cause: cause)
+            let failure = error(
+                .encodingFailed, "the message could not be encoded; the process crashed", sequence: sequence,
+                cause: cause)
             crash(failure)
             throw failure
         }
@@ -182,7 +189,8 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
             if case .running = phase, writer === self.writer { acknowledge(through: range.lowerBound) }
             return (range.lowerBound, answer)
         } catch let cause {
-            let failure = error(.journalFailed, "the journal failed; the message is not acknowledged", sequence: sequence, cause: cause)
+            let failure = error(
+                .journalFailed, "the journal failed; the message is not acknowledged", sequence: sequence, cause: cause)
             if case .running = phase, writer === self.writer { crash(failure) }
             throw failure
         }
@@ -196,7 +204,9 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         let offering = !subscriptions.isEmpty
         var count = 0
         while count < unacknowledged.count, unacknowledged[count].sequence <= sequence {
-            if offering { subscriptions.offer(.message(sequence: unacknowledged[count].sequence, unacknowledged[count].message)) }
+            if offering {
+                subscriptions.offer(.message(sequence: unacknowledged[count].sequence, unacknowledged[count].message))
+            }
             count += 1
         }
         unacknowledged.removeFirst(count)
@@ -266,7 +276,8 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         }
         let policy = options.snapshots
         if stateCodec != nil,
-            (policy.everyMessages.map { messagesSinceSnapshot >= $0 } ?? false) || (policy.everyBytes.map { bytesSinceSnapshot >= $0 } ?? false)
+            (policy.everyMessages.map { messagesSinceSnapshot >= $0 } ?? false)
+                || (policy.everyBytes.map { bytesSinceSnapshot >= $0 } ?? false)
         {
             startSnapshot(writer: writer)
         }
@@ -278,17 +289,22 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         bytesSinceSnapshot = 0
         let encoded: [UInt8]
         do { encoded = try stateCodec.encode(state) } catch {
-            logger.error("snapshot: the state could not be encoded", metadata: ["process": "\(id)", "error": "\(error)"])
+            logger.error(
+                "snapshot: the state could not be encoded", metadata: ["process": "\(id)", "error": "\(error)"])
             return
         }
         let sequence = lastSequence
-        let logger = self.logger, metrics = self.metrics, id = self.id
+        let logger = self.logger
+        let metrics = self.metrics
+        let id = self.id
         // Queued behind the appends before it, on the writer's own thread; nothing waits for it.
         writer.requestSnapshot(encoded, through: sequence) { result in
             switch result {
             case .success: metrics.snapshots.increment()
             case .failure(let error):
-                logger.warning("snapshot not taken", metadata: ["process": "\(id)", "sequence": "\(sequence)", "error": "\(error)"])
+                logger.warning(
+                    "snapshot not taken",
+                    metadata: ["process": "\(id)", "sequence": "\(sequence)", "error": "\(error)"])
             }
         }
     }
@@ -323,7 +339,10 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
             case .running: return
             case .notStarted, .restarting, .crashed: break
             case .stopped: throw error(.stopped, "the process was stopped")
-            case .abandoned(let reason): throw error(.notRestarted, "the process crashed and was not restarted", sequence: reason.sequence, cause: reason)
+            case .abandoned(let reason):
+                throw error(
+                    .notRestarted, "the process crashed and was not restarted", sequence: reason.sequence, cause: reason
+                )
             }
             try Task.checkCancellation()
             let slot = waiters.arm()
@@ -349,12 +368,12 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
                 return try await group.next() ?? false
             }
             if timedOut {
-                throw error(.timedOut, "the process did not run within the timeout (it is restarting); the message was not applied")
+                throw error(
+                    .timedOut,
+                    "the process did not run within the timeout (it is restarting); the message was not applied")
             }
         }
     }
-
-
 
     /// A crash for tests: the state is discarded and the supervisor restarts the process from its journal.
     func simulateCrash() {
@@ -438,12 +457,17 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
                     // The journal this process acknowledged into is gone from its path, or another
                     // file sits there: restarting from whatever the path names now would be a
                     // silent wrong or empty state. Every restart fails with this until an operator acts.
-                    let lost = self.error(.journalFailed, "the journal file was removed or replaced under its writer; not restarted from what the path holds now", cause: error)
+                    let lost = self.error(
+                        .journalFailed,
+                        "the journal file was removed or replaced under its writer; not restarted from what the path holds now",
+                        cause: error)
                     identityLost = lost
                     self.writer = nil
                     throw lost
                 }
-                logger.notice("the journal writer failed; reopening the journal", metadata: ["process": "\(id)", "error": "\(error)"])
+                logger.notice(
+                    "the journal writer failed; reopening the journal",
+                    metadata: ["process": "\(id)", "error": "\(error)"])
                 self.writer = nil
                 if error.code == .syncFailed || (error.cause as? JournalError)?.code == .syncFailed {
                     // Never append behind pages a failed `fdatasync` may have dropped: go on in a new file.
@@ -455,7 +479,8 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         journal.durability = options.durability
         journal.compactMessages = journal.compactMessages || messageCodec.isCompactEncoding
         if let legacyJournalPath { try await JournalDirectory.adopt(legacy: legacyJournalPath, as: journalPath) }
-        writer = try await JournalWriter.open(path: journalPath, processID: Self.headerProcessID(id), options: journal, logger: logger)
+        writer = try await JournalWriter.open(
+            path: journalPath, processID: Self.headerProcessID(id), options: journal, logger: logger)
     }
 
     /// Rebuilds the state; false when a newer restart or a stop took over meanwhile.
@@ -472,16 +497,21 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
                 switch element {
                 case .snapshot(let snapshot):
                     guard let stateCodec else {
-                        throw error(.replayFailed, "the journal has a snapshot but no state codec was given", sequence: snapshot.sequence)
+                        throw error(
+                            .replayFailed, "the journal has a snapshot but no state codec was given",
+                            sequence: snapshot.sequence)
                     }
                     do {
                         state = try snapshot.bytes.withUnsafeBytes { try stateCodec.decode($0) }
                     } catch let cause {
-                        throw error(.replayFailed, "the snapshot does not decode", sequence: snapshot.sequence, cause: cause)
+                        throw error(
+                            .replayFailed, "the snapshot does not decode", sequence: snapshot.sequence, cause: cause)
                     }
                     lastSequence = snapshot.sequence
                     report.snapshotSequence = snapshot.sequence
-                    if !subscriptions.isEmpty { subscriptions.offer(.snapshot(sequence: snapshot.sequence, state), first: 0) }
+                    if !subscriptions.isEmpty {
+                        subscriptions.offer(.snapshot(sequence: snapshot.sequence, state), first: 0)
+                    }
                     report.messages = 0
                     replayedBytes = 0
                 case .messages(let messages):
@@ -491,7 +521,9 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
                         do {
                             let decoded = try message.bytes.withUnsafeBytes { try messageCodec.decode($0) }
                             try process.apply(decoded, to: &state)
-                            if !subscriptions.isEmpty { subscriptions.offer(.message(sequence: message.sequence, decoded)) }
+                            if !subscriptions.isEmpty {
+                                subscriptions.offer(.message(sequence: message.sequence, decoded))
+                            }
                         } catch let cause {
                             try await replayFailed(at: message.sequence, cause: cause, writer: writer)
                             guard generation == mine else { return false }
@@ -532,10 +564,13 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         let (seconds, attoseconds) = report.duration.components
         metrics.replayDuration.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
         if report.messages > 0 || report.snapshotSequence != nil {
-            logger.info("process state replayed", metadata: [
-                "process": "\(id)", "messages": "\(report.messages)", "snapshot": "\(report.snapshotSequence.map(String.init) ?? "none")",
-                "duration": "\(report.duration)",
-            ])
+            logger.info(
+                "process state replayed",
+                metadata: [
+                    "process": "\(id)", "messages": "\(report.messages)",
+                    "snapshot": "\(report.snapshotSequence.map(String.init) ?? "none")",
+                    "duration": "\(report.duration)",
+                ])
         }
         return true
     }
@@ -546,9 +581,11 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
             throw error(.replayFailed, "replaying the journal threw", sequence: sequence, cause: cause)
         case .quarantine:
             let file = try await writer.quarantine(from: sequence)
-            logger.error("replay threw; the rest of the journal was quarantined", metadata: [
-                "process": "\(id)", "sequence": "\(sequence)", "quarantine": "\(file)", "error": "\(cause)",
-            ])
+            logger.error(
+                "replay threw; the rest of the journal was quarantined",
+                metadata: [
+                    "process": "\(id)", "sequence": "\(sequence)", "quarantine": "\(file)", "error": "\(cause)",
+                ])
             quarantineFiles.append(file)
         }
     }

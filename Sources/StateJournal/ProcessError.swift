@@ -2,7 +2,8 @@
 public struct ProcessError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         fileprivate enum Wrapped: Hashable, Sendable {
-            case rejected, encodingFailed, journalFailed, replayFailed, nondeterministic, stopped, notRestarted, timedOut
+            case rejected, encodingFailed, journalFailed, replayFailed, nondeterministic, stopped, notRestarted,
+                timedOut
         }
         fileprivate var wrapped: Wrapped
         /// `apply` threw: the message was not journaled and the process crashed.
@@ -36,7 +37,10 @@ public struct ProcessError: Error, Sendable, CustomStringConvertible {
     /// What caused it (the error `apply` threw, a ``JournalError``, …).
     public var cause: (any Error)?
 
-    public init(code: Code, message: String, processID: String, journal: String? = nil, sequence: UInt64? = nil, cause: (any Error)? = nil) {
+    public init(
+        code: Code, message: String, processID: String, journal: String? = nil, sequence: UInt64? = nil,
+        cause: (any Error)? = nil
+    ) {
         self.code = code
         self.message = message
         self.processID = processID

@@ -58,7 +58,8 @@ public struct ProcessOptions: Sendable {
 
     public init(
         durability: Durability = .written, retention: Retention = .transient, snapshots: SnapshotPolicy = .never,
-        determinismCheckInterval: Int? = nil, replayFailure: ReplayFailurePolicy = .fail, journal: JournalOptions = JournalOptions()
+        determinismCheckInterval: Int? = nil, replayFailure: ReplayFailurePolicy = .fail,
+        journal: JournalOptions = JournalOptions()
     ) {
         self.durability = durability
         self.retention = retention

@@ -57,7 +57,8 @@ public struct ProcessMessages<P: JournaledProcess>: AsyncSequence, Sendable {
 
         /// Runs on the caller's actor: the elements already taken from the process are handed
         /// out without a hop per element.
-        public mutating func next(isolation actor: isolated (any Actor)?) async throws(any Error) -> JournaledEvent<P>? {
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws(any Error) -> JournaledEvent<P>?
+        {
             try await token.next(isolation: actor)
         }
     }
@@ -106,7 +107,8 @@ final class SubscriptionToken<P: JournaledProcess>: @unchecked Sendable {
             case .wait(let slot): try await cell.subscriptionSignal.wait(slot)
             case .catchUp(let next, let target):
                 // Read one chunk of the journal (on the library's I/O threads), outside the process.
-                var iterator = replay ?? JournalReplay(path: cell.journalPath, chunkMessages: bufferLimit).makeAsyncIterator()
+                var iterator =
+                    replay ?? JournalReplay(path: cell.journalPath, chunkMessages: bufferLimit).makeAsyncIterator()
                 let chunk = try await iterator.next()
                 let ended: Bool
                 if case .none = chunk { ended = true } else { ended = false }
@@ -118,7 +120,9 @@ final class SubscriptionToken<P: JournaledProcess>: @unchecked Sendable {
                     if snapshot.sequence >= after {
                         guard let codec = cell.stateCodec else {
                             throw ProcessError(
-                                code: .replayFailed, message: "a snapshot folded messages this subscription had not read, and the process has no state codec",
+                                code: .replayFailed,
+                                message:
+                                    "a snapshot folded messages this subscription had not read, and the process has no state codec",
                                 processID: cell.id, journal: cell.journalPath, sequence: snapshot.sequence)
                         }
                         let state = try snapshot.bytes.withUnsafeBytes { try codec.decode($0) }

@@ -39,7 +39,10 @@ public struct SchemaEvolution: Sendable {
     /// version between the value's and ``version``. Throwing fails the replay.
     public var upcast: @Sendable (_ value: inout CompactValue, _ kind: ValueKind, _ from: Int) throws -> Void
 
-    public init(version: Int, upcast: @escaping @Sendable (_ value: inout CompactValue, _ kind: ValueKind, _ from: Int) throws -> Void) {
+    public init(
+        version: Int,
+        upcast: @escaping @Sendable (_ value: inout CompactValue, _ kind: ValueKind, _ from: Int) throws -> Void
+    ) {
         precondition(version >= 1, "schema versions start at 1")
         self.version = version
         self.upcast = upcast
@@ -80,12 +83,15 @@ struct VersionedCodec<Value>: ValueCodec, CompactEncodingCodec {
     func decode(_ bytes: UnsafeRawBufferPointer) throws -> Value {
         // The current version, as written here: the value's bytes are inside the wrapper.
         let current = Self.prefix(version: schema.version)
-        if schema.version > 1, bytes.count > current.count, bytes.starts(with: current), bytes.last == CompactTag.objectEnd {
+        if schema.version > 1, bytes.count > current.count, bytes.starts(with: current),
+            bytes.last == CompactTag.objectEnd
+        {
             return try inner.decode(UnsafeRawBufferPointer(rebasing: bytes[current.count..<(bytes.count - 1)]))
         }
         var value = try CompactValue(decoding: bytes)
         var version = 1
-        if case .object(let entries) = value, entries.count == 2, case .unsigned(let written)? = entries[Self.schemaKey],
+        if case .object(let entries) = value, entries.count == 2,
+            case .unsigned(let written)? = entries[Self.schemaKey],
             let wrapped = entries[Self.valueKey]
         {
             version = Int(clamping: written)
@@ -95,7 +101,10 @@ struct VersionedCodec<Value>: ValueCodec, CompactEncodingCodec {
             return try inner.decode(bytes)
         }
         guard version <= schema.version else {
-            throw SchemaError(message: "the value was written by version \(version) of its type; this process reads up to version \(schema.version)")
+            throw SchemaError(
+                message:
+                    "the value was written by version \(version) of its type; this process reads up to version \(schema.version)"
+            )
         }
         for from in version..<schema.version { try schema.upcast(&value, kind, from) }
         return try value.encoded.withUnsafeBytes { try inner.decode($0) }

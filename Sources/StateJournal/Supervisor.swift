@@ -123,7 +123,9 @@ public struct ChildRecovery: Sendable {
 /// Why a supervisor stopped or refused.
 public struct SupervisorError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        fileprivate enum Wrapped: Hashable, Sendable { case intensityExceeded, duplicateID, notRunning, startFailed, wrongType }
+        fileprivate enum Wrapped: Hashable, Sendable {
+            case intensityExceeded, duplicateID, notRunning, startFailed, wrongType
+        }
         fileprivate var wrapped: Wrapped
         /// A child crashed more often than the restart intensity allows.
         public static let intensityExceeded = Code(wrapped: .intensityExceeded)
@@ -150,7 +152,11 @@ public struct SupervisorError: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         var text = "\(code): \(message)"
-        if let childID { text += " [child: \(childID)" + (crashes.map { ", crashes: \($0)" } ?? "") + (sequence.map { ", sequence: \($0)" } ?? "") + "]" }
+        if let childID {
+            text +=
+                " [child: \(childID)" + (crashes.map { ", crashes: \($0)" } ?? "")
+                + (sequence.map { ", sequence: \($0)" } ?? "") + "]"
+        }
         if let cause { text += " caused by: \(cause)" }
         return text
     }
@@ -231,7 +237,8 @@ public actor Supervisor: Service {
         self.backoff = backoff
         self.logger = logger
         self.metrics = RuntimeMetrics(supervisor: name)
-        (events, eventContinuation) = AsyncStream.makeStream(of: SupervisorEvent.self, bufferingPolicy: .bufferingNewest(4096))
+        (events, eventContinuation) = AsyncStream.makeStream(
+            of: SupervisorEvent.self, bufferingPolicy: .bufferingNewest(4096))
         (notices, noticeContinuation) = AsyncStream.makeStream(of: Notice.self)
     }
 
@@ -255,7 +262,9 @@ public actor Supervisor: Service {
     /// The dynamic child `id`, started on demand with `makeSpec(id)` (one
     /// process per chat room, session or user). Found again by id while it
     /// runs; its journal file is named safely from any id.
-    public func child<P: JournaledProcess>(id: String, orStart makeSpec: (String) -> ChildSpec<P>) async throws -> ProcessHandle<P> {
+    public func child<P: JournaledProcess>(id: String, orStart makeSpec: (String) -> ChildSpec<P>) async throws
+        -> ProcessHandle<P>
+    {
         if let existing = entries[id] {
             guard let cell = existing.child as? ProcessCell<P> else {
                 throw SupervisorError(code: .wrongType, message: "child \(id) runs another process type", childID: id)
@@ -288,7 +297,12 @@ public actor Supervisor: Service {
         for path in await unclaimedJournals() {
             let name = String(path.dropFirst(directory.count + 1))
             guard let id = JournalNaming.id(fromFileName: name), JournalNaming.fileName(for: id) == name else {
-                recovery.skipped.append(.init(path: path, reason: "the file name does not spell an id (a long id is hashed); start it with child(id:orStart:)"))
+                recovery.skipped.append(
+                    .init(
+                        path: path,
+                        reason:
+                            "the file name does not spell an id (a long id is hashed); start it with child(id:orStart:)"
+                    ))
                 continue
             }
             var spec = makeSpec(id)
@@ -312,7 +326,8 @@ public actor Supervisor: Service {
             for _ in 0..<max(1, concurrency) where startNext() {}
             while let (id, failure) = try await group.next() {
                 if let failure {
-                    recovery.skipped.append(.init(path: directory + "/" + JournalNaming.fileName(for: id), reason: failure))
+                    recovery.skipped.append(
+                        .init(path: directory + "/" + JournalNaming.fileName(for: id), reason: failure))
                 } else {
                     recovery.started.append(id)
                 }
@@ -351,11 +366,13 @@ public actor Supervisor: Service {
     private func startChild<P: JournaledProcess>(_ spec: ChildSpec<P>, dynamic: Bool) async throws -> ProcessHandle<P> {
         try requireRunning()
         guard entries[spec.id] == nil else {
-            throw SupervisorError(code: .duplicateID, message: "a child with id \(spec.id) exists already", childID: spec.id)
+            throw SupervisorError(
+                code: .duplicateID, message: "a child with id \(spec.id) exists already", childID: spec.id)
         }
         let cell: ProcessCell<P>
         do { cell = try makeCell(spec) } catch {
-            throw SupervisorError(code: .startFailed, message: "child \(spec.id) could not be started", childID: spec.id, cause: error)
+            throw SupervisorError(
+                code: .startFailed, message: "child \(spec.id) could not be started", childID: spec.id, cause: error)
         }
         startCounter += 1
         let entry = Entry(
@@ -367,9 +384,11 @@ public actor Supervisor: Service {
         } catch {
             entries[spec.id] = nil
             // Senders that found the starting child (a concurrent `child(id:)`) are answered.
-            let reason = ProcessError(code: .notRestarted, message: "the child could not be started", processID: spec.id, cause: error)
+            let reason = ProcessError(
+                code: .notRestarted, message: "the child could not be started", processID: spec.id, cause: error)
             await cell.abandon(reason: reason)
-            throw SupervisorError(code: .startFailed, message: "child \(spec.id) could not be started", childID: spec.id, cause: error)
+            throw SupervisorError(
+                code: .startFailed, message: "child \(spec.id) could not be started", childID: spec.id, cause: error)
         }
         let report = await cell.lastReplay
         emit(.started(id: spec.id, replayed: report))
@@ -395,13 +414,18 @@ public actor Supervisor: Service {
         if entry.restartTimes.count > intensity.maxRestarts {
             let exceeded = SupervisorError(
                 code: .intensityExceeded,
-                message: "child \(id) crashed \(entry.restartTimes.count) time(s) within \(intensity.period), more than the \(intensity.maxRestarts) restart(s) allowed",
+                message:
+                    "child \(id) crashed \(entry.restartTimes.count) time(s) within \(intensity.period), more than the \(intensity.maxRestarts) restart(s) allowed",
                 childID: id, crashes: entry.restartTimes.count, sequence: error.sequence, cause: error)
             if strategy == .oneForOne || entry.dynamic {
                 // Independent children: give up on this one alone; its journal is kept for the next start.
                 entries[id] = nil
-                logger.error("child restarted too often; given up, its journal is kept", metadata: ["child": "\(id)", "error": "\(exceeded)"])
-                await entry.child.abandon(reason: ProcessError(code: .notRestarted, message: "restarted too often; given up", processID: id, cause: exceeded))
+                logger.error(
+                    "child restarted too often; given up, its journal is kept",
+                    metadata: ["child": "\(id)", "error": "\(exceeded)"])
+                await entry.child.abandon(
+                    reason: ProcessError(
+                        code: .notRestarted, message: "restarted too often; given up", processID: id, cause: exceeded))
                 emit(.gaveUp(exceeded))
                 return
             }
@@ -423,7 +447,10 @@ public actor Supervisor: Service {
                 await childCrashed(target.child.id, failure)
                 return
             } catch {
-                await childCrashed(target.child.id, ProcessError(code: .journalFailed, message: "restart failed", processID: target.child.id, cause: error))
+                await childCrashed(
+                    target.child.id,
+                    ProcessError(
+                        code: .journalFailed, message: "restart failed", processID: target.child.id, cause: error))
                 return
             }
         }
@@ -452,9 +479,13 @@ public actor Supervisor: Service {
                 emit(.restarted(id: id))
             } catch {
                 // A start that fails is a crash: restarted with backoff, within the intensity.
-                logger.error("permanent child could not be started again", metadata: ["child": "\(id)", "error": "\(error)"])
-                let failure = error as? ProcessError
-                    ?? ProcessError(code: .journalFailed, message: "the child could not be started again", processID: id, cause: error)
+                logger.error(
+                    "permanent child could not be started again", metadata: ["child": "\(id)", "error": "\(error)"])
+                let failure =
+                    error as? ProcessError
+                    ?? ProcessError(
+                        code: .journalFailed, message: "the child could not be started again", processID: id,
+                        cause: error)
                 await childCrashed(id, failure)
             }
         } else {
@@ -466,7 +497,8 @@ public actor Supervisor: Service {
         guard case .running = phase else { return }
         phase = .failed(error)
         logger.critical("supervisor gives up", metadata: ["supervisor": "\(name)", "error": "\(error)"])
-        let reason = ProcessError(code: .notRestarted, message: "the supervisor gave up", processID: error.childID ?? "", cause: error)
+        let reason = ProcessError(
+            code: .notRestarted, message: "the supervisor gave up", processID: error.childID ?? "", cause: error)
         for entry in entries.values.sorted(by: { $0.startOrder > $1.startOrder }) {
             await entry.child.stopKeepingJournal(reason: reason)
         }
@@ -505,7 +537,8 @@ public actor Supervisor: Service {
                 // Stopped without grace: its senders are answered now; the close it began goes on on
                 // the I/O thread, and keeps the journal unless the discard had already begun.
                 logger.warning("child did not stop in time; stopped without grace", metadata: ["child": "\(id)"])
-                await child.abandonWithoutWaiting(reason: ProcessError(code: .stopped, message: "shutdown timeout", processID: id))
+                await child.abandonWithoutWaiting(
+                    reason: ProcessError(code: .stopped, message: "shutdown timeout", processID: id))
             }
             emit(.stopped(id: id))
         }
@@ -522,9 +555,12 @@ public actor Supervisor: Service {
         options.idleTimeout = nil
         for path in await unclaimedJournals() {
             let name = String(path.dropFirst(directory.count + 1)).dropLast(".journal".count)
-            let headerID = JournalNaming.id(fromFileName: name + ".journal").map(JournalNaming.headerProcessID(for:)) ?? String(name)
+            let headerID =
+                JournalNaming.id(fromFileName: name + ".journal").map(JournalNaming.headerProcessID(for:))
+                ?? String(name)
             do {
-                let writer = try await JournalWriter.open(path: path, processID: headerID, options: options, logger: logger)
+                let writer = try await JournalWriter.open(
+                    path: path, processID: headerID, options: options, logger: logger)
                 try await writer.close(discard: true)
                 logger.notice("unclaimed journal discarded on graceful shutdown", metadata: ["path": "\(path)"])
             } catch {
@@ -538,7 +574,8 @@ public actor Supervisor: Service {
         guard case .running = phase else { return }
         phase = .shuttingDown
         stoppedWithoutGrace = true
-        let reason = ProcessError(code: .stopped, message: "the supervisor was cancelled without graceful shutdown", processID: "")
+        let reason = ProcessError(
+            code: .stopped, message: "the supervisor was cancelled without graceful shutdown", processID: "")
         for entry in entries.values.sorted(by: { $0.startOrder > $1.startOrder }) {
             await entry.child.stopKeepingJournal(reason: reason)
         }
@@ -565,7 +602,8 @@ public actor Supervisor: Service {
     /// and `CancellationError` when cancelled without graceful shutdown.
     public func run() async throws {
         guard !runBegan else {
-            throw SupervisorError(code: .notRunning, message: "run() of the supervisor \(name) was called before; it runs once")
+            throw SupervisorError(
+                code: .notRunning, message: "run() of the supervisor \(name) was called before; it runs once")
         }
         runBegan = true
         for path in await unclaimedJournals() {

@@ -12,7 +12,9 @@ public protocol ValueCodec<Value>: Sendable {
 public struct CompactCodec<Value: Codable>: ValueCodec, CompactEncodingCodec {
     public init() {}
     public func encode(_ value: Value) throws -> [UInt8] { try CompactEncoder().encode(value) }
-    public func decode(_ bytes: UnsafeRawBufferPointer) throws -> Value { try CompactDecoder().decode(Value.self, from: bytes) }
+    public func decode(_ bytes: UnsafeRawBufferPointer) throws -> Value {
+        try CompactDecoder().decode(Value.self, from: bytes)
+    }
 }
 
 /// A codec behind two closures: how specs and processes hold any codec

@@ -46,7 +46,10 @@ enum JSONCheck {
                     skipSpace()
                     guard value(depth: depth + 1) else { return false }
                     skipSpace()
-                    if current == UInt8(ascii: ",") { index += 1; continue }
+                    if current == UInt8(ascii: ",") {
+                        index += 1
+                        continue
+                    }
                     guard current == UInt8(ascii: "}") else { return false }
                     index += 1
                     return true
@@ -62,7 +65,10 @@ enum JSONCheck {
                     skipSpace()
                     guard value(depth: depth + 1) else { return false }
                     skipSpace()
-                    if current == UInt8(ascii: ",") { index += 1; continue }
+                    if current == UInt8(ascii: ",") {
+                        index += 1
+                        continue
+                    }
                     guard current == UInt8(ascii: "]") else { return false }
                     index += 1
                     return true
@@ -85,7 +91,8 @@ enum JSONCheck {
                     guard let e = current else { return false }
                     index += 1
                     switch e {
-                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
+                        UInt8(ascii: "f"),
                         UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
                         continue
                     case UInt8(ascii: "u"):

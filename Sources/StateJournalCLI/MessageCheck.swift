@@ -31,7 +31,9 @@ struct MessageCheck {
         var failure: CompactFormatError?
         do throws(CompactFormatError) { try CompactDecoder.validate(bytes) } catch { failure = error }
         every.record(sequence, failure)
-        if bytes.first == CompactTag.objectStart || bytes.first == CompactTag.legacyObjectStart { tagged.record(sequence, failure) }
+        if bytes.first == CompactTag.objectStart || bytes.first == CompactTag.legacyObjectStart {
+            tagged.record(sequence, failure)
+        }
     }
 
     /// What counts for a journal with this header.
@@ -43,14 +45,20 @@ struct MessageCheck {
     func summary(for header: JournalHeader?) -> String? {
         let findings = findings(for: header)
         guard let first = findings.first else { return nil }
-        return "\(plural(Int(findings.malformed), "message")) not well-formed compact values; first at sequence \(first.sequence): \(first.error)"
+        return
+            "\(plural(Int(findings.malformed), "message")) not well-formed compact values; first at sequence \(first.sequence): \(first.error)"
     }
 
     func jsonObject(for header: JournalHeader?) -> [String: Any] {
         let findings = findings(for: header)
-        var object: [String: Any] = ["checked": findings.checked, "malformed": findings.malformed, "everyMessage": header?.messagesAreCompact == true]
+        var object: [String: Any] = [
+            "checked": findings.checked, "malformed": findings.malformed,
+            "everyMessage": header?.messagesAreCompact == true,
+        ]
         if let first = findings.first {
-            object["first"] = ["sequence": first.sequence, "offset": first.error.offset, "reason": first.error.reason] as [String: Any]
+            object["first"] =
+                ["sequence": first.sequence, "offset": first.error.offset, "reason": first.error.reason]
+                as [String: Any]
         }
         return object
     }

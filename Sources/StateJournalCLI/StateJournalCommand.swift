@@ -3,7 +3,7 @@ import Foundation
 import StateJournalStorage
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Exit codes, documented in `--help` and the README.
@@ -38,12 +38,15 @@ enum Exit {
     static func code(for error: JournalError) -> Int32 {
         // A file that cannot be opened or looked at (a symlink loop, a read-only file system
         // for `repair`, a name too long): 66, whatever the errno.
-        if let call = error.systemCall, ["open", "stat", "fstat", "lstat", "opendir"].contains(call), error.code != .locked {
+        if let call = error.systemCall, ["open", "stat", "fstat", "lstat", "opendir"].contains(call),
+            error.code != .locked
+        {
             return noInput
         }
         return switch error.code {
         case .notFound, .permissionDenied: noInput
-        case .notAJournal, .emptyFile, .truncatedHeader, .unsupportedVersion, .unsupportedFeature, .unsupportedFrame: notAJournal
+        case .notAJournal, .emptyFile, .truncatedHeader, .unsupportedVersion, .unsupportedFeature, .unsupportedFrame:
+            notAJournal
         case .corruptHeader, .corruptFrame, .sequenceGap, .corruptSnapshot: corrupt
         case .locked: locked
         default: corrupt
@@ -61,7 +64,9 @@ func terminate(_ code: Int32) -> Never {
 /// Prints `error` as one line on standard error and exits with its code.
 func fail(_ error: JournalError) -> Never {
     var text = "statejournal: \(error.path ?? "-"): \(error.message)"
-    if let offset = error.offset { text += " (offset \(offset)" + (error.sequence.map { ", sequence \($0)" } ?? "") + ")" }
+    if let offset = error.offset {
+        text += " (offset \(offset)" + (error.sequence.map { ", sequence \($0)" } ?? "") + ")"
+    }
     FileHandle.standardError.write(Data((text + "\n").utf8))
     terminate(Exit.code(for: error))
 }
@@ -86,7 +91,11 @@ struct StateJournalCommand: ParsableCommand {
 }
 
 struct CommonOptions: ParsableArguments {
-    @Flag(name: .long, help: "Machine-readable output: list and verify print JSON Lines (one object per journal), info and stats one JSON document.")
+    @Flag(
+        name: .long,
+        help:
+            "Machine-readable output: list and verify print JSON Lines (one object per journal), info and stats one JSON document."
+    )
     var json = false
 
     @Flag(name: .long, help: "No colour, even on a terminal (NO_COLOR does the same).")
@@ -139,7 +148,10 @@ extension JournalInspection {
             if let sequence = error.sequence { object["sequence"] = sequence }
         }
         if let tornTail {
-            object["tornTail"] = ["offset": tornTail.offset, "bytes": tornTail.length, "sequence": tornTail.sequence, "reason": tornTail.reason]
+            object["tornTail"] = [
+                "offset": tornTail.offset, "bytes": tornTail.length, "sequence": tornTail.sequence,
+                "reason": tornTail.reason,
+            ]
         }
         if let snapshot { object["snapshot"] = ["sequence": snapshot.sequence, "stateBytes": snapshot.stateBytes] }
         return object
@@ -161,7 +173,8 @@ func jsonLine(_ object: Any) -> String {
 
 struct List: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Every journal under a directory: process, size, messages, sequence numbers, last write, compression, state.",
+        abstract:
+            "Every journal under a directory: process, size, messages, sequence numbers, last write, compression, state.",
         discussion: """
             States: clean, torn-tail, corrupt, clean-stopped, not-a-journal, unsupported, \
             locked (a live writer holds it; checked without taking the lock).
@@ -181,7 +194,9 @@ struct List: ParsableCommand {
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else {
             throw ValidationError("no such directory: \(directory)")
         }
-        guard isDirectory.boolValue else { throw ValidationError("not a directory: \(directory) (use `statejournal info` for one file)") }
+        guard isDirectory.boolValue else {
+            throw ValidationError("not a directory: \(directory) (use `statejournal info` for one file)")
+        }
     }
 
     func run() throws {
@@ -200,11 +215,15 @@ struct List: ParsableCommand {
                 out.line(jsonLine(inspection.jsonObject))
                 continue
             }
-            let relative = file.hasPrefix(directory) ? String(file.dropFirst(directory.count)).trimmingCharacters(in: CharacterSet(charactersIn: "/")) : file
+            let relative =
+                file.hasPrefix(directory)
+                ? String(file.dropFirst(directory.count)).trimmingCharacters(in: CharacterSet(charactersIn: "/")) : file
             rows.append([
-                inspection.header?.processID ?? relative, Format.bytes(inspection.fileSize), String(inspection.messages),
+                inspection.header?.processID ?? relative, Format.bytes(inspection.fileSize),
+                String(inspection.messages),
                 inspection.firstSequence.map(String.init) ?? "-", inspection.lastSequence.map(String.init) ?? "-",
-                Format.time(inspection.modified), String(format: "%.2f", inspection.compressionRatio), inspection.shownState,
+                Format.time(inspection.modified), String(format: "%.2f", inspection.compressionRatio),
+                inspection.shownState,
             ])
         }
         progress.finish()
@@ -214,9 +233,15 @@ struct List: ParsableCommand {
             for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
             out.line(terminal.paint(zip(headers, widths).map { Format.pad($0, $1) }.joined(separator: "  "), .bold))
             for row in rows {
-                var cells = row.enumerated().map { i, cell in Format.pad(cell, widths[i], right: (1...4).contains(i) || i == 6) }
+                var cells = row.enumerated().map { i, cell in
+                    Format.pad(cell, widths[i], right: (1...4).contains(i) || i == 6)
+                }
                 let state = row[7]
-                let color: Terminal.Color = state == "clean" ? .green : state == "clean-stopped" ? .blue : state.hasPrefix("locked") || state == "torn-tail" ? .yellow : .red
+                let color: Terminal.Color =
+                    state == "clean"
+                    ? .green
+                    : state == "clean-stopped"
+                        ? .blue : state.hasPrefix("locked") || state == "torn-tail" ? .yellow : .red
                 cells[7] = terminal.paint(cells[7], color)
                 out.line(cells.joined(separator: "  "))
             }
@@ -252,7 +277,8 @@ struct Info: ParsableCommand {
             var object = inspection.jsonObject
             object["header"] = [
                 "magic": "SJNL", "majorVersion": header.majorVersion, "minorVersion": header.minorVersion,
-                "headerLength": header.headerLength, "codec": header.codec.description, "salt": String(format: "%016llx", header.salt),
+                "headerLength": header.headerLength, "codec": header.codec.description,
+                "salt": String(format: "%016llx", header.salt),
                 "created": Format.nanosecondsTime(header.createdNanoseconds), "baseSequence": header.baseSequence,
                 "incompatibleFlags": header.incompatibleFlags, "compatibleFlags": header.compatibleFlags,
             ]
@@ -272,24 +298,42 @@ struct Info: ParsableCommand {
         row("base sequence", String(header.baseSequence))
         row("header", "\(header.headerLength) bytes")
         row("size", "\(Format.bytes(inspection.fileSize)) (\(inspection.fileSize) bytes)")
-        row("frames", "\(inspection.frames) (\(inspection.messageFrames) message frames, \(inspection.compressedFrames) compressed, \(inspection.digests) state digests, \(inspection.timeMarks) time marks)")
+        row(
+            "frames",
+            "\(inspection.frames) (\(inspection.messageFrames) message frames, \(inspection.compressedFrames) compressed, \(inspection.digests) state digests, \(inspection.timeMarks) time marks)"
+        )
         row("chains", String(inspection.chains))
-        row("messages", inspection.messages == 0 ? "0" : "\(inspection.messages) (sequence \(inspection.firstSequence!)…\(inspection.lastSequence!))")
-        row("payload", "\(Format.bytes(inspection.rawPayloadBytes)) raw, \(Format.bytes(inspection.storedPayloadBytes)) stored, ratio \(String(format: "%.2f", inspection.compressionRatio))")
+        row(
+            "messages",
+            inspection.messages == 0
+                ? "0" : "\(inspection.messages) (sequence \(inspection.firstSequence!)…\(inspection.lastSequence!))")
+        row(
+            "payload",
+            "\(Format.bytes(inspection.rawPayloadBytes)) raw, \(Format.bytes(inspection.storedPayloadBytes)) stored, ratio \(String(format: "%.2f", inspection.compressionRatio))"
+        )
         if let snapshot = inspection.snapshot {
-            row("snapshot", "through sequence \(snapshot.sequence), \(Format.bytes(Int64(snapshot.stateBytes))) of state")
+            row(
+                "snapshot",
+                "through sequence \(snapshot.sequence), \(Format.bytes(Int64(snapshot.stateBytes))) of state")
         } else {
             row("snapshot", "none")
         }
         if let holder = inspection.lockedBy {
-            row("writer", holder < 0 ? "owned by a live OS process (its writer is idle)" : "locked by OS process \(holder)")
+            row(
+                "writer",
+                holder < 0 ? "owned by a live OS process (its writer is idle)" : "locked by OS process \(holder)")
         }
         row("state", t.verdict(inspection.verdict))
         if let tail = inspection.tornTail {
-            row("torn tail", "\(tail.length) bytes at offset \(tail.offset) (sequence \(tail.sequence)): \(tail.reason)")
+            row(
+                "torn tail", "\(tail.length) bytes at offset \(tail.offset) (sequence \(tail.sequence)): \(tail.reason)"
+            )
         }
         if let error = inspection.error {
-            row("problem", "\(error.message) (offset \(error.offset.map(String.init) ?? "-"), sequence \(error.sequence.map(String.init) ?? "-"))")
+            row(
+                "problem",
+                "\(error.message) (offset \(error.offset.map(String.init) ?? "-"), sequence \(error.sequence.map(String.init) ?? "-"))"
+            )
         }
         terminate(exitStatus(of: inspection))
     }
@@ -368,7 +412,8 @@ struct Dump: ParsableCommand {
             return
         }
         let state = snapshot.bytes.withUnsafeBytes { raw in
-            MessageText.json(raw).map { #""state":\#($0)"# } ?? #""hex":"\#(snapshot.bytes.withUnsafeBytes { Format.hex($0) })""#
+            MessageText.json(raw).map { #""state":\#($0)"# }
+                ?? #""hex":"\#(snapshot.bytes.withUnsafeBytes { Format.hex($0) })""#
         }
         print(#"{"sequence":\#(snapshot.sequence),"bytes":\#(snapshot.bytes.count),\#(state)}"#)
     }
@@ -383,42 +428,53 @@ struct Dump: ParsableCommand {
         var batch = 0
         let limit = self.limit ?? Int.max
         do {
-            while shown < limit, try reader.readFrame({ (frame: JournalFrameView) -> Bool in
-                guard frame.header.type == .messages else { return true }
-                batch += 1
-                if let to, frame.header.firstSequence > to { return false }
-                if let from, frame.header.lastSequence < from { return true }
-                var more = true
-                frame.forEachMessage { sequence, bytes in
-                    guard more, shown < limit else { return }
-                    if let from, sequence < from { return }
-                    if let to, sequence > to {
-                        more = false
-                        return
+            while shown < limit,
+                try reader.readFrame({ (frame: JournalFrameView) -> Bool in
+                    guard frame.header.type == .messages else { return true }
+                    batch += 1
+                    if let to, frame.header.firstSequence > to { return false }
+                    if let from, frame.header.lastSequence < from { return true }
+                    var more = true
+                    frame.forEachMessage { sequence, bytes in
+                        guard more, shown < limit else { return }
+                        if let from, sequence < from { return }
+                        if let to, sequence > to {
+                            more = false
+                            return
+                        }
+                        shown += 1
+                        switch format {
+                        case .text:
+                            let body =
+                                MessageText.json(bytes) ?? terminal.paint("hex (\(MessageText.whyHex(bytes))):", .dim)
+                                + " " + Format.hex(bytes)
+                            out.line(
+                                "\(terminal.paint("#\(sequence)", .bold)) \(terminal.paint("[batch \(batch)]", .dim)) \(body)"
+                            )
+                        case .json:
+                            let message = MessageText.json(bytes)
+                            out.line(
+                                #"{"sequence":\#(sequence),"batch":\#(batch),"offset":\#(frame.offset),"#
+                                    + (message.map { #""message":\#($0)}"# }
+                                        ?? #""hex":"\#(Format.hex(bytes))","whyHex":\#(Format.quote(MessageText.whyHex(bytes)))}"#)
+                            )
+                        case .hex:
+                            out.line("\(sequence) \(Format.hex(bytes))")
+                        }
                     }
-                    shown += 1
-                    switch format {
-                    case .text:
-                        let body = MessageText.json(bytes) ?? terminal.paint("hex (\(MessageText.whyHex(bytes))):", .dim) + " " + Format.hex(bytes)
-                        out.line("\(terminal.paint("#\(sequence)", .bold)) \(terminal.paint("[batch \(batch)]", .dim)) \(body)")
-                    case .json:
-                        let message = MessageText.json(bytes)
-                        out.line(#"{"sequence":\#(sequence),"batch":\#(batch),"offset":\#(frame.offset),"#
-                            + (message.map { #""message":\#($0)}"# }
-                                ?? #""hex":"\#(Format.hex(bytes))","whyHex":\#(Format.quote(MessageText.whyHex(bytes)))}"#))
-                    case .hex:
-                        out.line("\(sequence) \(Format.hex(bytes))")
-                    }
-                }
-                return more
-            }) == true {}
+                    return more
+                }) == true
+            {}
         } catch let error as JournalError {
             out.flush()
             fail(error)
         }
         out.flush()
         if case .tornTail(let tail)? = reader.end {
-            FileHandle.standardError.write(Data("statejournal: \(file): torn tail of \(tail.length) bytes at offset \(tail.offset) (sequence \(tail.sequence)); messages before it shown\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "statejournal: \(file): torn tail of \(tail.length) bytes at offset \(tail.offset) (sequence \(tail.sequence)); messages before it shown\n"
+                        .utf8))
             terminate(Exit.tornTail)
         }
     }
@@ -457,7 +513,9 @@ struct Tail: ParsableCommand {
     func print(_ out: Output, _ sequence: UInt64, _ bytes: UnsafeRawBufferPointer) {
         let body = MessageText.json(bytes)
         if json {
-            out.line(#"{"sequence":\#(sequence),"# + (body.map { #""message":\#($0)}"# } ?? #""hex":"\#(Format.hex(bytes))"}"#))
+            out.line(
+                #"{"sequence":\#(sequence),"#
+                    + (body.map { #""message":\#($0)}"# } ?? #""hex":"\#(Format.hex(bytes))"}"#))
         } else {
             out.line("#\(sequence) " + (body ?? "hex:" + Format.hex(bytes)))
         }
@@ -492,7 +550,10 @@ struct Tail: ParsableCommand {
         out.flush()
         guard follow else {
             if case .tornTail(let tail)? = reader.end {
-                FileHandle.standardError.write(Data("statejournal: \(file): torn tail of \(tail.length) bytes at offset \(tail.offset) (sequence \(tail.sequence)); messages before it shown\n".utf8))
+                FileHandle.standardError.write(
+                    Data(
+                        "statejournal: \(file): torn tail of \(tail.length) bytes at offset \(tail.offset) (sequence \(tail.sequence)); messages before it shown\n"
+                            .utf8))
                 terminate(Exit.tornTail)
             }
             return
@@ -508,7 +569,10 @@ struct Tail: ParsableCommand {
                 _ = try reader.forEachMessage { sequence, bytes in
                     if let last = printed, sequence <= last { return }
                     if let last = printed, sequence > last + 1 {
-                        FileHandle.standardError.write(Data("statejournal: \(file): sequences \(last + 1)…\(sequence - 1) were folded into a snapshot before they could be read\n".utf8))
+                        FileHandle.standardError.write(
+                            Data(
+                                "statejournal: \(file): sequences \(last + 1)…\(sequence - 1) were folded into a snapshot before they could be read\n"
+                                    .utf8))
                     }
                     print(out, sequence, bytes)
                     printed = sequence
@@ -524,17 +588,20 @@ struct Tail: ParsableCommand {
             usleep(200_000)
             drain(reader)
             if case .cleanStop? = reader.end {
-                FileHandle.standardError.write(Data("statejournal: \(file): stopped normally (clean-stop marker)\n".utf8))
+                FileHandle.standardError.write(
+                    Data("statejournal: \(file): stopped normally (clean-stop marker)\n".utf8))
                 return
             }
             let current = Self.inode(of: file)
             if current == inode { continue }
             drain(reader)  // whatever reached the old file before it was replaced or removed
             guard let current else {
-                FileHandle.standardError.write(Data("statejournal: \(file): the journal was removed (a clean stop)\n".utf8))
+                FileHandle.standardError.write(
+                    Data("statejournal: \(file): the journal was removed (a clean stop)\n".utf8))
                 return
             }
-            FileHandle.standardError.write(Data("statejournal: \(file): the journal was rewritten (a snapshot); following the new file\n".utf8))
+            FileHandle.standardError.write(
+                Data("statejournal: \(file): the journal was rewritten (a snapshot); following the new file\n".utf8))
             reader = openReader(file)
             inode = current
             drain(reader)
@@ -595,10 +662,12 @@ struct Verify: ParsableCommand {
             for file in files {
                 let progress = ProgressBar("verifying \((file as NSString).lastPathComponent)", terminal: terminal)
                 var check = MessageCheck()
-                let inspection = JournalInspection.inspect(file, visit: { frame in
-                    guard frame.header.type == .messages else { return }
-                    frame.forEachMessage { sequence, bytes in check.check(sequence: sequence, bytes) }
-                }, progress: { progress.update($0, of: $1) })
+                let inspection = JournalInspection.inspect(
+                    file,
+                    visit: { frame in
+                        guard frame.header.type == .messages else { return }
+                        frame.forEachMessage { sequence, bytes in check.check(sequence: sequence, bytes) }
+                    }, progress: { progress.update($0, of: $1) })
                 progress.finish()
                 let code = inspection.exitStatus(with: check)
                 if severity(code) > severity(worst) { worst = code }
@@ -613,15 +682,24 @@ struct Verify: ParsableCommand {
                 }
                 switch inspection.verdict {
                 case .clean, .cleanStopped:
-                    out.line("\(terminal.paint("ok", .green))       \(file): \(plural(Int(inspection.messages), "message")) in \(plural(inspection.frames, "frame"))" + (inspection.verdict == .cleanStopped ? ", stopped normally" : ""))
+                    out.line(
+                        "\(terminal.paint("ok", .green))       \(file): \(plural(Int(inspection.messages), "message")) in \(plural(inspection.frames, "frame"))"
+                            + (inspection.verdict == .cleanStopped ? ", stopped normally" : ""))
                 case .tornTail:
                     let tail = inspection.tornTail!
-                    out.line("\(terminal.paint("torn", .yellow))     \(file): torn tail of \(tail.length) bytes at offset \(tail.offset), sequence \(tail.sequence): \(tail.reason); \(inspection.messages) messages before it are good (repairable)")
+                    out.line(
+                        "\(terminal.paint("torn", .yellow))     \(file): torn tail of \(tail.length) bytes at offset \(tail.offset), sequence \(tail.sequence): \(tail.reason); \(inspection.messages) messages before it are good (repairable)"
+                    )
                 default:
                     let error = inspection.error
-                    let place = [error?.offset.map { "offset \($0)" }, error?.sequence.map { "sequence \($0)" }].compactMap { $0 }.joined(separator: ", ")
-                    let label = inspection.verdict == .corrupt ? "corrupt" : inspection.verdict == .unreadable ? "error" : "invalid"
-                    out.line("\(terminal.paint(Format.pad(label, 8), .red)) \(file): \(error?.message ?? inspection.verdict.rawValue)" + (place.isEmpty ? "" : " (\(place))"))
+                    let place = [error?.offset.map { "offset \($0)" }, error?.sequence.map { "sequence \($0)" }]
+                        .compactMap { $0 }.joined(separator: ", ")
+                    let label =
+                        inspection.verdict == .corrupt
+                        ? "corrupt" : inspection.verdict == .unreadable ? "error" : "invalid"
+                    out.line(
+                        "\(terminal.paint(Format.pad(label, 8), .red)) \(file): \(error?.message ?? inspection.verdict.rawValue)"
+                            + (place.isEmpty ? "" : " (\(place))"))
                 }
             }
         }
@@ -649,7 +727,8 @@ struct Stats: ParsableCommand {
     func validate() throws {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw ValidationError("\(file) is a directory: stats reads one journal (`statejournal verify` and `list` take a directory)")
+            throw ValidationError(
+                "\(file) is a directory: stats reads one journal (`statejournal verify` and `list` take a directory)")
         }
     }
 
@@ -670,38 +749,43 @@ struct Stats: ParsableCommand {
         var currentSecond: Int?
         var check = MessageCheck()
         let progress = ProgressBar("reading", terminal: terminal)
-        let inspection = JournalInspection.inspect(file, visit: { frame in
-            if let mark = frame.timeMarkNanoseconds { currentSecond = Int(mark / 1_000_000_000) }
-            guard frame.header.type == .messages else { return }
-            if let second = currentSecond { perSecond[second, default: 0] += frame.header.messageCount }
-            batchHistogram[Self.bucket(frame.header.messageCount)] += 1
-            frame.forEachMessage { sequence, bytes in
-                messageHistogram[Self.bucket(bytes.count)] += 1
-                check.check(sequence: sequence, bytes)
-            }
-            if frame.header.flags.contains(.compressed) {
-                if frame.header.flags.contains(.chainStart) || chainRaw.isEmpty {
-                    chainRaw.append(0)
-                    chainStored.append(0)
+        let inspection = JournalInspection.inspect(
+            file,
+            visit: { frame in
+                if let mark = frame.timeMarkNanoseconds { currentSecond = Int(mark / 1_000_000_000) }
+                guard frame.header.type == .messages else { return }
+                if let second = currentSecond { perSecond[second, default: 0] += frame.header.messageCount }
+                batchHistogram[Self.bucket(frame.header.messageCount)] += 1
+                frame.forEachMessage { sequence, bytes in
+                    messageHistogram[Self.bucket(bytes.count)] += 1
+                    check.check(sequence: sequence, bytes)
                 }
-                chainRaw[chainRaw.count - 1] += Int64(frame.header.rawLength)
-                chainStored[chainStored.count - 1] += Int64(frame.header.storedLength)
-            } else {
-                rawFrames.raw += Int64(frame.header.rawLength)
-                rawFrames.count += 1
-            }
-            positions.append((frame.offset, frame.header.messageCount))
-            if positions.count > 100_000 {
-                // Keep memory bounded: merge neighbours.
-                positions = stride(from: 0, to: positions.count - 1, by: 2).map { (positions[$0].0, positions[$0].1 + positions[$0 + 1].1) }
-            }
-        }, progress: { progress.update($0, of: $1) })
+                if frame.header.flags.contains(.compressed) {
+                    if frame.header.flags.contains(.chainStart) || chainRaw.isEmpty {
+                        chainRaw.append(0)
+                        chainStored.append(0)
+                    }
+                    chainRaw[chainRaw.count - 1] += Int64(frame.header.rawLength)
+                    chainStored[chainStored.count - 1] += Int64(frame.header.storedLength)
+                } else {
+                    rawFrames.raw += Int64(frame.header.rawLength)
+                    rawFrames.count += 1
+                }
+                positions.append((frame.offset, frame.header.messageCount))
+                if positions.count > 100_000 {
+                    // Keep memory bounded: merge neighbours.
+                    positions = stride(from: 0, to: positions.count - 1, by: 2).map {
+                        (positions[$0].0, positions[$0].1 + positions[$0 + 1].1)
+                    }
+                }
+            }, progress: { progress.update($0, of: $1) })
         progress.finish()
         if let error = inspection.error, inspection.header == nil { fail(error) }
         let columns = 60
         var spark = [Int](repeating: 0, count: columns)
         let overTime = !perSecond.isEmpty
-        let firstSecond = perSecond.keys.min() ?? 0, lastSecond = perSecond.keys.max() ?? 0
+        let firstSecond = perSecond.keys.min() ?? 0
+        let lastSecond = perSecond.keys.max() ?? 0
         if overTime {
             let span = max(1, lastSecond - firstSecond + 1)
             for (second, count) in perSecond {
@@ -709,35 +793,52 @@ struct Stats: ParsableCommand {
             }
         } else {
             for (offset, count) in positions {
-                let column = min(columns - 1, Int(Double(offset) / Double(max(inspection.fileSize, 1)) * Double(columns)))
+                let column = min(
+                    columns - 1, Int(Double(offset) / Double(max(inspection.fileSize, 1)) * Double(columns)))
                 spark[column] += count
             }
         }
         if options.json {
-            print(jsonLine([
-                "messages": inspection.messages, "frames": inspection.messageFrames, "bytes": inspection.fileSize,
-                "messageBytes": inspection.messageBytes, "compressionRatio": inspection.compressionRatio,
-                "chains": zip(chainRaw, chainStored).map { ["raw": $0, "stored": $1, "ratio": Double($0) / Double(max($1, 1))] },
-                "rawFrames": rawFrames.count,
-                "batchSizeHistogram": histogramObject(batchHistogram), "messageSizeHistogram": histogramObject(messageHistogram),
-                overTime ? "messagesOverTime" : "messagesAcrossFile": spark,
-                "messageCheck": check.jsonObject(for: inspection.header),
-            ] as [String: Any]))
+            print(
+                jsonLine(
+                    [
+                        "messages": inspection.messages, "frames": inspection.messageFrames,
+                        "bytes": inspection.fileSize,
+                        "messageBytes": inspection.messageBytes, "compressionRatio": inspection.compressionRatio,
+                        "chains": zip(chainRaw, chainStored).map {
+                            ["raw": $0, "stored": $1, "ratio": Double($0) / Double(max($1, 1))]
+                        },
+                        "rawFrames": rawFrames.count,
+                        "batchSizeHistogram": histogramObject(batchHistogram),
+                        "messageSizeHistogram": histogramObject(messageHistogram),
+                        overTime ? "messagesOverTime" : "messagesAcrossFile": spark,
+                        "messageCheck": check.jsonObject(for: inspection.header),
+                    ] as [String: Any]))
             terminate(inspection.exitStatus(with: check))
         }
         print(terminal.paint(file, .bold))
-        print("messages      \(inspection.messages) in \(inspection.messageFrames) batches (\(String(format: "%.1f", Double(inspection.messages) / Double(max(inspection.messageFrames, 1)))) per batch)")
-        print("message bytes \(Format.bytes(inspection.messageBytes)) (\(inspection.messages > 0 ? inspection.messageBytes / Int64(inspection.messages) : 0) B on average)")
-        print("on disk       \(Format.bytes(inspection.fileSize)) (\(String(format: "%.1f", Double(inspection.fileSize) / Double(max(inspection.messages, 1)))) B per message), payload ratio \(String(format: "%.2f", inspection.compressionRatio))")
+        print(
+            "messages      \(inspection.messages) in \(inspection.messageFrames) batches (\(String(format: "%.1f", Double(inspection.messages) / Double(max(inspection.messageFrames, 1)))) per batch)"
+        )
+        print(
+            "message bytes \(Format.bytes(inspection.messageBytes)) (\(inspection.messages > 0 ? inspection.messageBytes / Int64(inspection.messages) : 0) B on average)"
+        )
+        print(
+            "on disk       \(Format.bytes(inspection.fileSize)) (\(String(format: "%.1f", Double(inspection.fileSize) / Double(max(inspection.messages, 1)))) B per message), payload ratio \(String(format: "%.2f", inspection.compressionRatio))"
+        )
         print("chains        \(chainRaw.count) compressed, \(rawFrames.count) raw frame(s)")
         let findings = check.findings(for: inspection.header)
         if let summary = check.summary(for: inspection.header) {
             print("well-formed   " + terminal.paint(summary, .red))
         } else if findings.checked > 0 {
-            print("well-formed   \(findings.checked == inspection.messages ? "every message" : plural(Int(findings.checked), "message") + " checked"): one compact value each")
+            print(
+                "well-formed   \(findings.checked == inspection.messages ? "every message" : plural(Int(findings.checked), "message") + " checked"): one compact value each"
+            )
         }
         for (index, (raw, stored)) in zip(chainRaw, chainStored).enumerated().prefix(20) {
-            print("  chain \(Format.pad(String(index + 1), 4)) \(Format.pad(Format.bytes(raw), 10, right: true)) → \(Format.pad(Format.bytes(stored), 10, right: true))  ratio \(String(format: "%.2f", Double(raw) / Double(max(stored, 1))))")
+            print(
+                "  chain \(Format.pad(String(index + 1), 4)) \(Format.pad(Format.bytes(raw), 10, right: true)) → \(Format.pad(Format.bytes(stored), 10, right: true))  ratio \(String(format: "%.2f", Double(raw) / Double(max(stored, 1))))"
+            )
         }
         if chainRaw.count > 20 { print("  … \(chainRaw.count - 20) more") }
         print("\nmessages per batch")
@@ -757,7 +858,9 @@ struct Stats: ParsableCommand {
     }
 
     func histogramObject(_ histogram: [Int]) -> [[String: Int]] {
-        histogram.enumerated().filter { $0.element > 0 }.map { ["from": $0.offset == 0 ? 0 : 1 << $0.offset, "to": (1 << ($0.offset + 1)) - 1, "count": $0.element] }
+        histogram.enumerated().filter { $0.element > 0 }.map {
+            ["from": $0.offset == 0 ? 0 : 1 << $0.offset, "to": (1 << ($0.offset + 1)) - 1, "count": $0.element]
+        }
     }
 
     func printHistogram(_ histogram: [Int], terminal: Terminal) {
@@ -771,7 +874,9 @@ struct Stats: ParsableCommand {
             let low = bucket == 0 ? 0 : 1 << bucket
             let high = (1 << (bucket + 1)) - 1
             let bar = String(repeating: "█", count: histogram[bucket] == 0 ? 0 : max(1, 40 * histogram[bucket] / peak))
-            print("  \(Format.pad("\(low)–\(high)", 16)) \(terminal.paint(Format.pad(bar, 40), .green)) \(histogram[bucket])")
+            print(
+                "  \(Format.pad("\(low)–\(high)", 16)) \(terminal.paint(Format.pad(bar, 40), .green)) \(histogram[bucket])"
+            )
         }
     }
 }
@@ -780,7 +885,8 @@ struct Stats: ParsableCommand {
 
 struct Repair: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Cut a torn tail, or with --point-in-time everything from the first damage; the cut bytes are kept in a backup file.",
+        abstract:
+            "Cut a torn tail, or with --point-in-time everything from the first damage; the cut bytes are kept in a backup file.",
         discussion: """
             Refuses a journal held by a live writer (exit 75) and damage in the middle without \
             --point-in-time (exit 2). The backup file is named in the output.
@@ -816,7 +922,9 @@ struct Repair: ParsableCommand {
             fail(error)
         }
         if options.json {
-            var object: [String: Any] = ["keptBytes": report.keptBytes, "cutBytes": report.cutBytes, "reason": report.reason, "dryRun": dryRun]
+            var object: [String: Any] = [
+                "keptBytes": report.keptBytes, "cutBytes": report.cutBytes, "reason": report.reason, "dryRun": dryRun,
+            ]
             if let backup = report.backup { object["backup"] = backup }
             if let sequence = report.sequence { object["firstCutSequence"] = sequence }
             print(jsonLine(object))
@@ -825,7 +933,9 @@ struct Repair: ParsableCommand {
         if report.cutBytes == 0 {
             print("\(file): nothing to repair")
         } else if dryRun {
-            print("\(file): would cut \(report.cutBytes) bytes at offset \(report.keptBytes) (\(report.reason)); nothing changed")
+            print(
+                "\(file): would cut \(report.cutBytes) bytes at offset \(report.keptBytes) (\(report.reason)); nothing changed"
+            )
         } else {
             print("\(file): cut \(report.cutBytes) bytes at offset \(report.keptBytes) (\(report.reason))")
             print("the cut bytes are kept in \(report.backup!)")
@@ -867,7 +977,10 @@ struct Export: ParsableCommand {
             }
             fd = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             if fd < 0 {
-                fail(JournalError(code: errno == ENOENT ? .notFound : .permissionDenied, message: "cannot write \(to): \(String(cString: strerror(errno)))", path: to))
+                fail(
+                    JournalError(
+                        code: errno == ENOENT ? .notFound : .permissionDenied,
+                        message: "cannot write \(to): \(String(cString: strerror(errno)))", path: to))
             }
         }
         var buffer: [UInt8] = []
@@ -877,8 +990,11 @@ struct Export: ParsableCommand {
         func outputFailed(_ call: String, _ code: Int32) -> Never {
             var removed = ""
             var status = stat()
-            if fd != STDOUT_FILENO, fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG, unlink(to) == 0 { removed = "; the incomplete file was removed" }
-            FileHandle.standardError.write(Data("statejournal: \(call) of \(to) failed: \(String(cString: strerror(code)))\(removed)\n".utf8))
+            if fd != STDOUT_FILENO, fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG, unlink(to) == 0 {
+                removed = "; the incomplete file was removed"
+            }
+            FileHandle.standardError.write(
+                Data("statejournal: \(call) of \(to) failed: \(String(cString: strerror(code)))\(removed)\n".utf8))
             terminate(Exit.ioError)
         }
         func flush() {
@@ -923,12 +1039,17 @@ struct Export: ParsableCommand {
             // A failed fsync is final: the pages may already be dropped, the export is not kept.
             // (A device or a pipe given as --to has nothing to sync.)
             var status = stat()
-            if fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG, fsync(fd) != 0 { outputFailed("fsync", errno) }
+            if fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG, fsync(fd) != 0 {
+                outputFailed("fsync", errno)
+            }
             if close(fd) != 0 { outputFailed("close", errno) }
             FileHandle.standardError.write(Data("exported \(count) messages to \(to)\n".utf8))
         }
         if case .tornTail(let tail)? = reader.end {
-            FileHandle.standardError.write(Data("statejournal: \(file): torn tail at offset \(tail.offset) (sequence \(tail.sequence)) not exported\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "statejournal: \(file): torn tail at offset \(tail.offset) (sequence \(tail.sequence)) not exported\n"
+                        .utf8))
             terminate(Exit.tornTail)
         }
     }

@@ -2,7 +2,7 @@ import Foundation
 import StateJournalStorage
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Where output goes, and whether it may be coloured.
@@ -12,12 +12,18 @@ struct Terminal {
 
     init(noColor: Bool) {
         let environment = ProcessInfo.processInfo.environment
-        colorsOn = !noColor && isatty(STDOUT_FILENO) == 1 && environment["NO_COLOR"] == nil && environment["TERM"] != "dumb"
+        colorsOn =
+            !noColor && isatty(STDOUT_FILENO) == 1 && environment["NO_COLOR"] == nil && environment["TERM"] != "dumb"
         progressOn = isatty(STDERR_FILENO) == 1
     }
 
     enum Color: String {
-        case red = "31", green = "32", yellow = "33", blue = "34", dim = "2", bold = "1"
+        case red = "31"
+        case green = "32"
+        case yellow = "33"
+        case blue = "34"
+        case dim = "2"
+        case bold = "1"
     }
 
     func paint(_ text: String, _ color: Color) -> String {
@@ -153,7 +159,9 @@ enum MessageText {
         }
         if let rendered = try? CompactJSON.render(bytes) { return rendered }
         guard let text = String(validating: bytes, as: UTF8.self) else { return nil }
-        if text.unicodeScalars.allSatisfy({ $0.value >= 0x20 || $0 == "\n" || $0 == "\t" }) { return Format.quote(text) }
+        if text.unicodeScalars.allSatisfy({ $0.value >= 0x20 || $0 == "\n" || $0 == "\t" }) {
+            return Format.quote(text)
+        }
         return nil
     }
 
@@ -164,7 +172,9 @@ enum MessageText {
         var compact = "not a compact value"
         do throws(CompactFormatError) { _ = try CompactJSON.render(bytes) } catch {
             // Tags 0x00-0x0B and small integers start compact values; anything else is not one at all.
-            if first <= CompactTag.objectStart || first >= CompactTag.smallUnsigned { compact = "not a well-formed compact value (\(error))" }
+            if first <= CompactTag.objectStart || first >= CompactTag.smallUnsigned {
+                compact = "not a well-formed compact value (\(error))"
+            }
         }
         if String(validating: bytes, as: UTF8.self) == nil { return "\(compact), not UTF-8 text" }
         return "\(compact); UTF-8 text with control characters"

@@ -3,7 +3,7 @@ import StateJournalStorage
 import Synchronization
 
 #if canImport(Glibc)
-public import Glibc
+    public import Glibc
 #endif
 
 /// A fault-injecting file layer for tests: faults apply to the files under
@@ -231,7 +231,8 @@ public final class FileFaults: Sendable {
             for write in writes where !frozen.contains(inode) {
                 var sector = Int(write.offset) / 512 * 512
                 while sector < Int(write.offset) + write.count {
-                    let low = max(sector, Int(write.offset)), high = min(sector + 512, Int(write.offset) + write.count, current.count)
+                    let low = max(sector, Int(write.offset))
+                    let high = min(sector + 512, Int(write.offset) + write.count, current.count)
                     if low < high, generator.next() % 2 == 0 {
                         if kept.count < high { kept += [UInt8](repeating: 0, count: high - kept.count) }
                         kept.replaceSubrange(low..<high, with: current[low..<high])
@@ -291,7 +292,9 @@ public final class FileFaults: Sendable {
                     rules.failedSyncs += 1
                     return .fail(code)
                 }
-            } else if let inode = paths.first.flatMap(Self.inode(of:)), let code = rules.writebackFailures.removeValue(forKey: inode) {
+            } else if let inode = paths.first.flatMap(Self.inode(of:)),
+                let code = rules.writebackFailures.removeValue(forKey: inode)
+            {
                 rules.failedSyncs += 1
                 return .fail(code)
             }
@@ -346,7 +349,8 @@ public final class FileFaults: Sendable {
 
     /// `root` and every directory below it.
     private static func directories(under root: String) -> [String] {
-        var found = [root], index = 0
+        var found = [root]
+        var index = 0
         while index < found.count {
             let directory = found[index]
             index += 1
@@ -412,7 +416,8 @@ public final class FileFaults: Sendable {
             buffer[Int(flip.offset - offset)] ^= flip.mask
         }
         for zero in zeros {
-            let low = max(zero.range.lowerBound, offset), high = min(zero.range.upperBound, offset + Int64(buffer.count))
+            let low = max(zero.range.lowerBound, offset)
+            let high = min(zero.range.upperBound, offset + Int64(buffer.count))
             if low < high { for i in low..<high { buffer[Int(i - offset)] = 0 } }
         }
     }

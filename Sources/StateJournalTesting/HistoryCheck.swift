@@ -136,7 +136,9 @@ public enum HistoryCheck {
     }
 
     /// Runs one history from `seed` in a temporary directory and checks it.
-    public static func run(seed: UInt64, configuration: Configuration? = nil, logger: Logger? = nil) async throws -> Report {
+    public static func run(seed: UInt64, configuration: Configuration? = nil, logger: Logger? = nil) async throws
+        -> Report
+    {
         let configuration = configuration ?? .random(seed: seed)
         let logger = logger ?? Logger(label: "statejournal.history") { _ in SwiftLogNoOpLogHandler() }
         let directory = TemporaryJournalDirectory("history")
@@ -150,7 +152,8 @@ public enum HistoryCheck {
         return try await supervisor.run {
             var handles: [ProcessHandle<Ledger>] = []
             for index in 0..<configuration.children {
-                handles.append(try await supervisor.start(ChildSpec(id: "ledger-\(index)", process: Ledger(), options: options)))
+                handles.append(
+                    try await supervisor.start(ChildSpec(id: "ledger-\(index)", process: Ledger(), options: options)))
             }
             let children = handles
             var report = Report(seed: seed)
@@ -161,7 +164,8 @@ public enum HistoryCheck {
                     group.addTask {
                         var generator = SplitMix64(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(sender))
                         var sent: [Sent] = []
-                        var crashes = 0, stops = 0
+                        var crashes = 0
+                        var stops = 0
                         for operation in 0..<configuration.operationsPerSender {
                             let child = Int(generator.next() % UInt64(children.count))
                             let handle = children[child]
@@ -179,7 +183,8 @@ public enum HistoryCheck {
                             }
                             let id = sender * 1_000_000 + operation
                             let kind = generator.next() % 100
-                            let message: Ledger.Message = kind < 70 ? .append(id) : kind < 85 ? .poison(id) : .ifEven(id)
+                            let message: Ledger.Message =
+                                kind < 70 ? .append(id) : kind < 85 ? .poison(id) : .ifEven(id)
                             let style = Int(generator.next() % 100)
                             let outcome: Outcome
                             if style < configuration.cancelPercent {
@@ -221,8 +226,11 @@ public enum HistoryCheck {
                     _ = try? await runningState(handle)
                     outcome = await classify { try await handle.send(message) }
                 }
-                if case .acknowledged = outcome {} else {
-                    report.violations.append("ledger-\(index): a last message sent after the history was answered \(outcome), not acknowledged")
+                if case .acknowledged = outcome {
+                } else {
+                    report.violations.append(
+                        "ledger-\(index): a last message sent after the history was answered \(outcome), not acknowledged"
+                    )
                 }
                 last.append(Sent(sender: configuration.senders, child: index, message: message, outcome: outcome))
             }
@@ -238,7 +246,9 @@ public enum HistoryCheck {
                 case .cancelled: report.cancelled += 1
                 case .timedOut: report.timedOut += 1
                 case .stopped: report.stopped += 1
-                case .failed(let text): report.violations.append("sender \(item.sender), \(item.message) to ledger-\(item.child): unexpected outcome \(text)")
+                case .failed(let text):
+                    report.violations.append(
+                        "sender \(item.sender), \(item.message) to ledger-\(item.child): unexpected outcome \(text)")
                 }
             }
 
@@ -251,8 +261,12 @@ public enum HistoryCheck {
 
     /// The checks of one child, for a history given as the acknowledged (sequence, message) pairs
     /// of one sender (the checker's own tests).
-    package static func checkForTesting(handle: ProcessHandle<Ledger>, acknowledged: [(UInt64, Ledger.Message)]) async -> [String] {
-        await check(child: 0, handle: handle, sent: acknowledged.map { Sent(sender: 0, child: 0, message: $0.1, outcome: .acknowledged($0.0)) })
+    package static func checkForTesting(handle: ProcessHandle<Ledger>, acknowledged: [(UInt64, Ledger.Message)]) async
+        -> [String]
+    {
+        await check(
+            child: 0, handle: handle,
+            sent: acknowledged.map { Sent(sender: 0, child: 0, message: $0.1, outcome: .acknowledged($0.0)) })
     }
 
     /// The state once the process runs. A permanent child stopped by the history's last operation
@@ -318,7 +332,8 @@ public enum HistoryCheck {
             let reader = try JournalReader(path: handle.journalPath)
             while let frame = try reader.nextFrame() {
                 for message in frame.messages {
-                    journal.append((message.sequence, try CompactDecoder().decode(Ledger.Message.self, from: message.bytes)))
+                    journal.append(
+                        (message.sequence, try CompactDecoder().decode(Ledger.Message.self, from: message.bytes)))
                 }
             }
         } catch {
@@ -338,7 +353,9 @@ public enum HistoryCheck {
                 try Ledger().validate(entry.message, against: model)
                 try Ledger().apply(entry.message, to: &model)
             } catch {
-                violations.append("\(name): \(entry.message) at sequence \(entry.sequence) is refused by the model on the state its journal prefix rebuilds")
+                violations.append(
+                    "\(name): \(entry.message) at sequence \(entry.sequence) is refused by the model on the state its journal prefix rebuilds"
+                )
             }
             folds[entry.sequence] = model
         }
@@ -346,16 +363,21 @@ public enum HistoryCheck {
         var lastBySender: [Int: UInt64] = [:]
         for item in sent {
             if case .replied(let sequence, let reply) = item.outcome, folds[sequence] != reply {
-                violations.append("\(name): the reply to \(item.message) (sequence \(sequence)) is not the state right after it")
+                violations.append(
+                    "\(name): the reply to \(item.message) (sequence \(sequence)) is not the state right after it")
             }
             switch item.outcome {
             case .acknowledged(let sequence), .replied(let sequence, _):
                 acknowledgedIDs.insert(item.message.id)
                 if bySequence[sequence] != item.message {
-                    violations.append("\(name): \(item.message) acknowledged as sequence \(sequence), the journal holds \(bySequence[sequence].map { "\($0)" } ?? "nothing") there")
+                    violations.append(
+                        "\(name): \(item.message) acknowledged as sequence \(sequence), the journal holds \(bySequence[sequence].map { "\($0)" } ?? "nothing") there"
+                    )
                 }
                 if let previous = lastBySender[item.sender], previous >= sequence {
-                    violations.append("\(name): sender \(item.sender)'s \(item.message) is sequence \(sequence), after its earlier message at \(previous)")
+                    violations.append(
+                        "\(name): sender \(item.sender)'s \(item.message) is sequence \(sequence), after its earlier message at \(previous)"
+                    )
                 }
                 lastBySender[item.sender] = sequence
             case .declined, .refused, .cancelled, .timedOut, .stopped:
@@ -367,14 +389,18 @@ public enum HistoryCheck {
             }
         }
         for entry in journal where !acknowledgedIDs.contains(entry.message.id) {
-            violations.append("\(name): \(entry.message) at sequence \(entry.sequence) is journaled but its sender was not told it was acknowledged")
+            violations.append(
+                "\(name): \(entry.message) at sequence \(entry.sequence) is journaled but its sender was not told it was acknowledged"
+            )
         }
         if live != model { violations.append("\(name): the live state differs from the model's fold of the journal") }
         // A last restart rebuilds the same state.
         await handle.simulateCrash()
         do {
             let replayed = try await runningState(handle)
-            if replayed != model { violations.append("\(name): the state after a final restart differs from the model's fold") }
+            if replayed != model {
+                violations.append("\(name): the state after a final restart differs from the model's fold")
+            }
         } catch {
             violations.append("\(name): the final restart failed: \(error)")
         }

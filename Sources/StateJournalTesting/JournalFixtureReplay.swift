@@ -1,6 +1,6 @@
 import Foundation
-public import StateJournal
 import Logging
+public import StateJournal
 
 /// Replays journals committed by older versions of a program (golden files under `fixtures/`)
 /// with the current types, for tests that old journals still replay to the right state after
@@ -16,7 +16,8 @@ public enum JournalFixtureReplay {
     /// it, `path + ".snapshot"`, if any). The files are copied into a temporary directory first,
     /// so the fixture is never changed; the journal is named for `spec.id` there. Throws what
     /// the start throws: a replay error says which message did not decode.
-    public static func state<P: JournaledProcess>(ofJournal path: String, as spec: ChildSpec<P>) async throws -> P.State {
+    public static func state<P: JournaledProcess>(ofJournal path: String, as spec: ChildSpec<P>) async throws -> P.State
+    {
         let directory = TemporaryJournalDirectory("fixture-replay")
         let target = directory.file(JournalNaming.fileName(for: spec.id))
         try FileManager.default.copyItem(atPath: path, toPath: target)
@@ -26,7 +27,9 @@ public enum JournalFixtureReplay {
         var spec = spec
         spec.options.retention = .persistent
         spec.options.journal.idleTimeout = nil
-        let supervisor = Supervisor(directory: directory.path, logger: Logger(label: "statejournal.fixture-replay") { _ in SwiftLogNoOpLogHandler() })
+        let supervisor = Supervisor(
+            directory: directory.path,
+            logger: Logger(label: "statejournal.fixture-replay") { _ in SwiftLogNoOpLogHandler() })
         return try await supervisor.run {
             let handle = try await supervisor.start(spec)
             return try await handle.read { $0 }

@@ -1,9 +1,9 @@
 import Foundation
-public import StateJournal
 import Logging
+public import StateJournal
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A kill -9 harness for Swift Testing exit tests: the child half runs your
@@ -33,7 +33,8 @@ public enum KillNine {
     ) async throws -> Never {
         var generator = SplitMix64(seed: seed)
         let killAt = messages.isEmpty ? 0 : Int(generator.next() % UInt64(messages.count))
-        let supervisor = Supervisor(directory: directory, logger: Logger(label: "statejournal.kill-nine") { _ in SwiftLogNoOpLogHandler() })
+        let supervisor = Supervisor(
+            directory: directory, logger: Logger(label: "statejournal.kill-nine") { _ in SwiftLogNoOpLogHandler() })
         // Supervised, so a message that `apply` refuses is followed by a restart, not a stall.
         try await supervisor.run {
             let process = try await supervisor.start(spec)
@@ -57,9 +58,11 @@ public enum KillNine {
     public static func verify<P: JournaledProcess>(
         _ spec: ChildSpec<P>, messages: [P.Message], directory: String
     ) async throws where P.State: Equatable {
-        let text = String(decoding: FileManager.default.contents(atPath: directory + "/" + acknowledgements) ?? Data(), as: UTF8.self)
+        let text = String(
+            decoding: FileManager.default.contents(atPath: directory + "/" + acknowledgements) ?? Data(), as: UTF8.self)
         let acknowledged = text.split(separator: "\n").compactMap { Int($0) }.max() ?? -1
-        let supervisor = Supervisor(directory: directory, logger: Logger(label: "statejournal.kill-nine") { _ in SwiftLogNoOpLogHandler() })
+        let supervisor = Supervisor(
+            directory: directory, logger: Logger(label: "statejournal.kill-nine") { _ in SwiftLogNoOpLogHandler() })
         let replayed = try await supervisor.run {
             try await supervisor.start(spec).state
         }
@@ -71,9 +74,11 @@ public enum KillNine {
         }
         if acknowledged < 0 { candidates.insert(spec.process.initialState, at: 0) }
         if candidates.contains(replayed) { return }
-        var expected = "", actual = ""
+        var expected = ""
+        var actual = ""
         dump(candidates.first ?? state, to: &expected)
         dump(replayed, to: &actual)
-        throw ReplayDivergence(sequence: UInt64(acknowledged + 1), messageIndex: acknowledged, live: expected, replayed: actual)
+        throw ReplayDivergence(
+            sequence: UInt64(acknowledged + 1), messageIndex: acknowledged, live: expected, replayed: actual)
     }
 }

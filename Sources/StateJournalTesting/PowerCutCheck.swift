@@ -1,6 +1,6 @@
 import Foundation
-public import StateJournalStorage
 import Logging
+public import StateJournalStorage
 
 /// Power cuts against a model of what file systems persist (``FileFaults/FileSystemModel``),
 /// written from what Linux does, not from what the writer expects: a file's bytes are durable
@@ -29,7 +29,8 @@ public enum PowerCutCheck {
         public var snapshotEvery: Int?
 
         public init(
-            model: FileFaults.FileSystemModel = .local, method: SyncMethod = .automatic, journals: Int = 8, messages: Int = 24,
+            model: FileFaults.FileSystemModel = .local, method: SyncMethod = .automatic, journals: Int = 8,
+            messages: Int = 24,
             reportsFileSystemType: Bool = true, sectorSeed: UInt64? = nil, padding: Int = 0, snapshotEvery: Int? = nil
         ) {
             self.model = model
@@ -47,7 +48,8 @@ public enum PowerCutCheck {
         public static func random(seed: UInt64, method: SyncMethod) -> Configuration {
             var generator = SplitMix64(seed: seed ^ 0x9C07_0000)
             return Configuration(
-                model: generator.next() % 3 == 0 ? .fuse : .local, method: method, journals: 2 + Int(generator.next() % 7),
+                model: generator.next() % 3 == 0 ? .fuse : .local, method: method,
+                journals: 2 + Int(generator.next() % 7),
                 messages: 4 + Int(generator.next() % 12), sectorSeed: generator.next(),
                 padding: generator.next() % 2 == 0 ? 0 : 600 + Int(generator.next() % 1200),
                 snapshotEvery: generator.next() % 2 == 0 ? nil : 3 + Int(generator.next() % 5))
@@ -55,7 +57,8 @@ public enum PowerCutCheck {
 
         public var description: String {
             "\(model), \(method), \(journals) journals × 2 appenders × \(messages) messages"
-                + (padding > 0 ? ", \(padding)-byte padding" : "") + (snapshotEvery.map { ", a snapshot every \($0)" } ?? "")
+                + (padding > 0 ? ", \(padding)-byte padding" : "")
+                + (snapshotEvery.map { ", a snapshot every \($0)" } ?? "")
                 + (sectorSeed.map { ", sectors from \($0)" } ?? "")
         }
     }
@@ -79,7 +82,8 @@ public enum PowerCutCheck {
         let logger = Logger(label: "statejournal.power-cut") { _ in SwiftLogNoOpLogHandler() }
         let pad = String(repeating: "p", count: configuration.padding)
         let directory = TemporaryJournalDirectory("power-cut")
-        let faults = FileFaults(under: directory.path, fileSystem: configuration.model, reportsItsType: configuration.reportsFileSystemType)
+        let faults = FileFaults(
+            under: directory.path, fileSystem: configuration.model, reportsItsType: configuration.reportsFileSystemType)
         faults.install()
         defer { faults.uninstall() }
         var options = JournalOptions(durability: .synced, syncMethod: configuration.method, idleTimeout: nil)
@@ -87,7 +91,10 @@ public enum PowerCutCheck {
         options.compression = configuration.padding == 0
         var writers: [JournalWriter] = []
         for index in 0..<configuration.journals {
-            writers.append(try await JournalWriter.open(path: directory.file("j\(index).journal"), processID: "j\(index)", options: options, logger: logger))
+            writers.append(
+                try await JournalWriter.open(
+                    path: directory.file("j\(index).journal"), processID: "j\(index)", options: options, logger: logger)
+            )
         }
         let journals = writers
         // The first appends of every journal are held in their sync, so the next round covers many journals.
@@ -113,7 +120,8 @@ public enum PowerCutCheck {
                             let sequence = try await writer.append(bytes)
                             sent.append((index, sequence, bytes))
                             if let every = configuration.snapshotEvery, sender == 0, i % every == every - 1 {
-                                try await writer.writeSnapshot(Array("state through \(sequence)".utf8), through: sequence)
+                                try await writer.writeSnapshot(
+                                    Array("state through \(sequence)".utf8), through: sequence)
                             }
                         }
                         return sent
@@ -150,17 +158,21 @@ public enum PowerCutCheck {
         for index in 0..<configuration.journals {
             let path = directory.file("j\(index).journal")
             do {
-                let reopened = try await JournalWriter.open(path: path, processID: "j\(index)", options: JournalOptions(idleTimeout: nil), logger: logger)
+                let reopened = try await JournalWriter.open(
+                    path: path, processID: "j\(index)", options: JournalOptions(idleTimeout: nil), logger: logger)
                 if reopened.recovery.tornTail?.reason.contains("never synced") == true { report.watermarkCuts += 1 }
                 try await reopened.close(discard: false)
                 snapshots[index] = try JournalSnapshot.read(at: JournalSnapshot.path(forJournal: path))?.sequence
                 let reader = try JournalReader(path: path)
-                while let frame = try reader.nextFrame() { for m in frame.messages { survived[index, default: [:]][m.sequence] = m.bytes } }
+                while let frame = try reader.nextFrame() {
+                    for m in frame.messages { survived[index, default: [:]][m.sequence] = m.bytes }
+                }
             } catch {
                 report.lost.append("j\(index) did not open: \(error)")
             }
         }
-        for (index, sequence, bytes) in acknowledged where survived[index]?[sequence] != bytes && (snapshots[index] ?? 0) < sequence {
+        for (index, sequence, bytes) in acknowledged
+        where survived[index]?[sequence] != bytes && (snapshots[index] ?? 0) < sequence {
             report.lost.append("j\(index) sequence \(sequence) (\(String(decoding: bytes.prefix(40), as: UTF8.self)))")
         }
         return report

@@ -1,6 +1,6 @@
 import Foundation
-public import StateJournal
 import Logging
+public import StateJournal
 
 /// Where ``ReplayCheck/restartAndCompare(_:messages:restarts:)`` restarts the process.
 public enum RestartPoints: Sendable {
@@ -94,10 +94,12 @@ public enum ReplayCheck {
                 try await process.crashAndRestartInPlace()
                 let replayed = try await process.state
                 if replayed != live {
-                    var liveText = "", replayedText = ""
+                    var liveText = ""
+                    var replayedText = ""
                     dump(live, to: &liveText)
                     dump(replayed, to: &replayedText)
-                    throw ReplayDivergence(sequence: sequence, messageIndex: index, live: liveText, replayed: replayedText)
+                    throw ReplayDivergence(
+                        sequence: sequence, messageIndex: index, live: liveText, replayed: replayedText)
                 }
             }
         }

@@ -8,7 +8,10 @@ public final class TemporaryJournalDirectory: Sendable {
     /// Creates `$TMPDIR/statejournal-<name>-<random>`.
     public init(_ name: String = #function) {
         let clean = name.filter { $0.isLetter || $0.isNumber || $0 == "-" }.prefix(40)
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("statejournal-\(clean)-\(UUID().uuidString.prefix(8))").path
+        path =
+            FileManager.default.temporaryDirectory.appendingPathComponent(
+                "statejournal-\(clean)-\(UUID().uuidString.prefix(8))"
+            ).path
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
 

@@ -6,7 +6,8 @@ import Testing
 /// Runs the built `statejournal` binary, as a user would.
 struct CLI {
     static let binary: URL = {
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("statejournal")
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+            "statejournal")
         if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
         var root = URL(fileURLWithPath: #filePath)
         for _ in 0..<3 { root.deleteLastPathComponent() }
@@ -29,7 +30,8 @@ struct CLI {
     }
 
     /// Runs the CLI; with `deadline`, under `timeout -s KILL` (exit 137 means it hung that long).
-    static func run(_ arguments: [String], in directory: URL = fixtures, deadline seconds: Int? = nil) throws -> Result {
+    static func run(_ arguments: [String], in directory: URL = fixtures, deadline seconds: Int? = nil) throws -> Result
+    {
         let process = Process()
         if let seconds {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
@@ -42,14 +44,17 @@ struct CLI {
         var environment = ProcessInfo.processInfo.environment
         environment["NO_COLOR"] = "1"
         process.environment = environment
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         process.standardOutput = out
         process.standardError = err
         try process.run()
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        return Result(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
     }
 }
 
@@ -124,7 +129,9 @@ final class Scratch {
     static func journal(_ path: String, compact: Bool, _ messages: [[UInt8]]) async throws {
         var options = JournalOptions()
         options.compactMessages = compact
-        let writer = try await JournalWriter.open(path: path, processID: "p", options: options, logger: Logger(label: "cli-test") { _ in SwiftLogNoOpLogHandler() })
+        let writer = try await JournalWriter.open(
+            path: path, processID: "p", options: options,
+            logger: Logger(label: "cli-test") { _ in SwiftLogNoOpLogHandler() })
         for message in messages { _ = try await writer.append(message) }
         try await writer.close(discard: false)
     }
@@ -140,13 +147,18 @@ final class Scratch {
         try await Self.journal(compact, compact: true, [good, torn, good])
         let verified = try CLI.run(["verify", compact])
         #expect(verified.status == 2)
-        #expect(verified.stdout.contains("1 message not well-formed compact values; first at sequence 2"), "\(verified.stdout)")
+        #expect(
+            verified.stdout.contains("1 message not well-formed compact values; first at sequence 2"),
+            "\(verified.stdout)")
         let json = try CLI.run(["verify", "--json", compact])
         #expect(json.status == 2 && json.stdout.contains(#""malformed":1"#), "\(json.stdout)")
         let stats = try CLI.run(["stats", compact])
         #expect(stats.status == 2 && stats.stdout.contains("first at sequence 2"), "\(stats.stdout)")
         let dumped = try CLI.run(["dump", compact])
-        #expect(dumped.stdout.contains("#2 [batch 2] hex (not a well-formed compact value (malformed compact value at byte 3: unexpected end)"), "\(dumped.stdout)")
+        #expect(
+            dumped.stdout.contains(
+                "#2 [batch 2] hex (not a well-formed compact value (malformed compact value at byte 3: unexpected end)"),
+            "\(dumped.stdout)")
 
         // The same bytes where the header does not say the messages are compact: bytes of another
         // codec are not judged, but a message that starts with a compact object tag is.
@@ -159,18 +171,24 @@ final class Scratch {
         #expect(tornResult.status == 2 && tornResult.stdout.contains("first at sequence 3"), "\(tornResult.stdout)")
 
         // A first-encoding message with two complete readings (a 10-byte key or the object's end).
-        let ambiguous: [UInt8] = [0x09, 0x01, 0x61, 0x09, 0x0A, 0x06, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x08, 0x01, 0x02, 0x81, 0x0A, 0x0A]
+        let ambiguous: [UInt8] = [
+            0x09, 0x01, 0x61, 0x09, 0x0A, 0x06, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x08, 0x01, 0x02, 0x81, 0x0A, 0x0A,
+        ]
         let legacy = scratch.url.appendingPathComponent("legacy.journal").path
         try await Self.journal(legacy, compact: false, [good, ambiguous])
         let legacyResult = try CLI.run(["verify", legacy])
-        #expect(legacyResult.status == 2 && legacyResult.stdout.contains("ambiguous first-encoding object"), "\(legacyResult.stdout)")
+        #expect(
+            legacyResult.status == 2 && legacyResult.stdout.contains("ambiguous first-encoding object"),
+            "\(legacyResult.stdout)")
         #expect(try CLI.run(["dump", legacy]).stdout.contains("ambiguous"))
 
         // The first encoding's journals of fixtures/encoding-v1 are well-formed: 10-byte keys and all.
         let firstEncoding = CLI.packageRoot.appendingPathComponent("fixtures/encoding-v1")
         let old = try CLI.run(["verify", firstEncoding.path])
         #expect(old.status == 0, "\(old.stdout)")
-        #expect(try CLI.run(["dump", "checkout-1.journal"], in: firstEncoding).stdout.contains(#"{"setAddress":{"_0":"1 Infinite Loop"}}"#))
+        #expect(
+            try CLI.run(["dump", "checkout-1.journal"], in: firstEncoding).stdout.contains(
+                #"{"setAddress":{"_0":"1 Infinite Loop"}}"#))
     }
 
     @Test func clearOneLineErrors() throws {
@@ -182,7 +200,9 @@ final class Scratch {
         try Data("hello\n".utf8).write(to: text)
         let notJournal = try CLI.run(["dump", text.path])
         #expect(notJournal.status == 3)
-        #expect(notJournal.stderr.hasPrefix("statejournal: \(text.path): the file does not start with the journal magic bytes"))
+        #expect(
+            notJournal.stderr.hasPrefix(
+                "statejournal: \(text.path): the file does not start with the journal magic bytes"))
         #expect(!notJournal.stderr.contains("Fatal") && notJournal.stderr.split(separator: "\n").count == 1)
         #expect(try CLI.run(["dump", "plain.journal", "--from", "9", "--to", "2"]).status == 64)
         #expect(try CLI.run(["frobnicate"]).status == 64)
@@ -195,13 +215,23 @@ final class Scratch {
         for fixture in ["plain.journal", "torn-tail.journal", "clean-stopped.journal"] { _ = try scratch.copy(fixture) }
         try Data("not a journal".utf8).write(to: scratch.url.appendingPathComponent("readme.journal"))
         try Data("ignored".utf8).write(to: scratch.url.appendingPathComponent("other.txt"))
-        try FileManager.default.createDirectory(at: scratch.url.appendingPathComponent("nested"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: scratch.url.appendingPathComponent("nested"), withIntermediateDirectories: true)
         try FileManager.default.copyItem(
-            at: CLI.fixtures.appendingPathComponent("chains.journal"), to: scratch.url.appendingPathComponent("nested/chains.journal"))
+            at: CLI.fixtures.appendingPathComponent("chains.journal"),
+            to: scratch.url.appendingPathComponent("nested/chains.journal"))
         let result = try CLI.run(["list", scratch.url.path, "--json"])
         #expect(result.status == 3, "the worst file listed decides: readme.journal is not a journal")
-        let rows = result.stdout.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
-        let states = Dictionary(uniqueKeysWithValues: rows.map { (($0["path"] as! String).components(separatedBy: "/").suffix(2).joined(separator: "/"), $0["state"] as! String) })
+        let rows = result.stdout.split(separator: "\n").map {
+            try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+        let states = Dictionary(
+            uniqueKeysWithValues: rows.map {
+                (
+                    ($0["path"] as! String).components(separatedBy: "/").suffix(2).joined(separator: "/"),
+                    $0["state"] as! String
+                )
+            })
         #expect(states[scratch.url.lastPathComponent + "/plain.journal"] == "clean")
         #expect(states[scratch.url.lastPathComponent + "/torn-tail.journal"] == "torn-tail")
         #expect(states[scratch.url.lastPathComponent + "/clean-stopped.journal"] == "clean-stopped")
@@ -218,7 +248,9 @@ final class Scratch {
     @Test func aJournalBeingWrittenIsReadWithoutItsLock() async throws {
         let scratch = Scratch()
         let path = scratch.url.appendingPathComponent("live.journal").path
-        let writer = try await JournalWriter.open(path: path, processID: "live", options: JournalOptions(idleTimeout: nil), logger: Logger(label: "cli-test") { _ in SwiftLogNoOpLogHandler() })
+        let writer = try await JournalWriter.open(
+            path: path, processID: "live", options: JournalOptions(idleTimeout: nil),
+            logger: Logger(label: "cli-test") { _ in SwiftLogNoOpLogHandler() })
         for i in 0..<50 { try await writer.append(Array(#"{"n":\#(i)}"#.utf8)) }
         let list = try CLI.run(["list", scratch.url.path, "--json"])
         #expect(list.stdout.contains("\"lockedBy\":\(getpid())"))
@@ -236,7 +268,9 @@ final class Scratch {
     @Test func tailFollowsAppendsAndEndsWhenTheJournalIsDiscarded() async throws {
         let scratch = Scratch()
         let path = scratch.url.appendingPathComponent("follow.journal").path
-        let writer = try await JournalWriter.open(path: path, processID: "follow", options: JournalOptions(idleTimeout: nil), logger: Logger(label: "cli-test") { _ in SwiftLogNoOpLogHandler() })
+        let writer = try await JournalWriter.open(
+            path: path, processID: "follow", options: JournalOptions(idleTimeout: nil),
+            logger: Logger(label: "cli-test") { _ in SwiftLogNoOpLogHandler() })
         try await writer.append(Array(#"{"n":0}"#.utf8))
         let process = Process()
         process.executableURL = CLI.binary
@@ -270,7 +304,9 @@ final class Scratch {
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == original)
         let repaired = try CLI.run(["repair", path])
         #expect(repaired.status == 0)
-        let backup = try #require(repaired.stdout.split(separator: "\n").last.map { String($0.dropFirst("the cut bytes are kept in ".count)) })
+        let backup = try #require(
+            repaired.stdout.split(separator: "\n").last.map { String($0.dropFirst("the cut bytes are kept in ".count)) }
+        )
         #expect(try Data(contentsOf: URL(fileURLWithPath: backup)) == original[226...])
         #expect(try CLI.run(["verify", path]).status == 0)
         #expect(try CLI.run(["repair", path]).stdout.contains("nothing to repair"))

@@ -5,10 +5,13 @@ import Testing
 /// command. Before: ELOOP gave 2 instead of 66, `dump` and `tail` gave 0 on a torn tail, `list`
 /// gave 0 over corrupt journals, `stats DIR` gave 3 instead of 64.
 @Suite struct ExitCodeTests {
-    static let fileCommands: [[String]] = [["info"], ["dump"], ["tail"], ["verify"], ["stats"], ["export", "--force", "--to", "/dev/null"]]
+    static let fileCommands: [[String]] = [
+        ["info"], ["dump"], ["tail"], ["verify"], ["stats"], ["export", "--force", "--to", "/dev/null"],
+    ]
 
     @Test(arguments: [
-        ("plain.journal", Int32(0)), ("torn-tail.journal", 1), ("corrupt-middle.journal", 2), ("wrong-magic.journal", 3),
+        ("plain.journal", Int32(0)), ("torn-tail.journal", 1), ("corrupt-middle.journal", 2),
+        ("wrong-magic.journal", 3),
         ("no-such.journal", 66),
     ])
     func everyCommandGivesTheTableCode(fixture: String, expected: Int32) throws {

@@ -21,7 +21,9 @@ import Testing
             for command in [["info"], ["dump"], ["stats"], ["verify"], ["tail", "-n", "3"], ["export", "--to", "-"]] {
                 let result = try Self.run(command + [file])
                 #expect(result.status == 3, "\(command) \(file): exit \(result.status) \(result.stderr)")
-                #expect((result.stdout + result.stderr).contains("not a regular file"), "\(command) \(file): \(result.stdout) \(result.stderr)")
+                #expect(
+                    (result.stdout + result.stderr).contains("not a regular file"),
+                    "\(command) \(file): \(result.stdout) \(result.stderr)")
             }
         }
         // A directory holding them: listed and verified without hanging.
@@ -53,8 +55,12 @@ import Testing
         let path = scratch.url.appendingPathComponent("changing.journal").path
         var options = JournalOptions(idleTimeout: nil)
         options.compression = false
-        let writer = try await JournalWriter.open(path: path, processID: "changing", options: options, logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() })
-        for i in 0..<3000 { _ = try await writer.append(Array(#"{"n":\#(i),"text":"\#(String(repeating: "x", count: 900))"}"#.utf8)) }
+        let writer = try await JournalWriter.open(
+            path: path, processID: "changing", options: options,
+            logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() })
+        for i in 0..<3000 {
+            _ = try await writer.append(Array(#"{"n":\#(i),"text":"\#(String(repeating: "x", count: 900))"}"#.utf8))
+        }
         try await writer.close(discard: false)
         let original = try Data(contentsOf: URL(fileURLWithPath: path))
         let spare = scratch.url.appendingPathComponent("spare").path
@@ -75,7 +81,8 @@ import Testing
                         handle.closeFile()
                     }
                 case 2:
-                    FileManager.default.createFile(atPath: spare, contents: original.prefix(Int(next() % UInt64(original.count))))
+                    FileManager.default.createFile(
+                        atPath: spare, contents: original.prefix(Int(next() % UInt64(original.count))))
                     rename(spare, path)
                 default:
                     FileManager.default.createFile(atPath: spare, contents: original)
@@ -88,10 +95,16 @@ import Testing
         defer { stop.set() }
         let documented: Set<Int32> = [0, 1, 2, 3, 66]
         for round in 0..<8 {
-            for command in [["info"], ["dump"], ["tail", "-n", "5"], ["verify"], ["stats"], ["export", "--force", "--quiet", "--to", "/dev/null"]] {
+            for command in [
+                ["info"], ["dump"], ["tail", "-n", "5"], ["verify"], ["stats"],
+                ["export", "--force", "--quiet", "--to", "/dev/null"],
+            ] {
                 let result = try Self.run(command + [path], seconds: 30)
-                #expect(result.status != 124 && result.status != 137, "\(command) round \(round): hung (killed after 30 s)")
-                #expect(documented.contains(result.status), "\(command) round \(round): exit \(result.status) \(result.stderr)")
+                #expect(
+                    result.status != 124 && result.status != 137, "\(command) round \(round): hung (killed after 30 s)")
+                #expect(
+                    documented.contains(result.status),
+                    "\(command) round \(round): exit \(result.status) \(result.stderr)")
             }
         }
     }

@@ -29,10 +29,14 @@ import Testing
         let scratch = Scratch()
         let path = scratch.url.appendingPathComponent("bomb.journal").path
         let count = 8 << 20
-        var composer = JournalComposer(header: JournalHeader(processID: "bomb", codec: .none, salt: 0xB0B, createdNanoseconds: 0, baseSequence: 1))
+        var composer = JournalComposer(
+            header: JournalHeader(processID: "bomb", codec: .none, salt: 0xB0B, createdNanoseconds: 0, baseSequence: 1))
         composer.appendRawFrame(type: .messages, messageCount: count, payload: [UInt8](repeating: 0, count: count))
         FileManager.default.createFile(atPath: path, contents: Data(composer.bytes))
-        for command in [["export", "--force", "--quiet", "--to", "/dev/null"], ["verify"], ["stats"], ["info"], ["tail", "-n", "5"], ["dump", "--limit", "5"]] {
+        for command in [
+            ["export", "--force", "--quiet", "--to", "/dev/null"], ["verify"], ["stats"], ["info"],
+            ["tail", "-n", "5"], ["dump", "--limit", "5"],
+        ] {
             let (status, peakKiB) = Self.measure(command + [path])
             #expect(status == 0, "\(command): exit \(status)")
             #expect(peakKiB < 256 * 1024, "\(command): peak \(peakKiB / 1024) MB")

@@ -25,7 +25,9 @@ import Testing
         // One document for info and stats: the whole output parses.
         for command in ["info", "stats"] {
             let result = try CLI.run([command, "plain.journal", "--json"])
-            #expect((try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8))) != nil, "\(command) --json is not one JSON document")
+            #expect(
+                (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8))) != nil,
+                "\(command) --json is not one JSON document")
         }
     }
 
@@ -38,6 +40,9 @@ import Testing
         #expect(FileManager.default.contents(atPath: target) == Data("keep me".utf8))
         let forced = try CLI.run(["export", "plain.journal", "--to", target, "--quiet", "--force"])
         #expect(forced.status == 0)
-        #expect(String(decoding: FileManager.default.contents(atPath: target) ?? Data(), as: UTF8.self).split(separator: "\n").count == 21)
+        #expect(
+            String(decoding: FileManager.default.contents(atPath: target) ?? Data(), as: UTF8.self).split(
+                separator: "\n"
+            ).count == 21)
     }
 }

@@ -12,7 +12,8 @@ import Testing
         let scratch = Scratch()
         let path = scratch.url.appendingPathComponent("follow.journal").path
         let logger = Logger(label: "t") { _ in SwiftLogNoOpLogHandler() }
-        let writer = try await JournalWriter.open(path: path, processID: "follow", options: JournalOptions(idleTimeout: nil), logger: logger)
+        let writer = try await JournalWriter.open(
+            path: path, processID: "follow", options: JournalOptions(idleTimeout: nil), logger: logger)
         _ = try await writer.append(Array(#"{"n":0}"#.utf8))
 
         let process = Process()
@@ -45,10 +46,15 @@ import Testing
         try output.close()
         let text = String(decoding: FileManager.default.contents(atPath: outputPath) ?? Data(), as: UTF8.self)
         let sequences = text.split(separator: "\n").compactMap { line -> UInt64? in
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                return nil
+            }
             return (object["sequence"] as? NSNumber)?.uint64Value
         }
         #expect(status == 0, "tail ended with \(String(describing: status))")
-        #expect(sequences == Array(2...last), "printed \(sequences.count) of \(last - 1); first gaps: \(zip(sequences, sequences.dropFirst()).filter { $1 != $0 + 1 }.prefix(3))")
+        #expect(
+            sequences == Array(2...last),
+            "printed \(sequences.count) of \(last - 1); first gaps: \(zip(sequences, sequences.dropFirst()).filter { $1 != $0 + 1 }.prefix(3))"
+        )
     }
 }

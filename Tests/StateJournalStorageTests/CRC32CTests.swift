@@ -30,7 +30,9 @@ import Testing
                     // Unaligned starts take the byte-wise head path of the hardware version.
                     if raw.count > 3 {
                         let tail = UnsafeRawBufferPointer(rebasing: raw[3...])
-                        if let hardware = CRC32C.hardwareChecksum(tail) { #expect(hardware == CRC32C.tableChecksum(tail)) }
+                        if let hardware = CRC32C.hardwareChecksum(tail) {
+                            #expect(hardware == CRC32C.tableChecksum(tail))
+                        }
                     }
                 }
             }

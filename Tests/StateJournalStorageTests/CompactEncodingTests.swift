@@ -38,7 +38,9 @@ struct Sample: Codable, Equatable {
         id: 42, name: "room-7", active: true, score: 3.25, ratio: 0.5, small: -128, big: .max, negative: .min,
         nickname: nil, address: Address(street: "Rue \"du\" Bac\n", zip: "75007"),
         addresses: [Address(street: "a", zip: nil), Address(street: "b", zip: "x")], matrix: [[1, 2], [], [300_000]],
-        events: [.joined(user: "ana", at: -5), .posted(user: "bo", text: "hi", tags: ["a", "b"]), .left("cy"), .cleared],
+        events: [
+            .joined(user: "ana", at: -5), .posted(user: "bo", text: "hi", tags: ["a", "b"]), .left("cy"), .cleared,
+        ],
         counts: ["zeta": 1, "alpha": 2, "mid": -3], empty: [], unicode: "héllo ☃ 👋")
 
     @Test func roundTripsEveryKindOfValue() throws {
@@ -47,7 +49,8 @@ struct Sample: Codable, Equatable {
     }
 
     @Test func topLevelPrimitivesAndCollections() throws {
-        let encoder = CompactEncoder(), decoder = CompactDecoder()
+        let encoder = CompactEncoder()
+        let decoder = CompactDecoder()
         #expect(try decoder.decode(Int.self, from: encoder.encode(-7)) == -7)
         #expect(try decoder.decode(String.self, from: encoder.encode("")) == "")
         #expect(try decoder.decode([Int?].self, from: encoder.encode([1, nil, 3])) == [1, nil, 3])
@@ -69,7 +72,9 @@ struct Sample: Codable, Equatable {
 
     @Test func rendersAsJSONWithoutTheSwiftType() throws {
         let bytes = try CompactEncoder().encode(Address(street: "Main \"1\"", zip: nil))
-        #expect(try CompactJSON.render(bytes) == #"{"street":"Main \"1\""}"#, "a nil optional is left out, as encodeIfPresent asks")
+        #expect(
+            try CompactJSON.render(bytes) == #"{"street":"Main \"1\""}"#,
+            "a nil optional is left out, as encodeIfPresent asks")
         let event = try CompactEncoder().encode(Event.posted(user: "bo", text: "hi", tags: ["x"]))
         #expect(try CompactJSON.render(event) == #"{"posted":{"user":"bo","text":"hi","tags":["x"]}}"#)
         // Every sample renders as JSON that Foundation can parse.
@@ -79,7 +84,10 @@ struct Sample: Codable, Equatable {
 
     @Test func missingAndOptionalKeys() throws {
         struct Old: Codable { var a: Int }
-        struct New: Codable, Equatable { var a: Int; var b: String? }
+        struct New: Codable, Equatable {
+            var a: Int
+            var b: String?
+        }
         let bytes = try CompactEncoder().encode(Old(a: 1))
         #expect(try CompactDecoder().decode(New.self, from: bytes) == New(a: 1, b: nil))
         #expect(throws: DecodingError.self) { try CompactDecoder().decode(Sample.self, from: bytes) }
@@ -99,7 +107,8 @@ struct Sample: Codable, Equatable {
             _ = try? CompactJSON.render(bad)
         }
         // Deep nesting is refused, not recursed into without bound.
-        let deep = [UInt8](repeating: CompactTag.arrayStart, count: 10_000) + [UInt8](repeating: CompactTag.end, count: 10_000)
+        let deep =
+            [UInt8](repeating: CompactTag.arrayStart, count: 10_000) + [UInt8](repeating: CompactTag.end, count: 10_000)
         #expect(throws: (any Error).self) { try CompactJSON.render(deep) }
         #expect(throws: (any Error).self) { try CompactDecoder().decode([[[[Int]]]].self, from: deep) }
         #expect(throws: (any Error).self) { try CompactDecoder().decode(Int.self, from: good) }
@@ -107,31 +116,50 @@ struct Sample: Codable, Equatable {
 
     /// The example of docs/FORMAT.md, byte for byte: the encoding is stable.
     @Test func documentedExampleBytes() throws {
-        struct Joined: Codable { var type: String; var n: Int }
+        struct Joined: Codable {
+            var type: String
+            var n: Int
+        }
         let bytes = try CompactEncoder().encode(Joined(type: "joined", n: 5))
-        #expect(bytes == [0x0B, 0x05, 0x74, 0x79, 0x70, 0x65, 0x07, 0x06, 0x6A, 0x6F, 0x69, 0x6E, 0x65, 0x64, 0x02, 0x6E, 0x85, 0x00])
+        #expect(
+            bytes == [
+                0x0B, 0x05, 0x74, 0x79, 0x70, 0x65, 0x07, 0x06, 0x6A, 0x6F, 0x69, 0x6E, 0x65, 0x64, 0x02, 0x6E, 0x85,
+                0x00,
+            ])
     }
 
     /// The first encoding's bytes of the same value (object tag 0x09, bare key lengths, 0x0A end) still read.
     @Test func firstEncodingExampleStillDecodes() throws {
-        struct Joined: Codable, Equatable { var type: String; var n: Int }
-        let legacy: [UInt8] = [0x09, 0x04, 0x74, 0x79, 0x70, 0x65, 0x07, 0x06, 0x6A, 0x6F, 0x69, 0x6E, 0x65, 0x64, 0x01, 0x6E, 0x85, 0x0A]
+        struct Joined: Codable, Equatable {
+            var type: String
+            var n: Int
+        }
+        let legacy: [UInt8] = [
+            0x09, 0x04, 0x74, 0x79, 0x70, 0x65, 0x07, 0x06, 0x6A, 0x6F, 0x69, 0x6E, 0x65, 0x64, 0x01, 0x6E, 0x85, 0x0A,
+        ]
         #expect(try CompactDecoder().decode(Joined.self, from: legacy) == Joined(type: "joined", n: 5))
         #expect(try CompactJSON.render(legacy) == #"{"type":"joined","n":5}"#)
         // A 10-byte key, as the first encoding wrote it: one complete reading, so it is read.
         let tenByteKey: [UInt8] = [0x09, 0x0A] + Array("0123456789".utf8) + [0x82, 0x0A]
         #expect(try CompactDecoder().decode([String: Int].self, from: tenByteKey) == ["0123456789": 2])
-        #expect(try CompactEncoder().encode(["0123456789": 2]) == [0x0B, 0x0B] + Array("0123456789".utf8) + [0x82, 0x00])
+        #expect(
+            try CompactEncoder().encode(["0123456789": 2]) == [0x0B, 0x0B] + Array("0123456789".utf8) + [0x82, 0x00])
     }
 
     /// A first-encoding value with two complete readings is refused, naming where they part; nothing is guessed.
     @Test func anAmbiguousFirstEncodingValueIsRefused() throws {
         // {"a": {"\u{6}abcdef\u{8}\u{1}\u{2}": 1}} or {"a": {}, "abcdef": [false, true, 1]}.
-        let ambiguous: [UInt8] = [0x09, 0x01, 0x61, 0x09, 0x0A, 0x06, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x08, 0x01, 0x02, 0x81, 0x0A, 0x0A]
-        let error = try #require(throws: CompactFormatError.self) { try ambiguous.withUnsafeBytes { try CompactDecoder.validate($0) } }
+        let ambiguous: [UInt8] = [
+            0x09, 0x01, 0x61, 0x09, 0x0A, 0x06, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x08, 0x01, 0x02, 0x81, 0x0A, 0x0A,
+        ]
+        let error = try #require(throws: CompactFormatError.self) {
+            try ambiguous.withUnsafeBytes { try CompactDecoder.validate($0) }
+        }
         #expect(error.offset == 4)
         #expect(error.reason.contains("ambiguous"))
-        #expect(throws: DecodingError.self) { try CompactDecoder().decode([String: [String: Int]].self, from: ambiguous) }
+        #expect(throws: DecodingError.self) {
+            try CompactDecoder().decode([String: [String: Int]].self, from: ambiguous)
+        }
         #expect(throws: CompactFormatError.self) { try CompactJSON.render(ambiguous) }
         // Deep first-encoding nesting is refused too, without recursion.
         let deep = [UInt8](repeating: CompactTag.legacyObjectStart, count: 100_000)
@@ -142,8 +170,12 @@ struct Sample: Codable, Equatable {
     /// objects, each with a 10-byte key, written here by a first-encoding writer of its own.
     @Test func aLargeFirstEncodingValueIsRead() throws {
         func varint(_ value: Int) -> [UInt8] {
-            var v = value, out: [UInt8] = []
-            while v >= 0x80 { out.append(UInt8(v & 0x7F) | 0x80); v >>= 7 }
+            var v = value
+            var out: [UInt8] = []
+            while v >= 0x80 {
+                out.append(UInt8(v & 0x7F) | 0x80)
+                v >>= 7
+            }
             return out + [UInt8(v)]
         }
         func int(_ n: Int) -> [UInt8] { n < 128 ? [0x80 | UInt8(n)] : [0x03] + varint(n << 1) }
@@ -151,7 +183,8 @@ struct Sample: Codable, Equatable {
             [0x09] + entries.flatMap { varint($0.0.utf8.count) + Array($0.0.utf8) + $0.1 } + [0x0A]
         }
         let count = 20_000
-        let legacy: [UInt8] = [0x08] + (0..<count).flatMap { legacyObject([("id", int($0)), ("0123456789", int($0 % 100))]) } + [0x0A]
+        let legacy: [UInt8] =
+            [0x08] + (0..<count).flatMap { legacyObject([("id", int($0)), ("0123456789", int($0 % 100))]) } + [0x0A]
         let decoded = try CompactDecoder().decode([[String: Int]].self, from: legacy)
         #expect(decoded == (0..<count).map { ["id": $0, "0123456789": $0 % 100] })
     }
@@ -160,8 +193,12 @@ struct Sample: Codable, Equatable {
     /// object's end byte (0x00) has no look-alike.
     @Test func overlongVarintsAreRefused() throws {
         #expect(try CompactDecoder().decode(String.self, from: [0x07, 0x01, 0x61]) == "a")
-        #expect(throws: DecodingError.self) { try CompactDecoder().decode(String.self, from: [0x07, 0x81, 0x00, 0x61]) }
-        #expect(throws: DecodingError.self) { try CompactDecoder().decode([String: Int].self, from: [0x0B, 0x80, 0x00, 0x80, 0x00]) }
+        #expect(throws: DecodingError.self) {
+            try CompactDecoder().decode(String.self, from: [0x07, 0x81, 0x00, 0x61])
+        }
+        #expect(throws: DecodingError.self) {
+            try CompactDecoder().decode([String: Int].self, from: [0x0B, 0x80, 0x00, 0x80, 0x00])
+        }
     }
 
     @Test func compactIsSmallerThanJSON() throws {

@@ -14,22 +14,32 @@ import Testing
         do { decoded = try CompactDecoder().decode(T.self, from: bytes) } catch {
             return "decode threw \(error)\n  bytes: \(hex(bytes))"
         }
-        if decoded != value { return "decoded value differs\n  value:   \(value)\n  decoded: \(decoded)\n  bytes: \(hex(bytes))" }
+        if decoded != value {
+            return "decoded value differs\n  value:   \(value)\n  decoded: \(decoded)\n  bytes: \(hex(bytes))"
+        }
         let again: [UInt8]
         do { again = try CompactEncoder().encode(decoded) } catch { return "re-encode threw \(error)" }
-        if again != bytes { return "re-encoding the decoded value gives other bytes\n  first:  \(hex(bytes))\n  second: \(hex(again))" }
+        if again != bytes {
+            return "re-encoding the decoded value gives other bytes\n  first:  \(hex(bytes))\n  second: \(hex(again))"
+        }
         // The tree upcasting works on: parsed, re-encoded (keys sorted), decoded: the same value.
         do {
             let tree = try CompactValue(decoding: bytes)
             let fromTree = try CompactDecoder().decode(T.self, from: tree.encoded)
-            if fromTree != value { return "through CompactValue the value differs\n  value: \(value)\n  tree:  \(fromTree)" }
-            if try CompactValue(decoding: tree.encoded).encoded != tree.encoded { return "CompactValue does not round-trip its own encoding" }
+            if fromTree != value {
+                return "through CompactValue the value differs\n  value: \(value)\n  tree:  \(fromTree)"
+            }
+            if try CompactValue(decoding: tree.encoded).encoded != tree.encoded {
+                return "CompactValue does not round-trip its own encoding"
+            }
         } catch {
             return "through CompactValue: \(error)\n  bytes: \(hex(bytes))"
         }
         do {
             let oracle = try FoundationOracle.roundTrip(value)
-            if oracle != decoded { return "Foundation's JSON round trip differs\n  foundation: \(oracle)\n  compact:    \(decoded)" }
+            if oracle != decoded {
+                return "Foundation's JSON round trip differs\n  foundation: \(oracle)\n  compact:    \(decoded)"
+            }
         } catch {
             return "Foundation's JSON round trip threw \(error) for \(value)"
         }
@@ -65,7 +75,10 @@ import Testing
             let values: [Node] = [
                 .record(Record([("a", .int(1)), (key, .string("v")), ("z", .list([.int(2)]))])),
                 .dynamicCase(DynamicCase(name: key, values: [.int(7), .string(key)])),
-                .map(Dictionary([("", .int(0)), (key, .map([key: .int(10)])), ("\u{0}", .bool(true))], uniquingKeysWith: { _, b in b })),
+                .map(
+                    Dictionary(
+                        [("", .int(0)), (key, .map([key: .int(10)])), ("\u{0}", .bool(true))],
+                        uniquingKeysWith: { _, b in b })),
                 .list([.map([key: .int(1)]), .dynamicCase(DynamicCase(name: key, values: [])), .int(3)]),
                 .stringSet([key, "x"]),
             ]
@@ -81,8 +94,13 @@ import Testing
             var totalCents: Int
             var counts: [String: Int]
         }
-        enum Message: Codable, Equatable { case setAddress(String), cart(Cart) }
-        for message in [Message.setAddress("1 Infinite Loop"), .cart(Cart(totalCents: 1250, counts: ["0123456789": 2, "a": 1]))] {
+        enum Message: Codable, Equatable {
+            case setAddress(String)
+            case cart(Cart)
+        }
+        for message in [
+            Message.setAddress("1 Infinite Loop"), .cart(Cart(totalCents: 1250, counts: ["0123456789": 2, "a": 1])),
+        ] {
             let bytes = try CompactEncoder().encode(message)
             #expect(try CompactDecoder().decode(Message.self, from: bytes) == message)
         }
@@ -101,24 +119,34 @@ import Testing
             #expect(try CompactEncoder().encode(forward) == CompactEncoder().encode(backward), "Set<Int> of \(size)")
 
             let strings = keys.map { "s\($0)" }
-            #expect(try CompactEncoder().encode(Set(strings)) == CompactEncoder().encode(Set(strings.reversed()).union([])), "Set<String> of \(size)")
+            #expect(
+                try CompactEncoder().encode(Set(strings)) == CompactEncoder().encode(Set(strings.reversed()).union([])),
+                "Set<String> of \(size)")
 
             var intMap: [Int: String] = [:]
             for key in keys { intMap[key] = "v\(key)" }
             var intMapBig = [Int: String](minimumCapacity: 4096)
             for key in keys.reversed() { intMapBig[key] = "v\(key)" }
-            #expect(try CompactEncoder().encode(intMap) == CompactEncoder().encode(intMapBig), "[Int: String] of \(size)")
+            #expect(
+                try CompactEncoder().encode(intMap) == CompactEncoder().encode(intMapBig), "[Int: String] of \(size)")
 
             var pointMap: [Point: Int] = [:]
-            for key in keys { pointMap[Point(x: Int16(truncatingIfNeeded: key), y: UInt8(truncatingIfNeeded: key))] = key }
+            for key in keys {
+                pointMap[Point(x: Int16(truncatingIfNeeded: key), y: UInt8(truncatingIfNeeded: key))] = key
+            }
             var pointMapBig = [Point: Int](minimumCapacity: 4096)
-            for key in keys.reversed() { pointMapBig[Point(x: Int16(truncatingIfNeeded: key), y: UInt8(truncatingIfNeeded: key))] = key }
-            #expect(try CompactEncoder().encode(pointMap) == CompactEncoder().encode(pointMapBig), "[Point: Int] of \(size)")
+            for key in keys.reversed() {
+                pointMapBig[Point(x: Int16(truncatingIfNeeded: key), y: UInt8(truncatingIfNeeded: key))] = key
+            }
+            #expect(
+                try CompactEncoder().encode(pointMap) == CompactEncoder().encode(pointMapBig), "[Point: Int] of \(size)"
+            )
 
             let nested: Set<Set<Int>> = [Set(keys), Set(keys.prefix(1)), []]
             var nestedBig = Set<Set<Int>>(minimumCapacity: 512)
             for element in [[], Set(keys.prefix(1)), backward] { nestedBig.insert(element) }
-            #expect(try CompactEncoder().encode(nested) == CompactEncoder().encode(nestedBig), "Set<Set<Int>> of \(size)")
+            #expect(
+                try CompactEncoder().encode(nested) == CompactEncoder().encode(nestedBig), "Set<Set<Int>> of \(size)")
         }
     }
 
@@ -128,13 +156,20 @@ import Testing
         #expect(negativeZero == 0 && negativeZero.sign == .minus)
         let negativeZeroFloat = try CompactDecoder().decode(Float.self, from: CompactEncoder().encode(-0.0 as Float))
         #expect(negativeZeroFloat == 0 && negativeZeroFloat.sign == .minus)
-        let nans: [Double] = [.nan, -.nan, .signalingNaN, Double(bitPattern: 0x7FF0_0000_0000_0001), Double(bitPattern: 0xFFFF_FFFF_FFFF_FFFF)]
+        let nans: [Double] = [
+            .nan, -.nan, .signalingNaN, Double(bitPattern: 0x7FF0_0000_0000_0001),
+            Double(bitPattern: 0xFFFF_FFFF_FFFF_FFFF),
+        ]
         let encoded = try Set(nans.map { try CompactEncoder().encode($0) })
         #expect(encoded.count == 1)
         #expect(try CompactDecoder().decode(Double.self, from: encoded.first!).isNaN)
-        let floatNaNs: [Float] = [.nan, -.nan, .signalingNaN, Float(bitPattern: 0x7F80_0001), Float(bitPattern: 0xFFFF_FFFF)]
+        let floatNaNs: [Float] = [
+            .nan, -.nan, .signalingNaN, Float(bitPattern: 0x7F80_0001), Float(bitPattern: 0xFFFF_FFFF),
+        ]
         #expect(try Set(floatNaNs.map { try CompactEncoder().encode($0) }).count == 1)
         // A set holding NaN and both zeros still encodes the same whatever the order of insertion.
-        #expect(try CompactEncoder().encode([0.0, -0.0, 1.0] as [Double]) != CompactEncoder().encode([0.0, 0.0, 1.0] as [Double]))
+        #expect(
+            try CompactEncoder().encode([0.0, -0.0, 1.0] as [Double])
+                != CompactEncoder().encode([0.0, 0.0, 1.0] as [Double]))
     }
 }

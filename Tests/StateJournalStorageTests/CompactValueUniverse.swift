@@ -111,7 +111,8 @@ struct DynamicCase: Codable, Hashable, Sendable {
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: AnyKey.self)
         guard container.allKeys.count == 1, let key = container.allKeys.first else {
-            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "expected one case, found \(container.allKeys.count) keys"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: [], debugDescription: "expected one case, found \(container.allKeys.count) keys"))
         }
         name = key.stringValue
         let nested = try container.nestedContainer(keyedBy: AnyKey.self, forKey: key)
@@ -160,7 +161,10 @@ indirect enum Node: Codable, Hashable, Sendable {
 
 extension Tape {
     /// Integers that sit on encoding boundaries (small-integer tag, varint byte edges, 10 = the old end tag).
-    static let edges: [Int64] = [0, 1, -1, 9, 10, 11, 63, 64, 127, 128, -128, 255, 256, 16383, 16384, -65, Int64(Int32.max), Int64(Int32.min), .max, .min]
+    static let edges: [Int64] = [
+        0, 1, -1, 9, 10, 11, 63, 64, 127, 128, -128, 255, 256, 16383, 16384, -65, Int64(Int32.max), Int64(Int32.min),
+        .max, .min,
+    ]
 
     mutating func int64() -> Int64 {
         switch below(3) {
@@ -182,8 +186,11 @@ extension Tape {
         T.isSigned ? T(truncatingIfNeeded: int64()) : T(truncatingIfNeeded: uint64())
     }
 
-    static let doubles: [Double] = [0, -0.0, 1, -1, 0.1, 1.5, 1e300, -1e-300, .pi, .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
-                                    .leastNonzeroMagnitude, .leastNormalMagnitude, .infinity, -.infinity, 9_007_199_254_740_992, 0x1p-1074 * 3, 1e15, 123456.789]
+    static let doubles: [Double] = [
+        0, -0.0, 1, -1, 0.1, 1.5, 1e300, -1e-300, .pi, .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
+        .leastNonzeroMagnitude, .leastNormalMagnitude, .infinity, -.infinity, 9_007_199_254_740_992, 0x1p-1074 * 3,
+        1e15, 123456.789,
+    ]
 
     mutating func double() -> Double {
         if chance(60) { return Self.doubles[below(Self.doubles.count)] }
@@ -191,8 +198,10 @@ extension Tape {
         return value.isNaN ? 2.5 : value
     }
 
-    static let floats: [Float] = [0, -0.0, 1, -1, 0.1, 1.5, .pi, .greatestFiniteMagnitude, -.greatestFiniteMagnitude, .leastNonzeroMagnitude,
-                                  .leastNormalMagnitude, .infinity, -.infinity, 16_777_216, Float(bitPattern: 1)]
+    static let floats: [Float] = [
+        0, -0.0, 1, -1, 0.1, 1.5, .pi, .greatestFiniteMagnitude, -.greatestFiniteMagnitude, .leastNonzeroMagnitude,
+        .leastNormalMagnitude, .infinity, -.infinity, 16_777_216, Float(bitPattern: 1),
+    ]
 
     mutating func float() -> Float {
         if chance(60) { return Self.floats[below(Self.floats.count)] }
@@ -202,8 +211,10 @@ extension Tape {
 
     /// Scalars of every UTF-8 length, controls, NUL, the bytes of the encoding's tags, and non-BMP scalars.
     static let scalars: [Unicode.Scalar] = [
-        "a", "Z", "0", "9", "_", " ", "\u{0}", "\u{1}", "\u{7}", "\u{8}", "\u{9}", "\u{A}", "\u{B}", "\u{C}", "\u{D}", "\u{1F}", "\"", "\\",
-        "\u{7F}", "\u{80}", "é", "ß", "\u{301}", "π", "≈", "€", "\u{FFFD}", "\u{FEFF}", "\u{E000}", "\u{FFFF}", "𝄞", "🛒", "😀", "\u{10FFFF}",
+        "a", "Z", "0", "9", "_", " ", "\u{0}", "\u{1}", "\u{7}", "\u{8}", "\u{9}", "\u{A}", "\u{B}", "\u{C}", "\u{D}",
+        "\u{1F}", "\"", "\\",
+        "\u{7F}", "\u{80}", "é", "ß", "\u{301}", "π", "≈", "€", "\u{FFFD}", "\u{FEFF}", "\u{E000}", "\u{FFFF}", "𝄞",
+        "🛒", "😀", "\u{10FFFF}",
     ]
 
     mutating func string(maxLength: Int = 24) -> String {
@@ -220,8 +231,10 @@ extension Tape {
         return String(string)
     }
 
-    static let specialKeys = ["", "super", "self", "class", "default", "Type", "init", "_0", "_1", "setAddress", "totalCents",
-                              "0123456789", "012345678", "01234567890", "\u{0}", "é", "🛒🛒🛒", "key with spaces", "\t\n"]
+    static let specialKeys = [
+        "", "super", "self", "class", "default", "Type", "init", "_0", "_1", "setAddress", "totalCents",
+        "0123456789", "012345678", "01234567890", "\u{0}", "é", "🛒🛒🛒", "key with spaces", "\t\n",
+    ]
 
     /// A key: often one that once broke things (10 bytes, keywords, empty), else a string of 0–300 bytes.
     mutating func key() -> String {
@@ -258,20 +271,43 @@ extension Node {
         case 14: return .optional(tape.chance(50) ? build(&tape, depth: depth + 1) : nil)
         case 15: return .list((0..<tape.count(5)).map { _ in build(&tape, depth: depth + 1) })
         case 16: return .set(Set((0..<tape.count(5)).map { _ in build(&tape, depth: depth + 1) }))
-        case 17: return .map(Dictionary((0..<tape.count(5)).map { _ in (tape.key(), build(&tape, depth: depth + 1)) }, uniquingKeysWith: { a, _ in a }))
-        case 18: return .intMap(Dictionary((0..<tape.count(5)).map { _ in (tape.integer(Int.self), build(&tape, depth: depth + 1)) }, uniquingKeysWith: { a, _ in a }))
+        case 17:
+            return .map(
+                Dictionary(
+                    (0..<tape.count(5)).map { _ in (tape.key(), build(&tape, depth: depth + 1)) },
+                    uniquingKeysWith: { a, _ in a }))
+        case 18:
+            return .intMap(
+                Dictionary(
+                    (0..<tape.count(5)).map { _ in (tape.integer(Int.self), build(&tape, depth: depth + 1)) },
+                    uniquingKeysWith: { a, _ in a }))
         case 19:
-            return .colorMap(Dictionary((0..<tape.count(4)).map { _ in (Color.allCases[tape.below(Color.allCases.count)], build(&tape, depth: depth + 1)) }, uniquingKeysWith: { a, _ in a }))
+            return .colorMap(
+                Dictionary(
+                    (0..<tape.count(4)).map { _ in
+                        (Color.allCases[tape.below(Color.allCases.count)], build(&tape, depth: depth + 1))
+                    }, uniquingKeysWith: { a, _ in a }))
         case 20:
-            return .pointMap(Dictionary((0..<tape.count(4)).map { _ in (Point(x: tape.integer(Int16.self), y: tape.integer(UInt8.self)), build(&tape, depth: depth + 1)) }, uniquingKeysWith: { a, _ in a }))
+            return .pointMap(
+                Dictionary(
+                    (0..<tape.count(4)).map { _ in
+                        (
+                            Point(x: tape.integer(Int16.self), y: tape.integer(UInt8.self)),
+                            build(&tape, depth: depth + 1)
+                        )
+                    }, uniquingKeysWith: { a, _ in a }))
         case 21: return .record(Record((0..<tape.count(5)).map { _ in (tape.key(), build(&tape, depth: depth + 1)) }))
-        case 22: return .dynamicCase(DynamicCase(name: tape.key(), values: (0..<tape.count(3)).map { _ in build(&tape, depth: depth + 1) }))
+        case 22:
+            return .dynamicCase(
+                DynamicCase(name: tape.key(), values: (0..<tape.count(3)).map { _ in build(&tape, depth: depth + 1) }))
         case 23: return .shape(Shape.build(&tape, depth: depth + 1))
         case 24:
-            return .box(Box(
-                totalCents: tape.integer(Int.self), note: tape.chance(50) ? tape.string() : nil,
-                child: tape.chance(40) ? build(&tape, depth: depth + 1) : nil, self: tape.chance(50), default: tape.double(),
-                class: (0..<tape.count(4)).map { _ in tape.integer(Int8.self) }, e: tape.float()))
+            return .box(
+                Box(
+                    totalCents: tape.integer(Int.self), note: tape.chance(50) ? tape.string() : nil,
+                    child: tape.chance(40) ? build(&tape, depth: depth + 1) : nil, self: tape.chance(50),
+                    default: tape.double(),
+                    class: (0..<tape.count(4)).map { _ in tape.integer(Int8.self) }, e: tape.float()))
         case 25: return .stringSet(Set((0..<tape.count(8)).map { _ in tape.key() }))
         default: return .intSet(Set((0..<tape.count(12)).map { _ in tape.integer(Int.self) }))
         }
@@ -286,7 +322,10 @@ extension Shape {
         case 2: return .pair(tape.integer(Int8.self), tape.chance(50) ? Node.build(&tape, depth: depth + 1) : nil)
         case 3: return .empty
         case 4: return .setAddress(tape.string())
-        case 5: return .nested(inner: depth >= 4 ? [] : (0..<tape.count(3)).map { _ in build(&tape, depth: depth + 1) }, for: tape.chance(50) ? tape.integer(UInt16.self) : nil)
+        case 5:
+            return .nested(
+                inner: depth >= 4 ? [] : (0..<tape.count(3)).map { _ in build(&tape, depth: depth + 1) },
+                for: tape.chance(50) ? tape.integer(UInt16.self) : nil)
         default: return .mixed(tape.integer(Int.self), name: tape.key(), tape.chance(50))
         }
     }
@@ -296,9 +335,11 @@ extension Shape {
 enum FoundationOracle {
     static func roundTrip<T: Codable>(_ value: T) throws -> T {
         let encoder = JSONEncoder()
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
         let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
         return try decoder.decode(T.self, from: encoder.encode(value))
     }
 }

@@ -3,7 +3,7 @@ import StateJournalStorage
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The same values give the same bytes in another OS process, whose hash seed (and so the
@@ -21,7 +21,11 @@ import Glibc
         values.append(.intSet(Set(0..<200)))
         values.append(.stringSet(Set((0..<200).map { "k\($0)" })))
         values.append(.intMap(Dictionary(uniqueKeysWithValues: (0..<100).map { ($0 * 31, Node.int($0)) })))
-        values.append(.pointMap(Dictionary(uniqueKeysWithValues: (0..<100).map { (Point(x: Int16($0), y: UInt8($0)), Node.bool($0 % 2 == 0)) })))
+        values.append(
+            .pointMap(
+                Dictionary(
+                    uniqueKeysWithValues: (0..<100).map { (Point(x: Int16($0), y: UInt8($0)), Node.bool($0 % 2 == 0)) })
+            ))
         values.append(.set(Set((0..<50).map { Node.set([.int($0), .string("\($0)")]) })))
         return values
     }
@@ -41,7 +45,8 @@ import Glibc
     }
 
     @Test func anotherOSProcessWritesTheSameBytes() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sj-determinism-\(UUID().uuidString)").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sj-determinism-\(UUID().uuidString)")
+            .path
         defer { try? FileManager.default.removeItem(atPath: path) }
         let mine = try Self.encodings()
         try Data(mine).write(to: URL(fileURLWithPath: path))

@@ -20,9 +20,13 @@ func loadManifest() throws -> [String: ManifestEntry] {
     let data = try Data(contentsOf: URL(fileURLWithPath: fixturesDirectory + "/MANIFEST.json"))
     let root = try #require(try JSONSerialization.jsonObject(with: data) as? [String: [String: Any]])
     return root.mapValues { entry in
-        let messages = (entry["messages"] as? [[String: Any]] ?? []).map { ( ($0["sequence"] as! NSNumber).uint64Value, $0["hex"] as! String) }
+        let messages = (entry["messages"] as? [[String: Any]] ?? []).map {
+            (($0["sequence"] as! NSNumber).uint64Value, $0["hex"] as! String)
+        }
         var snapshot: (UInt64, String)?
-        if let s = entry["snapshot"] as? [String: Any] { snapshot = ((s["sequence"] as! NSNumber).uint64Value, s["hex"] as! String) }
+        if let s = entry["snapshot"] as? [String: Any] {
+            snapshot = ((s["sequence"] as! NSNumber).uint64Value, s["hex"] as! String)
+        }
         return ManifestEntry(verdict: entry["verdict"] as! String, messages: messages, snapshot: snapshot)
     }
 }
@@ -57,7 +61,10 @@ func loadManifest() throws -> [String: ManifestEntry] {
         switch (end, failure, entry.verdict) {
         case (.clean?, nil, "clean"), (.cleanStop?, nil, "clean-stop"), (.tornTail?, nil, "torn-tail"): break
         case (_, let error?, let verdict) where verdict == "error:\(error.code)": break
-        default: Issue.record("\(name): read ended \(String(describing: end)) / \(String(describing: failure)), manifest says \(entry.verdict)")
+        default:
+            Issue.record(
+                "\(name): read ended \(String(describing: end)) / \(String(describing: failure)), manifest says \(entry.verdict)"
+            )
         }
         if let (sequence, hex) = entry.snapshot {
             let snapshot = try #require(try JournalSnapshot.read(at: JournalSnapshot.path(forJournal: path)))
@@ -70,7 +77,9 @@ func loadManifest() throws -> [String: ManifestEntry] {
     @Test func generatorOutputMatchesCommittedFiles() throws {
         let fixtures = FixtureCatalog.all
         for fixture in fixtures {
-            #expect(fileBytes(fixturesDirectory + "/" + fixture.name) == fixture.bytes, "\(fixture.name) differs from the generator's output")
+            #expect(
+                fileBytes(fixturesDirectory + "/" + fixture.name) == fixture.bytes,
+                "\(fixture.name) differs from the generator's output")
             if let snapshot = fixture.snapshotBytes {
                 #expect(fileBytes(fixturesDirectory + "/" + fixture.name + ".snapshot") == snapshot)
             }
@@ -81,13 +90,18 @@ func loadManifest() throws -> [String: ManifestEntry] {
     /// A writer opening the fixtures recovers them as documented.
     @Test func writerRecoversFixtureCopies() async throws {
         let directory = TemporaryDirectory()
-        for (name, id) in [("plain.journal", "room-1"), ("torn-tail.journal", "room-3"), ("clean-stopped.journal", "room-2"), ("snapshot.journal", "user-7")] {
+        for (name, id) in [
+            ("plain.journal", "room-1"), ("torn-tail.journal", "room-3"), ("clean-stopped.journal", "room-2"),
+            ("snapshot.journal", "user-7"),
+        ] {
             let path = directory.file(name)
             try FileManager.default.copyItem(atPath: fixturesDirectory + "/" + name, toPath: path)
             if name == "snapshot.journal" {
-                try FileManager.default.copyItem(atPath: fixturesDirectory + "/" + name + ".snapshot", toPath: path + ".snapshot")
+                try FileManager.default.copyItem(
+                    atPath: fixturesDirectory + "/" + name + ".snapshot", toPath: path + ".snapshot")
             }
-            let writer = try await JournalWriter.open(path: path, processID: id, options: .testing(), logger: testLogger)
+            let writer = try await JournalWriter.open(
+                path: path, processID: id, options: .testing(), logger: testLogger)
             switch name {
             case "plain.journal": #expect(writer.recovery.messagesToReplay == 21)
             case "torn-tail.journal":

@@ -1,6 +1,7 @@
 import Foundation
-@testable import StateJournalStorage
 import Testing
+
+@testable import StateJournalStorage
 
 /// A later minor version may carry header fields this reader does not know (up to 4 KiB after
 /// the process id): it reads the header length the file declares and skips them. Before, a
@@ -11,7 +12,8 @@ import Testing
         let directory = TemporaryDirectory()
         let path = directory.path + "/future.journal"
         let id = String(repeating: "p", count: JournalFormat.maxProcessIDLength)
-        let writer = try await JournalWriter.open(path: path, processID: id, options: JournalOptions(idleTimeout: nil), logger: testLogger)
+        let writer = try await JournalWriter.open(
+            path: path, processID: id, options: JournalOptions(idleTimeout: nil), logger: testLogger)
         for i in 0..<50 { _ = try await writer.append(Array("message \(i)".utf8)) }
         try await writer.close(discard: false)
         let original = try readAll(path).messages

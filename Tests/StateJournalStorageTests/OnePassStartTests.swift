@@ -1,6 +1,7 @@
 import Foundation
-@testable import StateJournalStorage
 import Testing
+
+@testable import StateJournalStorage
 
 /// A start decompresses the journal once: recovery checks the frames' structure (salted CRC,
 /// fields, sequence numbers, the damage rules), the replay checks the payloads.
@@ -10,7 +11,8 @@ import Testing
     @Test func aPayloadThatFailsItsChecksumIsStillCorruption() async throws {
         let directory = TemporaryDirectory()
         let path = directory.path + "/defect.journal"
-        let writer = try await JournalWriter.open(path: path, processID: "defect", options: JournalOptions(idleTimeout: nil), logger: testLogger)
+        let writer = try await JournalWriter.open(
+            path: path, processID: "defect", options: JournalOptions(idleTimeout: nil), logger: testLogger)
         for i in 0..<3 { _ = try await writer.append(Array("message \(i)".utf8)) }
         try await writer.close(discard: false)
         var bytes = fileBytes(path)
@@ -24,11 +26,14 @@ import Testing
         }
         bytes[last + 28] ^= 0xFF
         let length = Int(bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: last, as: UInt32.self) })
-        let sealed = CRC32C.checksum(bytes[(last + 8)..<(last + length)], seed: CRC32C.checksum(bytes[last..<(last + 4)], seed: header.frameSeed))
+        let sealed = CRC32C.checksum(
+            bytes[(last + 8)..<(last + length)], seed: CRC32C.checksum(bytes[last..<(last + 4)], seed: header.frameSeed)
+        )
         withUnsafeBytes(of: sealed.littleEndian) { for i in 0..<4 { bytes[last + 4 + i] = $0[i] } }
         writeBytes(bytes, to: path)
 
-        let reopened = try await JournalWriter.open(path: path, processID: "defect", options: JournalOptions(idleTimeout: nil), logger: testLogger)
+        let reopened = try await JournalWriter.open(
+            path: path, processID: "defect", options: JournalOptions(idleTimeout: nil), logger: testLogger)
         #expect(reopened.recovery.messagesToReplay == 3)
         do {
             for try await _ in reopened.replay() {}

@@ -4,7 +4,9 @@ import Testing
 
 /// A valid header with fields changed and the CRC recomputed.
 func craftedHeader(_ change: (inout [UInt8]) -> Void) -> [UInt8] {
-    var bytes = JournalHeader(processID: "p", codec: .lz4, salt: 0x0123_4567_89AB_CDEF, createdNanoseconds: 0, baseSequence: 1).encoded()
+    var bytes = JournalHeader(
+        processID: "p", codec: .lz4, salt: 0x0123_4567_89AB_CDEF, createdNanoseconds: 0, baseSequence: 1
+    ).encoded()
     change(&bytes)
     let crc = CRC32C.checksum(bytes[0..<(bytes.count - 4)])
     withUnsafeBytes(of: crc.littleEndian) { bytes.replaceSubrange((bytes.count - 4)..., with: $0) }
@@ -12,7 +14,9 @@ func craftedHeader(_ change: (inout [UInt8]) -> Void) -> [UInt8] {
 }
 
 @Suite struct OpenErrorTests {
-    func expectOpenFails(_ path: String, _ code: JournalError.Code, sourceLocation: SourceLocation = #_sourceLocation) async {
+    func expectOpenFails(_ path: String, _ code: JournalError.Code, sourceLocation: SourceLocation = #_sourceLocation)
+        async
+    {
         do {
             _ = try JournalReader(path: path)
             Issue.record("the reader accepted the file", sourceLocation: sourceLocation)
@@ -22,7 +26,8 @@ func craftedHeader(_ change: (inout [UInt8]) -> Void) -> [UInt8] {
         }
         let before = fileBytes(path)
         do {
-            let writer = try await JournalWriter.open(path: path, processID: "p", options: .testing(), logger: testLogger)
+            let writer = try await JournalWriter.open(
+                path: path, processID: "p", options: .testing(), logger: testLogger)
             try? await writer.close(discard: false)
             Issue.record("the writer accepted the file", sourceLocation: sourceLocation)
         } catch {
@@ -95,17 +100,22 @@ func craftedHeader(_ change: (inout [UInt8]) -> Void) -> [UInt8] {
 
     @Test func missingFileAndDirectory() throws {
         let directory = TemporaryDirectory()
-        #expect { try JournalReader(path: directory.file("none.journal")) } throws: { ($0 as? JournalError)?.code == .notFound }
+        #expect { try JournalReader(path: directory.file("none.journal")) } throws: {
+            ($0 as? JournalError)?.code == .notFound
+        }
         #expect { try JournalReader(path: directory.path) } throws: { ($0 as? JournalError)?.code == .notAJournal }
     }
 
     @Test func wrongProcessIsRefused() async throws {
         let directory = TemporaryDirectory()
         let path = directory.file("owned.journal")
-        let writer = try await JournalWriter.open(path: path, processID: "alice", options: .testing(), logger: testLogger)
+        let writer = try await JournalWriter.open(
+            path: path, processID: "alice", options: .testing(), logger: testLogger)
         try await writer.append([1])
         try await writer.close(discard: false)
-        await #expect { _ = try await JournalWriter.open(path: path, processID: "bob", options: .testing(), logger: testLogger) } throws: {
+        await #expect {
+            _ = try await JournalWriter.open(path: path, processID: "bob", options: .testing(), logger: testLogger)
+        } throws: {
             ($0 as? JournalError)?.code == .invalidArgument
         }
     }

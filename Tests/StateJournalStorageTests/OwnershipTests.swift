@@ -1,7 +1,8 @@
 import Foundation
 import Logging
-@testable import StateJournalStorage
 import Testing
+
+@testable import StateJournalStorage
 
 /// A journal stays its OS process's own while its writer is idle (file closed, `flock` gone):
 /// another OS process cannot open it for writing, and `repair` refuses it. Before, idle release
@@ -20,7 +21,9 @@ import Testing
         // Another OS process: opening it for writing is refused with `locked`.
         await #expect(processExitsWith: .success) { [path = path as String] in
             do {
-                _ = try await JournalWriter.open(path: path, processID: "owned", options: JournalOptions(), logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() })
+                _ = try await JournalWriter.open(
+                    path: path, processID: "owned", options: JournalOptions(),
+                    logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() })
                 exit(1)
             } catch let error as JournalError where error.code == .locked {
                 exit(0)

@@ -3,7 +3,9 @@ import StateJournalStorage
 import Testing
 
 /// Builds a journal of `frames` frames (one append each) and returns its messages and frame offsets.
-func buildJournal(at path: String, frames: Int, messagesPerFrame: Int = 2, processID: String = "p", seed: UInt64 = 1) async throws -> (messages: [[UInt8]], frameOffsets: [Int64], size: Int) {
+func buildJournal(at path: String, frames: Int, messagesPerFrame: Int = 2, processID: String = "p", seed: UInt64 = 1)
+    async throws -> (messages: [[UInt8]], frameOffsets: [Int64], size: Int)
+{
     var generator = SeededGenerator(seed: seed)
     let writer = try await JournalWriter.open(path: path, processID: processID, options: .testing(), logger: testLogger)
     var messages: [[UInt8]] = []
@@ -30,7 +32,8 @@ func buildJournal(at path: String, frames: Int, messagesPerFrame: Int = 2, proce
         for cut in firstCut..<size {
             let path = directory.file("cut-\(cut).journal")
             writeBytes(Array(bytes[0..<cut]), to: path)
-            let writer = try await JournalWriter.open(path: path, processID: "p", options: .testing(), logger: testLogger)
+            let writer = try await JournalWriter.open(
+                path: path, processID: "p", options: .testing(), logger: testLogger)
             let complete = boundaries.lastIndex { $0 <= Int64(cut) }!
             let keptEnd = Int(boundaries[complete])
             #expect(writer.recovery.messagesToReplay == UInt64(complete * 2), "cut at \(cut)")
@@ -58,7 +61,9 @@ func buildJournal(at path: String, frames: Int, messagesPerFrame: Int = 2, proce
         let bytes = fileBytes(original)
         let headerLength = Int(offsets[0])
         let path = directory.file("flipped.journal")
-        var headerErrors = 0, middleErrors = 0, tornTails = 0
+        var headerErrors = 0
+        var middleErrors = 0
+        var tornTails = 0
         for byte in 0..<size {
             for bit in 0..<8 {
                 var flipped = bytes
@@ -66,11 +71,15 @@ func buildJournal(at path: String, frames: Int, messagesPerFrame: Int = 2, proce
                 writeBytes(flipped, to: path)
                 let frameIndex = offsets.lastIndex { $0 <= Int64(byte) }
                 let outcome = readClassified(path)
-                #expect(outcome.messages.map(\.bytes) == Array(messages.prefix(outcome.messages.count)), "byte \(byte) bit \(bit): yielded messages are an exact prefix")
+                #expect(
+                    outcome.messages.map(\.bytes) == Array(messages.prefix(outcome.messages.count)),
+                    "byte \(byte) bit \(bit): yielded messages are an exact prefix")
                 switch outcome.verdict {
                 case .headerError(let error):
                     #expect(byte < headerLength, "byte \(byte) bit \(bit): \(error)")
-                    #expect([.corruptHeader, .notAJournal, .unsupportedVersion, .unsupportedFeature, .truncatedHeader].contains(error.code), "\(error)")
+                    #expect(
+                        [.corruptHeader, .notAJournal, .unsupportedVersion, .unsupportedFeature, .truncatedHeader]
+                            .contains(error.code), "\(error)")
                     headerErrors += 1
                 case .frameError(let error):
                     #expect(error.code == .corruptFrame, "byte \(byte) bit \(bit): \(error)")
@@ -79,7 +88,9 @@ func buildJournal(at path: String, frames: Int, messagesPerFrame: Int = 2, proce
                     #expect(error.sequence == UInt64((frameIndex ?? 0) + 1))
                     middleErrors += 1
                 case .end(.tornTail(let tail)):
-                    #expect(frameIndex == offsets.count - 1, "only the last frame reads as a torn tail (byte \(byte) bit \(bit))")
+                    #expect(
+                        frameIndex == offsets.count - 1,
+                        "only the last frame reads as a torn tail (byte \(byte) bit \(bit))")
                     #expect(tail.offset == offsets.last!)
                     #expect(outcome.messages.count == messages.count - 1)
                     tornTails += 1
@@ -168,7 +179,8 @@ func buildJournal(at path: String, frames: Int, messagesPerFrame: Int = 2, proce
         let (messages, _, size) = try await buildJournal(at: path, frames: 3)
         writeBytes(Array(fileBytes(path)[0..<(size - 5)]), to: path)
         for round in 0..<2 {
-            let writer = try await JournalWriter.open(path: path, processID: "p", options: .testing(), logger: testLogger)
+            let writer = try await JournalWriter.open(
+                path: path, processID: "p", options: .testing(), logger: testLogger)
             #expect((writer.recovery.tornTail != nil) == (round == 0))
             try await writer.close(discard: false)
         }

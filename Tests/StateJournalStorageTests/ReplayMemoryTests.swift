@@ -1,6 +1,7 @@
 import Foundation
-@testable import StateJournalStorage
 import Testing
+
+@testable import StateJournalStorage
 
 /// Replay memory is bounded by the chunk, not by what one frame holds: a frame of hundreds of
 /// thousands of empty messages is yielded in chunks of at most `chunkMessages` (before, one
@@ -9,7 +10,8 @@ import Testing
     @Test func aFrameOfManyMessagesIsYieldedInChunks() async throws {
         let directory = TemporaryDirectory()
         let path = directory.path + "/many.journal"
-        let writer = try await JournalWriter.open(path: path, processID: "many", options: JournalOptions(idleTimeout: nil), logger: testLogger)
+        let writer = try await JournalWriter.open(
+            path: path, processID: "many", options: JournalOptions(idleTimeout: nil), logger: testLogger)
         // One batch: the writer packs up to 1 MiB of payload per frame, about a million empty messages.
         let count = 600_000
         _ = try await writer.append(contentsOf: [[UInt8]](repeating: [], count: count))
@@ -20,7 +22,9 @@ import Testing
         while let frame = try reader.nextFrame() { largestFrame = max(largestFrame, frame.messages.count) }
         #expect(largestFrame == count, "the batch is one frame")
 
-        var total = 0, largest = 0, expected: UInt64 = 1
+        var total = 0
+        var largest = 0
+        var expected: UInt64 = 1
         for try await element in JournalReplay(path: path, chunkMessages: 4096) {
             guard case .messages(let messages) = element else { continue }
             largest = max(largest, messages.count)

@@ -11,7 +11,8 @@ import Testing
         let directory = TemporaryDirectory()
         let path = directory.file("p.journal")
         var generator = SeededGenerator(seed: 0x5EED)
-        let writer = try await JournalWriter.open(path: path, processID: "p", options: .testing(durability, compression: compression), logger: testLogger)
+        let writer = try await JournalWriter.open(
+            path: path, processID: "p", options: .testing(durability, compression: compression), logger: testLogger)
         var expected: [[UInt8]] = []
         let sizes = [0, 1, 2, 150, 4096, 65_535, 65_536, 65_537, 300_000, 1 << 20]
         for round in 0..<40 {
@@ -25,7 +26,9 @@ import Testing
                     size = Int(generator.next() % 300)
                 }
                 if generator.next() % 2 == 0 {
-                    batch.append(sampleEvent(round * 100 + index, using: &generator) + [UInt8](repeating: 0x20, count: max(0, size - 200)))
+                    batch.append(
+                        sampleEvent(round * 100 + index, using: &generator)
+                            + [UInt8](repeating: 0x20, count: max(0, size - 200)))
                 } else {
                     batch.append((0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) })
                 }
@@ -41,7 +44,8 @@ import Testing
         #expect(messages.map(\.sequence) == Array(1...UInt64(expected.count)))
         #expect(messages.map(\.bytes) == expected)
         // Reopening continues the numbering.
-        let again = try await JournalWriter.open(path: path, processID: "p", options: .testing(durability), logger: testLogger)
+        let again = try await JournalWriter.open(
+            path: path, processID: "p", options: .testing(durability), logger: testLogger)
         #expect(again.recovery.messagesToReplay == UInt64(expected.count))
         #expect(try await again.append([1, 2, 3]) == UInt64(expected.count + 1))
         try await again.close(discard: false)
@@ -51,8 +55,10 @@ import Testing
     func concurrentAppendersKeepOrderAndLoseNothing(durability: Durability) async throws {
         let directory = TemporaryDirectory()
         let path = directory.file("shared.journal")
-        let writer = try await JournalWriter.open(path: path, processID: "shared", options: .testing(durability), logger: testLogger)
-        let senders = 64, perSender = 50
+        let writer = try await JournalWriter.open(
+            path: path, processID: "shared", options: .testing(durability), logger: testLogger)
+        let senders = 64
+        let perSender = 50
         let acknowledged = Locked<[UInt64: Pair]>([:])
         try await withThrowingTaskGroup(of: Void.self) { group in
             for sender in 0..<senders {
@@ -78,7 +84,9 @@ import Testing
             let parts = String(decoding: message.bytes, as: UTF8.self).split(separator: ":").map { Int($0)! }
             #expect(parts[1] == nextIndex[parts[0]], "per sender in send order")
             nextIndex[parts[0]] += 1
-            #expect(acks[message.sequence]?.sender == parts[0] && acks[message.sequence]?.index == parts[1], "the acknowledged sequence number holds that message")
+            #expect(
+                acks[message.sequence]?.sender == parts[0] && acks[message.sequence]?.index == parts[1],
+                "the acknowledged sequence number holds that message")
         }
         #expect(nextIndex.allSatisfy { $0 == perSender })
         // Every append was counted once (how they were grouped into batches depends on timing).
@@ -99,7 +107,8 @@ import Testing
 
     @Test func appendRejectsOversizedAndEmpty() async throws {
         let directory = TemporaryDirectory()
-        let writer = try await JournalWriter.open(path: directory.file("x.journal"), processID: "x", options: .testing(), logger: testLogger)
+        let writer = try await JournalWriter.open(
+            path: directory.file("x.journal"), processID: "x", options: .testing(), logger: testLogger)
         await #expect(throws: JournalError.self) { try await writer.append(contentsOf: []) }
         do {
             try await writer.append([UInt8](repeating: 1, count: JournalFormat.maxMessageSize + 1))
@@ -114,7 +123,8 @@ import Testing
 
     @Test func closedWriterRefusesAppends() async throws {
         let directory = TemporaryDirectory()
-        let writer = try await JournalWriter.open(path: directory.file("c.journal"), processID: "c", options: .testing(), logger: testLogger)
+        let writer = try await JournalWriter.open(
+            path: directory.file("c.journal"), processID: "c", options: .testing(), logger: testLogger)
         try await writer.close(discard: false)
         do {
             try await writer.append([1])

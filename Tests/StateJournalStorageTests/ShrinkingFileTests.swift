@@ -1,7 +1,8 @@
 import Foundation
 import Logging
-@testable import StateJournalStorage
 import Testing
+
+@testable import StateJournalStorage
 
 /// A journal cut shorter while it is read (a `repair`, or a writer cutting a torn tail, does
 /// exactly that) ends the read as a torn tail or an error, never a trap. Before, every cut point
@@ -14,7 +15,9 @@ import Testing
         await #expect(processExitsWith: .success) { [path = path as String, fraction = fraction as Double] in
             var options = JournalOptions(idleTimeout: nil)
             options.compression = false
-            let writer = try await JournalWriter.open(path: path, processID: "shrink", options: options, logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() })
+            let writer = try await JournalWriter.open(
+                path: path, processID: "shrink", options: options,
+                logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() })
             for i in 0..<3000 { _ = try await writer.append(Array(repeating: UInt8(i & 0xFF), count: 1000 + i % 1000)) }
             try await writer.close(discard: false)
             // The reader learns the size now; the file is cut after (and once more while it scans).

@@ -58,9 +58,12 @@ struct SimulatedCrash: Error {}
 
     @Test func snapshotOutOfRangeIsRefused() async throws {
         let directory = TemporaryDirectory()
-        let writer = try await JournalWriter.open(path: directory.file("o.journal"), processID: "o", options: .testing(), logger: testLogger)
+        let writer = try await JournalWriter.open(
+            path: directory.file("o.journal"), processID: "o", options: .testing(), logger: testLogger)
         try await writer.append([1])
-        await #expect { try await writer.writeSnapshot([1], through: 5) } throws: { ($0 as? JournalError)?.code == .invalidArgument }
+        await #expect { try await writer.writeSnapshot([1], through: 5) } throws: {
+            ($0 as? JournalError)?.code == .invalidArgument
+        }
         try await writer.close(discard: true)
     }
 
@@ -92,7 +95,9 @@ struct SimulatedCrash: Error {}
         default:
             Issue.record("unexpected snapshot \(String(describing: snapshot?.sequence)) after a crash at \(step)")
         }
-        #expect(!directory.entries.contains { $0.hasSuffix(".tmp") }, "reopening removed the temporaries: \(directory.entries)")
+        #expect(
+            !directory.entries.contains { $0.hasSuffix(".tmp") },
+            "reopening removed the temporaries: \(directory.entries)")
     }
 
     @Test func missingSnapshotIsAnError() async throws {
@@ -103,7 +108,9 @@ struct SimulatedCrash: Error {}
         try await writer.writeSnapshot([9], through: 5)
         try await writer.close(discard: false)
         try FileManager.default.removeItem(atPath: JournalSnapshot.path(forJournal: path))
-        await #expect { _ = try await JournalWriter.open(path: path, processID: "m", options: .testing(), logger: testLogger) } throws: {
+        await #expect {
+            _ = try await JournalWriter.open(path: path, processID: "m", options: .testing(), logger: testLogger)
+        } throws: {
             ($0 as? JournalError)?.code == .sequenceGap
         }
     }
@@ -113,7 +120,8 @@ struct SimulatedCrash: Error {}
     @Test func cleanStopThenReopenReplaysNothing() async throws {
         let directory = TemporaryDirectory()
         let path = directory.file("t.journal")
-        let writer = try await JournalWriter.open(path: path, processID: "t", options: .testing(.synced), logger: testLogger)
+        let writer = try await JournalWriter.open(
+            path: path, processID: "t", options: .testing(.synced), logger: testLogger)
         for i in 1...10 { try await writer.append([UInt8(i)]) }
         try await writer.writeSnapshot([0], through: 5)
         try await writer.close(discard: true)
@@ -130,7 +138,8 @@ struct SimulatedCrash: Error {}
         let directory = TemporaryDirectory()
         let path = directory.file("k.journal")
         do {
-            let writer = try await JournalWriter.open(path: path, processID: "k", options: .testing(), logger: testLogger)
+            let writer = try await JournalWriter.open(
+                path: path, processID: "k", options: .testing(), logger: testLogger)
             for i in 1...10 { try await writer.append([UInt8(i)]) }
             // No close: the writer is dropped as a crashed process's would be.
         }

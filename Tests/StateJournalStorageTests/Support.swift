@@ -43,10 +43,13 @@ func sampleEvent(_ index: Int, using generator: inout SeededGenerator) -> [UInt8
     let kind = kinds[Int(generator.next() % UInt64(kinds.count))]
     let user = generator.next() % 5000
     let room = generator.next() % 200
-    let words = ["hello", "world", "state", "journal", "replay", "crash", "again", "swift", "actor", "batch", "ok", "thanks"]
+    let words = [
+        "hello", "world", "state", "journal", "replay", "crash", "again", "swift", "actor", "batch", "ok", "thanks",
+    ]
     let count = 3 + Int(generator.next() % 12)
     let text = (0..<count).map { _ in words[Int(generator.next() % UInt64(words.count))] }.joined(separator: " ")
-    let json = #"{"type":"\#(kind)","room":"room-\#(room)","user":"user-\#(user)","seq":\#(index),"ts":\#(1_700_000_000_000 + index * 37),"text":"\#(text)"}"#
+    let json =
+        #"{"type":"\#(kind)","room":"room-\#(room)","user":"user-\#(user)","seq":\#(index),"ts":\#(1_700_000_000_000 + index * 37),"text":"\#(text)"}"#
     return Array(json.utf8)
 }
 

@@ -4,7 +4,8 @@ import Testing
 /// The bounded crash campaign: kill -9 trials of real child OS processes.
 @Suite struct CampaignTests {
     static let binary: URL = {
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("statejournal-crash-campaign")
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+            "statejournal-crash-campaign")
         if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
         var root = URL(fileURLWithPath: #filePath)
         for _ in 0..<3 { root.deleteLastPathComponent() }
@@ -26,7 +27,9 @@ import Testing
 
     @Test func boundedCampaignFindsNothing() throws {
         let (status, output) = try run(["--trials", "200", "--seed", "20261121"])
-        #expect(output.contains("trials 200, acknowledged lost 0, wrong states 0, duplicates 0, recovery errors 0"), "\(output)")
+        #expect(
+            output.contains("trials 200, acknowledged lost 0, wrong states 0, duplicates 0, recovery errors 0"),
+            "\(output)")
         #expect(status == 0)
     }
 

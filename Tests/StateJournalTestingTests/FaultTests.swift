@@ -18,7 +18,8 @@ func options(_ durability: Durability) -> JournalOptions {
     @Test func aFailedSaveOfCutBytesLeavesNoPartialCopy() async throws {
         let directory = TemporaryJournalDirectory()
         let path = directory.file("torn.journal")
-        let writer = try await JournalWriter.open(path: path, processID: "torn", options: options(.written), logger: silent)
+        let writer = try await JournalWriter.open(
+            path: path, processID: "torn", options: options(.written), logger: silent)
         for i in 0..<10 { _ = try await writer.append(Array("message \(i)".utf8)) }
         try await writer.close(discard: false)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
@@ -50,7 +51,8 @@ func options(_ durability: Durability) -> JournalOptions {
         try await supervisor.run {
             var options = ProcessOptions(durability: .synced, retention: .persistent)
             options.journal.idleTimeout = nil
-            let ledger = try await supervisor.start(ChildSpec(id: "ledger", process: HistoryCheck.Ledger(), options: options))
+            let ledger = try await supervisor.start(
+                ChildSpec(id: "ledger", process: HistoryCheck.Ledger(), options: options))
             try await ledger.send(.append(1))
             let path = directory.file("ledger.journal")
             var before = stat()
@@ -101,7 +103,8 @@ func options(_ durability: Durability) -> JournalOptions {
     @Test func fullDiskIsASpecificError() async throws {
         let directory = TemporaryJournalDirectory()
         let faults = FileFaults(under: directory.path)
-        let writer = try await JournalWriter.open(path: directory.file("f.journal"), processID: "f", options: options(.written), logger: silent)
+        let writer = try await JournalWriter.open(
+            path: directory.file("f.journal"), processID: "f", options: options(.written), logger: silent)
         faults.failWrites(errno: ENOSPC, afterBytes: 500)
         faults.install()
         defer { faults.uninstall() }
@@ -119,8 +122,11 @@ func options(_ durability: Durability) -> JournalOptions {
         #expect(failure?.code == .noSpace)
         #expect(failure?.errno == ENOSPC)
         faults.uninstall()
-        let reopened = try await JournalWriter.open(path: directory.file("f.journal"), processID: "f", options: options(.written), logger: silent)
-        #expect(reopened.recovery.messagesToReplay == UInt64(acknowledged), "everything acknowledged is there, nothing else")
+        let reopened = try await JournalWriter.open(
+            path: directory.file("f.journal"), processID: "f", options: options(.written), logger: silent)
+        #expect(
+            reopened.recovery.messagesToReplay == UInt64(acknowledged), "everything acknowledged is there, nothing else"
+        )
         try await reopened.close(discard: false)
     }
 
@@ -130,7 +136,8 @@ func options(_ durability: Durability) -> JournalOptions {
         faults.shortWrites(maxBytes: 7)
         faults.install()
         let path = directory.file("short.journal")
-        let writer = try await JournalWriter.open(path: path, processID: "short", options: options(.written), logger: silent)
+        let writer = try await JournalWriter.open(
+            path: path, processID: "short", options: options(.written), logger: silent)
         let messages = (0..<50).map { Array("message \($0) with some length".utf8) }
         for message in messages { try await writer.append(message) }
         try await writer.close(discard: false)
@@ -147,7 +154,8 @@ func options(_ durability: Durability) -> JournalOptions {
         let directory = TemporaryJournalDirectory()
         let path = directory.file("torn.journal")
         let faults = FileFaults(under: directory.path)
-        let writer = try await JournalWriter.open(path: path, processID: "torn", options: options(.written), logger: silent)
+        let writer = try await JournalWriter.open(
+            path: path, processID: "torn", options: options(.written), logger: silent)
         faults.crashMidWrite(afterBytes: Int64(afterBytes))
         faults.install()
         var acknowledged: [UInt64] = []
@@ -156,7 +164,8 @@ func options(_ durability: Durability) -> JournalOptions {
             acknowledged.append(sequence)
         }
         faults.uninstall()
-        let reopened = try await JournalWriter.open(path: path, processID: "torn", options: options(.written), logger: silent)
+        let reopened = try await JournalWriter.open(
+            path: path, processID: "torn", options: options(.written), logger: silent)
         #expect(reopened.recovery.messagesToReplay == UInt64(acknowledged.count))
         if reopened.recovery.tornTail != nil { #expect(reopened.recovery.savedTo != nil) }
         try await reopened.close(discard: false)
@@ -165,7 +174,8 @@ func options(_ durability: Durability) -> JournalOptions {
     @Test func bitFlipsAndZeroedSectorsOnReadAreDetected() async throws {
         let directory = TemporaryJournalDirectory()
         let path = directory.file("flip.journal")
-        let writer = try await JournalWriter.open(path: path, processID: "flip", options: options(.written), logger: silent)
+        let writer = try await JournalWriter.open(
+            path: path, processID: "flip", options: options(.written), logger: silent)
         for i in 0..<10 { try await writer.append(Array("event number \(i)".utf8)) }
         try await writer.close(discard: false)
         let faults = FileFaults(under: directory.path)
@@ -218,7 +228,8 @@ func options(_ durability: Durability) -> JournalOptions {
         await writer.abandon()
         try faults.cutPower(tearLastWrite: true)
         faults.uninstall()
-        let reopened = try await JournalWriter.open(path: directory.file("power.journal"), processID: "power", options: options(.synced), logger: silent)
+        let reopened = try await JournalWriter.open(
+            path: directory.file("power.journal"), processID: "power", options: options(.synced), logger: silent)
         try await reopened.close(discard: false)
         let after = try JournalReader(path: path)
         var survived: [UInt64: [UInt8]] = [:]
@@ -226,6 +237,7 @@ func options(_ durability: Durability) -> JournalOptions {
         for (sequence, bytes) in acknowledged {
             #expect(survived[sequence] == bytes, "acknowledged \(sequence) lost by the power cut")
         }
-        #expect(!survived.values.contains(Array("unacknowledged".utf8)), "the cut dropped the write that was never synced")
+        #expect(
+            !survived.values.contains(Array("unacknowledged".utf8)), "the cut dropped the write that was never synced")
     }
 }

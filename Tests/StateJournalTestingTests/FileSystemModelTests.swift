@@ -5,7 +5,7 @@ import Testing
 @testable import StateJournalStorage
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A write-back error belongs to the file whose pages failed. Linux keeps one error sequence

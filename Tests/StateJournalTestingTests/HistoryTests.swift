@@ -17,11 +17,13 @@ import Testing
     /// The checker finds a broken history: a message journaled behind its sender's back.
     @Test func theCheckerCatchesAJournaledMessageNobodyWasToldAbout() async throws {
         let directory = TemporaryJournalDirectory()
-        let supervisor = Supervisor(directory: directory.path, logger: .init(label: "t") { _ in SwiftLogNoOpLogHandler() })
+        let supervisor = Supervisor(
+            directory: directory.path, logger: .init(label: "t") { _ in SwiftLogNoOpLogHandler() })
         try await supervisor.run {
             var options = ProcessOptions(retention: .persistent)
             options.journal.idleTimeout = nil
-            let ledger = try await supervisor.start(ChildSpec(id: "ledger-0", process: HistoryCheck.Ledger(), options: options))
+            let ledger = try await supervisor.start(
+                ChildSpec(id: "ledger-0", process: HistoryCheck.Ledger(), options: options))
             try await ledger.send(.append(1))
             // Sent, but its outcome is not in the history given to the check.
             try await ledger.send(.append(2))

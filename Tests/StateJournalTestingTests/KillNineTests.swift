@@ -4,7 +4,7 @@ import StateJournalTesting
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 struct Ledger: JournaledProcess {
@@ -18,9 +18,11 @@ struct Ledger: JournaledProcess {
         let directory = TemporaryJournalDirectory()
         let messages = Array(0..<400)
         await #expect(processExitsWith: .signal(SIGKILL)) { [path = directory.path as String, seed = seed as UInt64] in
-            try await KillNine.child(ChildSpec(id: "ledger", process: Ledger()), messages: Array(0..<400), directory: path, seed: seed)
+            try await KillNine.child(
+                ChildSpec(id: "ledger", process: Ledger()), messages: Array(0..<400), directory: path, seed: seed)
         }
-        try await KillNine.verify(ChildSpec(id: "ledger", process: Ledger()), messages: messages, directory: directory.path)
+        try await KillNine.verify(
+            ChildSpec(id: "ledger", process: Ledger()), messages: messages, directory: directory.path)
     }
 
     @Test func verifyCatchesALostMessage() async throws {
@@ -28,7 +30,8 @@ struct Ledger: JournaledProcess {
         // Acknowledgements claim more than the journal holds.
         try Data("0\n1\n2\n".utf8).write(to: URL(fileURLWithPath: directory.path + "/kill-nine-acks"))
         await #expect(throws: ReplayDivergence.self) {
-            try await KillNine.verify(ChildSpec(id: "ledger", process: Ledger()), messages: [10, 20, 30], directory: directory.path)
+            try await KillNine.verify(
+                ChildSpec(id: "ledger", process: Ledger()), messages: [10, 20, 30], directory: directory.path)
         }
     }
 }

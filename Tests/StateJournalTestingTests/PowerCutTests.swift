@@ -14,12 +14,14 @@ import Testing
     typealias Outcome = PowerCutCheck.Report
 
     static func trial(
-        model: FileFaults.FileSystemModel, method: SyncMethod, journals: Int = 8, messages: Int = 24, reportFUSE: Bool = true,
+        model: FileFaults.FileSystemModel, method: SyncMethod, journals: Int = 8, messages: Int = 24,
+        reportFUSE: Bool = true,
         sectors seed: UInt64? = nil, padding: Int = 0, snapshotEvery: Int? = nil
     ) async throws -> Outcome {
-        try await PowerCutCheck.run(PowerCutCheck.Configuration(
-            model: model, method: method, journals: journals, messages: messages, reportsFileSystemType: reportFUSE,
-            sectorSeed: seed, padding: padding, snapshotEvery: snapshotEvery))
+        try await PowerCutCheck.run(
+            PowerCutCheck.Configuration(
+                model: model, method: method, journals: journals, messages: messages, reportsFileSystemType: reportFUSE,
+                sectorSeed: seed, padding: padding, snapshotEvery: snapshotEvery))
     }
 
     /// Random configurations (either model, snapshots or not, sector-spanning writes or not), in
@@ -34,10 +36,15 @@ import Testing
     }
 
     @Test(arguments: [FileFaults.FileSystemModel.local, .fuse], [SyncMethod.automatic, .perFile, .fileSystem])
-    func everyAcknowledgedSyncedMessageSurvivesAPowerCut(model: FileFaults.FileSystemModel, method: SyncMethod) async throws {
+    func everyAcknowledgedSyncedMessageSurvivesAPowerCut(model: FileFaults.FileSystemModel, method: SyncMethod)
+        async throws
+    {
         let outcome = try await Self.trial(model: model, method: method)
         #expect(outcome.acknowledged > 0)
-        #expect(outcome.lost.isEmpty, "\(model), \(method): \(outcome.lost.count) of \(outcome.acknowledged) acknowledged lost: \(outcome.lost.prefix(5))")
+        #expect(
+            outcome.lost.isEmpty,
+            "\(model), \(method): \(outcome.lost.count) of \(outcome.acknowledged) acknowledged lost: \(outcome.lost.prefix(5))"
+        )
     }
 
     /// The sectors of each unsynced write kept in any subset (the torn multi-frame tails a
@@ -48,7 +55,8 @@ import Testing
     func unsyncedSectorsInAnySubsetLoseNothingAcknowledged(method: SyncMethod) async throws {
         var cuts = 0
         for seed in 0..<8 as Range<UInt64> {
-            let outcome = try await Self.trial(model: .local, method: method, messages: 8, sectors: 0x5EC7_0000 + seed, padding: 1000)
+            let outcome = try await Self.trial(
+                model: .local, method: method, messages: 8, sectors: 0x5EC7_0000 + seed, padding: 1000)
             #expect(outcome.lost.isEmpty, "\(method), seed \(seed): \(outcome.lost.prefix(5))")
             cuts += outcome.watermarkCuts
         }
@@ -61,7 +69,8 @@ import Testing
     @Test(arguments: [SyncMethod.automatic, .perFile, .fileSystem])
     func snapshotsThenAPowerCutLoseNothingAcknowledged(method: SyncMethod) async throws {
         for seed in 0..<4 as Range<UInt64> {
-            let outcome = try await Self.trial(model: .local, method: method, journals: 4, messages: 20, sectors: 0x54A9_0000 + seed, snapshotEvery: 6)
+            let outcome = try await Self.trial(
+                model: .local, method: method, journals: 4, messages: 20, sectors: 0x54A9_0000 + seed, snapshotEvery: 6)
             #expect(outcome.lost.isEmpty, "\(method), seed \(seed): \(outcome.lost.prefix(5))")
         }
     }
@@ -78,14 +87,18 @@ import Testing
         for _ in 0..<3 where outcome.lost.isEmpty {
             outcome = try await Self.trial(model: .fuse, method: .fileSystem, messages: 0, reportFUSE: false)
         }
-        #expect(!outcome.lost.isEmpty, "a syncfs that persists nothing went unnoticed (\(outcome.acknowledged) acknowledged)")
+        #expect(
+            !outcome.lost.isEmpty,
+            "a syncfs that persists nothing went unnoticed (\(outcome.acknowledged) acknowledged)")
     }
 
     /// `.automatic` shares `syncfs` rounds only where `fstatfs` proves `syncfs` persists every
     /// file, and syncs each file elsewhere; `.fileSystem` asked for on FUSE is downgraded.
     @Test func automaticSharesRoundsOnlyWhereSyncfsIsProven() async throws {
         let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
-        let options = { (method: SyncMethod) in JournalOptions(durability: .synced, syncMethod: method, idleTimeout: nil) }
+        let options = { (method: SyncMethod) in
+            JournalOptions(durability: .synced, syncMethod: method, idleTimeout: nil)
+        }
         let local = TemporaryJournalDirectory("method-local")
         // The file system's type as coreutils' `stat -f` reads it; `syncfs` writes back and
         // flushes every file of ext2/3/4, XFS, Btrfs and tmpfs.
@@ -96,9 +109,11 @@ import Testing
         stat.standardOutput = pipe
         try stat.run()
         stat.waitUntilExit()
-        let type = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let type = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(
+            in: .whitespacesAndNewlines)
         let proven = ["ef53", "58465342", "9123683e", "1021994"].contains(type)
-        let writer = try await JournalWriter.open(path: local.file("a.journal"), processID: "a", options: options(.automatic), logger: logger)
+        let writer = try await JournalWriter.open(
+            path: local.file("a.journal"), processID: "a", options: options(.automatic), logger: logger)
         #expect(writer.syncMethod == (proven ? .fileSystem : .perFile))
         try await writer.close(discard: true)
 
@@ -107,7 +122,8 @@ import Testing
         faults.install()
         defer { faults.uninstall() }
         for method in [SyncMethod.automatic, .fileSystem, .perFile] {
-            let writer = try await JournalWriter.open(path: fuse.file("\(method).journal"), processID: "\(method)", options: options(method), logger: logger)
+            let writer = try await JournalWriter.open(
+                path: fuse.file("\(method).journal"), processID: "\(method)", options: options(method), logger: logger)
             #expect(writer.syncMethod == .perFile, "\(method) on FUSE")
             try await writer.close(discard: true)
         }

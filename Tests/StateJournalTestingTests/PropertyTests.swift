@@ -16,7 +16,8 @@ struct Sum: JournaledProcess {
         await propertyCheck(count: 25, input: Gen.int(in: -20...20).array(of: 0...30)) { values in
             await #expect(throws: Never.self) {
                 try await ReplayCheck.restartAndCompare(
-                    ChildSpec(id: "sum", process: Sum()), messages: values, restarts: .random(count: 3, seed: UInt64(values.count)))
+                    ChildSpec(id: "sum", process: Sum()), messages: values,
+                    restarts: .random(count: 3, seed: UInt64(values.count)))
             }
         }
     }

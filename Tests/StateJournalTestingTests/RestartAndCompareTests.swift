@@ -25,7 +25,8 @@ struct Leaky: JournaledProcess {
     @Test func aDeterministicProcessReplaysToTheLiveState() async throws {
         let messages = ["a", "b", "a", "bad", "c", "a"]
         try await ReplayCheck.restartAndCompare(ChildSpec(id: "tally", process: Tally()), messages: messages)
-        try await ReplayCheck.restartAndCompare(ChildSpec(id: "tally", process: Tally()), messages: messages, restarts: .random(count: 3, seed: 7))
+        try await ReplayCheck.restartAndCompare(
+            ChildSpec(id: "tally", process: Tally()), messages: messages, restarts: .random(count: 3, seed: 7))
     }
 
     @Test func aDivergenceIsReportedWithADiffAndTheSequenceNumber() async throws {

@@ -11,7 +11,9 @@ import Testing
 @Suite(.timeLimit(.minutes(2))) struct TornWriteTests {
     /// A `.synced` journal whose last write was made but never synced, as a power cut finds it:
     /// (the file's bytes, the offsets where each write starts, the messages acknowledged).
-    static func journalWithAnUnsyncedLastWrite() async throws -> (bytes: [UInt8], writes: [Int], acknowledged: [[UInt8]]) {
+    static func journalWithAnUnsyncedLastWrite() async throws -> (
+        bytes: [UInt8], writes: [Int], acknowledged: [[UInt8]]
+    ) {
         let directory = TemporaryJournalDirectory("torn-write")
         let path = directory.file("w.journal")
         var options = JournalOptions(durability: .synced, syncMethod: .perFile, idleTimeout: nil)
@@ -38,7 +40,9 @@ import Testing
         FileManager.default.createFile(atPath: copy, contents: Data(bytes))
         let reader = try JournalReader(path: copy)
         var writes: [Int] = []
-        while let frame = try reader.nextFrame() { if frame.timeMarkNanoseconds != nil { writes.append(Int(frame.offset)) } }
+        while let frame = try reader.nextFrame() {
+            if frame.timeMarkNanoseconds != nil { writes.append(Int(frame.offset)) }
+        }
         return (bytes, writes, acknowledged)
     }
 
@@ -46,7 +50,8 @@ import Testing
         let directory = TemporaryJournalDirectory("torn-write-open")
         let path = directory.file("w.journal")
         FileManager.default.createFile(atPath: path, contents: Data(bytes))
-        let writer = try await JournalWriter.open(path: path, processID: "w", options: JournalOptions(idleTimeout: nil), logger: silent)
+        let writer = try await JournalWriter.open(
+            path: path, processID: "w", options: JournalOptions(idleTimeout: nil), logger: silent)
         let report = writer.recovery
         try await writer.close(discard: false)
         let reader = try JournalReader(path: path)

@@ -17,7 +17,9 @@ import Testing
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await first.run() }
                 for (index, id) in ids.enumerated() {
-                    let cart = try await first.child(id: id) { ChildSpec(id: $0, process: Counter(), options: fastOptions()) }
+                    let cart = try await first.child(id: id) {
+                        ChildSpec(id: $0, process: Counter(), options: fastOptions())
+                    }
                     try await cart.send(index)
                     try await cart.send(1)
                 }
@@ -29,7 +31,9 @@ import Testing
 
         let second = Supervisor(directory: directory.path, logger: quietLogger)
         try await second.run {
-            let recovery = try await second.recoverChildren { ChildSpec(id: $0, process: Counter(), options: fastOptions()) }
+            let recovery = try await second.recoverChildren {
+                ChildSpec(id: $0, process: Counter(), options: fastOptions())
+            }
             #expect(recovery.skipped.isEmpty, "\(recovery.skipped.prefix(3))")
             #expect(recovery.started.sorted() == ids.sorted())
             for (index, id) in ids.enumerated() {
@@ -38,7 +42,9 @@ import Testing
             }
             #expect(await second.unclaimedJournals().isEmpty)
             // A second recovery finds nothing left to start.
-            #expect(try await second.recoverChildren { ChildSpec(id: $0, process: Counter(), options: fastOptions()) }.started.isEmpty)
+            #expect(
+                try await second.recoverChildren { ChildSpec(id: $0, process: Counter(), options: fastOptions()) }
+                    .started.isEmpty)
         }
         #expect(directory.journals.isEmpty, "the recovered transient children were stopped normally")
     }
@@ -52,7 +58,9 @@ import Testing
         await #expect(throws: CancellationError.self) {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await first.run() }
-                let child = try await first.child(id: long) { ChildSpec(id: $0, process: Counter(), options: fastOptions()) }
+                let child = try await first.child(id: long) {
+                    ChildSpec(id: $0, process: Counter(), options: fastOptions())
+                }
                 try await child.send(7)
                 group.cancelAll()
                 try await group.waitForAll()
@@ -60,10 +68,14 @@ import Testing
         }
         let second = Supervisor(directory: directory.path, logger: quietLogger)
         try await second.run {
-            let recovery = try await second.recoverChildren { ChildSpec(id: $0, process: Counter(), options: fastOptions()) }
+            let recovery = try await second.recoverChildren {
+                ChildSpec(id: $0, process: Counter(), options: fastOptions())
+            }
             #expect(recovery.started.isEmpty)
             #expect(recovery.skipped.count == 1)
-            let child = try await second.child(id: long) { ChildSpec(id: $0, process: Counter(), options: fastOptions()) }
+            let child = try await second.child(id: long) {
+                ChildSpec(id: $0, process: Counter(), options: fastOptions())
+            }
             #expect(try await child.state == 7)
         }
     }
@@ -76,7 +88,8 @@ import Testing
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await leave.run() }
                 for id in ["a", "b"] {
-                    try await leave.child(id: id) { ChildSpec(id: $0, process: Counter(), options: fastOptions()) }.send(1)
+                    try await leave.child(id: id) { ChildSpec(id: $0, process: Counter(), options: fastOptions()) }
+                        .send(1)
                 }
                 group.cancelAll()
                 try await group.waitForAll()
@@ -87,9 +100,12 @@ import Testing
         try await keeping.run {}
         #expect(directory.journals == ["a.journal", "b.journal"], "kept by default")
 
-        let discarding = Supervisor(directory: directory.path, unclaimedJournals: .discardOnGracefulShutdown, logger: quietLogger)
+        let discarding = Supervisor(
+            directory: directory.path, unclaimedJournals: .discardOnGracefulShutdown, logger: quietLogger)
         try await discarding.run {
-            let a = try await discarding.child(id: "a") { ChildSpec(id: $0, process: Counter(), restart: .temporary, options: fastOptions()) }
+            let a = try await discarding.child(id: "a") {
+                ChildSpec(id: $0, process: Counter(), restart: .temporary, options: fastOptions())
+            }
             #expect(try await a.state == 1)
         }
         #expect(directory.journals.isEmpty, "b was never claimed, and a stopped normally")

@@ -1,12 +1,13 @@
 import Foundation
 import Logging
-@testable import StateJournal
-import StateJournalStorage
-import StateJournalTesting
 import ServiceLifecycle
 import ServiceLifecycleTestKit
+import StateJournalStorage
+import StateJournalTesting
 import Synchronization
 import Testing
+
+@testable import StateJournal
 
 /// A counter with a guard: `requireZero` is refused unless the state is 0, `poison` always.
 struct Guarded: JournaledProcess {
@@ -58,7 +59,8 @@ struct Refuser: JournaledProcess {
     /// returned switch is turned off).
     static func childInARestartLoop(_ supervisor: Supervisor) async throws -> (ProcessHandle<Refuser>, Switch) {
         let refuse = Switch()
-        let child = try await supervisor.start(ChildSpec(id: "loop", process: Refuser(refuseFives: refuse), options: fastOptions()))
+        let child = try await supervisor.start(
+            ChildSpec(id: "loop", process: Refuser(refuseFives: refuse), options: fastOptions()))
         try await child.send(5)
         refuse.set(true)
         await child.simulateCrash()
@@ -77,9 +79,11 @@ struct Refuser: JournaledProcess {
         for round in 0..<40 {
             let directory = TemporaryDirectory()
             let supervisor = Supervisor(
-                directory: directory.path, intensity: RestartIntensity(maxRestarts: 100, within: .seconds(60)), logger: quietLogger)
+                directory: directory.path, intensity: RestartIntensity(maxRestarts: 100, within: .seconds(60)),
+                logger: quietLogger)
             try await supervisor.run {
-                let guarded = try await supervisor.start(ChildSpec(id: "guarded", process: Guarded(), options: fastOptions()))
+                let guarded = try await supervisor.start(
+                    ChildSpec(id: "guarded", process: Guarded(), options: fastOptions()))
                 try await guarded.send(.add(1))
                 let outcomes = await withTaskGroup(of: (Guarded.Message, Bool).self) { group in
                     for message in [Guarded.Message.poison, .poison, .requireZero] {
@@ -106,7 +110,9 @@ struct Refuser: JournaledProcess {
                 for _ in 0..<2 {
                     group.addTask {
                         do {
-                            let cart = try await supervisor.child(id: "cart") { ChildSpec(id: $0, process: Guarded(), options: fastOptions()) }
+                            let cart = try await supervisor.child(id: "cart") {
+                                ChildSpec(id: $0, process: Guarded(), options: fastOptions())
+                            }
                             try await cart.send(.add(1))
                             return "acknowledged"
                         } catch {
@@ -125,7 +131,8 @@ struct Refuser: JournaledProcess {
     @Test func overlappingRestartsOfOneChildNeverReplayTwiceIntoOneState() async throws {
         let directory = TemporaryDirectory()
         let supervisor = Supervisor(
-            directory: directory.path, strategy: .oneForAll, intensity: RestartIntensity(maxRestarts: 1000, within: .seconds(60)),
+            directory: directory.path, strategy: .oneForAll,
+            intensity: RestartIntensity(maxRestarts: 1000, within: .seconds(60)),
             logger: quietLogger)
         try await supervisor.run {
             let a = try await supervisor.start(ChildSpec(id: "a", process: Counter(), options: fastOptions()))
@@ -164,7 +171,9 @@ struct Refuser: JournaledProcess {
             let cancelled = await waiting.result
             #expect(throws: CancellationError.self) { try cancelled.get() }
 
-            let timedOut = await #expect(throws: ProcessError.self) { try await child.send(1, timeout: .milliseconds(20)) }
+            let timedOut = await #expect(throws: ProcessError.self) {
+                try await child.send(1, timeout: .milliseconds(20))
+            }
             #expect(timedOut?.code == .timedOut)
 
             // Senders still waiting when the supervisor shuts down get an answer.
@@ -183,7 +192,12 @@ struct Refuser: JournaledProcess {
         /// Counts how often 5 was applied: by the check's model, live, then by replays.
         final class Count: Sendable {
             private let value = Mutex(0)
-            func next() -> Int { value.withLock { $0 += 1; return $0 } }
+            func next() -> Int {
+                value.withLock {
+                    $0 += 1
+                    return $0
+                }
+            }
         }
         struct ThrowsOnReplay: JournaledProcess {
             let fives: Count
@@ -196,7 +210,8 @@ struct Refuser: JournaledProcess {
         }
         let error = await #expect(throws: (any Error).self) {
             try await ReplayCheck.restartAndCompare(
-                ChildSpec(id: "replay-throws", process: ThrowsOnReplay(fives: Count())), messages: [1, 5, 2], restarts: .after([1]))
+                ChildSpec(id: "replay-throws", process: ThrowsOnReplay(fives: Count())), messages: [1, 5, 2],
+                restarts: .after([1]))
         }
         #expect(!(error is ReplayDivergence), "\(String(describing: error))")
     }
@@ -204,7 +219,8 @@ struct Refuser: JournaledProcess {
     /// An append ticket awaited by two tasks answers both.
     @Test func anAppendTicketAnswersEveryWaiter() async throws {
         let directory = TemporaryDirectory()
-        let writer = try await JournalWriter.open(path: "\(directory.path)/t.journal", processID: "t", logger: quietLogger)
+        let writer = try await JournalWriter.open(
+            path: "\(directory.path)/t.journal", processID: "t", logger: quietLogger)
         let ticket = writer.submit(contentsOf: [[1], [2]])
         async let first = ticket.value()
         async let second = ticket.value()

@@ -3,7 +3,7 @@ import StateJournal
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A real child OS process runs a supervisor and is killed with SIGKILL.
@@ -14,8 +14,14 @@ import Glibc
     func stateAfterKill9IsTheFoldOfAcknowledgedMessages(durability: String, killAfter: Int) async throws {
         let directory = TemporaryDirectory()
         let ackPath = directory.path + "/acks"
-        await #expect(processExitsWith: .signal(SIGKILL)) { [dir = directory.path as String, ackPath = ackPath as String, durability = durability as String, killAfter = killAfter as Int] in
-            var options = fastOptions(durability == ".synced" ? .synced : durability == ".buffered" ? .buffered(within: .milliseconds(1)) : .written)
+        await #expect(processExitsWith: .signal(SIGKILL)) {
+            [
+                dir = directory.path as String, ackPath = ackPath as String, durability = durability as String,
+                killAfter = killAfter as Int
+            ] in
+            var options = fastOptions(
+                durability == ".synced"
+                    ? .synced : durability == ".buffered" ? .buffered(within: .milliseconds(1)) : .written)
             options.snapshots = .every(messages: 500)
             let supervisor = Supervisor(directory: dir, logger: quietLogger)
             let room = try await supervisor.start(ChildSpec(id: "room", process: ChatRoom(), options: options))
@@ -47,7 +53,9 @@ import Glibc
             if durability != ".buffered" {
                 #expect(posts.count >= acknowledged.count)
                 for (sequence, text) in acknowledged {
-                    #expect(Int(sequence) <= posts.count && posts[Int(sequence) - 1] == text, "acknowledged \(sequence) lost or moved")
+                    #expect(
+                        Int(sequence) <= posts.count && posts[Int(sequence) - 1] == text,
+                        "acknowledged \(sequence) lost or moved")
                 }
             }
             // Never a duplicate or a reorder within a sender, whatever the durability.

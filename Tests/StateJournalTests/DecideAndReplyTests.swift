@@ -57,13 +57,18 @@ struct Account: JournaledProcess {
     /// with a restart intensity that a handful of crashes would exceed.
     @Test func refusalsUnderConcurrentSendersAreNotJournaledAndCrashNothing() async throws {
         let directory = TemporaryDirectory()
-        let supervisor = Supervisor(directory: directory.path, intensity: RestartIntensity(maxRestarts: 1, within: .seconds(60)), logger: quietLogger)
+        let supervisor = Supervisor(
+            directory: directory.path, intensity: RestartIntensity(maxRestarts: 1, within: .seconds(60)),
+            logger: quietLogger)
         try await supervisor.run {
-            let account = try await supervisor.start(ChildSpec(id: "account", process: Account(), options: fastOptions()))
-            let outcomes = try await withThrowingTaskGroup(of: (accepted: [Account.Message], refused: Int).self) { group in
+            let account = try await supervisor.start(
+                ChildSpec(id: "account", process: Account(), options: fastOptions()))
+            let outcomes = try await withThrowingTaskGroup(of: (accepted: [Account.Message], refused: Int).self) {
+                group in
                 for sender in 0..<16 {
                     group.addTask {
-                        var accepted: [Account.Message] = [], refused = 0
+                        var accepted: [Account.Message] = []
+                        var refused = 0
                         for i in 0..<40 {
                             let message: Account.Message = (sender + i) % 3 == 0 ? .deposit(5) : .withdraw(4)
                             do {
@@ -83,14 +88,19 @@ struct Account: JournaledProcess {
                     $0.refused += $1.refused
                 }
             }
-            #expect(outcomes.refused > 20, "the history must refuse many withdrawals to test anything (\(outcomes.refused))")
+            #expect(
+                outcomes.refused > 20, "the history must refuse many withdrawals to test anything (\(outcomes.refused))"
+            )
             let journal = try Account.journal(at: account.journalPath)
             #expect(journal.count == outcomes.accepted.count, "exactly the accepted messages are journaled")
-            #expect(journal.map(\.message).sorted { "\($0)" < "\($1)" } == outcomes.accepted.sorted { "\($0)" < "\($1)" })
+            #expect(
+                journal.map(\.message).sorted { "\($0)" < "\($1)" } == outcomes.accepted.sorted { "\($0)" < "\($1)" })
             // The journal's order never overdraws: every journaled withdrawal was valid where it stands.
             var model = Account.State()
             for (sequence, message) in journal {
-                #expect((try? Account().validate(message, against: model)) != nil, "sequence \(sequence) overdraws in the journal's order")
+                #expect(
+                    (try? Account().validate(message, against: model)) != nil,
+                    "sequence \(sequence) overdraws in the journal's order")
                 try Account().apply(message, to: &model)
             }
             #expect(try await account.state == model)
@@ -104,13 +114,16 @@ struct Account: JournaledProcess {
         let directory = TemporaryDirectory()
         let supervisor = Supervisor(directory: directory.path, logger: quietLogger)
         try await supervisor.run {
-            let account = try await supervisor.start(ChildSpec(id: "replies", process: Account(), options: fastOptions(.synced)))
+            let account = try await supervisor.start(
+                ChildSpec(id: "replies", process: Account(), options: fastOptions(.synced)))
             let replies = try await withThrowingTaskGroup(of: [(UInt64, Account.State)].self) { group in
                 for sender in 0..<8 {
                     group.addTask {
                         var replies: [(UInt64, Account.State)] = []
                         for i in 0..<30 {
-                            let (sequence, state) = try await account.sendWithSequence(.deposit(sender * 100 + i)) { $0 }
+                            let (sequence, state) = try await account.sendWithSequence(.deposit(sender * 100 + i)) {
+                                $0
+                            }
                             replies.append((sequence, state))
                         }
                         return replies
@@ -150,7 +163,8 @@ struct Account: JournaledProcess {
             await #expect(throws: CancellationError.self) {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await supervisor.run() }
-                    let account = try await supervisor.start(ChildSpec(id: "snapshots", process: Account(), options: options))
+                    let account = try await supervisor.start(
+                        ChildSpec(id: "snapshots", process: Account(), options: options))
                     outcome = (await account.lastReplay?.messages ?? -1, try await account.state.balance)
                     for _ in 0..<count { try await account.send(.deposit(1)) }
                     group.cancelAll()
@@ -163,6 +177,7 @@ struct Account: JournaledProcess {
         #expect(try await program(sending: 190) == (130, 330))
         let (replayed, balance) = try await program(sending: 0)
         #expect(balance == 520)
-        #expect(replayed < 200, "the policy started counting from zero in the new program: \(replayed) messages replayed")
+        #expect(
+            replayed < 200, "the policy started counting from zero in the new program: \(replayed) messages replayed")
     }
 }

@@ -54,7 +54,9 @@ import Testing
             #expect(try await cart.state == expected)
             let report = try #require(await cart.lastReplay)
             #expect(report.messages == EncodingV1Fixture.Cart.messages.count)
-            #expect(report.digestsSkipped == EncodingV1Fixture.Cart.messages.count / 4 && report.digestsChecked == 0, "\(report)")
+            #expect(
+                report.digestsSkipped == EncodingV1Fixture.Cart.messages.count / 4 && report.digestsChecked == 0,
+                "\(report)")
             // It keeps working: new messages (and a canonical digest after the 4th), then a restart
             // in this OS process replays both encodings.
             for message in more { try await cart.send(message) }
@@ -64,7 +66,8 @@ import Testing
             let reopened = try await again.child(id: EncodingV1Fixture.Cart.processID) {
                 ChildSpec(id: $0, process: EncodingV1Fixture.Cart(), options: options)
             }
-            #expect(try await reopened.state == Self.fold(EncodingV1Fixture.Cart(), EncodingV1Fixture.Cart.messages + more))
+            #expect(
+                try await reopened.state == Self.fold(EncodingV1Fixture.Cart(), EncodingV1Fixture.Cart.messages + more))
             // The digest written after the new message is canonical, and checked.
             #expect(try #require(await reopened.lastReplay).digestsChecked == 1)
         }
@@ -84,9 +87,12 @@ import Testing
         let supervisor = Supervisor(directory: directory.path, logger: quietLogger)
         try await supervisor.run {
             let checkout = try await supervisor.child(id: EncodingV1Fixture.Checkout.processID) {
-                ChildSpec(id: $0, process: EncodingV1Fixture.Checkout(), options: ProcessOptions(retention: .persistent))
+                ChildSpec(
+                    id: $0, process: EncodingV1Fixture.Checkout(), options: ProcessOptions(retention: .persistent))
             }
-            #expect(try await checkout.state == Self.fold(EncodingV1Fixture.Checkout(), EncodingV1Fixture.Checkout.messages))
+            #expect(
+                try await checkout.state == Self.fold(EncodingV1Fixture.Checkout(), EncodingV1Fixture.Checkout.messages)
+            )
         }
     }
 
@@ -105,14 +111,18 @@ import Testing
         let writer = try await JournalWriter.open(path: path, processID: "nested", logger: quietLogger)
         _ = try await writer.append(try CompactEncoder().encode(["x": ["y": 1]] as [String: [String: Int]]))
         // {"a": {"\u{6}abcdef\u{8}\u{1}\u{2}": 1}} or {"a": {}, "abcdef": [false, true, 1]}, as the first encoding wrote them.
-        _ = try await writer.append([0x09, 0x01, 0x61, 0x09, 0x0A, 0x06, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x08, 0x01, 0x02, 0x81, 0x0A, 0x0A])
+        _ = try await writer.append([
+            0x09, 0x01, 0x61, 0x09, 0x0A, 0x06, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x08, 0x01, 0x02, 0x81, 0x0A, 0x0A,
+        ])
         try await writer.close(discard: false)
         let before = try Data(contentsOf: URL(fileURLWithPath: path))
 
         let supervisor = Supervisor(directory: directory.path, logger: quietLogger)
         let failure = try await supervisor.run {
             await #expect(throws: SupervisorError.self) {
-                _ = try await supervisor.child(id: "nested") { ChildSpec(id: $0, process: Nested(), restart: .temporary) }
+                _ = try await supervisor.child(id: "nested") {
+                    ChildSpec(id: $0, process: Nested(), restart: .temporary)
+                }
             }
         }
         let error = try #require(failure?.cause as? ProcessError)
@@ -126,10 +136,14 @@ import Testing
         let directory = TemporaryDirectory()
         let supervisor = Supervisor(directory: directory.path, logger: quietLogger)
         try await supervisor.run {
-            let compact = try await supervisor.child(id: "compact") { ChildSpec(id: $0, process: Counter(), options: ProcessOptions(retention: .persistent)) }
+            let compact = try await supervisor.child(id: "compact") {
+                ChildSpec(id: $0, process: Counter(), options: ProcessOptions(retention: .persistent))
+            }
             try await compact.send(1)
             let custom = try await supervisor.child(id: "custom") {
-                ChildSpec(id: $0, process: Counter(), options: ProcessOptions(retention: .persistent), messageCodec: DecimalCodec())
+                ChildSpec(
+                    id: $0, process: Counter(), options: ProcessOptions(retention: .persistent),
+                    messageCodec: DecimalCodec())
             }
             try await custom.send(2)
         }

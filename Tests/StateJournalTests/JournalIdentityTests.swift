@@ -20,7 +20,8 @@ import Testing
         try await supervisor.run {
             let mine = try await supervisor.start(ChildSpec(id: "s", process: Counter(), options: Self.persistent()))
             try await mine.send(1)
-            let other = try await supervisor.start(ChildSpec(id: "o", process: Counter(), restart: .temporary, options: Self.persistent()))
+            let other = try await supervisor.start(
+                ChildSpec(id: "o", process: Counter(), restart: .temporary, options: Self.persistent()))
             try await other.send(777)
             try await other.stop()
             #expect(rename(directory.path + "/o.journal", directory.path + "/s.journal") == 0)
@@ -48,7 +49,9 @@ import Testing
             let read = await #expect(throws: ProcessError.self) { try await counter.state }
             #expect(read?.code == .notRestarted)
             #expect("\(String(describing: read))".contains("removed or replaced"), "\(String(describing: read))")
-            #expect(!FileManager.default.fileExists(atPath: directory.path + "/d.journal"), "no empty journal was created in its place")
+            #expect(
+                !FileManager.default.fileExists(atPath: directory.path + "/d.journal"),
+                "no empty journal was created in its place")
         }
     }
 
@@ -56,16 +59,19 @@ import Testing
     /// name the same journal (before, the second spelling opened an empty one).
     @Test func equalIdsWithDifferentCodePointsShareOneJournal() async throws {
         let directory = TemporaryDirectory()
-        let composed = "caf\u{E9}", decomposed = "cafe\u{301}"
+        let composed = "caf\u{E9}"
+        let decomposed = "cafe\u{301}"
         #expect(JournalNaming.fileName(for: composed) == JournalNaming.fileName(for: decomposed))
         let first = Supervisor(directory: directory.path, logger: quietLogger)
         try await first.run {
-            let counter = try await first.start(ChildSpec(id: composed, process: Counter(), restart: .temporary, options: Self.persistent()))
+            let counter = try await first.start(
+                ChildSpec(id: composed, process: Counter(), restart: .temporary, options: Self.persistent()))
             try await counter.send(3)
         }
         let second = Supervisor(directory: directory.path, logger: quietLogger)
         try await second.run {
-            let counter = try await second.start(ChildSpec(id: decomposed, process: Counter(), options: Self.persistent()))
+            let counter = try await second.start(
+                ChildSpec(id: decomposed, process: Counter(), options: Self.persistent()))
             #expect(try await counter.state == 3)
         }
         #expect(directory.journals == [JournalNaming.fileName(for: composed)])
@@ -77,15 +83,18 @@ import Testing
         let decomposed = "cafe\u{301}"
         let first = Supervisor(directory: directory.path, logger: quietLogger)
         try await first.run {
-            let counter = try await first.start(ChildSpec(id: decomposed, process: Counter(), restart: .temporary, options: Self.persistent()))
+            let counter = try await first.start(
+                ChildSpec(id: decomposed, process: Counter(), restart: .temporary, options: Self.persistent()))
             try await counter.send(4)
         }
         // As an earlier version named it.
         let legacy = "cafe%CC%81.journal"
-        #expect(rename(directory.path + "/" + JournalNaming.fileName(for: decomposed), directory.path + "/" + legacy) == 0)
+        #expect(
+            rename(directory.path + "/" + JournalNaming.fileName(for: decomposed), directory.path + "/" + legacy) == 0)
         let second = Supervisor(directory: directory.path, logger: quietLogger)
         try await second.run {
-            let counter = try await second.start(ChildSpec(id: decomposed, process: Counter(), options: Self.persistent()))
+            let counter = try await second.start(
+                ChildSpec(id: decomposed, process: Counter(), options: Self.persistent()))
             #expect(try await counter.state == 4)
         }
         #expect(directory.journals == [JournalNaming.fileName(for: decomposed)])

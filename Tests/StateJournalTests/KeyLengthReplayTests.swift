@@ -85,7 +85,8 @@ import Testing
                 messages.append(.dictionary([key: 3, "k": 1]))
             }
         }
-        let options = ProcessOptions(retention: .persistent, snapshots: .every(messages: 500), determinismCheckInterval: 7)
+        let options = ProcessOptions(
+            retention: .persistent, snapshots: .every(messages: 500), determinismCheckInterval: 7)
         let expected = try messages.reduce(into: [String: Int]()) { try Tally().apply($1, to: &$0) }
 
         let first = Supervisor(directory: directory.path, logger: quietLogger)

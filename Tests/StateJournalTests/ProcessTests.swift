@@ -22,7 +22,8 @@ import Testing
         do {
             let supervisor = Supervisor(directory: directory.path, logger: quietLogger)
             try await supervisor.run {
-                let room = try await supervisor.start(ChildSpec(id: "busy", process: ChatRoom(), options: fastOptions()))
+                let room = try await supervisor.start(
+                    ChildSpec(id: "busy", process: ChatRoom(), options: fastOptions()))
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for sender in 0..<32 {
                         group.addTask { for i in 0..<20 { try await room.send(.post("\(sender)-\(i)")) } }
@@ -174,7 +175,8 @@ import Testing
         options.replayFailure = .quarantine
         let supervisor = Supervisor(directory: directory.path, logger: quietLogger)
         try await supervisor.run {
-            let counter = try await supervisor.start(ChildSpec(id: "v", process: Counter(rejecting: 13), options: options))
+            let counter = try await supervisor.start(
+                ChildSpec(id: "v", process: Counter(rejecting: 13), options: options))
             #expect(try await counter.state == 3)
             let files = await counter.quarantineFiles
             #expect(files.count == 1)
@@ -194,7 +196,8 @@ import Testing
         do {
             let supervisor = Supervisor(directory: directory.path, logger: quietLogger)
             try await supervisor.run {
-                let process = try await supervisor.start(ChildSpec(id: "clock", process: ClockReader(), options: options))
+                let process = try await supervisor.start(
+                    ChildSpec(id: "clock", process: ClockReader(), options: options))
                 for i in 0..<3 { try await process.send(i) }
             }
         }
@@ -212,9 +215,11 @@ import Testing
             // A deterministic process with the same check replays fine.
             var counterOptions = options
             counterOptions.determinismCheckInterval = 2
-            let counter = try await supervisor.start(ChildSpec(id: "counter", process: Counter(rejecting: 99), options: counterOptions))
+            let counter = try await supervisor.start(
+                ChildSpec(id: "counter", process: Counter(rejecting: 99), options: counterOptions))
             for i in 1...10 { try await counter.send(i) }
-            await #expect(throws: ProcessError.self) { try await counter.send(99) }  // crash: the restart replays and checks
+            // A crash: the restart replays and checks.
+            await #expect(throws: ProcessError.self) { try await counter.send(99) }
             #expect(try await counter.state == 55)
             #expect(await counter.lastReplay?.digestsChecked == 5)
         }

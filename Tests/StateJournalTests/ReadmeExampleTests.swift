@@ -29,7 +29,7 @@ import Testing
             let room = try await supervisor.child(id: "room-42") {
                 ChildSpec(id: $0, process: ChatRoom(), options: ProcessOptions(durability: .written))
             }
-            try await room.send(.join("ana"))    // returns once journaled
+            try await room.send(.join("ana"))  // returns once journaled
             return try await room.state.members
         }
         #expect(members == ["ana"])
@@ -37,7 +37,10 @@ import Testing
 
     struct Cart: JournaledProcess {
         struct State: Codable, Sendable { var items: [String: Int] = [:] }
-        enum Message: Codable, Sendable { case add(String, Int), remove(String) }
+        enum Message: Codable, Sendable {
+            case add(String, Int)
+            case remove(String)
+        }
         enum Refusal: Error { case notInCart(String) }
 
         var initialState: State { State() }
@@ -61,9 +64,9 @@ import Testing
         var refused: String?
         var followed: [UInt64] = []
         try await supervisor.run {
-            _ = try await supervisor.recoverChildren { ChildSpec(id: $0, process: Cart()) }    // carts a crash left
+            _ = try await supervisor.recoverChildren { ChildSpec(id: $0, process: Cart()) }  // carts a crash left
             let cart = try await supervisor.child(id: "cart-7") { ChildSpec(id: $0, process: Cart()) }
-            let apples = try await cart.send(.add("apple", 2)) { $0.items["apple"] ?? 0 }    // the state right after it
+            let apples = try await cart.send(.add("apple", 2)) { $0.items["apple"] ?? 0 }  // the state right after it
             do {
                 try await cart.send(.remove("pear"))
             } catch Cart.Refusal.notInCart(let item) {

@@ -18,7 +18,9 @@ import Testing
             let before = Self.openDescriptors()
             var peak = 0
             for index in 0..<10_000 {
-                let room = try await supervisor.child(id: "session-\(index)") { ChildSpec(id: $0, process: Counter(), options: options) }
+                let room = try await supervisor.child(id: "session-\(index)") {
+                    ChildSpec(id: $0, process: Counter(), options: options)
+                }
                 try await room.send(index)
                 if index % 500 == 0 { peak = max(peak, Self.openDescriptors() - before) }
             }

@@ -50,7 +50,8 @@ struct CartV2: JournaledProcess {
 }
 
 @Suite(.timeLimit(.minutes(5))) struct SchemaEvolutionTests {
-    static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
         .appendingPathComponent("fixtures/v1/cart-schema-v1.journal").path
 
     /// The journal version 1 committed (snapshot and messages) replays through the upcast into
@@ -63,7 +64,8 @@ struct CartV2: JournaledProcess {
     /// Without the upcast the same journal does not replay: the fixture really is version 1.
     @Test func withoutTheUpcastTheOldJournalDoesNotReplay() async throws {
         await #expect(throws: (any Error).self) {
-            _ = try await JournalFixtureReplay.state(ofJournal: Self.fixture, as: ChildSpec(id: "cart-schema", process: CartV2(), options: fastOptions()))
+            _ = try await JournalFixtureReplay.state(
+                ofJournal: Self.fixture, as: ChildSpec(id: "cart-schema", process: CartV2(), options: fastOptions()))
         }
     }
 
@@ -72,7 +74,8 @@ struct CartV2: JournaledProcess {
     @Test func newValuesCarryTheirVersionAndARollbackRefusesThem() async throws {
         let directory = TemporaryDirectory()
         try FileManager.default.copyItem(atPath: Self.fixture, toPath: directory.path + "/cart-schema.journal")
-        try FileManager.default.copyItem(atPath: Self.fixture + ".snapshot", toPath: directory.path + "/cart-schema.journal.snapshot")
+        try FileManager.default.copyItem(
+            atPath: Self.fixture + ".snapshot", toPath: directory.path + "/cart-schema.journal.snapshot")
         var options = fastOptions()
         options.retention = .persistent
         options.snapshots = .every(messages: 3)
@@ -95,7 +98,9 @@ struct CartV2: JournaledProcess {
         // The journal holds version-2 values as {"$schema": 2, "$value": …}.
         let reader = try JournalReader(path: directory.path + "/cart-schema.journal")
         var rendered: [String] = []
-        while let frame = try reader.nextFrame() { for m in frame.messages { rendered.append(try CompactJSON.render(m.bytes)) } }
+        while let frame = try reader.nextFrame() {
+            for m in frame.messages { rendered.append(try CompactJSON.render(m.bytes)) }
+        }
         #expect(!rendered.isEmpty && rendered.allSatisfy { $0.hasPrefix(#"{"$schema":2,"$value":"#) }, "\(rendered)")
         // A rollback to version 1 of the types cannot read version 2's values.
         struct CartV1: JournaledProcess {
@@ -107,7 +112,9 @@ struct CartV2: JournaledProcess {
             var v1Options = options
             v1Options.snapshots = .never
             await #expect(throws: SupervisorError.self) {
-                _ = try await rollback.start(ChildSpec(id: "cart-schema", process: CartV1(), options: v1Options).evolving(SchemaEvolution(version: 1) { _, _, _ in }))
+                _ = try await rollback.start(
+                    ChildSpec(id: "cart-schema", process: CartV1(), options: v1Options).evolving(
+                        SchemaEvolution(version: 1) { _, _, _ in }))
             }
         }
     }

@@ -7,7 +7,9 @@ import Testing
 /// crashes, restarts, snapshots and a slow consumer.
 @Suite(.timeLimit(.minutes(10))) struct SubscriptionTests {
     /// Collects events until one reaches `sequence`.
-    static func collect(_ messages: ProcessMessages<Account>, through sequence: UInt64) async throws -> [JournaledEvent<Account>] {
+    static func collect(_ messages: ProcessMessages<Account>, through sequence: UInt64) async throws -> [JournaledEvent<
+        Account
+    >] {
         var events: [JournaledEvent<Account>] = []
         for try await event in messages {
             events.append(event)
@@ -18,13 +20,18 @@ import Testing
 
     /// The events must be the journal's messages (or a snapshot standing for a prefix), each
     /// sequence number once, in order, from `from` through the last.
-    static func check(_ events: [JournaledEvent<Account>], from: UInt64, against journal: [UInt64: Account.Message], fold: (UInt64) -> Account.State) {
+    static func check(
+        _ events: [JournaledEvent<Account>], from: UInt64, against journal: [UInt64: Account.Message],
+        fold: (UInt64) -> Account.State
+    ) {
         var next = from
         for event in events {
             switch event {
             case .message(let sequence, let message):
                 #expect(sequence == next, "expected \(next), got \(sequence)")
-                #expect(journal[sequence] == nil || journal[sequence] == message, "sequence \(sequence) differs from the journal")
+                #expect(
+                    journal[sequence] == nil || journal[sequence] == message,
+                    "sequence \(sequence) differs from the journal")
                 next = sequence + 1
             case .snapshot(let sequence, let state):
                 #expect(sequence >= next, "a snapshot through \(sequence) after \(next - 1) was delivered")
@@ -48,7 +55,8 @@ import Testing
                 try await group.waitForAll()
             }
             let received = try await events
-            let journal = Dictionary(uniqueKeysWithValues: try Account.journal(at: account.journalPath).map { ($0.sequence, $0.message) })
+            let journal = Dictionary(
+                uniqueKeysWithValues: try Account.journal(at: account.journalPath).map { ($0.sequence, $0.message) })
             #expect(received.count == 1300)
             Self.check(received, from: 1, against: journal, fold: { _ in Account.State() })
             // From the middle: starts exactly there.
@@ -64,7 +72,8 @@ import Testing
         let directory = TemporaryDirectory()
         let supervisor = Supervisor(directory: directory.path, logger: quietLogger)
         try await supervisor.run {
-            let account = try await supervisor.start(ChildSpec(id: "b", process: Account(), options: fastOptions(.synced)))
+            let account = try await supervisor.start(
+                ChildSpec(id: "b", process: Account(), options: fastOptions(.synced)))
             async let events = Self.collect(account.messages(), through: 300)
             for i in 0..<100 { try await account.send(.deposit(i)) }
             await account.simulateCrash()
@@ -90,9 +99,12 @@ import Testing
     /// subscriber gets is exactly the journal, in order.
     @Test func concurrentSendsAndCrashesDeliverExactlyTheJournal() async throws {
         let directory = TemporaryDirectory()
-        let supervisor = Supervisor(directory: directory.path, intensity: RestartIntensity(maxRestarts: 100, within: .seconds(60)), logger: quietLogger)
+        let supervisor = Supervisor(
+            directory: directory.path, intensity: RestartIntensity(maxRestarts: 100, within: .seconds(60)),
+            logger: quietLogger)
         try await supervisor.run {
-            let account = try await supervisor.start(ChildSpec(id: "f", process: Account(), options: fastOptions(.synced)))
+            let account = try await supervisor.start(
+                ChildSpec(id: "f", process: Account(), options: fastOptions(.synced)))
             let subscription = account.messages(bufferLimit: 16)
             var iterator = subscription.makeAsyncIterator()
             try await account.send(.deposit(0))
@@ -127,7 +139,9 @@ import Testing
             #expect(order == journal.map(\.sequence), "every sequence once, in order")
             #expect(received.count == journal.count)
             for (sequence, message) in journal where received[sequence] != message {
-                Issue.record("sequence \(sequence): the journal holds \(message), the subscription gave \(String(describing: received[sequence]))")
+                Issue.record(
+                    "sequence \(sequence): the journal holds \(message), the subscription gave \(String(describing: received[sequence]))"
+                )
             }
         }
     }
@@ -189,7 +203,8 @@ import Testing
         let directory = TemporaryDirectory()
         let supervisor = Supervisor(directory: directory.path, logger: quietLogger)
         try await supervisor.run {
-            let account = try await supervisor.start(ChildSpec(id: "e", process: Account(), restart: .transient, options: fastOptions()))
+            let account = try await supervisor.start(
+                ChildSpec(id: "e", process: Account(), restart: .transient, options: fastOptions()))
             try await account.send(.deposit(1))
             var iterator = account.messages().makeAsyncIterator()
             #expect(try await iterator.next()?.sequence == 1)

@@ -42,7 +42,8 @@ import Testing
         let directory = TemporaryDirectory()
         let supervisor = Supervisor(directory: directory.path, logger: quietLogger)
         try await supervisor.run {
-            let room = try await supervisor.start(ChildSpec(id: "tmp", process: ChatRoom(), restart: .temporary, options: fastOptions()))
+            let room = try await supervisor.start(
+                ChildSpec(id: "tmp", process: ChatRoom(), restart: .temporary, options: fastOptions()))
             try await room.send(.join("x"))
             await #expect(throws: ProcessError.self) { try await room.send(.poison) }
             do {
@@ -60,8 +61,10 @@ import Testing
         let directory = TemporaryDirectory()
         let supervisor = Supervisor(directory: directory.path, logger: quietLogger)
         try await supervisor.run {
-            let transient = try await supervisor.start(ChildSpec(id: "t", process: Counter(), restart: .transient, options: fastOptions()))
-            let permanent = try await supervisor.start(ChildSpec(id: "p", process: Counter(), restart: .permanent, options: fastOptions()))
+            let transient = try await supervisor.start(
+                ChildSpec(id: "t", process: Counter(), restart: .transient, options: fastOptions()))
+            let permanent = try await supervisor.start(
+                ChildSpec(id: "p", process: Counter(), restart: .permanent, options: fastOptions()))
             try await transient.send(1)
             try await permanent.send(2)
             try await transient.stop()
@@ -80,10 +83,12 @@ import Testing
     @Test func intensityExceededEscalatesWithChildCrashesAndSequence() async throws {
         let directory = TemporaryDirectory()
         let supervisor = Supervisor(
-            directory: directory.path, strategy: .oneForAll, intensity: RestartIntensity(maxRestarts: 2, within: .seconds(60)),
+            directory: directory.path, strategy: .oneForAll,
+            intensity: RestartIntensity(maxRestarts: 2, within: .seconds(60)),
             logger: quietLogger)
         let running = Task { try await supervisor.run() }
-        let counter = try await supervisor.start(ChildSpec(id: "flaky", process: Counter(rejecting: 7), options: fastOptions()))
+        let counter = try await supervisor.start(
+            ChildSpec(id: "flaky", process: Counter(rejecting: 7), options: fastOptions()))
         try await counter.send(1)
         for _ in 0..<3 {
             _ = try? await counter.send(7)
@@ -111,17 +116,22 @@ import Testing
     @Test func underOneForOneASickChildIsGivenUpAlone() async throws {
         let directory = TemporaryDirectory()
         let supervisor = Supervisor(
-            directory: directory.path, intensity: RestartIntensity(maxRestarts: 2, within: .seconds(60)), logger: quietLogger)
+            directory: directory.path, intensity: RestartIntensity(maxRestarts: 2, within: .seconds(60)),
+            logger: quietLogger)
         try await supervisor.run {
-            let healthy = try await supervisor.start(ChildSpec(id: "healthy", process: Counter(), options: fastOptions()))
-            let flaky = try await supervisor.start(ChildSpec(id: "flaky", process: Counter(rejecting: 7), options: fastOptions()))
+            let healthy = try await supervisor.start(
+                ChildSpec(id: "healthy", process: Counter(), options: fastOptions()))
+            let flaky = try await supervisor.start(
+                ChildSpec(id: "flaky", process: Counter(rejecting: 7), options: fastOptions()))
             try await healthy.send(1)
             try await flaky.send(1)
             // The healthy sibling's crashes count for it alone.
             await healthy.simulateCrash()
             await healthy.simulateCrash()
             for _ in 0..<3 { _ = try? await flaky.send(7) }
-            let events = await supervisor.collect { events in events.contains { if case .gaveUp = $0 { true } else { false } } }
+            let events = await supervisor.collect { events in
+                events.contains { if case .gaveUp = $0 { true } else { false } }
+            }
             let gaveUp = events.compactMap { if case .gaveUp(let error) = $0 { error } else { nil } }
             #expect(gaveUp.count == 1 && gaveUp.first?.childID == "flaky" && gaveUp.first?.crashes == 3, "\(gaveUp)")
             let refused = await #expect(throws: ProcessError.self) { try await flaky.send(1) }
@@ -136,15 +146,20 @@ import Testing
         let directory = TemporaryDirectory()
         let backoff = Backoff(initial: .milliseconds(1), maximum: .milliseconds(6), multiplier: 2, jitter: 0)
         let supervisor = Supervisor(
-            directory: directory.path, intensity: RestartIntensity(maxRestarts: 10, within: .seconds(60)), backoff: backoff, logger: quietLogger)
+            directory: directory.path, intensity: RestartIntensity(maxRestarts: 10, within: .seconds(60)),
+            backoff: backoff, logger: quietLogger)
         try await supervisor.run {
-            let counter = try await supervisor.start(ChildSpec(id: "b", process: Counter(rejecting: 7), options: fastOptions()))
+            let counter = try await supervisor.start(
+                ChildSpec(id: "b", process: Counter(rejecting: 7), options: fastOptions()))
             for _ in 0..<5 {
                 _ = try? await counter.send(7)
                 _ = try await counter.state  // waits for the restart
             }
             let events = await supervisor.collect { $0.compactMap(\.restartDelay).count == 5 }
-            #expect(events.compactMap(\.restartDelay) == [.milliseconds(1), .milliseconds(2), .milliseconds(4), .milliseconds(6), .milliseconds(6)])
+            #expect(
+                events.compactMap(\.restartDelay) == [
+                    .milliseconds(1), .milliseconds(2), .milliseconds(4), .milliseconds(6), .milliseconds(6),
+                ])
         }
     }
 
@@ -165,9 +180,14 @@ import Testing
         let directory = TemporaryDirectory()
         let supervisor = Supervisor(directory: directory.path, logger: quietLogger)
         try await supervisor.run {
-            let ids = ["room/1", "../etc/passwd", "héllo wörld", "", ".", String(repeating: "x", count: 500), String(repeating: "y", count: 3000)]
+            let ids = [
+                "room/1", "../etc/passwd", "héllo wörld", "", ".", String(repeating: "x", count: 500),
+                String(repeating: "y", count: 3000),
+            ]
             for id in ids {
-                let room = try await supervisor.child(id: id) { ChildSpec(id: $0, process: ChatRoom(), options: fastOptions()) }
+                let room = try await supervisor.child(id: id) {
+                    ChildSpec(id: $0, process: ChatRoom(), options: fastOptions())
+                }
                 try await room.send(.join(id))
             }
             for id in ids {
@@ -202,18 +222,23 @@ import Testing
         try await testGracefulShutdown { trigger in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await supervisor.run() }
-                let transient = try await supervisor.start(ChildSpec(id: "t", process: Counter(), options: fastOptions()))
+                let transient = try await supervisor.start(
+                    ChildSpec(id: "t", process: Counter(), options: fastOptions()))
                 var persistentOptions = fastOptions()
                 persistentOptions.retention = .persistent
-                let persistent = try await supervisor.start(ChildSpec(id: "p", process: Counter(), options: persistentOptions))
+                let persistent = try await supervisor.start(
+                    ChildSpec(id: "p", process: Counter(), options: persistentOptions))
                 try await transient.send(1)
                 try await persistent.send(2)
                 trigger.triggerGracefulShutdown()
                 try await group.waitForAll()
             }
         }
-        let stops = await supervisor.collect { events in events.filter { if case .stopped = $0 { true } else { false } }.count == 2 }
-        #expect(stops.compactMap { if case .stopped(let id) = $0 { id } else { nil } } == ["p", "t"], "reverse start order")
+        let stops = await supervisor.collect { events in
+            events.filter { if case .stopped = $0 { true } else { false } }.count == 2
+        }
+        #expect(
+            stops.compactMap { if case .stopped(let id) = $0 { id } else { nil } } == ["p", "t"], "reverse start order")
         #expect(directory.journals == ["p.journal"], "transient discarded, persistent kept")
     }
 
@@ -257,7 +282,8 @@ import Testing
     @Test func aRestartWaitingOutItsBackoffEndsWithRun() async throws {
         let directory = TemporaryDirectory()
         let supervisor = Supervisor(
-            directory: directory.path, backoff: Backoff(initial: .seconds(3600), maximum: .seconds(3600), jitter: 0), logger: quietLogger)
+            directory: directory.path, backoff: Backoff(initial: .seconds(3600), maximum: .seconds(3600), jitter: 0),
+            logger: quietLogger)
         var options = fastOptions()
         options.retention = .persistent
         try await supervisor.run {

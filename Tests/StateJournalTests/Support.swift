@@ -14,7 +14,10 @@ final class TemporaryDirectory: Sendable {
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
     deinit { try? FileManager.default.removeItem(atPath: path) }
-    var journals: [String] { ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasSuffix(".journal") }.sorted() }
+    var journals: [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasSuffix(".journal") }
+            .sorted()
+    }
     var entries: [String] { ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted() }
 }
 
@@ -77,7 +80,9 @@ extension Supervisor {
     ///
     /// No clock is involved: a test that never sees its event is stopped by its suite's time limit,
     /// so a slow machine (or ThreadSanitizer) makes a test slower, never wrong.
-    nonisolated func collect(until predicate: @escaping @Sendable ([SupervisorEvent]) -> Bool) async -> [SupervisorEvent] {
+    nonisolated func collect(until predicate: @escaping @Sendable ([SupervisorEvent]) -> Bool) async
+        -> [SupervisorEvent]
+    {
         var seen: [SupervisorEvent] = []
         for await event in events {
             seen.append(event)

@@ -33,7 +33,7 @@ import StateJournalStorage
 import StateJournalTesting
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 struct Room: JournaledProcess {
@@ -49,7 +49,8 @@ struct Room: JournaledProcess {
 enum KillPoint: Int, CaseIterable, CustomStringConvertible {
     case randomInstant, midWrite, betweenWriteAndSync, midSnapshot, midCleanStop, midRepair
     var description: String {
-        ["random instant", "mid-write", "between write and sync", "mid-snapshot", "mid-clean-stop", "mid-repair"][rawValue]
+        ["random instant", "mid-write", "between write and sync", "mid-snapshot", "mid-clean-stop", "mid-repair"][
+            rawValue]
     }
 }
 
@@ -83,7 +84,6 @@ struct Trial {
     }
 }
 
-
 let quiet = Logger(label: "campaign") { _ in SwiftLogNoOpLogHandler() }
 
 /// Kills this OS process at the trial's named point, seen through the file layer's system-call seam.
@@ -111,7 +111,12 @@ final class Killer: SystemCallInjector, @unchecked Sendable {
         switch point {
         case .midWrite where path.hasSuffix(".journal") && count > 1:
             // Write part of the frame; `wrote` then kills: a torn frame on disk.
-            if self.count({ writes += 1; return writes >= after }) { return .short(count / 2) }
+            if self.count({
+                writes += 1
+                return writes >= after
+            }) {
+                return .short(count / 2)
+            }
         case .midSnapshot where path.hasSuffix(".snapshot.tmp") || path.hasSuffix(".compact.tmp"):
             return .short(max(1, count / 2))
         case .midRepair where path.contains(".cut-"):
@@ -134,7 +139,12 @@ final class Killer: SystemCallInjector, @unchecked Sendable {
     func sync(paths: [String], fileSystem: Bool) -> InjectedFault {
         switch point {
         case .betweenWriteAndSync where paths.contains(where: { $0.hasSuffix(".journal") }):
-            if count({ syncs += 1; return syncs >= after }) { kill(getpid(), SIGKILL) }
+            if count({
+                syncs += 1
+                return syncs >= after
+            }) {
+                kill(getpid(), SIGKILL)
+            }
         case .midCleanStop where armed:
             kill(getpid(), SIGKILL)
         default: break
@@ -161,7 +171,8 @@ func child(directory: String, seed: UInt64) async throws {
         let acks = open(directory + "/acks", O_WRONLY | O_CREAT | O_APPEND, 0o644)
         var rooms: [ProcessHandle<Room>] = []
         for p in 0..<trial.processes {
-            rooms.append(try await supervisor.child(id: "room-\(p)") { ChildSpec(id: $0, process: Room(), options: options) })
+            rooms.append(
+                try await supervisor.child(id: "room-\(p)") { ChildSpec(id: $0, process: Room(), options: options) })
         }
         if trial.point == .midRepair {
             // A torn tail to repair: cut the last frame of room-0's journal... after some messages.
@@ -174,35 +185,36 @@ func child(directory: String, seed: UInt64) async throws {
         await withTaskGroup(of: Void.self) { group in
             for (p, room) in rooms.enumerated() {
                 for s in 0..<trial.senders {
-                group.addTask {
-                    var k = 0
-                    var refusals = SplitMix64(seed: seed ^ UInt64(p * 64 + s))
-                    while true {
-                        if Int(refusals.next() % 100) < trial.refusePercent {
-                            // Refused: never journaled; the sender goes on after the restart.
-                            do {
-                                try await room.send("poison:\(p):\(s):\(k)")
-                                return  // acknowledged: impossible; the parent finds no poison in the state either way
-                            } catch let error as ProcessError where error.code == .rejected {
-                                continue
-                            } catch {
-                                return
+                    group.addTask {
+                        var k = 0
+                        var refusals = SplitMix64(seed: seed ^ UInt64(p * 64 + s))
+                        while true {
+                            if Int(refusals.next() % 100) < trial.refusePercent {
+                                // Refused: never journaled; the sender goes on after the restart.
+                                do {
+                                    try await room.send("poison:\(p):\(s):\(k)")
+                                    // Acknowledged: impossible; the parent finds no poison in the state either way.
+                                    return
+                                } catch let error as ProcessError where error.code == .rejected {
+                                    continue
+                                } catch {
+                                    return
+                                }
+                            }
+                            let message = "room-\(p):\(s):\(k):\(padding.prefix((k * 7919) % (padding.count + 1)))"
+                            guard (try? await room.send(message)) != nil else { return }
+                            let line = "room-\(p) \(s) \(k)\n"
+                            _ = line.withCString { write(acks, $0, strlen($0)) }
+                            k += 1
+                            if trial.point == .midCleanStop && sent.increment() == 200 {
+                                killer.arm()
+                                let marker = "clean-stop\n"
+                                _ = marker.withCString { write(acks, $0, strlen($0)) }
+                                await supervisor.shutdown()
+                                kill(getpid(), SIGKILL)
                             }
                         }
-                        let message = "room-\(p):\(s):\(k):\(padding.prefix((k * 7919) % (padding.count + 1)))"
-                        guard (try? await room.send(message)) != nil else { return }
-                        let line = "room-\(p) \(s) \(k)\n"
-                        _ = line.withCString { write(acks, $0, strlen($0)) }
-                        k += 1
-                        if trial.point == .midCleanStop && sent.increment() == 200 {
-                            killer.arm()
-                            let marker = "clean-stop\n"
-                            _ = marker.withCString { write(acks, $0, strlen($0)) }
-                            await supervisor.shutdown()
-                            kill(getpid(), SIGKILL)
-                        }
                     }
-                }
                 }
             }
         }
@@ -271,7 +283,8 @@ func runTrial(seed: UInt64, counts: inout Counts) async {
         acked[String(parts[0]), default: [:]][s] = max(acked[String(parts[0])]?[s] ?? -1, k)
     }
     if sabotage {
-        for file in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where file.hasSuffix(".journal") {
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        where file.hasSuffix(".journal") {
             let path = directory + "/" + file
             if let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int), size > 200 {
                 truncate(path, off_t(size - 8))
@@ -280,57 +293,65 @@ func runTrial(seed: UInt64, counts: inout Counts) async {
     }
     if trial.point == .midRepair {
         // Repair the journal the child left (a clean stop discarded it, or it is there): never a crash.
-        for file in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where file.hasSuffix(".journal") {
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        where file.hasSuffix(".journal") {
             _ = try? JournalRepair.repair(directory + "/" + file, pointInTime: false, dryRun: false)
         }
     }
     let supervisor = Supervisor(directory: directory, logger: quiet)
-    let failed = (try? await supervisor.run {
-        var failed = false
-        for p in 0..<trial.processes {
-            let id = "room-\(p)"
-            do {
-                let room = try await supervisor.child(id: id) { ChildSpec(id: $0, process: Room(), options: ProcessOptions()) }
-                let posts = try await room.state
-                // Per sender: its messages in its order, 0, 1, 2, … with no gap or repeat (senders interleave).
-                var expected: [Int: Int] = [:]
-                var seen = Set<String>()
-                for post in posts {
-                    let parts = post.split(separator: ":", maxSplits: 3)
-                    guard parts.count >= 3, parts[0] == id, let s = Int(parts[1]), let k = Int(parts[2]) else {
-                        counts.wrong += 1  // a refused message, or another room's
-                        failed = true
-                        break
+    let failed =
+        (try? await supervisor.run {
+            var failed = false
+            for p in 0..<trial.processes {
+                let id = "room-\(p)"
+                do {
+                    let room = try await supervisor.child(id: id) {
+                        ChildSpec(id: $0, process: Room(), options: ProcessOptions())
                     }
-                    if !seen.insert("\(s):\(k)").inserted {
-                        counts.duplicates += 1
-                        failed = true
+                    let posts = try await room.state
+                    // Per sender: its messages in its order, 0, 1, 2, … with no gap or repeat (senders interleave).
+                    var expected: [Int: Int] = [:]
+                    var seen = Set<String>()
+                    for post in posts {
+                        let parts = post.split(separator: ":", maxSplits: 3)
+                        guard parts.count >= 3, parts[0] == id, let s = Int(parts[1]), let k = Int(parts[2]) else {
+                            counts.wrong += 1  // a refused message, or another room's
+                            failed = true
+                            break
+                        }
+                        if !seen.insert("\(s):\(k)").inserted {
+                            counts.duplicates += 1
+                            failed = true
+                        }
+                        if k != expected[s, default: 0] {
+                            counts.wrong += 1
+                            failed = true
+                            break
+                        }
+                        expected[s] = k + 1
                     }
-                    if k != expected[s, default: 0] {
-                        counts.wrong += 1
-                        failed = true
-                        break
+                    let mayBeEmpty = cleanStopStarted && posts.isEmpty
+                    for (s, lastAcked) in acked[id] ?? [:] {
+                        if case .buffered = trial.durability {
+                        } else if !mayBeEmpty && expected[s, default: 0] <= lastAcked {
+                            counts.lost += lastAcked + 1 - expected[s, default: 0]
+                            failed = true
+                        }
                     }
-                    expected[s] = k + 1
+                } catch {
+                    counts.recoveryErrors += 1
+                    failed = true
+                    FileHandle.standardError.write(Data("seed \(seed): \(id): \(error)\n".utf8))
                 }
-                let mayBeEmpty = cleanStopStarted && posts.isEmpty
-                for (s, lastAcked) in acked[id] ?? [:] {
-                    if case .buffered = trial.durability {} else if !mayBeEmpty && expected[s, default: 0] <= lastAcked {
-                        counts.lost += lastAcked + 1 - expected[s, default: 0]
-                        failed = true
-                    }
-                }
-            } catch {
-                counts.recoveryErrors += 1
-                failed = true
-                FileHandle.standardError.write(Data("seed \(seed): \(id): \(error)\n".utf8))
             }
-        }
-        return failed
-    }) ?? true
+            return failed
+        }) ?? true
     if failed {
         counts.failingSeeds.append(seed)
-        FileHandle.standardError.write(Data("FAILED seed \(seed): \(trial.durability) (sync \(trial.syncMethod)), \(trial.processes) processes × \(trial.senders) senders, \(trial.refusePercent)% refused, kill \(trial.point)\n".utf8))
+        FileHandle.standardError.write(
+            Data(
+                "FAILED seed \(seed): \(trial.durability) (sync \(trial.syncMethod)), \(trial.processes) processes × \(trial.senders) senders, \(trial.refusePercent)% refused, kill \(trial.point)\n"
+                    .utf8))
     }
 }
 
@@ -354,7 +375,9 @@ while let argument = iterator.next() {
     case "--sabotage": sabotage = true
     case "--verbose": verbose = true
     default:
-        print("usage: statejournal-crash-campaign [--trials N] [--seed S] [--sabotage] | --histories N [--seed S] [--verbose] | --power-cuts N [--seed S] [--verbose]")
+        print(
+            "usage: statejournal-crash-campaign [--trials N] [--seed S] [--sabotage] | --histories N [--seed S] [--verbose] | --power-cuts N [--seed S] [--verbose]"
+        )
         exit(64)
     }
 }
@@ -362,7 +385,9 @@ if let powerCuts {
     print("power cuts: \(powerCuts) trials per sync method from seed \(seed)")
     var failing: [(SyncMethod, UInt64)] = []
     for method in [SyncMethod.automatic, .perFile, .fileSystem] {
-        var acknowledged = 0, lost = 0, cuts = 0
+        var acknowledged = 0
+        var lost = 0
+        var cuts = 0
         for index in 0..<powerCuts {
             let trialSeed = seed &+ UInt64(index)
             let configuration = PowerCutCheck.Configuration.random(seed: trialSeed, method: method)
@@ -373,11 +398,15 @@ if let powerCuts {
             lost += report.lost.count
             cuts += report.watermarkCuts
         }
-        print("  \(method): \(powerCuts) trials, \(acknowledged) acknowledged, \(lost) lost, \(cuts) torn unsynced writes cut by watermark")
+        print(
+            "  \(method): \(powerCuts) trials, \(acknowledged) acknowledged, \(lost) lost, \(cuts) torn unsynced writes cut by watermark"
+        )
         fflush(nil)
     }
     if let (method, first) = failing.first {
-        print("reproduce with: swift run -c release statejournal-crash-campaign --power-cuts 1 --seed \(first) --verbose (method \(method))")
+        print(
+            "reproduce with: swift run -c release statejournal-crash-campaign --power-cuts 1 --seed \(first) --verbose (method \(method))"
+        )
         exit(1)
     }
     exit(0)
@@ -400,13 +429,17 @@ if let histories {
         total.stops += report.stops
         total.violations += report.violations
         if (index + 1) % 100 == 0 && index + 1 < histories {
-            print("… after \(index + 1) histories: \(total.operations) operations, \(total.violations.count) violations")
+            print(
+                "… after \(index + 1) histories: \(total.operations) operations, \(total.violations.count) violations")
             fflush(nil)
         }
     }
-    print("histories \(histories), operations \(total.operations) (acknowledged \(total.acknowledged), refused \(total.refused), cancelled \(total.cancelled), timed out \(total.timedOut), answered stopped \(total.stopped), crashes \(total.crashes), stops \(total.stops)), violations \(total.violations.count)")
+    print(
+        "histories \(histories), operations \(total.operations) (acknowledged \(total.acknowledged), refused \(total.refused), cancelled \(total.cancelled), timed out \(total.timedOut), answered stopped \(total.stopped), crashes \(total.crashes), stops \(total.stops)), violations \(total.violations.count)"
+    )
     if let first = failing.first {
-        print("reproduce with: swift run -c release statejournal-crash-campaign --histories 1 --seed \(first) --verbose")
+        print(
+            "reproduce with: swift run -c release statejournal-crash-campaign --histories 1 --seed \(first) --verbose")
         exit(1)
     }
     exit(0)
@@ -419,7 +452,9 @@ func campaign(trials: Int, seed: UInt64) async -> Counts {
     for index in 0..<trials {
         await runTrial(seed: seed &+ UInt64(index), counts: &counts)
         if (index + 1) % 500 == 0 && index + 1 < trials {
-            print("… after \(counts.trials) trials: acknowledged lost \(counts.lost), wrong states \(counts.wrong), duplicates \(counts.duplicates), recovery errors \(counts.recoveryErrors)")
+            print(
+                "… after \(counts.trials) trials: acknowledged lost \(counts.lost), wrong states \(counts.wrong), duplicates \(counts.duplicates), recovery errors \(counts.recoveryErrors)"
+            )
             fflush(nil)
         }
     }
@@ -427,8 +462,11 @@ func campaign(trials: Int, seed: UInt64) async -> Counts {
 }
 let counts = await campaign(trials: trials, seed: seed)
 print("kill points: " + perPoint.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
-print("trials \(counts.trials), acknowledged lost \(counts.lost), wrong states \(counts.wrong), duplicates \(counts.duplicates), recovery errors \(counts.recoveryErrors)")
+print(
+    "trials \(counts.trials), acknowledged lost \(counts.lost), wrong states \(counts.wrong), duplicates \(counts.duplicates), recovery errors \(counts.recoveryErrors)"
+)
 if !counts.failingSeeds.isEmpty {
-    print("reproduce with: swift run -c release statejournal-crash-campaign --trials 1 --seed \(counts.failingSeeds[0])")
+    print(
+        "reproduce with: swift run -c release statejournal-crash-campaign --trials 1 --seed \(counts.failingSeeds[0])")
     exit(1)
 }

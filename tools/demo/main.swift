@@ -10,7 +10,7 @@ import Logging
 import StateJournal
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 struct ChatRoom: JournaledProcess {
@@ -75,7 +75,10 @@ func serve(directory: String) async throws {
     }
 }
 
-func say(_ text: String) { print(text); fflush(nil) }
+func say(_ text: String) {
+    print(text)
+    fflush(nil)
+}
 
 func narrate() async throws {
     let directory = FileManager.default.temporaryDirectory.path + "/statejournal-demo-\(getpid())"
@@ -130,12 +133,15 @@ func narrate() async throws {
             let back = state.messages.starts(with: acks)
             everyAckBack = everyAckBack && back
             let replayed = await handle.lastReplay?.messages ?? 0
-            say("   \(room.padding(toLength: 7, withPad: " ", startingAt: 0)) replayed \(replayed) messages: \(state.members.count) members, \(state.messages.count) chat lines"
-                + " (\(acks.count) were acknowledged\(state.messages.count > acks.count ? ", \(state.messages.count - acks.count) more were written but not yet acknowledged" : ""))")
+            say(
+                "   \(room.padding(toLength: 7, withPad: " ", startingAt: 0)) replayed \(replayed) messages: \(state.members.count) members, \(state.messages.count) chat lines"
+                    + " (\(acks.count) were acknowledged\(state.messages.count > acks.count ? ", \(state.messages.count - acks.count) more were written but not yet acknowledged" : ""))"
+            )
         }
-        say(everyAckBack
-            ? "   Every acknowledged message is back, in order, once.\n"
-            : "   MISSING MESSAGES: an acknowledged message was lost.\n")
+        say(
+            everyAckBack
+                ? "   Every acknowledged message is back, in order, once.\n"
+                : "   MISSING MESSAGES: an acknowledged message was lost.\n")
 
         say("4. Someone sends the lobby a message its code cannot apply:")
         let lobby = handles["lobby"]!
@@ -148,13 +154,16 @@ func narrate() async throws {
         try await lobby.send(.say(user: "ana", text: "is anyone still here?"))
         let after = try await lobby.state
         say("   the lobby crashed, was restarted from its journal without the bad message,")
-        say("   and carries on: \(after.messages.count) chat lines (\(before) before, +1 new), last: \"\(after.messages.last ?? "")\"\n")
-
+        say(
+            "   and carries on: \(after.messages.count) chat lines (\(before) before, +1 new), last: \"\(after.messages.last ?? "")\"\n"
+        )
 
         say("5. The server stops normally (graceful shutdown).")
         return everyAckBack
     }
-    let left = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".journal") }
+    let left = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter {
+        $0.hasSuffix(".journal")
+    }
     say("   Journals left on disk: \(left.isEmpty ? "none" : left.joined(separator: ", ")). The state was transient:")
     say("   kept across crashes, gone after a clean stop.")
     if !everyAckBack || !left.isEmpty { exit(1) }

@@ -37,7 +37,8 @@ indirect enum Tree: Codable, Equatable {
             while !array.isAtEnd { elements.append(try array.decode(Tree.self)) }
             self = .array(elements)
         } else if let object = try? decoder.container(keyedBy: Key.self) {
-            self = .object(try object.allKeys.map { Entry(key: $0.stringValue, value: try object.decode(Tree.self, forKey: $0)) })
+            self = .object(
+                try object.allKeys.map { Entry(key: $0.stringValue, value: try object.decode(Tree.self, forKey: $0)) })
         } else {
             let single = try decoder.singleValueContainer()
             if single.decodeNil() {
@@ -111,9 +112,13 @@ indirect enum Typed: Codable, Hashable {
 func roundTrip<T: Codable & Equatable>(_ type: T.Type, _ bytes: UnsafeRawBufferPointer) {
     guard let first = try? CompactDecoder().decode(T.self, from: bytes) else { return }
     let encoded: [UInt8]
-    do { encoded = try CompactEncoder().encode(first) } catch { preconditionFailure("a decoded \(T.self) does not encode: \(error)") }
+    do { encoded = try CompactEncoder().encode(first) } catch {
+        preconditionFailure("a decoded \(T.self) does not encode: \(error)")
+    }
     let second: T
-    do { second = try CompactDecoder().decode(T.self, from: encoded) } catch { preconditionFailure("re-encoded \(T.self) does not decode: \(error)") }
+    do { second = try CompactDecoder().decode(T.self, from: encoded) } catch {
+        preconditionFailure("re-encoded \(T.self) does not decode: \(error)")
+    }
     precondition(second == first, "\(T.self) changed in a round trip: \(first) became \(second)")
     precondition((try? CompactEncoder().encode(second)) == encoded, "\(T.self) has two encodings")
 }

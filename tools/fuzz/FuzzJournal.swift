@@ -22,7 +22,9 @@ struct AnyValue: Decodable {
         } else {
             let single = try decoder.singleValueContainer()
             if !single.decodeNil() {
-                if (try? single.decode(String.self)) == nil, (try? single.decode(Int64.self)) == nil, (try? single.decode(Bool.self)) == nil {
+                if (try? single.decode(String.self)) == nil, (try? single.decode(Int64.self)) == nil,
+                    (try? single.decode(Bool.self)) == nil
+                {
                     _ = try single.decode(Double.self)
                 }
             }
@@ -51,7 +53,8 @@ public func fuzzJournal(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
             while let frame = try reader.nextFrame() {
                 for message in frame.messages {
                     // Sequence numbers only ever increase by one.
-                    precondition(previous == 0 || message.sequence == previous + 1, "sequence numbers must be contiguous")
+                    precondition(
+                        previous == 0 || message.sequence == previous + 1, "sequence numbers must be contiguous")
                     previous = message.sequence
                     _ = try? CompactJSON.render(message.bytes)
                 }
@@ -64,9 +67,11 @@ public func fuzzJournal(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     _ = try? JournalSnapshot.read(at: scratchPath)
     // The CLI's reading paths: `list`, `info`, `stats` and `verify` inspect frame by frame;
     // `dump` and `export` render every message.
-    _ = JournalInspection.inspect(scratchPath, visit: { frame in
-        frame.forEachMessage { _, bytes in _ = try? CompactJSON.render(bytes) }
-    })
+    _ = JournalInspection.inspect(
+        scratchPath,
+        visit: { frame in
+            frame.forEachMessage { _, bytes in _ = try? CompactJSON.render(bytes) }
+        })
     // Recovery's classification and cut, without writing (reads /proc/locks: only when there is something to cut).
     if damaged { _ = try? JournalRepair.repair(scratchPath, pointInTime: true, dryRun: true) }
     return 0

@@ -16,7 +16,9 @@ struct Configuration: Sendable {
         var iterator = CommandLine.arguments.dropFirst().makeIterator()
         while let argument = iterator.next() {
             switch argument {
-            case "--quick": c.quick = true; c.seconds = 0.3
+            case "--quick":
+                c.quick = true
+                c.seconds = 0.3
             case "--seconds": c.seconds = Double(iterator.next()!)!
             case "--only": c.only.insert(iterator.next()!)
             default: fatalError("unknown argument \(argument)")
@@ -40,7 +42,11 @@ func format(_ value: Double) -> String {
 }
 
 struct ChatRoom: JournaledProcess {
-    struct State: Codable, Sendable { var members = 0; var posts = 0; var lastText = "" }
+    struct State: Codable, Sendable {
+        var members = 0
+        var posts = 0
+        var lastText = ""
+    }
     enum Message: Codable, Sendable {
         case join(user: String)
         case post(user: String, room: String, text: String, ts: Int64)
@@ -58,11 +64,16 @@ struct ChatRoom: JournaledProcess {
 
 let words = ["hello", "world", "state", "journal", "replay", "crash", "again", "swift", "actor", "batch"]
 func message(_ i: Int) -> ChatRoom.Message {
-    .post(user: "user-\(i % 10_000)", room: "room-\(i % 300)", text: (0..<(2 + i % 6)).map { words[($0 * 7 + i) % 10] }.joined(separator: " "), ts: 1_763_700_000_000 + Int64(i) * 41)
+    .post(
+        user: "user-\(i % 10_000)", room: "room-\(i % 300)",
+        text: (0..<(2 + i % 6)).map { words[($0 * 7 + i) % 10] }.joined(separator: " "),
+        ts: 1_763_700_000_000 + Int64(i) * 41)
 }
 
 let sampleSize = try CompactEncoder().encode(message(1)).count
-print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores; messages: chat posts, about \(sampleSize) B encoded\n")
+print(
+    "machine: \(ProcessInfo.processInfo.activeProcessorCount) cores; messages: chat posts, about \(sampleSize) B encoded\n"
+)
 
 func sendRate(processes: Int, durability: Durability) async throws -> Double {
     let directory = base + "/send-\(UUID().uuidString.prefix(8))"
@@ -71,7 +82,8 @@ func sendRate(processes: Int, durability: Durability) async throws -> Double {
     options.journal.idleTimeout = nil
     var handles: [ProcessHandle<ChatRoom>] = []
     for p in 0..<processes {
-        handles.append(try await supervisor.child(id: "p\(p)") { ChildSpec(id: $0, process: ChatRoom(), options: options) })
+        handles.append(
+            try await supervisor.child(id: "p\(p)") { ChildSpec(id: $0, process: ChatRoom(), options: options) })
     }
     let copy = handles
     let start = ContinuousClock.now
@@ -103,7 +115,9 @@ if enabled("send") {
         for processes in [1, 64, 1024] {
             var values: [Double] = []
             for _ in 0..<repetitions { values.append(try await sendRate(processes: processes, durability: durability)) }
-            print("  \(String(describing: durability).padding(toLength: 8, withPad: " ", startingAt: 0)) \(String(processes).padding(toLength: 5, withPad: " ", startingAt: 0)) process(es): \(format(median(values))) msg/s   (runs: \(values.map(format).joined(separator: ", ")))")
+            print(
+                "  \(String(describing: durability).padding(toLength: 8, withPad: " ", startingAt: 0)) \(String(processes).padding(toLength: 5, withPad: " ", startingAt: 0)) process(es): \(format(median(values))) msg/s   (runs: \(values.map(format).joined(separator: ", ")))"
+            )
         }
     }
     print("")
@@ -121,7 +135,9 @@ if enabled("replay") {
             let room = try await supervisor.start(ChildSpec(id: "big", process: ChatRoom(), options: options))
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for sender in 0..<16 {
-                    group.addTask { for i in stride(from: sender, to: count, by: 16) { try await room.send(message(i)) } }
+                    group.addTask {
+                        for i in stride(from: sender, to: count, by: 16) { try await room.send(message(i)) }
+                    }
                 }
                 try await group.waitForAll()
             }
@@ -143,7 +159,9 @@ if enabled("replay") {
         }
         let seconds = median(durations)
         let first = report?.timeToFirstMessage.map { "\($0)" } ?? "-"
-        print("  \(withSnapshot ? "with a snapshot   " : "without a snapshot"): \(String(format: "%.3f", seconds)) s to running (\(report?.messages ?? 0) messages replayed, \(format(Double(report?.messages ?? 0) / max(seconds, 1e-9))) msg/s; first message after \(first))")
+        print(
+            "  \(withSnapshot ? "with a snapshot   " : "without a snapshot"): \(String(format: "%.3f", seconds)) s to running (\(report?.messages ?? 0) messages replayed, \(format(Double(report?.messages ?? 0) / max(seconds, 1e-9))) msg/s; first message after \(first))"
+        )
         try? FileManager.default.removeItem(atPath: directory)
     }
     print("")
@@ -166,25 +184,33 @@ struct StrictRoom: JournaledProcess {
     }
 }
 
-func seconds(_ duration: Duration) -> Double { Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18 }
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
 
 if enabled("refusal") {
     let journaled = configuration.quick ? 20_000 : 200_000
-    print("== A refused message (validate throws) against a crash (apply throws) and its replay of \(journaled) messages")
+    print(
+        "== A refused message (validate throws) against a crash (apply throws) and its replay of \(journaled) messages")
     let directory = base + "/refusal"
     var options = ProcessOptions(durability: .written)
     options.journal.idleTimeout = nil
-    let supervisor = Supervisor(directory: directory, intensity: RestartIntensity(maxRestarts: 1000, within: .seconds(60)), backoff: nil, logger: logger)
+    let supervisor = Supervisor(
+        directory: directory, intensity: RestartIntensity(maxRestarts: 1000, within: .seconds(60)), backoff: nil,
+        logger: logger)
     try await supervisor.run {
         let room = try await supervisor.start(ChildSpec(id: "strict", process: StrictRoom(), options: options))
         try await withThrowingTaskGroup(of: Void.self) { group in
             for sender in 0..<16 {
-                group.addTask { for i in stride(from: sender, to: journaled, by: 16) { try await room.send(message(i)) } }
+                group.addTask {
+                    for i in stride(from: sender, to: journaled, by: 16) { try await room.send(message(i)) }
+                }
             }
             try await group.waitForAll()
         }
         let empty = ChatRoom.Message.post(user: "u", room: "r", text: "", ts: 0)
-        var refusals: [Double] = [], accepted: [Double] = []
+        var refusals: [Double] = []
+        var accepted: [Double] = []
         for _ in 0..<repetitions {
             let count = configuration.quick ? 2_000 : 20_000
             // In a child task (the global executor), as a server's request handler would send.
@@ -213,9 +239,13 @@ if enabled("refusal") {
             crashes.append(seconds(ContinuousClock.now - start) * 1e6)
         }
         let replayed = await room.lastReplay?.messages ?? 0
-        print("  refused by validate: \(String(format: "%.1f", median(refusals))) µs each (runs: \(refusals.map { String(format: "%.1f", $0) }.joined(separator: ", ")))")
+        print(
+            "  refused by validate: \(String(format: "%.1f", median(refusals))) µs each (runs: \(refusals.map { String(format: "%.1f", $0) }.joined(separator: ", ")))"
+        )
         print("  accepted, .written:  \(String(format: "%.1f", median(accepted))) µs each, one sender")
-        print("  crash in apply, then the next send after the restart: \(String(format: "%.0f", median(crashes))) µs (replayed \(replayed) messages; \(String(format: "%.0f", median(crashes) / max(median(refusals), 0.001)))× a refusal)")
+        print(
+            "  crash in apply, then the next send after the restart: \(String(format: "%.0f", median(crashes))) µs (replayed \(replayed) messages; \(String(format: "%.0f", median(crashes) / max(median(refusals), 0.001)))× a refusal)"
+        )
     }
     try? FileManager.default.removeItem(atPath: directory)
     print("")
@@ -261,14 +291,20 @@ if enabled("subscription") {
                     }
                 }
                 for sender in 0..<16 {
-                    group.addTask { for i in stride(from: sender, to: count / 4, by: 16) { try await room.send(message(i)) } }
+                    group.addTask {
+                        for i in stride(from: sender, to: count / 4, by: 16) { try await room.send(message(i)) }
+                    }
                 }
                 try await group.waitForAll()
             }
             live.append(Double(count / 4) / seconds(ContinuousClock.now - start))
         }
-        print("  catching up from the journal: \(format(median(catchUp))) msg/s (runs: \(catchUp.map(format).joined(separator: ", ")))")
-        print("  live, 4 subscribers while 16 senders send (.written): \(format(median(live))) msg/s delivered to each (runs: \(live.map(format).joined(separator: ", ")))")
+        print(
+            "  catching up from the journal: \(format(median(catchUp))) msg/s (runs: \(catchUp.map(format).joined(separator: ", ")))"
+        )
+        print(
+            "  live, 4 subscribers while 16 senders send (.written): \(format(median(live))) msg/s delivered to each (runs: \(live.map(format).joined(separator: ", ")))"
+        )
     }
     try? FileManager.default.removeItem(atPath: directory)
     print("")
@@ -283,12 +319,16 @@ if enabled("memory") {
     let supervisor = Supervisor(directory: directory, logger: logger)
     let before = sj_bench_malloc_in_use()
     for p in 0..<processes {
-        let room = try await supervisor.child(id: "session-\(p)") { ChildSpec(id: $0, process: ChatRoom(), options: options) }
+        let room = try await supervisor.child(id: "session-\(p)") {
+            ChildSpec(id: $0, process: ChatRoom(), options: options)
+        }
         try await room.send(message(p))
     }
     try await Task.sleep(for: .milliseconds(500))
     let after = sj_bench_malloc_in_use()
     let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
-    print("  \(format(Double(after - before) / Double(processes))) B per idle process (malloc in use); \(descriptors) descriptors open in the whole program")
+    print(
+        "  \(format(Double(after - before) / Double(processes))) B per idle process (malloc in use); \(descriptors) descriptors open in the whole program"
+    )
     await supervisor.shutdown()
 }

@@ -32,7 +32,10 @@ final class LZ4ChainDecoder {
         position = 0
     }
 
-    enum Failure: Error { case noChain, malformed(decoded: Int) }
+    enum Failure: Error {
+        case noChain
+        case malformed(decoded: Int)
+    }
 
     /// Decodes one compressed block of `rawLength` bytes. The result is valid
     /// until the next call.

@@ -47,7 +47,9 @@ final class LZ4ChainEncoder {
     /// (at least ``bound(_:)`` bytes). Returns the compressed size and whether
     /// the block starts a chain, or nil when the input did not shrink: the
     /// frame is then stored raw and the chain is reset.
-    func compress(_ input: UnsafeRawBufferPointer, into destination: UnsafeMutableRawPointer, capacity: Int) -> (count: Int, startsChain: Bool)? {
+    func compress(_ input: UnsafeRawBufferPointer, into destination: UnsafeMutableRawPointer, capacity: Int) -> (
+        count: Int, startsChain: Bool
+    )? {
         let startsChain = !chainActive
         if startsChain {
             LZ4_resetStream_fast(stream)
@@ -62,11 +64,13 @@ final class LZ4ChainEncoder {
             let source = history + position
             if let base = input.baseAddress { source.copyMemory(from: base, byteCount: input.count) }
             written = LZ4_compress_fast_continue(
-                stream, source.assumingMemoryBound(to: CChar.self), output, Int32(input.count), Int32(capacity), acceleration)
+                stream, source.assumingMemoryBound(to: CChar.self), output, Int32(input.count), Int32(capacity),
+                acceleration)
             position += input.count
         } else {
             written = LZ4_compress_fast_continue(
-                stream, input.baseAddress!.assumingMemoryBound(to: CChar.self), output, Int32(input.count), Int32(capacity), acceleration)
+                stream, input.baseAddress!.assumingMemoryBound(to: CChar.self), output, Int32(input.count),
+                Int32(capacity), acceleration)
             position = Int(LZ4_saveDict(stream, history.assumingMemoryBound(to: CChar.self), Int32(Self.window)))
         }
         if written <= 0 || Int(written) >= input.count {

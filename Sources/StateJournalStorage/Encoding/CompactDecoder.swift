@@ -15,19 +15,26 @@ public struct CompactDecoder: Sendable {
     /// Decodes from a borrowed buffer (such as a message handed out by `JournalReader.forEachMessage`).
     public func decode<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer) throws -> T {
         guard bytes.count < Int(Int32.max) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "a compact value of \(bytes.count) bytes is larger than 2 GiB"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: [], debugDescription: "a compact value of \(bytes.count) bytes is larger than 2 GiB"))
         }
         var cursor = CompactCursor(bytes, position: 0)
         do {
             try cursor.skipValue()
         } catch let error where error.isLegacyObject {
             let upgraded = try Self.rethrowing { try CompactLegacy.upgrade(bytes) }
-            return try upgraded.withUnsafeBytes { try CompactDecoding(bytes: $0, position: 0).decodeValue(type, depth: 0) }
+            return try upgraded.withUnsafeBytes {
+                try CompactDecoding(bytes: $0, position: 0).decodeValue(type, depth: 0)
+            }
         } catch {
-            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: error.description, underlyingError: error))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: [], debugDescription: error.description, underlyingError: error))
         }
         if !cursor.atEnd {
-            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "compact value followed by \(bytes.count - cursor.position) extra bytes"))
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: [],
+                    debugDescription: "compact value followed by \(bytes.count - cursor.position) extra bytes"))
         }
         return try CompactDecoding(bytes: bytes, position: 0).decodeValue(type, depth: 0)
     }
@@ -39,7 +46,7 @@ public struct CompactDecoder: Sendable {
         var cursor = CompactCursor(bytes, position: 0)
         do {
             try cursor.skipValue(validatingUTF8: true)
-        } catch where error.isLegacyObject {
+        } catch  where error.isLegacyObject {
             let upgraded = try CompactLegacy.upgrade(bytes)
             var result: CompactFormatError?
             upgraded.withUnsafeBytes { raw in
@@ -56,7 +63,8 @@ public struct CompactDecoder: Sendable {
     @inline(__always)
     static func rethrowing<R>(_ body: () throws -> R) throws -> R {
         do { return try body() } catch let error as CompactFormatError {
-            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: error.description, underlyingError: error))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: [], debugDescription: error.description, underlyingError: error))
         }
     }
 }
@@ -82,7 +90,9 @@ struct CompactDecoding: Decoder {
     }
 
     func decodeValue<T: Decodable>(_ type: T.Type, depth: Int) throws -> T {
-        guard depth <= CompactTag.maxDepth else { throw Self.corrupt(position, "nesting deeper than \(CompactTag.maxDepth)") }
+        guard depth <= CompactTag.maxDepth else {
+            throw Self.corrupt(position, "nesting deeper than \(CompactTag.maxDepth)")
+        }
         var cursor = CompactCursor(bytes, position: position)
         switch type {
         case is String.Type: return try cursor.readString() as! T
@@ -97,23 +107,30 @@ struct CompactDecoding: Decoder {
     }
 
     static func corrupt(_ offset: Int, _ reason: String) -> DecodingError {
-        DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "malformed compact value at byte \(offset): \(reason)"))
+        DecodingError.dataCorrupted(
+            .init(codingPath: [], debugDescription: "malformed compact value at byte \(offset): \(reason)"))
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         var cursor = CompactCursor(bytes, position: position)
         let tag = try CompactDecoder.rethrowing { try cursor.byte() }
         guard tag == CompactTag.objectStart else {
-            throw DecodingError.typeMismatch([String: Any].self, .init(codingPath: [], debugDescription: "expected an object at byte \(position), found tag \(hex(tag))"))
+            throw DecodingError.typeMismatch(
+                [String: Any].self,
+                .init(codingPath: [], debugDescription: "expected an object at byte \(position), found tag \(hex(tag))")
+            )
         }
-        return KeyedDecodingContainer(CompactKeyedDecoder<Key>(bytes: bytes, entries: cursor.position, depth: depth + 1))
+        return KeyedDecodingContainer(
+            CompactKeyedDecoder<Key>(bytes: bytes, entries: cursor.position, depth: depth + 1))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
         var cursor = CompactCursor(bytes, position: position)
         let tag = try CompactDecoder.rethrowing { try cursor.byte() }
         guard tag == CompactTag.arrayStart else {
-            throw DecodingError.typeMismatch([Any].self, .init(codingPath: [], debugDescription: "expected an array at byte \(position), found tag \(hex(tag))"))
+            throw DecodingError.typeMismatch(
+                [Any].self,
+                .init(codingPath: [], debugDescription: "expected an array at byte \(position), found tag \(hex(tag))"))
         }
         return try CompactUnkeyedDecoder(bytes: bytes, cursor: cursor, depth: depth + 1)
     }
@@ -129,7 +146,10 @@ extension CompactCursor {
         switch try CompactDecoder.rethrowing({ try byte() }) {
         case CompactTag.true: return true
         case CompactTag.false: return false
-        case let tag: throw DecodingError.typeMismatch(Bool.self, .init(codingPath: [], debugDescription: "expected a Bool at byte \(at), found tag \(hex(tag))"))
+        case let tag:
+            throw DecodingError.typeMismatch(
+                Bool.self,
+                .init(codingPath: [], debugDescription: "expected a Bool at byte \(at), found tag \(hex(tag))"))
         }
     }
 
@@ -145,10 +165,13 @@ extension CompactCursor {
             let raw = try CompactDecoder.rethrowing { try varint() }
             result = T(exactly: Int64(bitPattern: (raw >> 1) ^ (0 &- (raw & 1))))
         } else {
-            throw DecodingError.typeMismatch(T.self, .init(codingPath: [], debugDescription: "expected an integer at byte \(at), found tag \(hex(tag))"))
+            throw DecodingError.typeMismatch(
+                T.self,
+                .init(codingPath: [], debugDescription: "expected an integer at byte \(at), found tag \(hex(tag))"))
         }
         guard let result else {
-            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "the integer at byte \(at) does not fit \(T.self)"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: [], debugDescription: "the integer at byte \(at) does not fit \(T.self)"))
         }
         return result
     }
@@ -164,10 +187,14 @@ extension CompactCursor {
             position += 1
             return Double(Float(bitPattern: try CompactDecoder.rethrowing { try fixed(UInt32.self) }))
         case CompactTag.signed, CompactTag.unsigned, CompactTag.smallUnsigned...:
-            if tag == CompactTag.unsigned || tag >= CompactTag.smallUnsigned { return Double(try readInteger(UInt64.self)) }
+            if tag == CompactTag.unsigned || tag >= CompactTag.smallUnsigned {
+                return Double(try readInteger(UInt64.self))
+            }
             return Double(try readInteger(Int64.self))
         default:
-            throw DecodingError.typeMismatch(Double.self, .init(codingPath: [], debugDescription: "expected a number at byte \(at), found tag \(hex(tag))"))
+            throw DecodingError.typeMismatch(
+                Double.self,
+                .init(codingPath: [], debugDescription: "expected a number at byte \(at), found tag \(hex(tag))"))
         }
     }
 
@@ -175,11 +202,14 @@ extension CompactCursor {
         let at = position
         let tag = try CompactDecoder.rethrowing { try byte() }
         guard tag == CompactTag.string else {
-            throw DecodingError.typeMismatch(String.self, .init(codingPath: [], debugDescription: "expected a string at byte \(at), found tag \(hex(tag))"))
+            throw DecodingError.typeMismatch(
+                String.self,
+                .init(codingPath: [], debugDescription: "expected a string at byte \(at), found tag \(hex(tag))"))
         }
         let range = try CompactDecoder.rethrowing { try utf8Run() }
         guard let string = String(validating: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "the string at byte \(at) is not valid UTF-8"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: [], debugDescription: "the string at byte \(at) is not valid UTF-8"))
         }
         return string
     }
@@ -198,7 +228,8 @@ func keyMatches(_ key: some CodingKey, _ bytes: UnsafeRawBufferPointer, _ range:
     let stored = UnsafeRawBufferPointer(rebasing: bytes[range])
     let name = key.stringValue
     if let equal = name.utf8.withContiguousStorageIfAvailable({ utf8 in
-        utf8.count == stored.count && (utf8.count == 0 || memcmp(utf8.baseAddress!, stored.baseAddress!, utf8.count) == 0)
+        utf8.count == stored.count
+            && (utf8.count == 0 || memcmp(utf8.baseAddress!, stored.baseAddress!, utf8.count) == 0)
     }) {
         return equal
     }
@@ -245,7 +276,11 @@ final class CompactKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol 
 
     private func require(_ key: Key) throws -> CompactCursor {
         guard let at = try find(key) else {
-            throw DecodingError.keyNotFound(key, .init(codingPath: [], debugDescription: "no key \"\(key.stringValue)\" in the object at byte \(entries - 1)"))
+            throw DecodingError.keyNotFound(
+                key,
+                .init(
+                    codingPath: [],
+                    debugDescription: "no key \"\(key.stringValue)\" in the object at byte \(entries - 1)"))
         }
         return CompactCursor(bytes, position: at)
     }
@@ -254,7 +289,9 @@ final class CompactKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol 
         var keys: [Key] = []
         var cursor = CompactCursor(bytes, position: entries)
         while let range = (try? cursor.objectKey()) ?? nil {
-            if let name = String(validating: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self), let key = Key(stringValue: name) {
+            if let name = String(validating: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self),
+                let key = Key(stringValue: name)
+            {
                 keys.append(key)
             }
             guard (try? cursor.skipValue(depth: depth)) != nil else { break }
@@ -269,20 +306,62 @@ final class CompactKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol 
         return try cursor.readNil()
     }
 
-    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { var c = try require(key); return try c.readBool() }
-    func decode(_ type: String.Type, forKey key: Key) throws -> String { var c = try require(key); return try c.readString() }
-    func decode(_ type: Double.Type, forKey key: Key) throws -> Double { var c = try require(key); return try c.readDouble() }
-    func decode(_ type: Float.Type, forKey key: Key) throws -> Float { var c = try require(key); return Float(try c.readDouble()) }
-    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { var c = try require(key); return try c.readInteger(Int.self) }
-    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { var c = try require(key); return try c.readInteger(Int8.self) }
-    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { var c = try require(key); return try c.readInteger(Int16.self) }
-    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { var c = try require(key); return try c.readInteger(Int32.self) }
-    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { var c = try require(key); return try c.readInteger(Int64.self) }
-    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { var c = try require(key); return try c.readInteger(UInt.self) }
-    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { var c = try require(key); return try c.readInteger(UInt8.self) }
-    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { var c = try require(key); return try c.readInteger(UInt16.self) }
-    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { var c = try require(key); return try c.readInteger(UInt32.self) }
-    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { var c = try require(key); return try c.readInteger(UInt64.self) }
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool {
+        var c = try require(key)
+        return try c.readBool()
+    }
+    func decode(_ type: String.Type, forKey key: Key) throws -> String {
+        var c = try require(key)
+        return try c.readString()
+    }
+    func decode(_ type: Double.Type, forKey key: Key) throws -> Double {
+        var c = try require(key)
+        return try c.readDouble()
+    }
+    func decode(_ type: Float.Type, forKey key: Key) throws -> Float {
+        var c = try require(key)
+        return Float(try c.readDouble())
+    }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int {
+        var c = try require(key)
+        return try c.readInteger(Int.self)
+    }
+    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 {
+        var c = try require(key)
+        return try c.readInteger(Int8.self)
+    }
+    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 {
+        var c = try require(key)
+        return try c.readInteger(Int16.self)
+    }
+    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 {
+        var c = try require(key)
+        return try c.readInteger(Int32.self)
+    }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 {
+        var c = try require(key)
+        return try c.readInteger(Int64.self)
+    }
+    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt {
+        var c = try require(key)
+        return try c.readInteger(UInt.self)
+    }
+    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 {
+        var c = try require(key)
+        return try c.readInteger(UInt8.self)
+    }
+    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 {
+        var c = try require(key)
+        return try c.readInteger(UInt16.self)
+    }
+    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 {
+        var c = try require(key)
+        return try c.readInteger(UInt32.self)
+    }
+    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 {
+        var c = try require(key)
+        return try c.readInteger(UInt64.self)
+    }
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
         let cursor = try require(key)
@@ -296,7 +375,9 @@ final class CompactKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol 
         return try CompactDecoding(bytes: bytes, position: at).decodeValue(type, depth: depth)
     }
 
-    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
+    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
+        -> KeyedDecodingContainer<NestedKey>
+    {
         let cursor = try require(key)
         return try CompactDecoding(bytes: bytes, position: cursor.position, depth: depth).container(keyedBy: type)
     }
@@ -337,7 +418,13 @@ struct CompactUnkeyedDecoder: UnkeyedDecodingContainer {
     var isAtEnd: Bool { currentIndex >= (count ?? 0) }
 
     private func ensureMore() throws {
-        if isAtEnd { throw DecodingError.valueNotFound(Any.self, .init(codingPath: [], debugDescription: "the array at byte \(cursor.position) has no element \(currentIndex)")) }
+        if isAtEnd {
+            throw DecodingError.valueNotFound(
+                Any.self,
+                .init(
+                    codingPath: [],
+                    debugDescription: "the array at byte \(cursor.position) has no element \(currentIndex)"))
+        }
     }
 
     mutating func decodeNil() throws -> Bool {
@@ -388,11 +475,15 @@ struct CompactUnkeyedDecoder: UnkeyedDecodingContainer {
         return decoding
     }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<
+        NestedKey
+    > {
         try nestedDecoding().container(keyedBy: type)
     }
 
-    mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer { try nestedDecoding().unkeyedContainer() }
+    mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        try nestedDecoding().unkeyedContainer()
+    }
 
     mutating func superDecoder() throws -> any Decoder { try nestedDecoding() }
 }
@@ -414,27 +505,69 @@ struct CompactSingleDecoder: SingleValueDecodingContainer {
     private var cursor: CompactCursor { CompactCursor(bytes, position: position) }
 
     func decodeNil() -> Bool { (try? cursor.peek()) == CompactTag.null }
-    func decode(_ type: Bool.Type) throws -> Bool { var c = cursor; return try c.readBool() }
-    func decode(_ type: String.Type) throws -> String { var c = cursor; return try c.readString() }
-    func decode(_ type: Double.Type) throws -> Double { var c = cursor; return try c.readDouble() }
-    func decode(_ type: Float.Type) throws -> Float { var c = cursor; return Float(try c.readDouble()) }
-    func decode(_ type: Int.Type) throws -> Int { var c = cursor; return try c.readInteger(Int.self) }
-    func decode(_ type: Int8.Type) throws -> Int8 { var c = cursor; return try c.readInteger(Int8.self) }
-    func decode(_ type: Int16.Type) throws -> Int16 { var c = cursor; return try c.readInteger(Int16.self) }
-    func decode(_ type: Int32.Type) throws -> Int32 { var c = cursor; return try c.readInteger(Int32.self) }
-    func decode(_ type: Int64.Type) throws -> Int64 { var c = cursor; return try c.readInteger(Int64.self) }
-    func decode(_ type: UInt.Type) throws -> UInt { var c = cursor; return try c.readInteger(UInt.self) }
-    func decode(_ type: UInt8.Type) throws -> UInt8 { var c = cursor; return try c.readInteger(UInt8.self) }
-    func decode(_ type: UInt16.Type) throws -> UInt16 { var c = cursor; return try c.readInteger(UInt16.self) }
-    func decode(_ type: UInt32.Type) throws -> UInt32 { var c = cursor; return try c.readInteger(UInt32.self) }
-    func decode(_ type: UInt64.Type) throws -> UInt64 { var c = cursor; return try c.readInteger(UInt64.self) }
+    func decode(_ type: Bool.Type) throws -> Bool {
+        var c = cursor
+        return try c.readBool()
+    }
+    func decode(_ type: String.Type) throws -> String {
+        var c = cursor
+        return try c.readString()
+    }
+    func decode(_ type: Double.Type) throws -> Double {
+        var c = cursor
+        return try c.readDouble()
+    }
+    func decode(_ type: Float.Type) throws -> Float {
+        var c = cursor
+        return Float(try c.readDouble())
+    }
+    func decode(_ type: Int.Type) throws -> Int {
+        var c = cursor
+        return try c.readInteger(Int.self)
+    }
+    func decode(_ type: Int8.Type) throws -> Int8 {
+        var c = cursor
+        return try c.readInteger(Int8.self)
+    }
+    func decode(_ type: Int16.Type) throws -> Int16 {
+        var c = cursor
+        return try c.readInteger(Int16.self)
+    }
+    func decode(_ type: Int32.Type) throws -> Int32 {
+        var c = cursor
+        return try c.readInteger(Int32.self)
+    }
+    func decode(_ type: Int64.Type) throws -> Int64 {
+        var c = cursor
+        return try c.readInteger(Int64.self)
+    }
+    func decode(_ type: UInt.Type) throws -> UInt {
+        var c = cursor
+        return try c.readInteger(UInt.self)
+    }
+    func decode(_ type: UInt8.Type) throws -> UInt8 {
+        var c = cursor
+        return try c.readInteger(UInt8.self)
+    }
+    func decode(_ type: UInt16.Type) throws -> UInt16 {
+        var c = cursor
+        return try c.readInteger(UInt16.self)
+    }
+    func decode(_ type: UInt32.Type) throws -> UInt32 {
+        var c = cursor
+        return try c.readInteger(UInt32.self)
+    }
+    func decode(_ type: UInt64.Type) throws -> UInt64 {
+        var c = cursor
+        return try c.readInteger(UInt64.self)
+    }
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
         try CompactDecoding(bytes: bytes, position: position).decodeValue(type, depth: depth + 1)
     }
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif

@@ -15,9 +15,9 @@ protocol CompactCanonicalEncodable {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Byte runs of one scratch buffer, each tagged with the index of what it encodes,
@@ -27,7 +27,8 @@ private func sortBytewise(_ runs: inout [(range: Range<Int>, index: Int)], in bu
         runs.sort { a, b in
             let common = min(a.range.count, b.range.count)
             if common > 0 {
-                let order = memcmp(base.baseAddress! + a.range.lowerBound, base.baseAddress! + b.range.lowerBound, common)
+                let order = memcmp(
+                    base.baseAddress! + a.range.lowerBound, base.baseAddress! + b.range.lowerBound, common)
                 if order != 0 { return order < 0 }
             }
             return a.range.count < b.range.count

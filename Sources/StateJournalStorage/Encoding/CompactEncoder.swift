@@ -144,7 +144,11 @@ final class CompactEncoding: Encoder {
         if open.last == id { return }
         guard let index = open.lastIndex(of: id) else {
             throw EncodingError.invalidValue(
-                id, .init(codingPath: [], debugDescription: "compact encoding: a container was written to after a sibling or parent moved on"))
+                id,
+                .init(
+                    codingPath: [],
+                    debugDescription: "compact encoding: a container was written to after a sibling or parent moved on")
+            )
         }
         while open.count > index + 1 { closeInnermost() }
     }
@@ -269,26 +273,77 @@ struct CompactKeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol {
         encoding.writeKey(key.stringValue)
     }
 
-    mutating func encodeNil(forKey key: Key) throws { try self.key(key); encoding.bytes.append(CompactTag.null) }
-    mutating func encode(_ value: Bool, forKey key: Key) throws { try self.key(key); encoding.bytes.append(value ? CompactTag.true : CompactTag.false) }
-    mutating func encode(_ value: String, forKey key: Key) throws { try self.key(key); encoding.writeString(value) }
-    mutating func encode(_ value: Double, forKey key: Key) throws { try self.key(key); encoding.writeDouble(value) }
-    mutating func encode(_ value: Float, forKey key: Key) throws { try self.key(key); encoding.writeFloat(value) }
-    mutating func encode(_ value: Int, forKey key: Key) throws { try self.key(key); encoding.writeSigned(Int64(value)) }
-    mutating func encode(_ value: Int8, forKey key: Key) throws { try self.key(key); encoding.writeSigned(Int64(value)) }
-    mutating func encode(_ value: Int16, forKey key: Key) throws { try self.key(key); encoding.writeSigned(Int64(value)) }
-    mutating func encode(_ value: Int32, forKey key: Key) throws { try self.key(key); encoding.writeSigned(Int64(value)) }
-    mutating func encode(_ value: Int64, forKey key: Key) throws { try self.key(key); encoding.writeSigned(value) }
-    mutating func encode(_ value: UInt, forKey key: Key) throws { try self.key(key); encoding.writeUnsigned(UInt64(value)) }
-    mutating func encode(_ value: UInt8, forKey key: Key) throws { try self.key(key); encoding.writeUnsigned(UInt64(value)) }
-    mutating func encode(_ value: UInt16, forKey key: Key) throws { try self.key(key); encoding.writeUnsigned(UInt64(value)) }
-    mutating func encode(_ value: UInt32, forKey key: Key) throws { try self.key(key); encoding.writeUnsigned(UInt64(value)) }
-    mutating func encode(_ value: UInt64, forKey key: Key) throws { try self.key(key); encoding.writeUnsigned(value) }
-    mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws { try self.key(key); try encoding.encodeValue(value) }
+    mutating func encodeNil(forKey key: Key) throws {
+        try self.key(key)
+        encoding.bytes.append(CompactTag.null)
+    }
+    mutating func encode(_ value: Bool, forKey key: Key) throws {
+        try self.key(key)
+        encoding.bytes.append(value ? CompactTag.true : CompactTag.false)
+    }
+    mutating func encode(_ value: String, forKey key: Key) throws {
+        try self.key(key)
+        encoding.writeString(value)
+    }
+    mutating func encode(_ value: Double, forKey key: Key) throws {
+        try self.key(key)
+        encoding.writeDouble(value)
+    }
+    mutating func encode(_ value: Float, forKey key: Key) throws {
+        try self.key(key)
+        encoding.writeFloat(value)
+    }
+    mutating func encode(_ value: Int, forKey key: Key) throws {
+        try self.key(key)
+        encoding.writeSigned(Int64(value))
+    }
+    mutating func encode(_ value: Int8, forKey key: Key) throws {
+        try self.key(key)
+        encoding.writeSigned(Int64(value))
+    }
+    mutating func encode(_ value: Int16, forKey key: Key) throws {
+        try self.key(key)
+        encoding.writeSigned(Int64(value))
+    }
+    mutating func encode(_ value: Int32, forKey key: Key) throws {
+        try self.key(key)
+        encoding.writeSigned(Int64(value))
+    }
+    mutating func encode(_ value: Int64, forKey key: Key) throws {
+        try self.key(key)
+        encoding.writeSigned(value)
+    }
+    mutating func encode(_ value: UInt, forKey key: Key) throws {
+        try self.key(key)
+        encoding.writeUnsigned(UInt64(value))
+    }
+    mutating func encode(_ value: UInt8, forKey key: Key) throws {
+        try self.key(key)
+        encoding.writeUnsigned(UInt64(value))
+    }
+    mutating func encode(_ value: UInt16, forKey key: Key) throws {
+        try self.key(key)
+        encoding.writeUnsigned(UInt64(value))
+    }
+    mutating func encode(_ value: UInt32, forKey key: Key) throws {
+        try self.key(key)
+        encoding.writeUnsigned(UInt64(value))
+    }
+    mutating func encode(_ value: UInt64, forKey key: Key) throws {
+        try self.key(key)
+        encoding.writeUnsigned(value)
+    }
+    mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
+        try self.key(key)
+        try encoding.encodeValue(value)
+    }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key)
+        -> KeyedEncodingContainer<NestedKey>
+    {
         try? self.key(key)
-        return KeyedEncodingContainer(CompactKeyedEncoder<NestedKey>(encoding: encoding, id: encoding.openContainer(CompactTag.objectStart)))
+        return KeyedEncodingContainer(
+            CompactKeyedEncoder<NestedKey>(encoding: encoding, id: encoding.openContainer(CompactTag.objectStart)))
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
@@ -316,26 +371,77 @@ struct CompactUnkeyedEncoder: UnkeyedEncodingContainer {
         count += 1
     }
 
-    mutating func encodeNil() throws { try element(); encoding.bytes.append(CompactTag.null) }
-    mutating func encode(_ value: Bool) throws { try element(); encoding.bytes.append(value ? CompactTag.true : CompactTag.false) }
-    mutating func encode(_ value: String) throws { try element(); encoding.writeString(value) }
-    mutating func encode(_ value: Double) throws { try element(); encoding.writeDouble(value) }
-    mutating func encode(_ value: Float) throws { try element(); encoding.writeFloat(value) }
-    mutating func encode(_ value: Int) throws { try element(); encoding.writeSigned(Int64(value)) }
-    mutating func encode(_ value: Int8) throws { try element(); encoding.writeSigned(Int64(value)) }
-    mutating func encode(_ value: Int16) throws { try element(); encoding.writeSigned(Int64(value)) }
-    mutating func encode(_ value: Int32) throws { try element(); encoding.writeSigned(Int64(value)) }
-    mutating func encode(_ value: Int64) throws { try element(); encoding.writeSigned(value) }
-    mutating func encode(_ value: UInt) throws { try element(); encoding.writeUnsigned(UInt64(value)) }
-    mutating func encode(_ value: UInt8) throws { try element(); encoding.writeUnsigned(UInt64(value)) }
-    mutating func encode(_ value: UInt16) throws { try element(); encoding.writeUnsigned(UInt64(value)) }
-    mutating func encode(_ value: UInt32) throws { try element(); encoding.writeUnsigned(UInt64(value)) }
-    mutating func encode(_ value: UInt64) throws { try element(); encoding.writeUnsigned(value) }
-    mutating func encode<T: Encodable>(_ value: T) throws { try element(); try encoding.encodeValue(value) }
+    mutating func encodeNil() throws {
+        try element()
+        encoding.bytes.append(CompactTag.null)
+    }
+    mutating func encode(_ value: Bool) throws {
+        try element()
+        encoding.bytes.append(value ? CompactTag.true : CompactTag.false)
+    }
+    mutating func encode(_ value: String) throws {
+        try element()
+        encoding.writeString(value)
+    }
+    mutating func encode(_ value: Double) throws {
+        try element()
+        encoding.writeDouble(value)
+    }
+    mutating func encode(_ value: Float) throws {
+        try element()
+        encoding.writeFloat(value)
+    }
+    mutating func encode(_ value: Int) throws {
+        try element()
+        encoding.writeSigned(Int64(value))
+    }
+    mutating func encode(_ value: Int8) throws {
+        try element()
+        encoding.writeSigned(Int64(value))
+    }
+    mutating func encode(_ value: Int16) throws {
+        try element()
+        encoding.writeSigned(Int64(value))
+    }
+    mutating func encode(_ value: Int32) throws {
+        try element()
+        encoding.writeSigned(Int64(value))
+    }
+    mutating func encode(_ value: Int64) throws {
+        try element()
+        encoding.writeSigned(value)
+    }
+    mutating func encode(_ value: UInt) throws {
+        try element()
+        encoding.writeUnsigned(UInt64(value))
+    }
+    mutating func encode(_ value: UInt8) throws {
+        try element()
+        encoding.writeUnsigned(UInt64(value))
+    }
+    mutating func encode(_ value: UInt16) throws {
+        try element()
+        encoding.writeUnsigned(UInt64(value))
+    }
+    mutating func encode(_ value: UInt32) throws {
+        try element()
+        encoding.writeUnsigned(UInt64(value))
+    }
+    mutating func encode(_ value: UInt64) throws {
+        try element()
+        encoding.writeUnsigned(value)
+    }
+    mutating func encode<T: Encodable>(_ value: T) throws {
+        try element()
+        try encoding.encodeValue(value)
+    }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<
+        NestedKey
+    > {
         try? element()
-        return KeyedEncodingContainer(CompactKeyedEncoder<NestedKey>(encoding: encoding, id: encoding.openContainer(CompactTag.objectStart)))
+        return KeyedEncodingContainer(
+            CompactKeyedEncoder<NestedKey>(encoding: encoding, id: encoding.openContainer(CompactTag.objectStart)))
     }
 
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
@@ -353,21 +459,66 @@ struct CompactSingleEncoder: SingleValueEncodingContainer {
     let encoding: CompactEncoding
     var codingPath: [any CodingKey] { [] }
 
-    mutating func encodeNil() throws { encoding.markSingle(); encoding.bytes.append(CompactTag.null) }
-    mutating func encode(_ value: Bool) throws { encoding.markSingle(); encoding.bytes.append(value ? CompactTag.true : CompactTag.false) }
-    mutating func encode(_ value: String) throws { encoding.markSingle(); encoding.writeString(value) }
-    mutating func encode(_ value: Double) throws { encoding.markSingle(); encoding.writeDouble(value) }
-    mutating func encode(_ value: Float) throws { encoding.markSingle(); encoding.writeFloat(value) }
-    mutating func encode(_ value: Int) throws { encoding.markSingle(); encoding.writeSigned(Int64(value)) }
-    mutating func encode(_ value: Int8) throws { encoding.markSingle(); encoding.writeSigned(Int64(value)) }
-    mutating func encode(_ value: Int16) throws { encoding.markSingle(); encoding.writeSigned(Int64(value)) }
-    mutating func encode(_ value: Int32) throws { encoding.markSingle(); encoding.writeSigned(Int64(value)) }
-    mutating func encode(_ value: Int64) throws { encoding.markSingle(); encoding.writeSigned(value) }
-    mutating func encode(_ value: UInt) throws { encoding.markSingle(); encoding.writeUnsigned(UInt64(value)) }
-    mutating func encode(_ value: UInt8) throws { encoding.markSingle(); encoding.writeUnsigned(UInt64(value)) }
-    mutating func encode(_ value: UInt16) throws { encoding.markSingle(); encoding.writeUnsigned(UInt64(value)) }
-    mutating func encode(_ value: UInt32) throws { encoding.markSingle(); encoding.writeUnsigned(UInt64(value)) }
-    mutating func encode(_ value: UInt64) throws { encoding.markSingle(); encoding.writeUnsigned(value) }
+    mutating func encodeNil() throws {
+        encoding.markSingle()
+        encoding.bytes.append(CompactTag.null)
+    }
+    mutating func encode(_ value: Bool) throws {
+        encoding.markSingle()
+        encoding.bytes.append(value ? CompactTag.true : CompactTag.false)
+    }
+    mutating func encode(_ value: String) throws {
+        encoding.markSingle()
+        encoding.writeString(value)
+    }
+    mutating func encode(_ value: Double) throws {
+        encoding.markSingle()
+        encoding.writeDouble(value)
+    }
+    mutating func encode(_ value: Float) throws {
+        encoding.markSingle()
+        encoding.writeFloat(value)
+    }
+    mutating func encode(_ value: Int) throws {
+        encoding.markSingle()
+        encoding.writeSigned(Int64(value))
+    }
+    mutating func encode(_ value: Int8) throws {
+        encoding.markSingle()
+        encoding.writeSigned(Int64(value))
+    }
+    mutating func encode(_ value: Int16) throws {
+        encoding.markSingle()
+        encoding.writeSigned(Int64(value))
+    }
+    mutating func encode(_ value: Int32) throws {
+        encoding.markSingle()
+        encoding.writeSigned(Int64(value))
+    }
+    mutating func encode(_ value: Int64) throws {
+        encoding.markSingle()
+        encoding.writeSigned(value)
+    }
+    mutating func encode(_ value: UInt) throws {
+        encoding.markSingle()
+        encoding.writeUnsigned(UInt64(value))
+    }
+    mutating func encode(_ value: UInt8) throws {
+        encoding.markSingle()
+        encoding.writeUnsigned(UInt64(value))
+    }
+    mutating func encode(_ value: UInt16) throws {
+        encoding.markSingle()
+        encoding.writeUnsigned(UInt64(value))
+    }
+    mutating func encode(_ value: UInt32) throws {
+        encoding.markSingle()
+        encoding.writeUnsigned(UInt64(value))
+    }
+    mutating func encode(_ value: UInt64) throws {
+        encoding.markSingle()
+        encoding.writeUnsigned(value)
+    }
     mutating func encode<T: Encodable>(_ value: T) throws {
         encoding.markSingle()
         try encoding.encodeValue(value)
@@ -381,7 +532,8 @@ struct CompactNestedEncoder: Encoder {
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-        KeyedEncodingContainer(CompactKeyedEncoder<Key>(encoding: encoding, id: encoding.openContainer(CompactTag.objectStart)))
+        KeyedEncodingContainer(
+            CompactKeyedEncoder<Key>(encoding: encoding, id: encoding.openContainer(CompactTag.objectStart)))
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {

@@ -9,7 +9,7 @@ public enum CompactJSON {
         var out = ""
         do {
             try render(&cursor, into: &out, depth: 0)
-        } catch where error.isLegacyObject {
+        } catch  where error.isLegacyObject {
             let upgraded = try CompactLegacy.upgrade(bytes)
             var result: Result<String, CompactFormatError> = .success("")
             upgraded.withUnsafeBytes { raw in
@@ -34,7 +34,9 @@ public enum CompactJSON {
         return try result.get()
     }
 
-    private static func render(_ cursor: inout CompactCursor, into out: inout String, depth: Int) throws(CompactFormatError) {
+    private static func render(_ cursor: inout CompactCursor, into out: inout String, depth: Int)
+        throws(CompactFormatError)
+    {
         guard depth <= CompactTag.maxDepth else { throw cursor.fail("nesting deeper than \(CompactTag.maxDepth)") }
         let tag = try cursor.byte()
         if tag >= CompactTag.smallUnsigned {
@@ -54,7 +56,8 @@ public enum CompactJSON {
         case CompactTag.string:
             let at = cursor.position
             let range = try cursor.utf8Run()
-            guard let string = String(validating: UnsafeRawBufferPointer(rebasing: cursor.bytes[range]), as: UTF8.self) else {
+            guard let string = String(validating: UnsafeRawBufferPointer(rebasing: cursor.bytes[range]), as: UTF8.self)
+            else {
                 throw CompactFormatError(offset: at, reason: "string is not valid UTF-8")
             }
             quote(string, into: &out)
@@ -76,7 +79,8 @@ public enum CompactJSON {
                 guard let range = try cursor.objectKey() else { break }
                 if !first { out += "," }
                 first = false
-                guard let key = String(validating: UnsafeRawBufferPointer(rebasing: cursor.bytes[range]), as: UTF8.self) else {
+                guard let key = String(validating: UnsafeRawBufferPointer(rebasing: cursor.bytes[range]), as: UTF8.self)
+                else {
                     throw CompactFormatError(offset: at, reason: "key is not valid UTF-8")
                 }
                 quote(key, into: &out)
@@ -127,4 +131,3 @@ public enum CompactJSON {
         out += "\""
     }
 }
-

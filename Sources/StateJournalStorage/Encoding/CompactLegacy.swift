@@ -76,7 +76,9 @@ private struct LegacyParser {
                 }
             }
             if live.count > CompactLegacy.maxReadings {
-                throw CompactFormatError(offset: live[0].position, reason: "a first-encoding value with more than \(CompactLegacy.maxReadings) possible readings")
+                throw CompactFormatError(
+                    offset: live[0].position,
+                    reason: "a first-encoding value with more than \(CompactLegacy.maxReadings) possible readings")
             }
         }
         guard let first = complete.first else { throw furthest }
@@ -84,7 +86,9 @@ private struct LegacyParser {
             let at = complete.compactMap(\.tenByteKeys.first).min() ?? 0
             throw CompactFormatError(
                 offset: at,
-                reason: "ambiguous first-encoding object: the byte 0x0A at \(at) reads both as the end of the object and as the length of a 10-byte key, and both readings are complete values")
+                reason:
+                    "ambiguous first-encoding object: the byte 0x0A at \(at) reads both as the end of the object and as the length of a 10-byte key, and both readings are complete values"
+            )
         }
         return translate(tenByteKeys: Set(first.tenByteKeys))
     }

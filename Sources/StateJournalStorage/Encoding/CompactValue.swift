@@ -39,7 +39,9 @@ public indirect enum CompactValue: Sendable, Hashable, CustomStringConvertible {
     public init(decoding bytes: [UInt8]) throws(CompactFormatError) {
         var result: Result<CompactValue, CompactFormatError>!
         bytes.withUnsafeBytes { raw in
-            do throws(CompactFormatError) { result = .success(try CompactValue(decoding: raw)) } catch { result = .failure(error) }
+            do throws(CompactFormatError) { result = .success(try CompactValue(decoding: raw)) } catch {
+                result = .failure(error)
+            }
         }
         self = try result.get()
     }
@@ -75,13 +77,17 @@ public indirect enum CompactValue: Sendable, Hashable, CustomStringConvertible {
             }
             return .object(entries)
         case CompactTag.legacyObjectStart:
-            throw cursor.fail("an object of the first compact encoding (tag 0x09) cannot be upcast; replay it once with the current types")
+            throw cursor.fail(
+                "an object of the first compact encoding (tag 0x09) cannot be upcast; replay it once with the current types"
+            )
         default:
             throw CompactFormatError(offset: cursor.position - 1, reason: "unknown tag 0x\(String(tag, radix: 16))")
         }
     }
 
-    private static func string(_ cursor: CompactCursor, _ range: Range<Int>, _ what: String) throws(CompactFormatError) -> String {
+    private static func string(_ cursor: CompactCursor, _ range: Range<Int>, _ what: String) throws(CompactFormatError)
+        -> String
+    {
         try cursor.requireUTF8(range, what)
         return String(decoding: UnsafeRawBufferPointer(rebasing: cursor.bytes[range]), as: UTF8.self)
     }
@@ -98,7 +104,9 @@ public indirect enum CompactValue: Sendable, Hashable, CustomStringConvertible {
         case .null: bytes.append(CompactTag.null)
         case .bool(let value): bytes.append(value ? CompactTag.true : CompactTag.false)
         case .int(let value):
-            if value >= 0 && value < 0x80 { bytes.append(CompactTag.smallUnsigned | UInt8(value)) } else {
+            if value >= 0 && value < 0x80 {
+                bytes.append(CompactTag.smallUnsigned | UInt8(value))
+            } else {
                 bytes.append(CompactTag.signed)
                 bytes.appendVarint(UInt64(bitPattern: (value << 1) ^ (value >> 63)))
             }

@@ -47,24 +47,28 @@ struct FrameBuilder {
     /// Appends a message frame for the uncompressed `payload`, compressed by
     /// `encoder` straight into the buffer when it shrinks, stored raw otherwise.
     mutating func appendMessages(
-        payload: UnsafeRawBufferPointer, firstSequence: UInt64, messageCount: Int, encoder: LZ4ChainEncoder?, seed: UInt32
+        payload: UnsafeRawBufferPointer, firstSequence: UInt64, messageCount: Int, encoder: LZ4ChainEncoder?,
+        seed: UInt32
     ) {
         let payloadCRC = CRC32C.checksum(payload)
         guard let encoder else {
-            append(type: .messages, flags: [], firstSequence: firstSequence, messageCount: messageCount,
-                   rawLength: payload.count, payloadChecksum: payloadCRC, stored: payload, seed: seed)
+            append(
+                type: .messages, flags: [], firstSequence: firstSequence, messageCount: messageCount,
+                rawLength: payload.count, payloadChecksum: payloadCRC, stored: payload, seed: seed)
             return
         }
         let start = bytes.count
         let bound = LZ4ChainEncoder.bound(payload.count)
         bytes.append(contentsOf: repeatElement(0, count: JournalFormat.frameHeaderSize + bound))
         let result = bytes.withUnsafeMutableBytes { buffer in
-            encoder.compress(payload, into: buffer.baseAddress! + start + JournalFormat.frameHeaderSize, capacity: bound)
+            encoder.compress(
+                payload, into: buffer.baseAddress! + start + JournalFormat.frameHeaderSize, capacity: bound)
         }
         guard let (count, startsChain) = result else {
             bytes.removeLast(JournalFormat.frameHeaderSize + bound)
-            append(type: .messages, flags: [], firstSequence: firstSequence, messageCount: messageCount,
-                   rawLength: payload.count, payloadChecksum: payloadCRC, stored: payload, seed: seed)
+            append(
+                type: .messages, flags: [], firstSequence: firstSequence, messageCount: messageCount,
+                rawLength: payload.count, payloadChecksum: payloadCRC, stored: payload, seed: seed)
             return
         }
         bytes.removeLast(bound - count)
@@ -76,7 +80,9 @@ struct FrameBuilder {
         bytes.storeLE(firstSequence, at: start + 16)
         bytes.storeLE(UInt32(payload.count), at: start + 24)
         bytes.storeLE(payloadCRC, at: start + 28)
-        let crc = bytes.withUnsafeBytes { FrameHeader.computeChecksum(UnsafeRawBufferPointer(rebasing: $0[start..<(start + length)]), seed: seed) }
+        let crc = bytes.withUnsafeBytes {
+            FrameHeader.computeChecksum(UnsafeRawBufferPointer(rebasing: $0[start..<(start + length)]), seed: seed)
+        }
         bytes.storeLE(crc, at: start + 4)
     }
 
@@ -97,7 +103,9 @@ struct FrameBuilder {
         bytes.appendLE(UInt32(rawLength))
         bytes.appendLE(payloadChecksum)
         bytes.append(contentsOf: stored)
-        let crc = bytes.withUnsafeBytes { FrameHeader.computeChecksum(UnsafeRawBufferPointer(rebasing: $0[start..<(start + length)]), seed: seed) }
+        let crc = bytes.withUnsafeBytes {
+            FrameHeader.computeChecksum(UnsafeRawBufferPointer(rebasing: $0[start..<(start + length)]), seed: seed)
+        }
         bytes.storeLE(crc, at: start + 4)
     }
 }

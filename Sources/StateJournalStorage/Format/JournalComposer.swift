@@ -27,7 +27,8 @@ package struct JournalComposer {
         let seed = header.frameSeed
         let encoder = header.codec == .lz4 ? self.encoder : nil
         payload.withUnsafeBytes { raw in
-            builder.appendMessages(payload: raw, firstSequence: first, messageCount: messages.count, encoder: encoder, seed: seed)
+            builder.appendMessages(
+                payload: raw, firstSequence: first, messageCount: messages.count, encoder: encoder, seed: seed)
         }
         bytes.append(contentsOf: builder.bytes)
         nextSequence += UInt64(messages.count)
@@ -46,7 +47,9 @@ package struct JournalComposer {
     }
 
     /// Appends a frame of a type and payload of your choosing (for version-rule tests).
-    package mutating func appendRawFrame(type: FrameType, flags: FrameFlags = [], messageCount: Int = 0, payload: [UInt8] = []) {
+    package mutating func appendRawFrame(
+        type: FrameType, flags: FrameFlags = [], messageCount: Int = 0, payload: [UInt8] = []
+    ) {
         builder.reset()
         payload.withUnsafeBytes { raw in
             builder.append(

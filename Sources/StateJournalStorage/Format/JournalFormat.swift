@@ -81,7 +81,9 @@ public struct FrameType: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let syncedThrough = FrameType(rawValue: 0x84)
     /// Types from 0x80 are optional: a reader that does not know one skips it.
     public var isSkippable: Bool { rawValue >= 0x80 }
-    public var isKnown: Bool { self == .messages || self == .cleanStop || isStateDigest || self == .timeMark || self == .syncedThrough }
+    public var isKnown: Bool {
+        self == .messages || self == .cleanStop || isStateDigest || self == .timeMark || self == .syncedThrough
+    }
     /// A frame of one 8-byte value and no message: a time mark or a synced watermark.
     var isMark: Bool { self == .timeMark || self == .syncedThrough }
     /// Either kind of state digest frame (same payload).

@@ -16,7 +16,8 @@ public struct JournalHeader: Sendable, Hashable {
     /// The id of the process the journal belongs to.
     public var processID: String
 
-    public init(processID: String, codec: JournalCodec, salt: UInt64, createdNanoseconds: UInt64, baseSequence: UInt64) {
+    public init(processID: String, codec: JournalCodec, salt: UInt64, createdNanoseconds: UInt64, baseSequence: UInt64)
+    {
         self.majorVersion = JournalFormat.majorVersion
         self.minorVersion = JournalFormat.minorVersion
         self.headerLength = JournalFormat.headerFixedSize + processID.utf8.count + 4
@@ -32,7 +33,12 @@ public struct JournalHeader: Sendable, Hashable {
     /// Every message is a compact-encoded value (compatible flag bit 0).
     public var messagesAreCompact: Bool {
         get { compatibleFlags & JournalFormat.compactMessagesFlag != 0 }
-        set { compatibleFlags = newValue ? compatibleFlags | JournalFormat.compactMessagesFlag : compatibleFlags & ~JournalFormat.compactMessagesFlag }
+        set {
+            compatibleFlags =
+                newValue
+                ? compatibleFlags | JournalFormat.compactMessagesFlag
+                : compatibleFlags & ~JournalFormat.compactMessagesFlag
+        }
     }
 
     /// The CRC seed of this file's frames.
@@ -71,11 +77,14 @@ public struct JournalHeader: Sendable, Hashable {
         _ prefix: UnsafeRawBufferPointer, path: String?
     ) throws(JournalError) -> (header: JournalHeader?, needed: Int) {
         if prefix.count == 0 {
-            throw JournalError(code: .emptyFile, message: "the file is empty, it holds no journal header", path: path, offset: 0)
+            throw JournalError(
+                code: .emptyFile, message: "the file is empty, it holds no journal header", path: path, offset: 0)
         }
         let magicCount = min(prefix.count, 8)
         for i in 0..<magicCount where prefix[i] != JournalFormat.magic[i] {
-            throw JournalError(code: .notAJournal, message: "the file does not start with the journal magic bytes", path: path, offset: Int64(i))
+            throw JournalError(
+                code: .notAJournal, message: "the file does not start with the journal magic bytes", path: path,
+                offset: Int64(i))
         }
         if prefix.count < JournalFormat.headerFixedSize {
             return (nil, JournalFormat.headerFixedSize)
@@ -87,18 +96,24 @@ public struct JournalHeader: Sendable, Hashable {
         if major > JournalFormat.majorVersion {
             throw JournalError(
                 code: .unsupportedVersion,
-                message: "the journal has format version \(major).\(minor); this reader supports major version \(JournalFormat.majorVersion)",
+                message:
+                    "the journal has format version \(major).\(minor); this reader supports major version \(JournalFormat.majorVersion)",
                 path: path, offset: 8)
         }
         if major == 0 {
-            throw JournalError(code: .corruptHeader, message: "format major version 0 does not exist", path: path, offset: 8)
+            throw JournalError(
+                code: .corruptHeader, message: "format major version 0 does not exist", path: path, offset: 8)
         }
         if idLength > JournalFormat.maxProcessIDLength
             || length < JournalFormat.headerFixedSize + idLength + 4
             || length > JournalFormat.headerFixedSize + JournalFormat.maxProcessIDLength + 4096
         {
             // Check the CRC first where we can: a flipped length bit is header corruption.
-            throw JournalError(code: .corruptHeader, message: "the header length fields are inconsistent (header length \(length), process id length \(idLength))", path: path, offset: 12)
+            throw JournalError(
+                code: .corruptHeader,
+                message:
+                    "the header length fields are inconsistent (header length \(length), process id length \(idLength))",
+                path: path, offset: 12)
         }
         if prefix.count < length {
             return (nil, length)
@@ -106,19 +121,35 @@ public struct JournalHeader: Sendable, Hashable {
         let stored = prefix.loadLE(UInt32.self, at: length - 4)
         let computed = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: prefix[0..<(length - 4)]))
         if stored != computed {
-            throw JournalError(code: .corruptHeader, message: "the header checksum does not match (stored \(hex(stored)), computed \(hex(computed)))", path: path, offset: Int64(length - 4))
+            throw JournalError(
+                code: .corruptHeader,
+                message: "the header checksum does not match (stored \(hex(stored)), computed \(hex(computed)))",
+                path: path, offset: Int64(length - 4))
         }
         let incompatible = prefix.loadLE(UInt32.self, at: 16)
         let unknown = incompatible & ~JournalFormat.knownIncompatibleFlags
         if unknown != 0 {
-            throw JournalError(code: .unsupportedFeature, message: "the journal uses incompatible feature flags \(hex(unknown)) this reader does not know", path: path, offset: 16)
+            throw JournalError(
+                code: .unsupportedFeature,
+                message: "the journal uses incompatible feature flags \(hex(unknown)) this reader does not know",
+                path: path, offset: 16)
         }
         let codec = JournalCodec(rawValue: prefix[24])
         if codec != .none && codec != .lz4 {
-            throw JournalError(code: .unsupportedFeature, message: "the journal uses codec \(codec.rawValue), which this reader does not know", path: path, offset: 24)
+            throw JournalError(
+                code: .unsupportedFeature,
+                message: "the journal uses codec \(codec.rawValue), which this reader does not know", path: path,
+                offset: 24)
         }
-        guard let processID = String(validating: UnsafeRawBufferPointer(rebasing: prefix[JournalFormat.headerFixedSize..<(JournalFormat.headerFixedSize + idLength)]), as: UTF8.self) else {
-            throw JournalError(code: .corruptHeader, message: "the process id is not valid UTF-8", path: path, offset: Int64(JournalFormat.headerFixedSize))
+        guard
+            let processID = String(
+                validating: UnsafeRawBufferPointer(
+                    rebasing: prefix[JournalFormat.headerFixedSize..<(JournalFormat.headerFixedSize + idLength)]),
+                as: UTF8.self)
+        else {
+            throw JournalError(
+                code: .corruptHeader, message: "the process id is not valid UTF-8", path: path,
+                offset: Int64(JournalFormat.headerFixedSize))
         }
         var header = JournalHeader(
             processID: processID, codec: codec, salt: prefix.loadLE(at: 32),
@@ -129,7 +160,9 @@ public struct JournalHeader: Sendable, Hashable {
         header.incompatibleFlags = incompatible
         header.compatibleFlags = prefix.loadLE(at: 20)
         if header.baseSequence == 0 {
-            throw JournalError(code: .corruptHeader, message: "base sequence 0 is not valid (sequence numbers start at 1)", path: path, offset: 48)
+            throw JournalError(
+                code: .corruptHeader, message: "base sequence 0 is not valid (sequence numbers start at 1)", path: path,
+                offset: 48)
         }
         return (header, length)
     }

@@ -152,7 +152,10 @@ public enum JournalRepair {
     /// damage in the middle without `pointInTime`. Blocks on file I/O.
     public static func repair(_ path: String, pointInTime: Bool, dryRun: Bool) throws(JournalError) -> Report {
         if let holder = JournalLockProbe.holder(of: path) {
-            let who = holder < 0 ? "a live OS process owns the journal (its writer is idle)" : "a live writer (OS process \(holder)) holds the journal"
+            let who =
+                holder < 0
+                ? "a live OS process owns the journal (its writer is idle)"
+                : "a live writer (OS process \(holder)) holds the journal"
             throw JournalError(code: .locked, message: "\(who); stop it first", path: path)
         }
         let fd: Int32
@@ -166,7 +169,9 @@ public enum JournalRepair {
         if !dryRun {
             let locked: Bool
             do { locked = try Syscall.tryLockExclusive(fd) } catch { throw JournalError.system(error, path: path) }
-            guard locked else { throw JournalError(code: .locked, message: "a live writer holds the journal; stop it first", path: path) }
+            guard locked else {
+                throw JournalError(code: .locked, message: "a live writer holds the journal; stop it first", path: path)
+            }
         }
         let size: Int64
         do { size = try Syscall.fstat(fd).size } catch { throw JournalError.system(error, path: path) }
@@ -181,7 +186,7 @@ public enum JournalRepair {
                 reason = "torn tail: \(tail.reason)"
                 sequence = tail.sequence
             }
-        } catch where pointInTime && (error.code == .corruptFrame || error.code == .sequenceGap) {
+        } catch  where pointInTime && (error.code == .corruptFrame || error.code == .sequenceGap) {
             cutAt = reader.offset
             reason = "damage: \(error.message)"
             sequence = error.sequence
@@ -198,7 +203,7 @@ public enum JournalRepair {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Reads a journal frame by frame, in order, in bounded memory.
@@ -111,7 +111,9 @@ public final class JournalReader {
         guard !status.isRegularFile else { return }
         throw JournalError(
             code: .notAJournal,
-            message: status.isDirectory ? "the path is a directory, not a journal" : "the path is \(status.kind), not a regular file: not a journal",
+            message: status.isDirectory
+                ? "the path is a directory, not a journal"
+                : "the path is \(status.kind), not a regular file: not a journal",
             path: path)
     }
 
@@ -149,7 +151,8 @@ public final class JournalReader {
         }
         let digest = header.type.isStateDigest ? StateDigest(payload: payload, type: header.type) : nil
         let mark = header.type == .timeMark ? payload.loadLE(UInt64.self, at: 0) : nil
-        return JournalFrame(offset: frameOffset, header: header, messages: messages, stateDigest: digest, timeMarkNanoseconds: mark)
+        return JournalFrame(
+            offset: frameOffset, header: header, messages: messages, stateDigest: digest, timeMarkNanoseconds: mark)
     }
 
     /// All remaining messages, handed to `body` one at a time without copying
@@ -213,7 +216,9 @@ public final class JournalReader {
             }
             if header.type.isStateDigest || header.type.isMark {
                 let size = header.type.isStateDigest ? 16 : 8
-                guard header.messageCount == 0, header.rawLength == size, header.storedLength == size, header.flags.isEmpty else {
+                guard header.messageCount == 0, header.rawLength == size, header.storedLength == size,
+                    header.flags.isEmpty
+                else {
                     throw corrupt(frameOffset, "a \(header.type) frame must hold \(size) raw bytes and no message")
                 }
                 guard let frameBytes = try window.exactly(at: frameOffset, count: header.length) else {
@@ -251,7 +256,8 @@ public final class JournalReader {
                 // read for its messages (decompressed, its CRC, its lengths).
                 guard header.messageCount > 0 else { throw corrupt(frameOffset, "a message frame holds no message") }
                 if !header.flags.contains(.compressed) && header.rawLength != header.storedLength {
-                    throw corrupt(frameOffset, "a raw frame stores \(header.storedLength) bytes but declares \(header.rawLength)")
+                    throw corrupt(
+                        frameOffset, "a raw frame stores \(header.storedLength) bytes but declares \(header.rawLength)")
                 }
                 offset += Int64(header.length)
                 nextSequence += UInt64(header.messageCount)
@@ -260,9 +266,12 @@ public final class JournalReader {
             }
             let payload: UnsafeRawBufferPointer
             if header.flags.contains(.compressed) {
-                guard header.rawLength > 0 else { throw corrupt(frameOffset, "a compressed frame declares an empty payload") }
+                guard header.rawLength > 0 else {
+                    throw corrupt(frameOffset, "a compressed frame declares an empty payload")
+                }
                 do {
-                    payload = try decoder.decompress(stored, rawLength: header.rawLength, startsChain: header.flags.contains(.chainStart))
+                    payload = try decoder.decompress(
+                        stored, rawLength: header.rawLength, startsChain: header.flags.contains(.chainStart))
                 } catch .noChain {
                     throw corrupt(frameOffset, "the frame continues an LZ4 chain but no chain is open")
                 } catch {
@@ -270,16 +279,22 @@ public final class JournalReader {
                 }
                 if header.flags.contains(.chainStart) { chainsRead += 1 }
             } else {
-                if header.flags.contains(.chainStart) { throw corrupt(frameOffset, "a raw frame is marked as a chain start") }
+                if header.flags.contains(.chainStart) {
+                    throw corrupt(frameOffset, "a raw frame is marked as a chain start")
+                }
                 guard header.rawLength == header.storedLength else {
-                    throw corrupt(frameOffset, "a raw frame stores \(header.storedLength) bytes but declares \(header.rawLength)")
+                    throw corrupt(
+                        frameOffset, "a raw frame stores \(header.storedLength) bytes but declares \(header.rawLength)")
                 }
                 decoder.reset()
                 payload = stored
             }
             let payloadCRC = CRC32C.checksum(payload)
             guard payloadCRC == header.payloadChecksum else {
-                throw corrupt(frameOffset, "the decompressed payload fails its checksum (stored \(hex(header.payloadChecksum)), computed \(hex(payloadCRC)))")
+                throw corrupt(
+                    frameOffset,
+                    "the decompressed payload fails its checksum (stored \(hex(header.payloadChecksum)), computed \(hex(payloadCRC)))"
+                )
             }
             guard header.messageCount > 0 else { throw corrupt(frameOffset, "a message frame holds no message") }
             do {
@@ -310,10 +325,13 @@ public final class JournalReader {
         if limit - frameOffset < Int64(JournalFormat.frameHeaderSize) {
             return .bad("the file ends inside a frame header (\(limit - frameOffset) bytes left)")
         }
-        guard let head = try window.exactly(at: frameOffset, count: JournalFormat.frameHeaderSize) else { return .bad(Self.shrank) }
+        guard let head = try window.exactly(at: frameOffset, count: JournalFormat.frameHeaderSize) else {
+            return .bad(Self.shrank)
+        }
         let header = FrameHeader.parse(head)
         let reservedZero = head[10] == 0 && head[11] == 0
-        if header.length < JournalFormat.frameHeaderSize || header.length > JournalFormat.frameHeaderSize + JournalFormat.maxFramePayload
+        if header.length < JournalFormat.frameHeaderSize
+            || header.length > JournalFormat.frameHeaderSize + JournalFormat.maxFramePayload
             || header.rawLength > JournalFormat.maxFramePayload || !reservedZero
         {
             return .bad("the frame header is malformed (length \(header.length))")
@@ -338,7 +356,8 @@ public final class JournalReader {
         case .gaveUp(let checked, let at):
             throw JournalError(
                 code: .corruptFrame,
-                message: "\(reason); after it, frame headers that look valid follow one another (the scan checked \(checked) bytes up to offset \(at) and gave up): damage, not a torn tail",
+                message:
+                    "\(reason); after it, frame headers that look valid follow one another (the scan checked \(checked) bytes up to offset \(at) and gave up): damage, not a torn tail",
                 path: path, offset: frameOffset, sequence: nextSequence)
         }
         if let next = found {
@@ -347,9 +366,12 @@ public final class JournalReader {
             // sync covering them completed (a completed sync leaves no torn sectors): a power
             // cut tore an unacknowledged tail of several frames. Cut it, as a torn tail.
             if let watermark = try highestWatermark(from: next), watermark < nextSequence {
-                end = .tornTail(TornTail(
-                    offset: frameOffset, length: limit - frameOffset, sequence: nextSequence,
-                    reason: "\(reason); the frames after it say the journal was synced only through sequence \(watermark): damage in bytes never synced"))
+                end = .tornTail(
+                    TornTail(
+                        offset: frameOffset, length: limit - frameOffset, sequence: nextSequence,
+                        reason:
+                            "\(reason); the frames after it say the journal was synced only through sequence \(watermark): damage in bytes never synced"
+                    ))
                 return
             }
             throw JournalError(
@@ -357,7 +379,8 @@ public final class JournalReader {
                 message: "\(reason); a valid frame follows at offset \(next), so this is damage, not a torn tail",
                 path: path, offset: frameOffset, sequence: nextSequence)
         }
-        end = .tornTail(TornTail(offset: frameOffset, length: limit - frameOffset, sequence: nextSequence, reason: reason))
+        end = .tornTail(
+            TornTail(offset: frameOffset, length: limit - frameOffset, sequence: nextSequence, reason: reason))
     }
 
     /// The highest synced watermark among the valid frames from `start` to the end of the
@@ -420,7 +443,9 @@ public final class JournalReader {
         while position <= last {
             let span = Int(min(Int64(chunk), last - position + 1))
             // A file cut shorter while it is scanned ends the scan there.
-            guard let bytes = try window.exactly(at: position, count: span + JournalFormat.frameHeaderSize - 1) else { return .none }
+            guard let bytes = try window.exactly(at: position, count: span + JournalFormat.frameHeaderSize - 1) else {
+                return .none
+            }
             var candidates: [(Int64, Int)] = []
             var i = 0
             while i < span {
@@ -431,7 +456,7 @@ public final class JournalReader {
                 {
                     let type = FrameType(rawValue: bytes[i + 8])
                     let first = bytes.loadLE(UInt64.self, at: i + 16)
-                    if (type.isKnown || type.isSkippable), first >= nextSequence,
+                    if type.isKnown || type.isSkippable, first >= nextSequence,
                         first - nextSequence <= remaining &* 256 &+ 1
                     {
                         candidates.append((position + Int64(i), length))
@@ -460,7 +485,8 @@ public final class JournalReader {
                 throw PayloadError(reason: "message \(index) has a malformed length prefix")
             }
             guard length <= UInt64(payload.count - at) else {
-                throw PayloadError(reason: "message \(index) declares \(length) bytes but the payload has \(payload.count - at) left")
+                throw PayloadError(
+                    reason: "message \(index) declares \(length) bytes but the payload has \(payload.count - at) left")
             }
             at += Int(length)
         }

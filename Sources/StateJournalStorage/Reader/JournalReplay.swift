@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// What a replay yields: the snapshot first when there is one, then the
@@ -78,13 +78,22 @@ final class ReplayCursor: @unchecked Sendable {
     private var carry: ([UInt8], Rest)?
 
     /// Appends messages from `payload` at `rest` until the chunk is full or the frame ends.
-    private func take(from payload: UnsafeRawBufferPointer, _ rest: inout Rest, into messages: inout [JournalMessage], bytes: inout Int) {
+    private func take(
+        from payload: UnsafeRawBufferPointer, _ rest: inout Rest, into messages: inout [JournalMessage],
+        bytes: inout Int
+    ) {
         while rest.left > 0 && messages.count < chunkMessages && bytes < chunkBytes {
             // The frame was validated when read: every length prefix and message is in bounds.
-            guard let length = payload.readVarint(at: &rest.offset) else { rest.left = 0; return }
+            guard let length = payload.readVarint(at: &rest.offset) else {
+                rest.left = 0
+                return
+            }
             let end = rest.offset + Int(length)
             if rest.sequence > skipThrough {
-                messages.append(JournalMessage(sequence: rest.sequence, bytes: Array(UnsafeRawBufferPointer(rebasing: payload[rest.offset..<end]))))
+                messages.append(
+                    JournalMessage(
+                        sequence: rest.sequence,
+                        bytes: Array(UnsafeRawBufferPointer(rebasing: payload[rest.offset..<end]))))
                 bytes += Int(length)
             }
             rest.offset = end
@@ -120,7 +129,7 @@ final class ReplayCursor: @unchecked Sendable {
         }
         var messages: [JournalMessage] = []
         var bytes = 0
-        if var (payload, rest) = carry {
+        if case (let payload, var rest)? = carry {
             // A frame larger than a chunk is yielded in chunks too (memory stays bounded by the
             // chunk, not by the frame's message count).
             payload.withUnsafeBytes { take(from: $0, &rest, into: &messages, bytes: &bytes) }
@@ -141,7 +150,10 @@ final class ReplayCursor: @unchecked Sendable {
             take(from: payload, &rest, into: &messages, bytes: &bytes)
             if rest.left > 0 {
                 // The chunk is full inside this frame: keep the rest of its payload for the next call.
-                carry = (Array(UnsafeRawBufferPointer(rebasing: payload[rest.offset...])), Rest(offset: 0, sequence: rest.sequence, left: rest.left))
+                carry = (
+                    Array(UnsafeRawBufferPointer(rebasing: payload[rest.offset...])),
+                    Rest(offset: 0, sequence: rest.sequence, left: rest.left)
+                )
                 break
             }
         }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import CLZ4
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A snapshot: the state of a process after the message with `sequence`,
 /// as opaque bytes. Stored beside the journal as `<journal>.snapshot`.
@@ -23,7 +24,9 @@ public struct JournalSnapshot: Sendable, Hashable {
 
     /// Throws `sequenceGap` when the journal at `path`, whose header is
     /// `header`, starts after what `snapshot` covers: messages are missing.
-    static func checkContinuity(_ header: JournalHeader, with snapshot: JournalSnapshot?, path: String) throws(JournalError) {
+    static func checkContinuity(_ header: JournalHeader, with snapshot: JournalSnapshot?, path: String)
+        throws(JournalError)
+    {
         let covered = snapshot?.sequence ?? 0
         guard header.baseSequence > covered + 1 else { return }
         throw JournalError(
@@ -97,7 +100,9 @@ public struct JournalSnapshot: Sendable, Hashable {
         let headerLength = Int(raw.loadLE(UInt32.self, at: 12))
         guard headerLength >= fixedSize + 4, headerLength <= read else { return nil }
         let stored = raw.loadLE(UInt32.self, at: headerLength - 4)
-        guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<(headerLength - 4)])) == stored else { return nil }
+        guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<(headerLength - 4)])) == stored else {
+            return nil
+        }
         let stateBytes = raw.loadLE(UInt64.self, at: 32)
         guard stateBytes <= UInt64(JournalFormat.maxSnapshotSize) else { return nil }
         return (raw.loadLE(UInt64.self, at: 16), Int(stateBytes))
@@ -123,7 +128,9 @@ public struct JournalSnapshot: Sendable, Hashable {
             JournalError(code: .corruptSnapshot, message: message, path: path, offset: offset)
         }
         if size < Int64(fixedSize + 4) { throw bad("the snapshot file is cut short (\(size) bytes)", size) }
-        if size > Int64(JournalFormat.maxSnapshotSize) * 2 { throw bad("the snapshot file is larger than the format allows", 0) }
+        if size > Int64(JournalFormat.maxSnapshotSize) * 2 {
+            throw bad("the snapshot file is larger than the format allows", 0)
+        }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(size), alignment: 16)
         defer { buffer.deallocate() }
         let read: Int
@@ -142,15 +149,23 @@ public struct JournalSnapshot: Sendable, Hashable {
         }
         do {
             for i in 0..<8 where raw[i] != JournalFormat.snapshotMagic[i] {
-                throw JournalError(code: .notAJournal, message: "the file is not a snapshot (magic bytes differ)", path: path, offset: Int64(i))
+                throw JournalError(
+                    code: .notAJournal, message: "the file is not a snapshot (magic bytes differ)", path: path,
+                    offset: Int64(i))
             }
             let major = raw.loadLE(UInt16.self, at: 8)
             if major > JournalFormat.majorVersion {
-                throw JournalError(code: .unsupportedVersion, message: "the snapshot has format major version \(major); this reader supports \(JournalFormat.majorVersion)", path: path, offset: 8)
+                throw JournalError(
+                    code: .unsupportedVersion,
+                    message:
+                        "the snapshot has format major version \(major); this reader supports \(JournalFormat.majorVersion)",
+                    path: path, offset: 8)
             }
             let headerLength = Int(raw.loadLE(UInt32.self, at: 12))
             let idLength = Int(raw.loadLE(UInt16.self, at: 46))
-            guard headerLength >= fixedSize + idLength + 4, headerLength <= raw.count, idLength <= JournalFormat.maxProcessIDLength else {
+            guard headerLength >= fixedSize + idLength + 4, headerLength <= raw.count,
+                idLength <= JournalFormat.maxProcessIDLength
+            else {
                 throw bad("the snapshot header lengths are inconsistent", 12)
             }
             let crc = raw.loadLE(UInt32.self, at: headerLength - 4)
@@ -163,9 +178,15 @@ public struct JournalSnapshot: Sendable, Hashable {
             let stateCRC = raw.loadLE(UInt32.self, at: 40)
             let codec = JournalCodec(rawValue: raw[44])
             guard storedLength == raw.count - headerLength, rawLength <= JournalFormat.maxSnapshotSize else {
-                throw bad("the snapshot declares \(storedLength) stored bytes but the file holds \(raw.count - headerLength)", Int64(headerLength))
+                throw bad(
+                    "the snapshot declares \(storedLength) stored bytes but the file holds \(raw.count - headerLength)",
+                    Int64(headerLength))
             }
-            guard let processID = String(validating: UnsafeRawBufferPointer(rebasing: raw[fixedSize..<(fixedSize + idLength)]), as: UTF8.self) else {
+            guard
+                let processID = String(
+                    validating: UnsafeRawBufferPointer(rebasing: raw[fixedSize..<(fixedSize + idLength)]), as: UTF8.self
+                )
+            else {
                 throw bad("the snapshot's process id is not UTF-8", Int64(fixedSize))
             }
             let stored = UnsafeRawBufferPointer(rebasing: raw[headerLength...])
@@ -178,7 +199,8 @@ public struct JournalSnapshot: Sendable, Hashable {
                 // An LZ4 block expands at most 255 times: a header claiming more is not believed,
                 // and nothing that large is allocated for it (a 100-byte file claiming 1 GB).
                 guard rawLength <= stored.count * 255 + 64 else {
-                    throw bad("the snapshot claims \(rawLength) bytes of state from an LZ4 block of \(stored.count)", 32)
+                    throw bad(
+                        "the snapshot claims \(rawLength) bytes of state from an LZ4 block of \(stored.count)", 32)
                 }
                 state = [UInt8](repeating: 0, count: rawLength)
                 let decoded = state.withUnsafeMutableBytes { dst in
@@ -186,11 +208,17 @@ public struct JournalSnapshot: Sendable, Hashable {
                         stored.baseAddress!.assumingMemoryBound(to: CChar.self),
                         dst.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(stored.count), Int32(rawLength))
                 }
-                guard Int(decoded) == rawLength else { throw bad("the snapshot's LZ4 block does not decode", Int64(headerLength)) }
+                guard Int(decoded) == rawLength else {
+                    throw bad("the snapshot's LZ4 block does not decode", Int64(headerLength))
+                }
             default:
-                throw JournalError(code: .unsupportedFeature, message: "the snapshot uses codec \(codec.rawValue)", path: path, offset: 44)
+                throw JournalError(
+                    code: .unsupportedFeature, message: "the snapshot uses codec \(codec.rawValue)", path: path,
+                    offset: 44)
             }
-            guard CRC32C.checksum(state) == stateCRC else { throw bad("the snapshot's state fails its checksum", Int64(headerLength)) }
+            guard CRC32C.checksum(state) == stateCRC else {
+                throw bad("the snapshot's state fails its checksum", Int64(headerLength))
+            }
             return JournalSnapshot(sequence: sequence, bytes: state, processID: processID)
         }
     }

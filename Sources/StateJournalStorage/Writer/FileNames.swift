@@ -47,7 +47,9 @@ package enum JournalDirectory {
                 var offset: Int64 = 0
                 while true {
                     let read: Result<Int, SystemCallError> = buffer.withUnsafeMutableBytes { raw in
-                        do throws(SystemCallError) { return .success(try Syscall.preadFully(source, into: raw, at: offset)) } catch { return .failure(error) }
+                        do throws(SystemCallError) {
+                            return .success(try Syscall.preadFully(source, into: raw, at: offset))
+                        } catch { return .failure(error) }
                     }
                     let n = try read.get()
                     if n == 0 { break }
@@ -77,7 +79,9 @@ package enum JournalDirectory {
                     throw JournalError.system(SystemCallError(call: "rename", errno: errno), path: snapshot)
                 }
             }
-            guard rename(legacy, path) == 0 else { throw JournalError.system(SystemCallError(call: "rename", errno: errno), path: legacy) }
+            guard rename(legacy, path) == 0 else {
+                throw JournalError.system(SystemCallError(call: "rename", errno: errno), path: legacy)
+            }
             do throws(SystemCallError) { try Syscall.syncDirectory(FileNames.directory(of: path)) } catch {
                 throw JournalError.system(error, path: path)
             }
@@ -87,7 +91,8 @@ package enum JournalDirectory {
     /// The names in `directory` that end with `suffix`, sorted; none when it cannot be read.
     package static func names(in directory: String, endingWith suffix: String) async -> [String] {
         await IOThreadPool.shared.run { () -> [String] in
-            ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(suffix) }.sorted()
+            ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(suffix) }
+                .sorted()
         }
     }
 }

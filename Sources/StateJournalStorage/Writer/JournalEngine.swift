@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// The I/O side of one journal: its descriptor, end offset, compression
 /// chain and every blocking step (write, sync, snapshot, close, recovery).
@@ -72,13 +73,16 @@ final class JournalEngine: @unchecked Sendable {
         do { status = try Syscall.status(ofPath: path) } catch {
             guard error.errno == ENOENT || error.errno == ENOTDIR else { throw JournalError.system(error, path: path) }
             throw JournalError(
-                code: .replaced, message: "the journal file was removed while its writer had it open; nothing written to it since is acknowledged",
+                code: .replaced,
+                message:
+                    "the journal file was removed while its writer had it open; nothing written to it since is acknowledged",
                 path: path, sequence: sequence)
         }
         guard status.inode == inode else {
             throw JournalError(
                 code: .replaced,
-                message: "another file (inode \(status.inode)) was moved over the journal its writer holds (inode \(inode)); nothing written since is acknowledged",
+                message:
+                    "another file (inode \(status.inode)) was moved over the journal its writer holds (inode \(inode)); nothing written since is acknowledged",
                 path: path, sequence: sequence)
         }
     }
@@ -88,21 +92,24 @@ final class JournalEngine: @unchecked Sendable {
         guard fd < 0 else { return }
         let newFD: Int32
         do { newFD = try Syscall.open(path, O_RDWR) } catch {
-            throw JournalError.system(error, path: path, code: error.errno == ENOENT ? .changedWhileIdle : nil,
+            throw JournalError.system(
+                error, path: path, code: error.errno == ENOENT ? .changedWhileIdle : nil,
                 message: "reopening the idle journal failed: \(error)")
         }
         do throws(JournalError) {
             let locked: Bool
             do { locked = try Syscall.tryLockExclusive(newFD) } catch { throw JournalError.system(error, path: path) }
             guard locked else {
-                throw JournalError(code: .locked, message: "another writer took the journal while this one was idle", path: path)
+                throw JournalError(
+                    code: .locked, message: "another writer took the journal while this one was idle", path: path)
             }
             let status: Syscall.FileStatus
             do { status = try Syscall.fstat(newFD) } catch { throw JournalError.system(error, path: path) }
             guard status.inode == inode, status.size == endOffset else {
                 throw JournalError(
                     code: .changedWhileIdle,
-                    message: "the journal changed on disk while its writer was idle (expected \(endOffset) bytes, found \(status.size))",
+                    message:
+                        "the journal changed on disk while its writer was idle (expected \(endOffset) bytes, found \(status.size))",
                     path: path, offset: endOffset)
             }
             fd = newFD
@@ -148,7 +155,8 @@ final class JournalEngine: @unchecked Sendable {
         }
         if inFrame > 0 { appendMessageFrame(firstSequence: frameFirst, count: inFrame) }
         if let syncedThrough { appendMark(.syncedThrough, syncedThrough, firstSequence: sequence) }
-        try writeBuilt(describing: "\(messages.count) message(s) from sequence \(firstSequence)", sequence: firstSequence)
+        try writeBuilt(
+            describing: "\(messages.count) message(s) from sequence \(firstSequence)", sequence: firstSequence)
         // Written into the file this writer holds; before it is acknowledged, that file must
         // still be the journal at `path` (not removed, not replaced by another file).
         try checkIdentity(sequence: firstSequence)
@@ -169,7 +177,9 @@ final class JournalEngine: @unchecked Sendable {
     private func appendMessageFrame(firstSequence: UInt64, count: Int) {
         if compression && encoder == nil { encoder = LZ4ChainEncoder() }
         payload.withUnsafeBytes { raw in
-            builder.appendMessages(payload: raw, firstSequence: firstSequence, messageCount: count, encoder: encoder, seed: header.frameSeed)
+            builder.appendMessages(
+                payload: raw, firstSequence: firstSequence, messageCount: count, encoder: encoder,
+                seed: header.frameSeed)
         }
     }
 
@@ -179,7 +189,8 @@ final class JournalEngine: @unchecked Sendable {
         } catch {
             let code: JournalError.Code = (error.errno == ENOSPC || error.errno == EDQUOT) ? .noSpace : .writeFailed
             throw JournalError(
-                code: code, message: "\(error); \(what) not acknowledged", path: path, offset: endOffset, sequence: sequence,
+                code: code, message: "\(error); \(what) not acknowledged", path: path, offset: endOffset,
+                sequence: sequence,
                 systemCall: error.call, errno: error.errno, cause: error)
         }
         endOffset += Int64(builder.bytes.count)
@@ -194,7 +205,8 @@ final class JournalEngine: @unchecked Sendable {
         builder.reset()
         payload.withUnsafeBytes { raw in
             builder.append(
-                type: .canonicalStateDigest, flags: [], firstSequence: digest.sequence + 1, messageCount: 0, rawLength: 16,
+                type: .canonicalStateDigest, flags: [], firstSequence: digest.sequence + 1, messageCount: 0,
+                rawLength: 16,
                 payloadChecksum: CRC32C.checksum(raw), stored: raw, seed: header.frameSeed)
         }
         try writeBuilt(describing: "the state digest after sequence \(digest.sequence)", sequence: digest.sequence + 1)
@@ -221,14 +233,18 @@ final class JournalEngine: @unchecked Sendable {
         let snapshot = JournalSnapshot(sequence: sequence, bytes: state, processID: processID)
         let snapshotPath = JournalSnapshot.path(forJournal: path)
         let temporary = FileNames.snapshotTemporary(path)
-        try writeFileAtomically(snapshot.encoded(createdNanoseconds: Self.wallClockNanoseconds()), temporary: temporary, final: snapshotPath, step: .snapshotTemporaryWritten)
+        try writeFileAtomically(
+            snapshot.encoded(createdNanoseconds: Self.wallClockNanoseconds()), temporary: temporary,
+            final: snapshotPath, step: .snapshotTemporaryWritten)
         snapshotSequence = sequence
         try hook(.snapshotRenamed)
         // 2. The journal without the frames the snapshot covers.
         try compact(after: sequence)
     }
 
-    private func writeFileAtomically(_ bytes: [UInt8], temporary: String, final: String, step: SnapshotStep) throws(JournalError) {
+    private func writeFileAtomically(_ bytes: [UInt8], temporary: String, final: String, step: SnapshotStep)
+        throws(JournalError)
+    {
         do throws(SystemCallError) {
             let tfd = try Syscall.open(temporary, O_WRONLY | O_CREAT | O_TRUNC)
             defer { Syscall.close(tfd) }
@@ -318,7 +334,9 @@ final class JournalEngine: @unchecked Sendable {
             }
         }
         let newFD: Int32
-        do { newFD = try Syscall.open(temporary, O_RDWR | O_CREAT | O_TRUNC) } catch { throw JournalError.system(error, path: temporary) }
+        do { newFD = try Syscall.open(temporary, O_RDWR | O_CREAT | O_TRUNC) } catch {
+            throw JournalError.system(error, path: temporary)
+        }
         var success = false
         defer { if !success { Syscall.close(newFD) } }
         do throws(SystemCallError) {
@@ -328,7 +346,10 @@ final class JournalEngine: @unchecked Sendable {
             throw JournalError.system(error, path: temporary)
         }
         // Switch the engine to the new file, then write the kept messages as a new chain.
-        let oldFD = fd, oldHeader = header, oldEnd = endOffset, oldInode = inode
+        let oldFD = fd
+        let oldHeader = header
+        let oldEnd = endOffset
+        let oldInode = inode
         fd = newFD
         header = newHeader
         endOffset = Int64(newHeader.headerLength)
@@ -412,7 +433,8 @@ final class JournalEngine: @unchecked Sendable {
 
 extension JournalReader {
     /// ``forEachMessage(_:)`` for bodies that throw only ``JournalError``.
-    func forEachMessageTyped(_ body: (UInt64, UnsafeRawBufferPointer) throws(JournalError) -> Void) throws(JournalError) {
+    func forEachMessageTyped(_ body: (UInt64, UnsafeRawBufferPointer) throws(JournalError) -> Void) throws(JournalError)
+    {
         while let (header, _, payload) = try nextRawFrame() {
             var sequence = header.firstSequence
             var at = 0

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import CStateJournalLinux
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Ownership of a journal by one OS process for as long as a writer of it lives, idle or not.
 ///
@@ -42,7 +43,7 @@ enum JournalOwnership {
         } else {
             do {
                 entry = Directory(fd: try Syscall.open(directory + "/" + fileName, O_RDWR | O_CREAT, mode: 0o644))
-            } catch where error.errno == ENOENT {
+            } catch  where error.errno == ENOENT {
                 return  // no such directory: opening the journal says so
             } catch {
                 throw JournalError.system(error, path: directory + "/" + fileName)
@@ -56,7 +57,8 @@ enum JournalOwnership {
                 if e == EAGAIN || e == EACCES {
                     throw JournalError(
                         code: .locked,
-                        message: "another OS process owns the journal (its writer may be idle, with the file closed)", path: path)
+                        message: "another OS process owns the journal (its writer may be idle, with the file closed)",
+                        path: path)
                 }
                 throw JournalError.system(SystemCallError(call: "fcntl", errno: e), path: directory + "/" + fileName)
             }

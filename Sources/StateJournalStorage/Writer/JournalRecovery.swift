@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A journal opened for writing, locked and recovered.
 struct OpenedJournal {
@@ -19,9 +20,13 @@ struct OpenedJournal {
 /// the clean-stop marker, or create it. Every call here blocks; it runs on
 /// the I/O threads.
 enum JournalRecovery {
-    static func open(path: String, processID: String, options: JournalOptions, logger: Logger) throws(JournalError) -> OpenedJournal {
+    static func open(path: String, processID: String, options: JournalOptions, logger: Logger) throws(JournalError)
+        -> OpenedJournal
+    {
         guard processID.utf8.count <= JournalFormat.maxProcessIDLength else {
-            throw JournalError(code: .invalidArgument, message: "the process id must have at most \(JournalFormat.maxProcessIDLength) UTF-8 bytes", path: path)
+            throw JournalError(
+                code: .invalidArgument,
+                message: "the process id must have at most \(JournalFormat.maxProcessIDLength) UTF-8 bytes", path: path)
         }
         // The directory was created (with `createDirectory`) by the writer, before it claimed the journal.
         let directory = FileNames.directory(of: path)
@@ -30,12 +35,13 @@ enum JournalRecovery {
             let fd: Int32
             do {
                 fd = try Syscall.open(path, O_RDWR)
-            } catch where error.errno == ENOENT {
+            } catch  where error.errno == ENOENT {
                 let snapshotPath = JournalSnapshot.path(forJournal: path)
                 if (try? Syscall.status(ofPath: snapshotPath)) != nil {
                     throw JournalError(
                         code: .corruptSnapshot,
-                        message: "a snapshot exists but its journal does not; refusing to start over (move the snapshot away to start empty)",
+                        message:
+                            "a snapshot exists but its journal does not; refusing to start over (move the snapshot away to start empty)",
                         path: snapshotPath)
                 }
                 if let created = try create(path: path, processID: processID, options: options, report: report) {
@@ -54,7 +60,9 @@ enum JournalRecovery {
             let locked: Bool
             do { locked = try Syscall.tryLockExclusive(fd) } catch { throw JournalError.system(error, path: path) }
             guard locked else {
-                throw JournalError(code: .locked, message: "the journal is locked by another writer (in this or another OS process)", path: path)
+                throw JournalError(
+                    code: .locked, message: "the journal is locked by another writer (in this or another OS process)",
+                    path: path)
             }
             removeTemporaries(path: path, logger: logger)
             let status: Syscall.FileStatus
@@ -63,11 +71,14 @@ enum JournalRecovery {
             guard reader.header.processID == processID else {
                 throw JournalError(
                     code: .invalidArgument,
-                    message: "the journal belongs to process \"\(reader.header.processID)\", not \"\(processID)\"", path: path)
+                    message: "the journal belongs to process \"\(reader.header.processID)\", not \"\(processID)\"",
+                    path: path)
             }
             let snapshot = try JournalSnapshot.read(at: JournalSnapshot.path(forJournal: path))
             if let snapshot, snapshot.processID != processID {
-                throw JournalError(code: .corruptSnapshot, message: "the snapshot belongs to process \"\(snapshot.processID)\"", path: JournalSnapshot.path(forJournal: path))
+                throw JournalError(
+                    code: .corruptSnapshot, message: "the snapshot belongs to process \"\(snapshot.processID)\"",
+                    path: JournalSnapshot.path(forJournal: path))
             }
             let snapshotSequence = snapshot?.sequence ?? 0
             var firstReplayed: UInt64?
@@ -85,13 +96,18 @@ enum JournalRecovery {
                     count += last - from + 1
                 }
                 end = reader.offset
-            } catch where options.recovery == .pointInTime && (error.code == .corruptFrame || error.code == .sequenceGap) {
+            } catch
+                where options.recovery == .pointInTime && (error.code == .corruptFrame || error.code == .sequenceGap)
+            {
                 end = reader.offset
                 report.pointInTimeCut = error
                 report.savedTo = try cutTail(fd: fd, path: path, from: end, size: status.size)
-                logger.warning("point-in-time recovery kept the prefix before damage", metadata: [
-                    "path": "\(path)", "offset": "\(error.offset ?? end)", "sequence": "\(error.sequence ?? 0)", "savedTo": "\(report.savedTo ?? "")",
-                ])
+                logger.warning(
+                    "point-in-time recovery kept the prefix before damage",
+                    metadata: [
+                        "path": "\(path)", "offset": "\(error.offset ?? end)", "sequence": "\(error.sequence ?? 0)",
+                        "savedTo": "\(report.savedTo ?? "")",
+                    ])
             }
             switch reader.end {
             case .cleanStop?:
@@ -103,9 +119,12 @@ enum JournalRecovery {
                 report.tornTail = tail
                 report.savedTo = try cutTail(fd: fd, path: path, from: tail.offset, size: status.size)
                 end = tail.offset
-                logger.notice("cut a torn tail", metadata: [
-                    "path": "\(path)", "offset": "\(tail.offset)", "bytes": "\(tail.length)", "savedTo": "\(report.savedTo ?? "")",
-                ])
+                logger.notice(
+                    "cut a torn tail",
+                    metadata: [
+                        "path": "\(path)", "offset": "\(tail.offset)", "bytes": "\(tail.length)",
+                        "savedTo": "\(report.savedTo ?? "")",
+                    ])
             default:
                 break
             }
@@ -117,23 +136,32 @@ enum JournalRecovery {
             report.nextSequence = max(reader.nextSequence, snapshotSequence + 1)
             report.size = end
             keep = true
-            return OpenedJournal(path: path, fd: fd, header: reader.header, endOffset: end, inode: status.inode, report: report)
+            return OpenedJournal(
+                path: path, fd: fd, header: reader.header, endOffset: end, inode: status.inode, report: report)
         }
-        throw JournalError(code: .locked, message: "the journal kept changing while being opened (another process is creating and removing it)", path: path)
+        throw JournalError(
+            code: .locked,
+            message: "the journal kept changing while being opened (another process is creating and removing it)",
+            path: path)
     }
 
     /// Creates a new journal: header written to a temporary file, synced, then
     /// linked into place (atomic, and never over an existing journal). Nil when
     /// another opener created the journal first.
-    private static func create(path: String, processID: String, options: JournalOptions, report: RecoveryReport) throws(JournalError) -> OpenedJournal? {
+    private static func create(path: String, processID: String, options: JournalOptions, report: RecoveryReport)
+        throws(JournalError) -> OpenedJournal?
+    {
         let directory = FileNames.directory(of: path)
-        let temporary = FileNames.createTemporaryPrefix(path) + "\(getpid()).\(JournalEngine.randomSalt() & 0xFFFF_FFFF).tmp"
+        let temporary =
+            FileNames.createTemporaryPrefix(path) + "\(getpid()).\(JournalEngine.randomSalt() & 0xFFFF_FFFF).tmp"
         var header = JournalHeader(
             processID: processID, codec: options.compression ? .lz4 : .none, salt: JournalEngine.randomSalt(),
             createdNanoseconds: JournalEngine.wallClockNanoseconds(), baseSequence: report.nextSequence)
         header.messagesAreCompact = options.compactMessages
         let fd: Int32
-        do { fd = try Syscall.open(temporary, O_RDWR | O_CREAT | O_EXCL) } catch { throw JournalError.system(error, path: temporary) }
+        do { fd = try Syscall.open(temporary, O_RDWR | O_CREAT | O_EXCL) } catch {
+            throw JournalError.system(error, path: temporary)
+        }
         var keep = false
         defer {
             if !keep { Syscall.close(fd) }
@@ -160,7 +188,8 @@ enum JournalRecovery {
         report.nextSequence = header.baseSequence
         report.size = Int64(header.headerLength)
         keep = true
-        return OpenedJournal(path: path, fd: fd, header: header, endOffset: Int64(header.headerLength), inode: inode, report: report)
+        return OpenedJournal(
+            path: path, fd: fd, header: header, endOffset: Int64(header.headerLength), inode: inode, report: report)
     }
 
     /// Copies the bytes from `from` to the end into a file beside the journal,
@@ -183,7 +212,8 @@ enum JournalRecovery {
             var position = offset
             while position < size {
                 let want = Int(min(Int64(chunk.count), size - position))
-                let n = try Syscall.preadFully(fd, into: UnsafeMutableRawBufferPointer(rebasing: chunk[0..<want]), at: position)
+                let n = try Syscall.preadFully(
+                    fd, into: UnsafeMutableRawBufferPointer(rebasing: chunk[0..<want]), at: position)
                 if n == 0 { break }
                 try Syscall.pwriteAll(out, UnsafeRawBufferPointer(rebasing: chunk[0..<n]), at: position - offset)
                 position += Int64(n)
@@ -221,7 +251,7 @@ enum JournalRecovery {
         do throws(SystemCallError) {
             try Syscall.unlink(snapshotPath)
             try Syscall.syncDirectory(directory)
-        } catch where error.errno == ENOENT {
+        } catch  where error.errno == ENOENT {
         } catch { throw JournalError.system(error, path: snapshotPath) }
     }
 
@@ -250,7 +280,7 @@ enum JournalRecovery {
         if (try? Syscall.status(ofPath: directory))?.isDirectory == true { return }
         let parent = FileNames.directory(of: directory)
         if parent != directory && parent != "/" && parent != "." { try createDirectories(parent) }
-        do { try Syscall.mkdir(directory) } catch where error.errno == EEXIST {
+        do { try Syscall.mkdir(directory) } catch  where error.errno == EEXIST {
         } catch { throw JournalError.system(error, path: directory) }
     }
 }

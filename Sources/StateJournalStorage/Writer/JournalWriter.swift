@@ -106,7 +106,8 @@ public final class JournalWriter: Sendable {
     private let logger: Logger
 
     private init(
-        opened: OpenedJournal, processID: String, options: JournalOptions, syncRounds: SyncRounds?, syncMethod: SyncMethod,
+        opened: OpenedJournal, processID: String, options: JournalOptions, syncRounds: SyncRounds?,
+        syncMethod: SyncMethod,
         ownership: OwnershipClaim, logger: Logger
     ) {
         self.ownership = ownership
@@ -120,10 +121,11 @@ public final class JournalWriter: Sendable {
         self.syncRounds = syncRounds
         self.syncMethod = syncMethod
         self.logger = logger
-        self.state = LockedValue(State(
-            nextSequence: opened.report.nextSequence, lastActivity: IOThreadPool.now(),
-            snapshotSequence: opened.report.snapshotSequence ?? 0,
-            syncedThrough: options.durability == .synced ? opened.report.nextSequence - 1 : 0))
+        self.state = LockedValue(
+            State(
+                nextSequence: opened.report.nextSequence, lastActivity: IOThreadPool.now(),
+                snapshotSequence: opened.report.snapshotSequence ?? 0,
+                syncedThrough: options.durability == .synced ? opened.report.nextSequence - 1 : 0))
     }
 
     /// Opens the journal at `path` for writing, recovering it first (see
@@ -139,7 +141,9 @@ public final class JournalWriter: Sendable {
             if options.createDirectory { try JournalRecovery.createDirectories(FileNames.directory(of: path)) }
             try JournalOwnership.claim(path)
             let opened: OpenedJournal
-            do throws(JournalError) { opened = try JournalRecovery.open(path: path, processID: processID, options: options, logger: logger) } catch {
+            do throws(JournalError) {
+                opened = try JournalRecovery.open(path: path, processID: processID, options: options, logger: logger)
+            } catch {
                 JournalOwnership.release(path)
                 throw error
             }
@@ -147,7 +151,8 @@ public final class JournalWriter: Sendable {
             do throws(SystemCallError) {
                 // What recovery kept is made durable now: the synced watermark starts from it.
                 try Syscall.fdatasync(opened.fd)
-                let (method, downgraded) = options.syncMethod.effective(onFileSystemType: try Syscall.fileSystemType(opened.fd))
+                let (method, downgraded) = options.syncMethod.effective(
+                    onFileSystemType: try Syscall.fileSystemType(opened.fd))
                 if let downgraded {
                     logger.warning("sync method downgraded", metadata: ["path": "\(path)", "reason": "\(downgraded)"])
                 }
@@ -176,7 +181,9 @@ public final class JournalWriter: Sendable {
     /// Called from an actor, the message is queued (and its sequence number
     /// assigned) before the call first suspends, still on the actor: messages
     /// an actor appends one after the other keep that order.
-    public func append(_ message: [UInt8], isolation: isolated (any Actor)? = #isolation) async throws(JournalError) -> UInt64 {
+    public func append(_ message: [UInt8], isolation: isolated (any Actor)? = #isolation) async throws(JournalError)
+        -> UInt64
+    {
         try await append(contentsOf: [message], isolation: isolation).lowerBound
     }
 
@@ -224,7 +231,8 @@ public final class JournalWriter: Sendable {
         for message in messages where message.count > JournalFormat.maxMessageSize {
             return JournalError(
                 code: .messageTooLarge,
-                message: "a message of \(message.count) bytes exceeds the limit of \(JournalFormat.maxMessageSize)", path: path)
+                message: "a message of \(message.count) bytes exceeds the limit of \(JournalFormat.maxMessageSize)",
+                path: path)
         }
         return nil
     }
@@ -263,7 +271,8 @@ public final class JournalWriter: Sendable {
 
     private func enqueueBuffered(_ messages: [[UInt8]]) throws(JournalError) -> ClosedRange<UInt64> {
         guard case .buffered(let within) = options.durability else { preconditionFailure() }
-        let outcome = state.withLock { state -> (range: ClosedRange<UInt64>?, failure: JournalError?, start: Bool, arm: Bool) in
+        let outcome = state.withLock {
+            state -> (range: ClosedRange<UInt64>?, failure: JournalError?, start: Bool, arm: Bool) in
             if let failure = Self.refusal(state.phase, path: path) { return (nil, failure, false, false) }
             let range = Self.assign(messages, waiter: nil, in: &state)
             guard state.worker == .idle else { return (range, nil, false, false) }
@@ -299,7 +308,9 @@ public final class JournalWriter: Sendable {
         if start { work() }
     }
 
-    private static func add(_ messages: [[UInt8]], range: ClosedRange<UInt64>, waiter: Waiter?, to queue: inout [Operation]) {
+    private static func add(
+        _ messages: [[UInt8]], range: ClosedRange<UInt64>, waiter: Waiter?, to queue: inout [Operation]
+    ) {
         let bytes = messages.reduce(0) { $0 + $1.count + 2 }
         if case .append(var batch)? = queue.last, batch.rawBytes < 4 * JournalFormat.targetFramePayload {
             queue[queue.count - 1] = .vacated  // so the batch's arrays are uniquely referenced
@@ -320,7 +331,9 @@ public final class JournalWriter: Sendable {
         switch phase {
         case .open: nil
         case .failed(let cause):
-            JournalError(code: .writerFailed, message: "the writer failed earlier: \(cause.message)", path: path, sequence: cause.sequence, systemCall: cause.systemCall, errno: cause.errno, cause: cause)
+            JournalError(
+                code: .writerFailed, message: "the writer failed earlier: \(cause.message)", path: path,
+                sequence: cause.sequence, systemCall: cause.systemCall, errno: cause.errno, cause: cause)
         case .closing, .closed:
             JournalError(code: .closed, message: "the journal writer is closed", path: path)
         }
@@ -367,11 +380,15 @@ public final class JournalWriter: Sendable {
         guard sequence < next, sequence >= floor else {
             throw JournalError(
                 code: .invalidArgument,
-                message: "a snapshot through sequence \(sequence) is out of range (appended up to \(next - 1), latest snapshot \(floor))",
+                message:
+                    "a snapshot through sequence \(sequence) is out of range (appended up to \(next - 1), latest snapshot \(floor))",
                 path: path, sequence: sequence)
         }
         guard state.count <= JournalFormat.maxSnapshotSize else {
-            throw JournalError(code: .messageTooLarge, message: "a snapshot of \(state.count) bytes exceeds the limit of \(JournalFormat.maxSnapshotSize)", path: path)
+            throw JournalError(
+                code: .messageTooLarge,
+                message: "a snapshot of \(state.count) bytes exceeds the limit of \(JournalFormat.maxSnapshotSize)",
+                path: path)
         }
     }
 
@@ -425,7 +442,8 @@ public final class JournalWriter: Sendable {
         try await control(cancellable: false) { .close(discard: discard, $0) }
     }
 
-    private func control(cancellable: Bool = false, _ make: (DoneContinuation) -> Operation) async throws(JournalError) {
+    private func control(cancellable: Bool = false, _ make: (DoneContinuation) -> Operation) async throws(JournalError)
+    {
         let done = DoneContinuation()
         let path = self.path
         let result: Result<Void, JournalError> = await withTaskCancellationHandler {
@@ -440,8 +458,11 @@ public final class JournalWriter: Sendable {
             }
         } onCancel: {
             guard cancellable else { return }
-            done.resume(returning: .failure(JournalError(
-                code: .cancelled, message: "the task was cancelled while it waited; the writer finishes on its own", path: path)))
+            done.resume(
+                returning: .failure(
+                    JournalError(
+                        code: .cancelled,
+                        message: "the task was cancelled while it waited; the writer finishes on its own", path: path)))
         }
         try result.get()
     }
@@ -478,7 +499,8 @@ public final class JournalWriter: Sendable {
                     if let failure {
                         let error = JournalError(
                             code: .syncFailed, message: "\(failure); the journal is not synced again",
-                            path: self.path, sequence: batch.firstSequence, systemCall: failure.call, errno: failure.errno, cause: failure)
+                            path: self.path, sequence: batch.firstSequence, systemCall: failure.call,
+                            errno: failure.errno, cause: failure)
                         self.fail(error, batchWaiters: batch.waiters)
                         return
                     }
@@ -507,7 +529,8 @@ public final class JournalWriter: Sendable {
                 return
             }
             state.withLock { $0.nextSequence = sequence }
-            logger.warning("messages quarantined", metadata: ["path": "\(path)", "from": "\(sequence)", "file": "\(quarantined)"])
+            logger.warning(
+                "messages quarantined", metadata: ["path": "\(path)", "from": "\(sequence)", "file": "\(quarantined)"])
             done.resume(returning: .success(quarantined))
         case .abandon(let done):
             // As if the OS process died here: no sync, no marker; the descriptor (and lock) go.
@@ -518,7 +541,8 @@ public final class JournalWriter: Sendable {
                 defer { state.queue.removeAll() }
                 return state.queue
             }
-            Self.failAll(rest, with: JournalError(code: .closed, message: "the journal writer was abandoned", path: path))
+            Self.failAll(
+                rest, with: JournalError(code: .closed, message: "the journal writer was abandoned", path: path))
             ownership.release()
             done.resume(returning: .success(()))
             return
@@ -586,7 +610,11 @@ public final class JournalWriter: Sendable {
     /// Marks the writer failed: the failing batch and every queued operation get the error.
     private func fail(_ error: JournalError, batchWaiters: [(Waiter, ClosedRange<UInt64>)]) {
         let rest = state.withLock { state -> [Operation] in
-            if case .open = state.phase { state.phase = .failed(error) } else if case .closing = state.phase { state.phase = .failed(error) }
+            if case .open = state.phase {
+                state.phase = .failed(error)
+            } else if case .closing = state.phase {
+                state.phase = .failed(error)
+            }
             state.worker = .idle
             defer { state.queue.removeAll() }
             return state.queue

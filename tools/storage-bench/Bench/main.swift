@@ -12,7 +12,7 @@ import Logging
 import StateJournalStorage
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // MARK: Arguments
@@ -28,11 +28,15 @@ struct Configuration: Sendable {
         var iterator = CommandLine.arguments.dropFirst().makeIterator()
         while let argument = iterator.next() {
             switch argument {
-            case "--quick": configuration.quick = true; configuration.seconds = 0.3
+            case "--quick":
+                configuration.quick = true
+                configuration.seconds = 0.3
             case "--seconds": configuration.seconds = Double(iterator.next()!)!
             case "--only": configuration.only.insert(iterator.next()!)
             case "--dir": configuration.baseDirectory = iterator.next()!
-            case "--write-journal": _ = iterator.next(); _ = iterator.next()
+            case "--write-journal":
+                _ = iterator.next()
+                _ = iterator.next()
             default: fatalError("unknown argument \(argument)")
             }
         }
@@ -67,13 +71,19 @@ struct SplitMix: RandomNumberGenerator {
 /// Realistic JSON-like events; `target` picks a size around 150 bytes.
 func makeEvents(_ count: Int, seed: UInt64 = 42) -> [[UInt8]] {
     var g = SplitMix(state: seed)
-    let kinds = ["message.posted", "member.joined", "member.left", "typing.started", "reaction.added", "message.edited"]
-    let words = ["hello", "world", "state", "journal", "replay", "crash", "again", "swift", "actor", "batch", "ok", "thanks", "see", "you", "soon"]
+    let kinds = [
+        "message.posted", "member.joined", "member.left", "typing.started", "reaction.added", "message.edited",
+    ]
+    let words = [
+        "hello", "world", "state", "journal", "replay", "crash", "again", "swift", "actor", "batch", "ok", "thanks",
+        "see", "you", "soon",
+    ]
     return (0..<count).map { i in
         let kind = kinds[Int(g.next() % UInt64(kinds.count))]
         let n = 2 + Int(g.next() % 8)
         let text = (0..<n).map { _ in words[Int(g.next() % UInt64(words.count))] }.joined(separator: " ")
-        let json = #"{"type":"\#(kind)","room":"room-\#(g.next() % 300)","user":"user-\#(g.next() % 10000)","id":\#(i),"ts":\#(1_763_700_000_000 + i * 41),"text":"\#(text)"}"#
+        let json =
+            #"{"type":"\#(kind)","room":"room-\#(g.next() % 300)","user":"user-\#(g.next() % 10000)","id":\#(i),"ts":\#(1_763_700_000_000 + i * 41),"text":"\#(text)"}"#
         return Array(json.utf8)
     }
 }
@@ -96,7 +106,8 @@ let events = makeEvents(200_000)
 if let index = CommandLine.arguments.firstIndex(of: "--write-journal") {
     let path = CommandLine.arguments[index + 1]
     let count = Int(CommandLine.arguments[index + 2])!
-    let writer = try await JournalWriter.open(path: path, processID: "big", options: JournalOptions(durability: .written, idleTimeout: nil), logger: logger)
+    let writer = try await JournalWriter.open(
+        path: path, processID: "big", options: JournalOptions(durability: .written, idleTimeout: nil), logger: logger)
     var i = 0
     while i < count {
         let batch = (i..<min(i + 64, count)).map { events[$0 % events.count] }
@@ -108,7 +119,9 @@ if let index = CommandLine.arguments.firstIndex(of: "--write-journal") {
     exit(0)
 }
 let averageSize = Double(events.reduce(0) { $0 + $1.count }) / Double(events.count)
-print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, CRC32C \(CRC32C.implementation), directory \(baseDirectory)")
+print(
+    "machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, CRC32C \(CRC32C.implementation), directory \(baseDirectory)"
+)
 print("events: \(events.count), average \(String(format: "%.0f", averageSize)) B\n")
 
 // MARK: Compression ratios
@@ -121,14 +134,19 @@ if enabled("compression") {
         let ring = UnsafeMutablePointer<CChar>.allocate(capacity: 1 << 20)
         defer { ring.deallocate() }
         var out = [CChar](repeating: 0, count: 1 << 20)
-        var raw = 0, stored = 0, position = 0
+        var raw = 0
+        var stored = 0
+        var position = 0
         var index = 0
         let sample = Array(events.prefix(50_000))
         while index < sample.count {
             var payload: [UInt8] = []
             for m in sample[index..<min(index + batchSize, sample.count)] {
                 var v = m.count
-                while v >= 0x80 { payload.append(UInt8(v & 0x7F) | 0x80); v >>= 7 }
+                while v >= 0x80 {
+                    payload.append(UInt8(v & 0x7F) | 0x80)
+                    v >>= 7
+                }
                 payload.append(UInt8(v))
                 payload += m
             }
@@ -141,14 +159,20 @@ if enabled("compression") {
                     position = 0
                 }
             }
-            payload.withUnsafeBytes { p in (ring + position).update(from: p.baseAddress!.assumingMemoryBound(to: CChar.self), count: p.count) }
+            payload.withUnsafeBytes { p in
+                (ring + position).update(from: p.baseAddress!.assumingMemoryBound(to: CChar.self), count: p.count)
+            }
             let n = out.withUnsafeMutableBufferPointer {
-                LZ4_compress_fast_continue(stream, ring + position, $0.baseAddress, Int32(payload.count), Int32($0.count), 1)
+                LZ4_compress_fast_continue(
+                    stream, ring + position, $0.baseAddress, Int32(payload.count), Int32($0.count), 1)
             }
             position += payload.count
             raw += payload.count
             stored += (n > 0 && Int(n) < payload.count) ? Int(n) : payload.count
-            if !(n > 0 && Int(n) < payload.count) && linked { LZ4_resetStream_fast(stream); position = 0 }
+            if !(n > 0 && Int(n) < payload.count) && linked {
+                LZ4_resetStream_fast(stream)
+                position = 0
+            }
         }
         return Double(raw) / Double(stored)
     }
@@ -159,20 +183,25 @@ if enabled("compression") {
     print(String(format: "  linked, 16 messages per frame       %.2f", ratio(batchSize: 16, linked: true)))
     // What the writer produces, file bytes included (headers, frame headers).
     let path = baseDirectory + "/ratio.journal"
-    let writer = try await JournalWriter.open(path: path, processID: "ratio", options: JournalOptions(durability: .written, idleTimeout: nil), logger: logger)
+    let writer = try await JournalWriter.open(
+        path: path, processID: "ratio", options: JournalOptions(durability: .written, idleTimeout: nil), logger: logger)
     for m in events.prefix(50_000) { try await writer.append(m) }
     try await writer.close(discard: false)
     let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
     let payload = events.prefix(50_000).reduce(0) { $0 + $1.count }
-    print(String(format: "  writer, one message per append: %.1f B on disk per message (%.0f B raw), file ratio %.2f\n",
-        Double(size) / 50_000, Double(payload) / 50_000, Double(payload) / Double(size)))
+    print(
+        String(
+            format: "  writer, one message per append: %.1f B on disk per message (%.0f B raw), file ratio %.2f\n",
+            Double(size) / 50_000, Double(payload) / 50_000, Double(payload) / Double(size)))
     try FileManager.default.removeItem(atPath: path)
 }
 
 func measure(_ label: String, _ body: () async throws -> Double) async rethrows {
     var values: [Double] = []
     for _ in 0..<repetitions { values.append(try await body()) }
-    print("  \(label.padding(toLength: 58, withPad: " ", startingAt: 0)) \(format(median(values)).padding(toLength: 8, withPad: " ", startingAt: 0)) msg/s   (runs: \(values.map(format).joined(separator: ", ")))")
+    print(
+        "  \(label.padding(toLength: 58, withPad: " ", startingAt: 0)) \(format(median(values)).padding(toLength: 8, withPad: " ", startingAt: 0)) msg/s   (runs: \(values.map(format).joined(separator: ", ")))"
+    )
 }
 
 // MARK: Message encoding
@@ -195,9 +224,10 @@ if enabled("encoding") {
     var g = SplitMix(state: 7)
     let words = ["hello", "world", "state", "journal", "replay", "crash", "again", "swift", "actor", "batch"]
     let values = (0..<10_000).map { i in
-        ChatEvent(type: ["message.posted", "member.joined", "reaction.added"][i % 3], room: "room-\(g.next() % 300)",
-                  user: "user-\(g.next() % 10000)", id: i, ts: 1_763_700_000_000 + Int64(i) * 41,
-                  text: (0..<(2 + Int(g.next() % 6))).map { _ in words[Int(g.next() % 10)] }.joined(separator: " "))
+        ChatEvent(
+            type: ["message.posted", "member.joined", "reaction.added"][i % 3], room: "room-\(g.next() % 300)",
+            user: "user-\(g.next() % 10000)", id: i, ts: 1_763_700_000_000 + Int64(i) * 41,
+            text: (0..<(2 + Int(g.next() % 6))).map { _ in words[Int(g.next() % 10)] }.joined(separator: " "))
     }
     let jsonSize = try values.reduce(0) { $0 + (try JSONEncoder().encode($1)).count } / values.count
     let compactSize = try values.reduce(0) { $0 + (try CompactEncoder().encode($1)).count } / values.count
@@ -207,13 +237,21 @@ if enabled("encoding") {
     func rate(_ body: () throws -> Void) rethrows -> Double {
         let start = now()
         var n = 0
-        while now() - start < seconds / 2 { try body(); n += values.count }
+        while now() - start < seconds / 2 {
+            try body()
+            n += values.count
+        }
         return Double(n) / (now() - start)
     }
     try await measure("CompactEncoder.encode (reused buffer)") {
         var buffer: [UInt8] = []
         let encoder = CompactEncoder()
-        return try rate { for v in values { buffer.removeAll(keepingCapacity: true); try encoder.encode(v, into: &buffer) } }
+        return try rate {
+            for v in values {
+                buffer.removeAll(keepingCapacity: true)
+                try encoder.encode(v, into: &buffer)
+            }
+        }
     }
     try await measure("CompactEncodingSession.encode (buffers kept)") {
         let session = CompactEncodingSession()
@@ -237,15 +275,19 @@ if enabled("encoding") {
         var byID: [Int: String]
     }
     let carts = (0..<200).map { i in
-        CartState(lines: Dictionary(uniqueKeysWithValues: (0..<20).map { ("sku-\(i * 20 + $0)", $0) }),
-                  seen: Set((0..<20).map { i * 1000 + $0 * 7 }),
-                  byID: Dictionary(uniqueKeysWithValues: (0..<20).map { (i * 100 + $0, "user-\($0)") }))
+        CartState(
+            lines: Dictionary(uniqueKeysWithValues: (0..<20).map { ("sku-\(i * 20 + $0)", $0) }),
+            seen: Set((0..<20).map { i * 1000 + $0 * 7 }),
+            byID: Dictionary(uniqueKeysWithValues: (0..<20).map { (i * 100 + $0, "user-\($0)") }))
     }
     let cartBytes = try carts.map { try CompactEncoder().encode($0) }
     func cartRate(_ body: () throws -> Void) rethrows -> Double {
         let start = now()
         var n = 0
-        while now() - start < seconds / 2 { try body(); n += carts.count }
+        while now() - start < seconds / 2 {
+            try body()
+            n += carts.count
+        }
         return Double(n) / (now() - start)
     }
     try await measure("CompactEncoder.encode, state with 3×20-entry Set/Dictionary") {
@@ -282,7 +324,7 @@ func syncRoundLimit(files: Int, method: String) throws -> Double {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let fds = (0..<files).map { open("\(directory)/f\($0)", O_WRONLY | O_CREAT | O_APPEND, 0o644) }
-    defer { fds.forEach { close($0) } }
+    defer { for fd in fds { close(fd) } }
     let dirFD = open(directory, O_RDONLY | O_DIRECTORY)
     defer { close(dirFD) }
     let deadline = now() + seconds
@@ -294,7 +336,7 @@ func syncRoundLimit(files: Int, method: String) throws -> Double {
             events[i % events.count].withUnsafeBytes { _ = write(fd, $0.baseAddress, $0.count) }
             i += 1
         }
-        if method == "syncfs" { _ = sj_bench_syncfs(dirFD) } else { fds.forEach { _ = fdatasync($0) } }
+        if method == "syncfs" { _ = sj_bench_syncfs(dirFD) } else { for fd in fds { _ = fdatasync(fd) } }
         rounds += 1
     }
     return Double(rounds * files) / (now() - start)
@@ -303,9 +345,13 @@ func syncRoundLimit(files: Int, method: String) throws -> Double {
 if enabled("limits") {
     print("== Physical limits: rounds of one append per file then one sync (no library)")
     for files in [1, 64, 1024] {
-        try await measure("\(files) file(s), write each then syncfs") { try syncRoundLimit(files: files, method: "syncfs") }
+        try await measure("\(files) file(s), write each then syncfs") {
+            try syncRoundLimit(files: files, method: "syncfs")
+        }
         if files <= 64 {
-            try await measure("\(files) file(s), write each then fdatasync each") { try syncRoundLimit(files: files, method: "fdatasync") }
+            try await measure("\(files) file(s), write each then fdatasync each") {
+                try syncRoundLimit(files: files, method: "fdatasync")
+            }
         }
     }
     print("")
@@ -315,14 +361,18 @@ if enabled("limits") {
 
 /// `processes` tasks, each with its own journal (or all sharing one when `shared`),
 /// each awaiting one append at a time, for `seconds`. Returns messages/s.
-func appendRate(processes: Int, shared: Bool, durability: Durability, syncMethod: SyncMethod = .automatic) async throws -> Double {
+func appendRate(processes: Int, shared: Bool, durability: Durability, syncMethod: SyncMethod = .automatic) async throws
+    -> Double
+{
     let directory = baseDirectory + "/append-\(UUID().uuidString.prefix(8))"
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let options = JournalOptions(durability: durability, syncMethod: syncMethod, idleTimeout: nil)
     var writers: [JournalWriter] = []
     for p in 0..<(shared ? 1 : processes) {
-        writers.append(try await JournalWriter.open(path: "\(directory)/p\(p).journal", processID: "p\(p)", options: options, logger: logger))
+        writers.append(
+            try await JournalWriter.open(
+                path: "\(directory)/p\(p).journal", processID: "p\(p)", options: options, logger: logger))
     }
     let writersCopy = writers
     let roundsBefore = syncRoundStatistics(forDirectory: directory)
@@ -345,20 +395,28 @@ func appendRate(processes: Int, shared: Bool, durability: Durability, syncMethod
         return try await group.reduce(0, +)
     }
     let elapsed = now() - start
-    if ProcessInfo.processInfo.environment["SJ_BENCH_ROUNDS"] != nil, let after = syncRoundStatistics(forDirectory: directory), let before = roundsBefore {
-        let rounds = after.rounds - before.rounds, requests = after.requests - before.requests
-        print("    [rounds \(rounds), requests \(requests), \(String(format: "%.1f", Double(requests) / Double(max(rounds, 1)))) per round, \(String(format: "%.0f", elapsed / Double(max(rounds, 1)) * 1e6)) µs per round]")
+    if ProcessInfo.processInfo.environment["SJ_BENCH_ROUNDS"] != nil,
+        let after = syncRoundStatistics(forDirectory: directory), let before = roundsBefore
+    {
+        let rounds = after.rounds - before.rounds
+        let requests = after.requests - before.requests
+        print(
+            "    [rounds \(rounds), requests \(requests), \(String(format: "%.1f", Double(requests) / Double(max(rounds, 1)))) per round, \(String(format: "%.0f", elapsed / Double(max(rounds, 1)) * 1e6)) µs per round]"
+        )
     }
     for w in writers { try await w.close(discard: true) }
     return Double(total) / elapsed
 }
 
-
 if enabled("append") {
-    print("== One journal, 1 and 64 concurrent appenders, each awaiting one append at a time (~\(Int(averageSize)) B events)")
+    print(
+        "== One journal, 1 and 64 concurrent appenders, each awaiting one append at a time (~\(Int(averageSize)) B events)"
+    )
     for durability in [Durability.buffered(within: .milliseconds(10)), .written, .synced] {
         for appenders in [1, 64] {
-            try await measure("\(durability), \(appenders) appender(s)") { try await appendRate(processes: appenders, shared: true, durability: durability) }
+            try await measure("\(durability), \(appenders) appender(s)") {
+                try await appendRate(processes: appenders, shared: true, durability: durability)
+            }
         }
     }
     print("")
@@ -369,12 +427,16 @@ if enabled("processes") {
     for processes in [1, 64, 1024] {
         for method in [SyncMethod.automatic, .fileSystem, .perFile] {
             if processes == 1 && method == .fileSystem { continue }
-            try await measure("\(processes) process(es), sync \(method)") { try await appendRate(processes: processes, shared: false, durability: .synced, syncMethod: method) }
+            try await measure("\(processes) process(es), sync \(method)") {
+                try await appendRate(processes: processes, shared: false, durability: .synced, syncMethod: method)
+            }
         }
     }
     print("== Many processes, .written")
     for processes in [1, 64, 1024] {
-        try await measure("\(processes) process(es), written") { try await appendRate(processes: processes, shared: false, durability: .written) }
+        try await measure("\(processes) process(es), written") {
+            try await appendRate(processes: processes, shared: false, durability: .written)
+        }
     }
     print("")
 }
@@ -382,7 +444,9 @@ if enabled("processes") {
 // MARK: Neighbour cost
 
 if enabled("neighbour") {
-    print("== Cost of syncfs to a neighbour: a thread writing 1 MiB blocks (no sync) to another file of the same file system")
+    print(
+        "== Cost of syncfs to a neighbour: a thread writing 1 MiB blocks (no sync) to another file of the same file system"
+    )
     final class Neighbour: @unchecked Sendable {
         // Safe: `stop` and `written` are touched by the neighbour thread and read after it ends.
         var stop = false
@@ -397,7 +461,10 @@ if enabled("neighbour") {
                     block.withUnsafeBytes { _ = pwrite(fd, $0.baseAddress, $0.count, offset) }
                     offset += off_t(block.count)
                     self.written += block.count
-                    if offset > 512 << 20 { offset = 0; ftruncate(fd, 0) }
+                    if offset > 512 << 20 {
+                        offset = 0
+                        ftruncate(fd, 0)
+                    }
                 }
                 close(fd)
             }
@@ -409,11 +476,15 @@ if enabled("neighbour") {
         neighbour.start(path: baseDirectory + "/neighbour.bin")
         let t0 = now()
         var values: [Double] = []
-        for _ in 0..<repetitions { values.append(try await appendRate(processes: 64, shared: false, durability: .synced, syncMethod: method)) }
+        for _ in 0..<repetitions {
+            values.append(try await appendRate(processes: 64, shared: false, durability: .synced, syncMethod: method))
+        }
         neighbour.stop = true
         let elapsed = now() - t0
         try await Task.sleep(for: .milliseconds(200))
-        print("  64 processes, sync \(method): \(format(median(values))) msg/s; neighbour wrote \(String(format: "%.0f", Double(neighbour.written) / elapsed / 1e6)) MB/s")
+        print(
+            "  64 processes, sync \(method): \(format(median(values))) msg/s; neighbour wrote \(String(format: "%.0f", Double(neighbour.written) / elapsed / 1e6)) MB/s"
+        )
         try? FileManager.default.removeItem(atPath: baseDirectory + "/neighbour.bin")
     }
     print("")
@@ -425,7 +496,9 @@ if enabled("replay") {
     let count = quick ? 100_000 : 1_000_000
     print("== Replay of \(count) messages from one journal")
     let path = baseDirectory + "/replay.journal"
-    let writer = try await JournalWriter.open(path: path, processID: "replay", options: JournalOptions(durability: .written, idleTimeout: nil), logger: logger)
+    let writer = try await JournalWriter.open(
+        path: path, processID: "replay", options: JournalOptions(durability: .written, idleTimeout: nil), logger: logger
+    )
     var i = 0
     while i < count {
         let batch = (i..<min(i + 64, count)).map { events[$0 % events.count] }
@@ -438,8 +511,12 @@ if enabled("replay") {
     try await measure("JournalReader.forEachMessage (blocking, zero-copy)") {
         let start = now()
         let reader = try JournalReader(path: path)
-        var n = 0, bytes = 0
-        try reader.forEachMessage { _, m in n += 1; bytes += m.count }
+        var n = 0
+        var bytes = 0
+        try reader.forEachMessage { _, m in
+            n += 1
+            bytes += m.count
+        }
         precondition(n == count)
         return Double(n) / (now() - start)
     }
@@ -468,7 +545,9 @@ if enabled("memory") {
     var before = inUse()
     var writers: [JournalWriter] = []
     for p in 0..<journals {
-        let w = try await JournalWriter.open(path: "\(directory)/a\(p).journal", processID: "a\(p)", options: JournalOptions(durability: .written, idleTimeout: nil), logger: logger)
+        let w = try await JournalWriter.open(
+            path: "\(directory)/a\(p).journal", processID: "a\(p)",
+            options: JournalOptions(durability: .written, idleTimeout: nil), logger: logger)
         try await w.append(events[p])
         writers.append(w)
     }
@@ -478,7 +557,9 @@ if enabled("memory") {
     // Idle: the same, then released after 200 ms without work.
     before = inUse()
     for p in 0..<journals {
-        let w = try await JournalWriter.open(path: "\(directory)/i\(p).journal", processID: "i\(p)", options: JournalOptions(durability: .written, idleTimeout: .milliseconds(200)), logger: logger)
+        let w = try await JournalWriter.open(
+            path: "\(directory)/i\(p).journal", processID: "i\(p)",
+            options: JournalOptions(durability: .written, idleTimeout: .milliseconds(200)), logger: logger)
         try await w.append(events[p])
         writers.append(w)
     }
@@ -486,6 +567,8 @@ if enabled("memory") {
     let idle = inUse() - before
     let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
     print("  active (file open, LZ4 state): \(format(Double(active) / Double(journals))) B per journal")
-    print("  idle (released):               \(format(Double(idle) / Double(journals))) B per journal; descriptors open in the process: \(descriptors)")
+    print(
+        "  idle (released):               \(format(Double(idle) / Double(journals))) B per journal; descriptors open in the process: \(descriptors)"
+    )
     for w in writers { try await w.close(discard: true) }
 }

@@ -36,9 +36,12 @@ let logger: Logger = {
     return logger
 }()
 let roomOptions = ProcessOptions(durability: .synced)
-func roomSpec(_ id: String) -> ChildSpec<Room> { ChildSpec(id: id, process: Room(), restart: .transient, options: roomOptions) }
+func roomSpec(_ id: String) -> ChildSpec<Room> {
+    ChildSpec(id: id, process: Room(), restart: .transient, options: roomOptions)
+}
 
-let supervisor = Supervisor(directory: directory, name: "rooms", unclaimedJournals: .discardOnGracefulShutdown, logger: logger)
+let supervisor = Supervisor(
+    directory: directory, name: "rooms", unclaimedJournals: .discardOnGracefulShutdown, logger: logger)
 
 struct ClientPost: Decodable {
     var id: String
@@ -68,12 +71,18 @@ router.ws("/rooms/{room}") { request, _ in
             for try await event in room.messages(from: 1) {
                 switch event {
                 case .message(let sequence, .post(let post)):
-                    try await outbound.write(.text(json(["type": "post", "seq": sequence, "user": post.user, "text": post.text])))
+                    try await outbound.write(
+                        .text(json(["type": "post", "seq": sequence, "user": post.user, "text": post.text])))
                 case .message:
                     continue
                 case .snapshot(let sequence, let state):
                     for (index, post) in state.posts.enumerated() {
-                        try await outbound.write(.text(json(["type": "post", "seq": -1, "upTo": sequence, "index": index, "user": post.user, "text": post.text])))
+                        try await outbound.write(
+                            .text(
+                                json([
+                                    "type": "post", "seq": -1, "upTo": sequence, "index": index, "user": post.user,
+                                    "text": post.text,
+                                ])))
                     }
                 }
             }
@@ -84,7 +93,8 @@ router.ws("/rooms/{room}") { request, _ in
                 let post = try? JSONDecoder().decode(ClientPost.self, from: Data(text.utf8))
             else { continue }
             do {
-                let sequence = try await room.sendWithSequence(.post(Room.Post(user: user, text: post.text))) { _ in () }.sequence
+                let sequence = try await room.sendWithSequence(.post(Room.Post(user: user, text: post.text))) { _ in ()
+                }.sequence
                 try await outbound.write(.text(json(["type": "ack", "id": post.id, "seq": sequence])))
             } catch let refusal as Room.Refusal {
                 try await outbound.write(.text(json(["type": "refused", "id": post.id, "reason": refusal.reason])))
@@ -105,7 +115,8 @@ let app = Application(
 struct Recovery: Service {
     func run() async throws {
         let recovery = try await supervisor.recoverChildren(roomSpec)
-        logger.info("rooms recovered", metadata: ["rooms": "\(recovery.started.count)", "skipped": "\(recovery.skipped.count)"])
+        logger.info(
+            "rooms recovered", metadata: ["rooms": "\(recovery.started.count)", "skipped": "\(recovery.skipped.count)"])
         try await gracefulShutdown()
     }
 }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import CStateJournalLinux
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Every system call the file layer makes, one thin wrapper each.
 ///
@@ -28,7 +29,8 @@ enum Syscall {
 
     @inline(__always)
     private static func check(_ call: String, _ errno: Int32) -> SystemCallError {
-        precondition(errno != EBADF && errno != EFAULT, "\(call): \(SystemCallError.name(of: errno)) is a programming error")
+        precondition(
+            errno != EBADF && errno != EFAULT, "\(call): \(SystemCallError.name(of: errno)) is a programming error")
         return SystemCallError(call: call, errno: errno)
     }
 
@@ -50,12 +52,16 @@ enum Syscall {
         _ = Glibc.close(fd)
     }
 
-    static func pread(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(SystemCallError) -> Int {
+    static func pread(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(SystemCallError)
+        -> Int
+    {
         while true {
             let n = Glibc.pread(fd, buffer.baseAddress, buffer.count, off_t(offset))
             if n >= 0 {
                 if n > 0, let injector = SystemCallFaults.injector {
-                    injector.read(path: SystemCallFaults.path(of: fd), offset: offset, buffer: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n]))
+                    injector.read(
+                        path: SystemCallFaults.path(of: fd), offset: offset,
+                        buffer: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n]))
                 }
                 return n
             }
@@ -66,10 +72,13 @@ enum Syscall {
     }
 
     /// Reads until `buffer` is full or the end of the file; returns the bytes read.
-    static func preadFully(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(SystemCallError) -> Int {
+    static func preadFully(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64)
+        throws(SystemCallError) -> Int
+    {
         var done = 0
         while done < buffer.count {
-            let n = try pread(fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]), at: offset + Int64(done))
+            let n = try pread(
+                fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]), at: offset + Int64(done))
             if n == 0 { break }
             done += n
         }
@@ -119,12 +128,14 @@ enum Syscall {
     static func fdatasync(_ fd: Int32) throws(SystemCallError) {
         let injector = SystemCallFaults.injector
         let paths = injector.map { _ in [SystemCallFaults.path(of: fd)] } ?? []
-        if let injector, case .fail(let code) = injector.sync(paths: paths, fileSystem: false) { throw check("fdatasync", code) }
+        if let injector, case .fail(let code) = injector.sync(paths: paths, fileSystem: false) {
+            throw check("fdatasync", code)
+        }
         while true {
             #if canImport(Glibc)
-            let r = Glibc.fdatasync(fd)
+                let r = Glibc.fdatasync(fd)
             #else
-            let r = Darwin.fsync(fd)
+                let r = Darwin.fsync(fd)
             #endif
             if r == 0 {
                 injector?.synced(paths: paths, fileSystem: false)
@@ -139,7 +150,9 @@ enum Syscall {
     static func fsync(_ fd: Int32) throws(SystemCallError) {
         let injector = SystemCallFaults.injector
         let paths = injector.map { _ in [SystemCallFaults.path(of: fd)] } ?? []
-        if let injector, case .fail(let code) = injector.sync(paths: paths, fileSystem: false) { throw check("fsync", code) }
+        if let injector, case .fail(let code) = injector.sync(paths: paths, fileSystem: false) {
+            throw check("fsync", code)
+        }
         while true {
             if Glibc.fsync(fd) == 0 {
                 injector?.synced(paths: paths, fileSystem: false)
@@ -156,7 +169,9 @@ enum Syscall {
     static func syncfs(_ fd: Int32, covering: [Int32]) throws(SystemCallError) {
         let injector = SystemCallFaults.injector
         let paths = injector.map { _ in covering.map(SystemCallFaults.path(of:)) } ?? []
-        if let injector, case .fail(let code) = injector.sync(paths: paths, fileSystem: true) { throw check("syncfs", code) }
+        if let injector, case .fail(let code) = injector.sync(paths: paths, fileSystem: true) {
+            throw check("syncfs", code)
+        }
         while true {
             if sj_syncfs(fd) == 0 {
                 injector?.synced(paths: paths, fileSystem: true)
@@ -237,7 +252,9 @@ enum Syscall {
 
     /// The type of the file system that holds `fd` (`statfs.f_type`: a magic number).
     static func fileSystemType(_ fd: Int32) throws(SystemCallError) -> Int {
-        if let injector = SystemCallFaults.injector, let type = injector.fileSystemType(path: SystemCallFaults.path(of: fd)) {
+        if let injector = SystemCallFaults.injector,
+            let type = injector.fileSystemType(path: SystemCallFaults.path(of: fd))
+        {
             return type
         }
         var type = 0

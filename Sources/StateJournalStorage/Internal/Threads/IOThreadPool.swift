@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import CStateJournalLinux
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Threads the library owns, for blocking file work (`pwrite`, `fdatasync`,
 /// `rename`, `unlink`), compression and timers. Swift's cooperative pool never
@@ -49,13 +50,15 @@ final class IOThreadPool: @unchecked Sendable {
         for index in 0..<threads {
             let box = Unmanaged.passRetained(ThreadStart(pool: self, name: "\(name)-\(index)"))
             var thread = pthread_t()
-            let result = pthread_create(&thread, nil, { raw in
-                let start = Unmanaged<ThreadStart>.fromOpaque(raw!).takeRetainedValue()
-                pthread_setspecific(IOThreadPool.libraryThreadKey, UnsafeRawPointer(bitPattern: 1))
-                sj_set_thread_name(String(start.name.prefix(15)))
-                start.pool.run()
-                return nil
-            }, box.toOpaque())
+            let result = pthread_create(
+                &thread, nil,
+                { raw in
+                    let start = Unmanaged<ThreadStart>.fromOpaque(raw!).takeRetainedValue()
+                    pthread_setspecific(IOThreadPool.libraryThreadKey, UnsafeRawPointer(bitPattern: 1))
+                    sj_set_thread_name(String(start.name.prefix(15)))
+                    start.pool.run()
+                    return nil
+                }, box.toOpaque())
             precondition(result == 0, "pthread_create failed: \(result)")
             pthread_detach(thread)
         }
@@ -208,7 +211,8 @@ private struct TimerHeap {
             items[0] = last
             var parent = 0
             while true {
-                let left = parent * 2 + 1, right = left + 1
+                let left = parent * 2 + 1
+                let right = left + 1
                 var smallest = parent
                 if left < items.count && less(left, smallest) { smallest = left }
                 if right < items.count && less(right, smallest) { smallest = right }

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// How the processes send: one message at a time (the usual actor load) or with a window in flight.
@@ -49,12 +49,15 @@ struct AppendRun {
 func cpuSeconds() -> Double {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(
+        usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
 
 /// One timed run: `processes` processes send for `seconds`, then every process's events are read back
 /// and compared with what was acknowledged (ids, content and, one at a time, order).
-func runAppend(_ kind: SystemKind, processes: Int, shape: Shape, seconds: Double, directory: String) async throws -> AppendRun {
+func runAppend(_ kind: SystemKind, processes: Int, shape: Shape, seconds: Double, directory: String) async throws
+    -> AppendRun
+{
     try? FileManager.default.removeItem(atPath: directory)
     let store = try await kind.make(directory: directory, processes: processes)
     let window = shape.window
@@ -104,10 +107,13 @@ func runAppend(_ kind: SystemKind, processes: Int, shape: Shape, seconds: Double
         let ids = events.map(\.id)
         if shape == .awaitOne {
             guard ids == Array(0..<Int64(ids.count)), ids.count == expected[process].count else {
-                throw CheckFailure("\(kind), process \(process): read back \(ids.count) events out of order or missing (expected 0..<\(expected[process].count))")
+                throw CheckFailure(
+                    "\(kind), process \(process): read back \(ids.count) events out of order or missing (expected 0..<\(expected[process].count))"
+                )
             }
         } else if ids.sorted() != expected[process].sorted() {
-            throw CheckFailure("\(kind), process \(process): read back \(ids.count) events, acknowledged \(expected[process].count)")
+            throw CheckFailure(
+                "\(kind), process \(process): read back \(ids.count) events, acknowledged \(expected[process].count)")
         }
         for event in events where event != Corpus.event(process: process, index: Int(event.id)) {
             throw CheckFailure("\(kind), process \(process): event \(event.id) read back with other content")
@@ -141,7 +147,9 @@ func measureAppend(_ kind: SystemKind, processes: Int, shape: Shape, settings: S
     var runs: [AppendRun] = []
     for repetition in 0..<settings.repetitions {
         let directory = "\(settings.directory)/append-\(processes)-\(shape.rawValue)-\(repetition)"
-        runs.append(try await runAppend(kind, processes: processes, shape: shape, seconds: settings.seconds, directory: directory))
+        runs.append(
+            try await runAppend(
+                kind, processes: processes, shape: shape, seconds: settings.seconds, directory: directory))
     }
     let rates = runs.map { Double($0.messages) / $0.seconds }
     let middle = runs.sorted { Double($0.messages) / $0.seconds < Double($1.messages) / $1.seconds }[runs.count / 2]

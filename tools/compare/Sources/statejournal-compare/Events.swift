@@ -1,8 +1,8 @@
 import Foundation
-import Synchronization
 import StateJournal
 import StateJournalStorage
 import StateJournalTesting
+import Synchronization
 
 /// One state-changing message: a realistic JSON-like event of 100–250 bytes.
 struct Event: Codable, Sendable, Equatable {
@@ -85,15 +85,19 @@ enum Corpus {
     static let size = 16_384
     static let templates: [Event] = {
         var generator = SplitMix64(seed: seed)
-        let types = ["message.posted", "member.joined", "member.left", "typing.started", "reaction.added", "message.edited"]
+        let types = [
+            "message.posted", "member.joined", "member.left", "typing.started", "reaction.added", "message.edited",
+        ]
         let words = [
             "hello", "world", "state", "journal", "replay", "crash", "again", "swift", "actor", "batch", "ok", "thanks",
-            "see", "you", "soon", "deploy", "merge", "review", "lunch", "meeting", "tomorrow", "shipped", "great", "why",
+            "see", "you", "soon", "deploy", "merge", "review", "lunch", "meeting", "tomorrow", "shipped", "great",
+            "why",
         ]
         return (0..<size).map { i in
             let type = types[Int(generator.next() % UInt64(types.count))]
             let wordCount = 1 + Int(generator.next() % 22)
-            let text = (0..<wordCount).map { _ in words[Int(generator.next() % UInt64(words.count))] }.joined(separator: " ")
+            let text = (0..<wordCount).map { _ in words[Int(generator.next() % UInt64(words.count))] }.joined(
+                separator: " ")
             return Event(
                 type: type, room: "room-\(generator.next() % 300)", user: "user-\(generator.next() % 10_000)",
                 id: 0, ts: 1_763_700_000_000 + Int64(i) * 41, text: text)
@@ -144,7 +148,8 @@ struct EventBinaryCodec: ValueCodec {
 
     func encode(_ event: Event) throws -> [UInt8] {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(32 + event.type.utf8.count + event.room.utf8.count + event.user.utf8.count + event.text.utf8.count)
+        bytes.reserveCapacity(
+            32 + event.type.utf8.count + event.room.utf8.count + event.user.utf8.count + event.text.utf8.count)
         func put(_ value: Int64) { withUnsafeBytes(of: value.littleEndian) { bytes += $0 } }
         func put(_ string: String) {
             let utf8 = string.utf8

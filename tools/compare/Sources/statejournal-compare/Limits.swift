@@ -1,10 +1,10 @@
 import CCompareSupport
 import Foundation
-import Synchronization
 import StateJournalStorage
+import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What this machine allows, measured in the same run: every other figure reads as a fraction of these.
@@ -38,16 +38,20 @@ func measureLimits(settings: Settings) throws -> Limits {
     let total = settings.quick ? 16 << 20 : 256 << 20
     var chunk = [UInt8](repeating: 0, count: 1 << 20)
     for i in 0..<chunk.count { chunk[i] = stream[i % stream.count] }
-    let bandwidth = try median((0..<settings.repetitions).map { run in
-        let path = "\(directory)/sequential-\(run)"
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw SystemCallError(call: "open", code: errno) }
-        defer { close(fd); unlink(path) }
-        let start = ContinuousClock.now
-        for _ in 0..<(total / chunk.count) { try chunk.withUnsafeBytes { try writeAll(fd, $0) } }
-        guard fdatasync(fd) == 0 else { throw SystemCallError(call: "fdatasync", code: errno) }
-        return Double(total) / inSeconds(ContinuousClock.now - start) / 1e6
-    })
+    let bandwidth = try median(
+        (0..<settings.repetitions).map { run in
+            let path = "\(directory)/sequential-\(run)"
+            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw SystemCallError(call: "open", code: errno) }
+            defer {
+                close(fd)
+                unlink(path)
+            }
+            let start = ContinuousClock.now
+            for _ in 0..<(total / chunk.count) { try chunk.withUnsafeBytes { try writeAll(fd, $0) } }
+            guard fdatasync(fd) == 0 else { throw SystemCallError(call: "fdatasync", code: errno) }
+            return Double(total) / inSeconds(ContinuousClock.now - start) / 1e6
+        })
 
     // fdatasync latency after a 4 KiB append.
     var syncs: [Double] = []
@@ -55,7 +59,10 @@ func measureLimits(settings: Settings) throws -> Limits {
         let path = "\(directory)/latency"
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw SystemCallError(call: "open", code: errno) }
-        defer { close(fd); unlink(path) }
+        defer {
+            close(fd)
+            unlink(path)
+        }
         let page = Array(chunk.prefix(4096))
         for _ in 0..<(settings.quick ? 50 : 500) {
             try page.withUnsafeBytes { try writeAll(fd, $0) }
@@ -87,7 +94,9 @@ func measureLimits(settings: Settings) throws -> Limits {
         var round = 0
         while roundTimes.count < 5 || ContinuousClock.now < budget {
             let start = ContinuousClock.now
-            for (f, fd) in fds.enumerated() { try records[(f &* 7919 &+ round) % records.count].withUnsafeBytes { try writeAll(fd, $0) } }
+            for (f, fd) in fds.enumerated() {
+                try records[(f &* 7919 &+ round) % records.count].withUnsafeBytes { try writeAll(fd, $0) }
+            }
             let written = ContinuousClock.now
             let status = files == 1 ? fdatasync(fds[0]) : sj_compare_syncfs(fds[0])
             guard status == 0 else { throw SystemCallError(call: files == 1 ? "fdatasync" : "syncfs", code: errno) }
@@ -111,7 +120,11 @@ func measureLimits(settings: Settings) throws -> Limits {
         for (i, source) in blocks.enumerated() {
             var out = [CChar](repeating: 0, count: Int(sj_compare_lz4_bound(Int32(block))))
             let n = source.withUnsafeBytes { s in
-                out.withUnsafeMutableBufferPointer { sj_compare_lz4_compress(s.baseAddress!.assumingMemoryBound(to: CChar.self), $0.baseAddress!, Int32(block), Int32($0.count)) }
+                out.withUnsafeMutableBufferPointer {
+                    sj_compare_lz4_compress(
+                        s.baseAddress!.assumingMemoryBound(to: CChar.self), $0.baseAddress!, Int32(block),
+                        Int32($0.count))
+                }
             }
             out.removeLast(out.count - Int(n))
             compressed[i] = out
@@ -123,7 +136,11 @@ func measureLimits(settings: Settings) throws -> Limits {
     start = ContinuousClock.now
     for _ in 0..<passes {
         for source in compressed {
-            let n = source.withUnsafeBufferPointer { s in back.withUnsafeMutableBufferPointer { sj_compare_lz4_decompress(s.baseAddress!, $0.baseAddress!, Int32(s.count), Int32(block)) } }
+            let n = source.withUnsafeBufferPointer { s in
+                back.withUnsafeMutableBufferPointer {
+                    sj_compare_lz4_decompress(s.baseAddress!, $0.baseAddress!, Int32(s.count), Int32(block))
+                }
+            }
             guard n == block else { throw CheckFailure("LZ4 round trip failed") }
         }
     }
@@ -148,7 +165,9 @@ func measureLimits(settings: Settings) throws -> Limits {
     let compact = try events.map { try CompactEncoder().encode($0) }
     let json = try events.map { try JSONEncoder().encode($0) }
     let compactEncodes = try rate { for e in events { _ = try CompactEncoder().encode(e) } }
-    let compactDecodes = try rate { for bytes in compact { _ = try bytes.withUnsafeBytes { try CompactDecoder().decode(Event.self, from: $0) } } }
+    let compactDecodes = try rate {
+        for bytes in compact { _ = try bytes.withUnsafeBytes { try CompactDecoder().decode(Event.self, from: $0) } }
+    }
     let encoder = JSONEncoder()
     let decoder = JSONDecoder()
     let jsonEncodes = try rate { for e in events { _ = try encoder.encode(e) } }
@@ -156,7 +175,8 @@ func measureLimits(settings: Settings) throws -> Limits {
 
     return Limits(
         sequentialWriteMBPerSecond: bandwidth,
-        fdatasyncAfter4KiBP50Microseconds: percentile(syncs, 0.5) * 1e6, fdatasyncAfter4KiBP99Microseconds: percentile(syncs, 0.99) * 1e6,
+        fdatasyncAfter4KiBP50Microseconds: percentile(syncs, 0.5) * 1e6,
+        fdatasyncAfter4KiBP99Microseconds: percentile(syncs, 0.99) * 1e6,
         syncRoundMessagesPerSecond: rounds, writeMessagesPerSecond: writes,
         lz4CompressMBPerSecond: lz4Compress, lz4DecompressMBPerSecond: lz4Decompress,
         lz4Ratio: Double(blocks.count * block) / Double(max(compressedBytes, 1)),

@@ -11,7 +11,8 @@ enum ReplaySystem: Hashable, Sendable, CustomStringConvertible {
     case files(Encoding)
 
     static let all: [ReplaySystem] =
-        [.stateJournal(snapshot: false), .stateJournal(snapshot: true), .stateJournalBinary] + Encoding.allCases.flatMap { [ReplaySystem.sqlite($0), .files($0)] }
+        [.stateJournal(snapshot: false), .stateJournal(snapshot: true), .stateJournalBinary]
+        + Encoding.allCases.flatMap { [ReplaySystem.sqlite($0), .files($0)] }
 
     var system: String {
         switch self {
@@ -59,7 +60,9 @@ struct ReplayFigure: Sendable, Codable {
 
 /// Writes the data set once, then restarts from it `repetitions` times; every restart's
 /// states are compared with the states the data stands for.
-func measureReplay(_ system: ReplaySystem, processes: Int, perProcess: Int, settings: Settings) async throws -> ReplayFigure {
+func measureReplay(_ system: ReplaySystem, processes: Int, perProcess: Int, settings: Settings) async throws
+    -> ReplayFigure
+{
     let directory = "\(settings.directory)/replay-\(processes)x\(perProcess)"
     try? FileManager.default.removeItem(atPath: directory)
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -75,7 +78,9 @@ func measureReplay(_ system: ReplaySystem, processes: Int, perProcess: Int, sett
         let states = try await replay(system, directory: directory, processes: processes)
         let elapsed = inSeconds(ContinuousClock.now - start)
         let first = FirstMessage.take().map { inSeconds($0 - start) }
-        guard states == expected else { throw CheckFailure("\(system): the replayed states differ from the states written") }
+        guard states == expected else {
+            throw CheckFailure("\(system): the replayed states differ from the states written")
+        }
         durations.append(elapsed)
         firsts.append(first)
     }
@@ -84,12 +89,15 @@ func measureReplay(_ system: ReplaySystem, processes: Int, perProcess: Int, sett
     let index = durations.firstIndex(of: middle)!
     return ReplayFigure(
         system: system.system, encoding: system.encoding, processes: processes, messagesPerProcess: perProcess,
-        messagesPerSecond: total / middle, secondsToRunning: middle, firstMessageMilliseconds: firsts[index].map { $0 * 1000 },
+        messagesPerSecond: total / middle, secondsToRunning: middle,
+        firstMessageMilliseconds: firsts[index].map { $0 * 1000 },
         bytesOnDiskPerMessage: Double(bytes) / total, runs: durations.map { total / $0 })
 }
 
 /// Writes `perProcess` events for each process; returns the states they stand for.
-private func prepareReplay(_ system: ReplaySystem, directory: String, processes: Int, perProcess: Int) async throws -> [RoomState] {
+private func prepareReplay(_ system: ReplaySystem, directory: String, processes: Int, perProcess: Int) async throws
+    -> [RoomState]
+{
     switch system {
     case .stateJournal, .stateJournalBinary:
         // Through the public API, pipelined (several senders per process), at `.written`.
@@ -103,7 +111,9 @@ private func prepareReplay(_ system: ReplaySystem, directory: String, processes:
             for p in 0..<processes {
                 for lane in 0..<lanes {
                     group.addTask {
-                        for i in stride(from: lane, to: perProcess, by: lanes) { _ = try await senders[p].send(Corpus.event(process: p, index: i)) }
+                        for i in stride(from: lane, to: perProcess, by: lanes) {
+                            _ = try await senders[p].send(Corpus.event(process: p, index: i))
+                        }
                     }
                 }
             }
@@ -125,7 +135,9 @@ private func prepareReplay(_ system: ReplaySystem, directory: String, processes:
         for p in 0..<processes {
             let path = "\(directory)/p\(p).\(encoding == .json ? "jsonl" : "log")"
             var bytes: [UInt8] = []
-            for i in 0..<perProcess { bytes += try FileStore.record(Corpus.event(process: p, index: i), encoding: encoding) }
+            for i in 0..<perProcess {
+                bytes += try FileStore.record(Corpus.event(process: p, index: i), encoding: encoding)
+            }
             try Data(bytes).write(to: URL(fileURLWithPath: path))
         }
         return (0..<processes).map { Corpus.expectedState(process: $0, count: perProcess) }
@@ -160,7 +172,9 @@ private func replay(_ system: ReplaySystem, directory: String, processes: Int) a
     case .files(let encoding):
         return try await inParallel(processes) { p in
             var state = RoomState()
-            _ = try FileStore.read(path: "\(directory)/p\(p).\(encoding == .json ? "jsonl" : "log")", encoding: encoding) { event in
+            _ = try FileStore.read(
+                path: "\(directory)/p\(p).\(encoding == .json ? "jsonl" : "log")", encoding: encoding
+            ) { event in
                 FirstMessage.mark()
                 state.apply(event)
             }
@@ -170,7 +184,9 @@ private func replay(_ system: ReplaySystem, directory: String, processes: Int) a
 }
 
 /// Runs `body` for every process on the peers' blocking pool, all at once, and returns the results in order.
-private func inParallel(_ processes: Int, _ body: @escaping @Sendable (Int) throws -> RoomState) async throws -> [RoomState] {
+private func inParallel(_ processes: Int, _ body: @escaping @Sendable (Int) throws -> RoomState) async throws
+    -> [RoomState]
+{
     try await withThrowingTaskGroup(of: (Int, RoomState).self) { group in
         for p in 0..<processes {
             group.addTask { (p, try await BlockingPool.shared.run { try body(p) }) }

@@ -3,7 +3,7 @@ import Foundation
 import StateJournal
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 struct ScaleFigure: Sendable, Codable {
@@ -49,7 +49,9 @@ func measureScale(journals: Int, active: Int, settings: Settings) async throws -
         for worker in 0..<workers {
             group.addTask {
                 for p in stride(from: worker, to: journals, by: workers) {
-                    let handle = try await supervisor.child(id: "session-\(p)") { ChildSpec(id: $0, process: EventLog(), options: options) }
+                    let handle = try await supervisor.child(id: "session-\(p)") {
+                        ChildSpec(id: $0, process: EventLog(), options: options)
+                    }
                     _ = try await handle.send(Corpus.event(process: p, index: 0))
                 }
             }

@@ -5,7 +5,7 @@ import StateJournal
 import StateJournalStorage
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A store that keeps every process's events, as each system does it naturally.
@@ -69,16 +69,20 @@ enum SystemKind: Hashable, Sendable, CustomStringConvertible {
 
     static let peers: [SystemKind] =
         Encoding.allCases.flatMap { encoding in
-            SQLiteMode.allCases.map { SystemKind.sqlite($0, encoding) } + FileMode.allCases.map { SystemKind.files($0, encoding) }
+            SQLiteMode.allCases.map { SystemKind.sqlite($0, encoding) }
+                + FileMode.allCases.map { SystemKind.files($0, encoding) }
         }
     static let all: [SystemKind] = DurabilityLevel.allCases.map { .stateJournal($0) } + peers
 
     func make(directory: String, processes: Int) async throws -> any EventStore {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         switch self {
-        case .stateJournal(let level): return try await JournalStore(directory: directory, processes: processes, level: level)
-        case .sqlite(let mode, let encoding): return try SQLiteStore(directory: directory, mode: mode, encoding: encoding)
-        case .files(let mode, let encoding): return try FileStore(directory: directory, processes: processes, mode: mode, encoding: encoding)
+        case .stateJournal(let level):
+            return try await JournalStore(directory: directory, processes: processes, level: level)
+        case .sqlite(let mode, let encoding):
+            return try SQLiteStore(directory: directory, mode: mode, encoding: encoding)
+        case .files(let mode, let encoding):
+            return try FileStore(directory: directory, processes: processes, mode: mode, encoding: encoding)
         }
     }
 }
@@ -125,7 +129,8 @@ final class JournalStore: EventStore {
         try handles.map { handle in
             var events: [Event] = []
             let reader = try JournalReader(path: handle.journalPath)
-            try reader.forEachMessage { _, bytes in events.append(try CompactDecoder().decode(Event.self, from: bytes)) }
+            try reader.forEachMessage { _, bytes in events.append(try CompactDecoder().decode(Event.self, from: bytes))
+            }
             return events
         }
     }
@@ -251,7 +256,10 @@ final class FileStore: EventStore, @unchecked Sendable {
         case .json: bytes.append(UInt8(ascii: "\n"))
         case .compact:
             let count = UInt32(bytes.count)
-            bytes.insert(contentsOf: [UInt8(count & 0xFF), UInt8(count >> 8 & 0xFF), UInt8(count >> 16 & 0xFF), UInt8(count >> 24)], at: 0)
+            bytes.insert(
+                contentsOf: [
+                    UInt8(count & 0xFF), UInt8(count >> 8 & 0xFF), UInt8(count >> 16 & 0xFF), UInt8(count >> 24),
+                ], at: 0)
         }
         return bytes
     }
@@ -326,7 +334,9 @@ final class FileStore: EventStore, @unchecked Sendable {
                     end = cursor
                     offset = cursor + 1
                 case .compact:
-                    let count = Int(raw[offset]) | Int(raw[offset + 1]) << 8 | Int(raw[offset + 2]) << 16 | Int(raw[offset + 3]) << 24
+                    let count =
+                        Int(raw[offset]) | Int(raw[offset + 1]) << 8 | Int(raw[offset + 2]) << 16 | Int(raw[offset + 3])
+                        << 24
                     start = offset + 4
                     end = start + count
                     offset = end
@@ -364,7 +374,9 @@ final class SQLiteStore: EventStore, @unchecked Sendable {
             return try Int.fetchOne(db, sql: "PRAGMA synchronous")
         }
         let expected = ["OFF": 0, "NORMAL": 1, "FULL": 2, "EXTRA": 3][synchronous]
-        guard level == expected else { throw CheckFailure("SQLite kept synchronous = \(level.map(String.init) ?? "?") instead of \(synchronous)") }
+        guard level == expected else {
+            throw CheckFailure("SQLite kept synchronous = \(level.map(String.init) ?? "?") instead of \(synchronous)")
+        }
         return pool
     }
 
@@ -374,7 +386,10 @@ final class SQLiteStore: EventStore, @unchecked Sendable {
         path = directory + "/events.sqlite"
         pool = try Self.open(path: path, synchronous: mode == .normalPerMessage ? "NORMAL" : "FULL")
         try pool.write { db in
-            try db.execute(sql: "CREATE TABLE IF NOT EXISTS events (process INTEGER NOT NULL, seq INTEGER NOT NULL, body BLOB NOT NULL, PRIMARY KEY (process, seq)) WITHOUT ROWID")
+            try db.execute(
+                sql:
+                    "CREATE TABLE IF NOT EXISTS events (process INTEGER NOT NULL, seq INTEGER NOT NULL, body BLOB NOT NULL, PRIMARY KEY (process, seq)) WITHOUT ROWID"
+            )
         }
     }
 
@@ -382,7 +397,9 @@ final class SQLiteStore: EventStore, @unchecked Sendable {
         let body = Data(try encoding.encode(event))
         let seq = event.id
         if mode != .fullPerBatch {
-            try await pool.write { db in try db.cachedStatement(sql: Self.insert).execute(arguments: [process, seq, body]) }
+            try await pool.write { db in
+                try db.cachedStatement(sql: Self.insert).execute(arguments: [process, seq, body])
+            }
             return
         }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
@@ -428,7 +445,9 @@ final class SQLiteStore: EventStore, @unchecked Sendable {
         var index = 0
         while index < count {
             let end = min(index + 10_000, count)
-            let rows = try (index..<end).map { i in (Int64(i), Data(try encoding.encode(Corpus.event(process: process, index: i)))) }
+            let rows = try (index..<end).map { i in
+                (Int64(i), Data(try encoding.encode(Corpus.event(process: process, index: i))))
+            }
             try pool.write { db in
                 let statement = try db.cachedStatement(sql: Self.insert)
                 for (seq, body) in rows { try statement.execute(arguments: [process, seq, body]) }
@@ -452,7 +471,8 @@ final class SQLiteStore: EventStore, @unchecked Sendable {
     /// Reads one process's events in sequence order (also the replay path of this peer).
     static func read(pool: DatabasePool, process: Int, encoding: Encoding, each: (Event) throws -> Void) throws {
         try pool.read { db in
-            let rows = try Row.fetchCursor(db, sql: "SELECT body FROM events WHERE process = ? ORDER BY seq", arguments: [process])
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT body FROM events WHERE process = ? ORDER BY seq", arguments: [process])
             while let row = try rows.next() {
                 try row.withUnsafeData(atIndex: 0) { data in
                     guard let data else { return }

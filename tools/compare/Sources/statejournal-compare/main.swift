@@ -7,7 +7,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 let usage = """
@@ -56,20 +56,28 @@ struct Settings: Sendable {
             switch argument {
             case "--quick": settings.quick = true
             case "--seconds":
-                guard let seconds = Double(value(argument)), seconds > 0 else { fail("--seconds needs a positive number") }
+                guard let seconds = Double(value(argument)), seconds > 0 else {
+                    fail("--seconds needs a positive number")
+                }
                 settings.seconds = seconds
                 explicitSeconds = true
             case "--repetitions":
-                guard let count = Int(value(argument)), count > 0 else { fail("--repetitions needs a positive whole number") }
+                guard let count = Int(value(argument)), count > 0 else {
+                    fail("--repetitions needs a positive whole number")
+                }
                 settings.repetitions = count
                 explicitRepetitions = true
             case "--processes":
                 let counts = value(argument).split(separator: ",").map { Int($0) }
-                guard !counts.isEmpty, counts.allSatisfy({ ($0 ?? 0) > 0 }) else { fail("--processes needs a list like 1,64,1024") }
+                guard !counts.isEmpty, counts.allSatisfy({ ($0 ?? 0) > 0 }) else {
+                    fail("--processes needs a list like 1,64,1024")
+                }
                 settings.processCounts = counts.map { $0! }
             case "--only":
                 let section = value(argument)
-                guard ["limits", "append", "replay", "size", "scale"].contains(section) else { fail("unknown section '\(section)'") }
+                guard ["limits", "append", "replay", "size", "scale"].contains(section) else {
+                    fail("unknown section '\(section)'")
+                }
                 settings.only.insert(section)
             case "--json": settings.jsonPath = value(argument)
             case "--dir": settings.directory = value(argument)
@@ -150,11 +158,16 @@ defer { try? FileManager.default.removeItem(atPath: settings.directory) }
 
 let sizes = payloadSizes.sorted()
 var report = Report(
-    machine: "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB",
+    machine:
+        "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB",
     seconds: settings.seconds, repetitions: settings.repetitions,
-    events: "\(Corpus.size) JSON-like events from seed \(String(Corpus.seed, radix: 16)), \(sizes.first!)–\(sizes.last!) B as JSON, average \(sizes.reduce(0, +) / sizes.count) B")
+    events:
+        "\(Corpus.size) JSON-like events from seed \(String(Corpus.seed, radix: 16)), \(sizes.first!)–\(sizes.last!) B as JSON, average \(sizes.reduce(0, +) / sizes.count) B"
+)
 print("statejournal-compare: \(report.machine); \(report.events)")
-print("each figure: median of \(settings.repetitions) run(s)\(settings.enabled("append") ? ", append runs of \(settings.seconds) s" : ""); data in \(settings.directory)\n")
+print(
+    "each figure: median of \(settings.repetitions) run(s)\(settings.enabled("append") ? ", append runs of \(settings.seconds) s" : ""); data in \(settings.directory)\n"
+)
 fflush(nil)
 
 if settings.enabled("limits") {
@@ -162,28 +175,54 @@ if settings.enabled("limits") {
     report.limits = limits
     print("== Physical limits on this machine")
     var rows: [[String]] = [
-        ["sequential write, 1 MiB writes, fdatasync at the end", String(format: "%.0f MB/s", limits.sequentialWriteMBPerSecond)],
-        ["fdatasync after a 4 KiB append, p50 / p99", "\(micros(limits.fdatasyncAfter4KiBP50Microseconds)) / \(micros(limits.fdatasyncAfter4KiBP99Microseconds))"],
+        [
+            "sequential write, 1 MiB writes, fdatasync at the end",
+            String(format: "%.0f MB/s", limits.sequentialWriteMBPerSecond),
+        ],
+        [
+            "fdatasync after a 4 KiB append, p50 / p99",
+            "\(micros(limits.fdatasyncAfter4KiBP50Microseconds)) / \(micros(limits.fdatasyncAfter4KiBP99Microseconds))",
+        ],
     ]
     for files in settings.processCounts {
-        rows.append(["one record per file then one \(files == 1 ? "fdatasync" : "syncfs"), \(files) file(s)", "\(rate(limits.syncRoundMessagesPerSecond["\(files)"] ?? 0)) msg/s"])
+        rows.append([
+            "one record per file then one \(files == 1 ? "fdatasync" : "syncfs"), \(files) file(s)",
+            "\(rate(limits.syncRoundMessagesPerSecond["\(files)"] ?? 0)) msg/s",
+        ])
     }
     for files in settings.processCounts {
-        rows.append(["one write() per record, no sync, \(files) file(s)", "\(rate(limits.writeMessagesPerSecond["\(files)"] ?? 0)) msg/s"])
+        rows.append([
+            "one write() per record, no sync, \(files) file(s)",
+            "\(rate(limits.writeMessagesPerSecond["\(files)"] ?? 0)) msg/s",
+        ])
     }
     rows += [
-        ["LZ4 compress / decompress, 64 KiB blocks of events", String(format: "%.0f / %.0f MB/s (ratio %.2f)", limits.lz4CompressMBPerSecond, limits.lz4DecompressMBPerSecond, limits.lz4Ratio)],
+        [
+            "LZ4 compress / decompress, 64 KiB blocks of events",
+            String(
+                format: "%.0f / %.0f MB/s (ratio %.2f)", limits.lz4CompressMBPerSecond, limits.lz4DecompressMBPerSecond,
+                limits.lz4Ratio),
+        ],
         ["CRC32C (\(limits.crc32cImplementation))", String(format: "%.0f MB/s", limits.crc32cMBPerSecond)],
-        ["compact encoding: encode / decode", "\(rate(limits.compactEncodesPerSecond)) / \(rate(limits.compactDecodesPerSecond)) events/s"],
-        ["Foundation JSON: encode / decode", "\(rate(limits.jsonEncodesPerSecond)) / \(rate(limits.jsonDecodesPerSecond)) events/s"],
+        [
+            "compact encoding: encode / decode",
+            "\(rate(limits.compactEncodesPerSecond)) / \(rate(limits.compactDecodesPerSecond)) events/s",
+        ],
+        [
+            "Foundation JSON: encode / decode",
+            "\(rate(limits.jsonEncodesPerSecond)) / \(rate(limits.jsonDecodesPerSecond)) events/s",
+        ],
     ]
     table(["limit", "measured"], rows)
 }
 
 if settings.enabled("append") {
-    print("== Append: each process sends through the system and awaits the acknowledgement (payload = the event as JSON)")
+    print(
+        "== Append: each process sends through the system and awaits the acknowledgement (payload = the event as JSON)")
     print("   await-one: one message in flight per process; pipelined: \(Shape.pipelined.window) in flight per process")
-    print("   guarantee: written = survives kill -9, synced = survives power loss; buffered = at most 10 ms lost on kill -9")
+    print(
+        "   guarantee: written = survives kill -9, synced = survives power loss; buffered = at most 10 ms lost on kill -9"
+    )
     print("   ×best peer: over the fastest peer whose guarantee is at least as strong (for .buffered: any peer)")
     print("   CPU µs/msg: user + system time of the whole program (2 cores) per acknowledged message\n")
     fflush(nil)
@@ -209,11 +248,16 @@ if settings.enabled("append") {
             report.append += figures
             print("-- \(processes) process(es), \(shape.rawValue)")
             table(
-                ["system", "encoding", "guarantee", "msg/s", "MB/s", "p50", "p99", "CPU µs/msg", "B/msg on disk", "×best peer", "runs (msg/s)"],
+                [
+                    "system", "encoding", "guarantee", "msg/s", "MB/s", "p50", "p99", "CPU µs/msg", "B/msg on disk",
+                    "×best peer", "runs (msg/s)",
+                ],
                 figures.map { f in
                     [
-                        f.system, f.encoding, f.guarantee, rate(f.messagesPerSecond), String(format: "%.1f", f.payloadMBPerSecond),
-                        micros(f.p50Microseconds), micros(f.p99Microseconds), String(format: "%.1f", f.cpuMicrosecondsPerMessage),
+                        f.system, f.encoding, f.guarantee, rate(f.messagesPerSecond),
+                        String(format: "%.1f", f.payloadMBPerSecond),
+                        micros(f.p50Microseconds), micros(f.p99Microseconds),
+                        String(format: "%.1f", f.cpuMicrosecondsPerMessage),
                         String(format: "%.1f", f.bytesOnDiskPerMessage),
                         ratio(f.ratioToBestPeer), f.runs.map(rate).joined(separator: " "),
                     ]
@@ -230,7 +274,8 @@ if settings.enabled("replay") || settings.enabled("size") {
     for (processes, perProcess) in layouts {
         var figures: [ReplayFigure] = []
         for system in ReplaySystem.all {
-            figures.append(try await measureReplay(system, processes: processes, perProcess: perProcess, settings: settings))
+            figures.append(
+                try await measureReplay(system, processes: processes, perProcess: perProcess, settings: settings))
         }
         let peers = figures.filter { !$0.system.hasPrefix("StateJournal") }
         if let best = peers.max(by: { $0.messagesPerSecond < $1.messagesPerSecond }) {
@@ -242,12 +287,16 @@ if settings.enabled("replay") || settings.enabled("size") {
         report.replay += figures
         print("-- \(processes) process(es) × \(perProcess) messages")
         table(
-            ["system", "encoding", "msg/s", "to running", "first message", "B/msg on disk", "×best peer", "runs (msg/s)"],
+            [
+                "system", "encoding", "msg/s", "to running", "first message", "B/msg on disk", "×best peer",
+                "runs (msg/s)",
+            ],
             figures.map { f in
                 [
                     f.system, f.encoding, rate(f.messagesPerSecond), String(format: "%.3f s", f.secondsToRunning),
                     f.firstMessageMilliseconds.map { String(format: "%.2f ms", $0) } ?? "(snapshot)",
-                    String(format: "%.1f", f.bytesOnDiskPerMessage), ratio(f.ratioToBestPeer), f.runs.map(rate).joined(separator: " "),
+                    String(format: "%.1f", f.bytesOnDiskPerMessage), ratio(f.ratioToBestPeer),
+                    f.runs.map(rate).joined(separator: " "),
                 ]
             }, alignLeft: 2)
     }
@@ -257,14 +306,27 @@ if settings.enabled("scale") {
     let (journals, active) = settings.quick ? (2_000, 100) : (100_000, 1_000)
     let scale = try await measureScale(journals: journals, active: active, settings: settings)
     report.scale = scale
-    print("== Scale: \(journals) journals (dynamic children, one message each, idle after 200 ms), then \(active) of them sending")
+    print(
+        "== Scale: \(journals) journals (dynamic children, one message each, idle after 200 ms), then \(active) of them sending"
+    )
     table(
         ["reading", "value"],
         [
             ["created (child started + one .written message)", String(format: "%.1f s", scale.secondsToCreate)],
-            ["resident memory: before / all idle / while \(active) send", String(format: "%.0f / %.0f / %.0f MB", scale.residentMBBaseline, scale.residentMBAllIdle, scale.residentMBWhileActive)],
-            ["malloc in use per idle journal (process + writer)", String(format: "%.0f B", scale.mallocBytesPerIdleJournal)],
-            ["open descriptors: all idle / peak while \(active) send", "\(scale.descriptorsAllIdle) / \(scale.descriptorsWhileActivePeak)"],
+            [
+                "resident memory: before / all idle / while \(active) send",
+                String(
+                    format: "%.0f / %.0f / %.0f MB", scale.residentMBBaseline, scale.residentMBAllIdle,
+                    scale.residentMBWhileActive),
+            ],
+            [
+                "malloc in use per idle journal (process + writer)",
+                String(format: "%.0f B", scale.mallocBytesPerIdleJournal),
+            ],
+            [
+                "open descriptors: all idle / peak while \(active) send",
+                "\(scale.descriptorsAllIdle) / \(scale.descriptorsWhileActivePeak)",
+            ],
             ["messages/s of the \(active) active ones (.written, await-one)", rate(scale.activeMessagesPerSecond)],
         ])
 }
@@ -272,43 +334,83 @@ if settings.enabled("scale") {
 // MARK: Targets (PRODUCT.md section 5)
 
 let appendFigure = { (system: String, encoding: String, processes: Int, shape: Shape) -> AppendFigure? in
-    report.append.first { $0.system == system && $0.encoding == encoding && $0.processes == processes && $0.shape == shape }
+    report.append.first {
+        $0.system == system && $0.encoding == encoding && $0.processes == processes && $0.shape == shape
+    }
 }
 
 if let synced = appendFigure("StateJournal .synced", "compact", 64, .awaitOne) {
     if let sqlite = appendFigure("SQLite WAL FULL, txn/msg", "json", 64, .awaitOne) {
         let x = synced.messagesPerSecond / sqlite.messagesPerSecond
-        report.targets.append(Target(claim: ".synced, 64 processes awaiting one message: at least 10× SQLite FULL one transaction per message", measured: String(format: "%.1f× (%@ vs %@ msg/s)", x, rate(synced.messagesPerSecond), rate(sqlite.messagesPerSecond)), met: x >= 10))
+        report.targets.append(
+            Target(
+                claim:
+                    ".synced, 64 processes awaiting one message: at least 10× SQLite FULL one transaction per message",
+                measured: String(
+                    format: "%.1f× (%@ vs %@ msg/s)", x, rate(synced.messagesPerSecond), rate(sqlite.messagesPerSecond)),
+                met: x >= 10))
     }
     if let limit = report.limits?.syncRoundMessagesPerSecond["64"] {
         let x = synced.messagesPerSecond / limit
-        report.targets.append(Target(claim: ".synced, 64 processes awaiting one message: at least 0.8× one sync round per batch", measured: String(format: "%.2f× (%@ vs %@ msg/s)", x, rate(synced.messagesPerSecond), rate(limit)), met: x >= 0.8))
+        report.targets.append(
+            Target(
+                claim: ".synced, 64 processes awaiting one message: at least 0.8× one sync round per batch",
+                measured: String(format: "%.2f× (%@ vs %@ msg/s)", x, rate(synced.messagesPerSecond), rate(limit)),
+                met: x >= 0.8))
     }
 }
 for shape in Shape.allCases {
     for processes in settings.processCounts {
-        if let written = appendFigure("StateJournal .written", "compact", processes, shape), let x = written.ratioToBestPeer {
-            report.targets.append(Target(claim: ".written ahead of every peer, \(processes) process(es), \(shape.rawValue)", measured: String(format: "%.2f× %@", x, written.bestPeer ?? ""), met: x > 1))
+        if let written = appendFigure("StateJournal .written", "compact", processes, shape),
+            let x = written.ratioToBestPeer
+        {
+            report.targets.append(
+                Target(
+                    claim: ".written ahead of every peer, \(processes) process(es), \(shape.rawValue)",
+                    measured: String(format: "%.2f× %@", x, written.bestPeer ?? ""), met: x > 1))
         }
     }
 }
 for figure in report.replay where figure.system == "StateJournal" {
-    if let sqlite = report.replay.first(where: { $0.system == "SQLite WAL" && $0.encoding == "json" && $0.processes == figure.processes }) {
+    if let sqlite = report.replay.first(where: {
+        $0.system == "SQLite WAL" && $0.encoding == "json" && $0.processes == figure.processes
+    }) {
         let x = figure.messagesPerSecond / sqlite.messagesPerSecond
-        report.targets.append(Target(claim: "replay \(figure.processes) × \(figure.messagesPerProcess): at least 5× SQLite with JSON", measured: String(format: "%.1f× (%@ vs %@ msg/s)", x, rate(figure.messagesPerSecond), rate(sqlite.messagesPerSecond)), met: x >= 5))
+        report.targets.append(
+            Target(
+                claim: "replay \(figure.processes) × \(figure.messagesPerProcess): at least 5× SQLite with JSON",
+                measured: String(
+                    format: "%.1f× (%@ vs %@ msg/s)", x, rate(figure.messagesPerSecond), rate(sqlite.messagesPerSecond)),
+                met: x >= 5))
     }
     if let lines = report.replay.first(where: { $0.system == "JSON lines" && $0.processes == figure.processes }) {
         let x = figure.bytesOnDiskPerMessage / lines.bytesOnDiskPerMessage
-        report.targets.append(Target(claim: "bytes on disk per message (\(figure.processes) × \(figure.messagesPerProcess)): at most 0.4× JSON lines", measured: String(format: "%.2f× (%.1f vs %.1f B)", x, figure.bytesOnDiskPerMessage, lines.bytesOnDiskPerMessage), met: x <= 0.4))
+        report.targets.append(
+            Target(
+                claim:
+                    "bytes on disk per message (\(figure.processes) × \(figure.messagesPerProcess)): at most 0.4× JSON lines",
+                measured: String(
+                    format: "%.2f× (%.1f vs %.1f B)", x, figure.bytesOnDiskPerMessage, lines.bytesOnDiskPerMessage),
+                met: x <= 0.4))
     }
 }
-if let journal = appendFigure("StateJournal .synced", "compact", 64, .awaitOne), let lines = appendFigure("files fdatasync/msg", "json", 64, .awaitOne) {
+if let journal = appendFigure("StateJournal .synced", "compact", 64, .awaitOne),
+    let lines = appendFigure("files fdatasync/msg", "json", 64, .awaitOne)
+{
     let x = journal.bytesOnDiskPerMessage / lines.bytesOnDiskPerMessage
-    report.targets.append(Target(claim: "bytes on disk per message (64 processes, await-one, one message per batch): at most 0.4× JSON lines", measured: String(format: "%.2f× (%.1f vs %.1f B)", x, journal.bytesOnDiskPerMessage, lines.bytesOnDiskPerMessage), met: x <= 0.4))
+    report.targets.append(
+        Target(
+            claim:
+                "bytes on disk per message (64 processes, await-one, one message per batch): at most 0.4× JSON lines",
+            measured: String(
+                format: "%.2f× (%.1f vs %.1f B)", x, journal.bytesOnDiskPerMessage, lines.bytesOnDiskPerMessage),
+            met: x <= 0.4))
 }
 if !report.targets.isEmpty {
     print("== Targets (PRODUCT.md, section 5)")
-    table(["", "target", "measured"], report.targets.map { [$0.met ? "met" : "MISSED", $0.claim, $0.measured] }, alignLeft: 3)
+    table(
+        ["", "target", "measured"], report.targets.map { [$0.met ? "met" : "MISSED", $0.claim, $0.measured] },
+        alignLeft: 3)
 }
 
 if let path = settings.jsonPath {

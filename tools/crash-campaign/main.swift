@@ -422,6 +422,7 @@ if let histories {
         total.operations += report.operations
         total.acknowledged += report.acknowledged
         total.refused += report.refused
+        total.declined += report.declined
         total.cancelled += report.cancelled
         total.timedOut += report.timedOut
         total.stopped += report.stopped
@@ -435,7 +436,7 @@ if let histories {
         }
     }
     print(
-        "histories \(histories), operations \(total.operations) (acknowledged \(total.acknowledged), refused \(total.refused), cancelled \(total.cancelled), timed out \(total.timedOut), answered stopped \(total.stopped), crashes \(total.crashes), stops \(total.stops)), violations \(total.violations.count)"
+        "histories \(histories), operations \(total.operations) (acknowledged \(total.acknowledged), declined by validate \(total.declined), refused by apply (crash) \(total.refused), cancelled \(total.cancelled), timed out \(total.timedOut), answered stopped \(total.stopped), crashes \(total.crashes), stops \(total.stops)), violations \(total.violations.count)"
     )
     if let first = failing.first {
         print(

@@ -50,17 +50,17 @@ enum JournalOwnership {
             }
         }
         if entry.claims[offset, default: 0] == 0 {
-            while sj_ofd_lock(entry.fd, offset, 1) != 0 {
-                let e = sj_errno()
-                if e == EINTR { continue }
+            let taken: Bool
+            do { taken = try Syscall.tryLockByte(entry.fd, at: offset, exclusive: true) } catch {
                 if entry.claims.isEmpty { Syscall.close(entry.fd) }
-                if e == EAGAIN || e == EACCES {
-                    throw JournalError(
-                        code: .locked,
-                        message: "another OS process owns the journal (its writer may be idle, with the file closed)",
-                        path: path)
-                }
-                throw JournalError.system(SystemCallError(call: "fcntl", errno: e), path: directory + "/" + fileName)
+                throw JournalError.system(error, path: directory + "/" + fileName)
+            }
+            if !taken {
+                if entry.claims.isEmpty { Syscall.close(entry.fd) }
+                throw JournalError(
+                    code: .locked,
+                    message: "another OS process owns the journal (its writer may be idle, with the file closed)",
+                    path: path)
             }
         }
         entry.claims[offset, default: 0] += 1
@@ -81,7 +81,7 @@ enum JournalOwnership {
             return
         }
         entry.claims[offset] = nil
-        _ = sj_ofd_lock(entry.fd, offset, 0)
+        _ = try? Syscall.tryLockByte(entry.fd, at: offset, exclusive: false)
         if entry.claims.isEmpty {
             Syscall.close(entry.fd)
             directories[directory] = nil

@@ -34,16 +34,25 @@ enum Syscall {
         return SystemCallError(call: call, errno: errno)
     }
 
+    /// Calls `body` until it does not fail with `EINTR`: a result below zero is a failure whose
+    /// code is read with `code` (`errno`, or `sj_errno()` for the C shims). Any other failure
+    /// becomes a ``SystemCallError`` naming `call`. The one retry loop of the layer.
+    @inline(__always)
+    private static func retryingInterrupted<Result: BinaryInteger>(
+        _ call: String, code: () -> Int32 = { errno }, _ body: () -> Result
+    ) throws(SystemCallError) -> Result {
+        while true {
+            let result = body()
+            if result >= 0 { return result }
+            let e = code()
+            if e != EINTR { throw check(call, e) }
+        }
+    }
+
     /// Opens `path`. Never blocks in `open` itself: a FIFO or a device named like a journal is
     /// opened non-blocking (no effect on regular files), and callers check ``FileStatus/kind``.
     static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o644) throws(SystemCallError) -> Int32 {
-        while true {
-            let fd = Glibc.open(path, flags | O_CLOEXEC | O_NONBLOCK, mode)
-            if fd >= 0 { return fd }
-            let e = errno
-            if e == EINTR { continue }
-            throw check("open", e)
-        }
+        try retryingInterrupted("open") { Glibc.open(path, flags | O_CLOEXEC | O_NONBLOCK, mode) }
     }
 
     /// Closes `fd`. Errors from `close` are not actionable (the descriptor is
@@ -55,20 +64,13 @@ enum Syscall {
     static func pread(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(SystemCallError)
         -> Int
     {
-        while true {
-            let n = Glibc.pread(fd, buffer.baseAddress, buffer.count, off_t(offset))
-            if n >= 0 {
-                if n > 0, let injector = SystemCallFaults.injector {
-                    injector.read(
-                        path: SystemCallFaults.path(of: fd), offset: offset,
-                        buffer: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n]))
-                }
-                return n
-            }
-            let e = errno
-            if e == EINTR { continue }
-            throw check("pread", e)
+        let n = try retryingInterrupted("pread") { Glibc.pread(fd, buffer.baseAddress, buffer.count, off_t(offset)) }
+        if n > 0, let injector = SystemCallFaults.injector {
+            injector.read(
+                path: SystemCallFaults.path(of: fd), offset: offset,
+                buffer: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n]))
         }
+        return n
     }
 
     /// Reads until `buffer` is full or the end of the file; returns the bytes read.
@@ -131,20 +133,12 @@ enum Syscall {
         if let injector, case .fail(let code) = injector.sync(paths: paths, fileSystem: false) {
             throw check("fdatasync", code)
         }
-        while true {
-            #if canImport(Glibc)
-                let r = Glibc.fdatasync(fd)
-            #else
-                let r = Darwin.fsync(fd)
-            #endif
-            if r == 0 {
-                injector?.synced(paths: paths, fileSystem: false)
-                return
-            }
-            let e = errno
-            if e == EINTR { continue }
-            throw check("fdatasync", e)
-        }
+        #if canImport(Glibc)
+            _ = try retryingInterrupted("fdatasync") { Glibc.fdatasync(fd) }
+        #else
+            _ = try retryingInterrupted("fdatasync") { Darwin.fsync(fd) }
+        #endif
+        injector?.synced(paths: paths, fileSystem: false)
     }
 
     static func fsync(_ fd: Int32) throws(SystemCallError) {
@@ -153,15 +147,8 @@ enum Syscall {
         if let injector, case .fail(let code) = injector.sync(paths: paths, fileSystem: false) {
             throw check("fsync", code)
         }
-        while true {
-            if Glibc.fsync(fd) == 0 {
-                injector?.synced(paths: paths, fileSystem: false)
-                return
-            }
-            let e = errno
-            if e == EINTR { continue }
-            throw check("fsync", e)
-        }
+        _ = try retryingInterrupted("fsync") { Glibc.fsync(fd) }
+        injector?.synced(paths: paths, fileSystem: false)
     }
 
     /// `syncfs` of the file system that holds `fd`; `covering` are the
@@ -172,15 +159,8 @@ enum Syscall {
         if let injector, case .fail(let code) = injector.sync(paths: paths, fileSystem: true) {
             throw check("syncfs", code)
         }
-        while true {
-            if sj_syncfs(fd) == 0 {
-                injector?.synced(paths: paths, fileSystem: true)
-                return
-            }
-            let e = sj_errno()
-            if e == EINTR { continue }
-            throw check("syncfs", e)
-        }
+        _ = try retryingInterrupted("syncfs", code: sj_errno) { sj_syncfs(fd) }
+        injector?.synced(paths: paths, fileSystem: true)
     }
 
     /// Throws the write-back error of `fd`'s file that this descriptor has not
@@ -195,12 +175,7 @@ enum Syscall {
         if let injector, case .fail(let code) = injector.sync(paths: paths, fileSystem: false) {
             throw check("sync_file_range", code)
         }
-        while true {
-            if sj_writeback_error(fd) == 0 { return }
-            let e = sj_errno()
-            if e == EINTR { continue }
-            throw check("sync_file_range", e)
-        }
+        _ = try retryingInterrupted("sync_file_range", code: sj_errno) { sj_writeback_error(fd) }
     }
 
     /// Starts write-back of `count` bytes at `offset` of `fd` without waiting
@@ -212,12 +187,7 @@ enum Syscall {
     }
 
     static func ftruncate(_ fd: Int32, _ length: Int64) throws(SystemCallError) {
-        while true {
-            if Glibc.ftruncate(fd, off_t(length)) == 0 { return }
-            let e = errno
-            if e == EINTR { continue }
-            throw check("ftruncate", e)
-        }
+        _ = try retryingInterrupted("ftruncate") { Glibc.ftruncate(fd, off_t(length)) }
     }
 
     /// Takes an exclusive `flock` without waiting. Returns false when another
@@ -229,6 +199,19 @@ enum Syscall {
             if e == EINTR { continue }
             if e == EWOULDBLOCK { return false }
             throw check("flock", e)
+        }
+    }
+
+    /// Takes (`exclusive`) or releases the open-file-description lock on byte `offset` of `fd`
+    /// (`F_OFD_SETLK`), without waiting. Returns false when another open file description
+    /// holds it (in this or any other OS process).
+    static func tryLockByte(_ fd: Int32, at offset: Int64, exclusive: Bool) throws(SystemCallError) -> Bool {
+        while true {
+            if sj_ofd_lock(fd, offset, exclusive ? 1 : 0) == 0 { return true }
+            let e = sj_errno()
+            if e == EINTR { continue }
+            if e == EAGAIN || e == EACCES { return false }
+            throw check("fcntl", e)
         }
     }
 
@@ -258,11 +241,7 @@ enum Syscall {
             return type
         }
         var type = 0
-        while sj_file_system_type(fd, &type) != 0 {
-            let e = sj_errno()
-            if e == EINTR { continue }
-            throw check("fstatfs", e)
-        }
+        _ = try retryingInterrupted("fstatfs", code: sj_errno) { sj_file_system_type(fd, &type) }
         return type
     }
 

@@ -157,7 +157,7 @@ let package = Package(
         .testTarget(
             name: "StateJournalStorageTests",
             dependencies: [
-                "StateJournalStorage", "StateJournalFixtureCatalog",
+                "StateJournalStorage", "StateJournalFixtureCatalog", "StateJournalTesting",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: testSwift

@@ -67,19 +67,6 @@ public struct Backoff: Sendable, Hashable {
     }
 }
 
-/// SplitMix64: statistically fine for jitter, seeded once per supervisor.
-struct JitterGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// What a supervisor did, in order (for logs, dashboards and tests).
 public enum SupervisorEvent: Sendable {
     case started(id: String, replayed: ReplayReport?)
@@ -221,7 +208,7 @@ public actor Supervisor: Service {
     private var phase = Phase.running
     /// Jitter for backoff delays. A seeded generator with state: ThreadSanitizer builds crash on
     /// an `inout` of the zero-sized `SystemRandomNumberGenerator` passed across modules.
-    private var random = JitterGenerator(seed: UInt64.random(in: .min ... .max))
+    private var random = SplitMix(seed: UInt64.random(in: .min ... .max))
     private let clock = ContinuousClock()
 
     public init(

@@ -21,11 +21,10 @@ import Testing
         values.append(.intSet(Set(0..<200)))
         values.append(.stringSet(Set((0..<200).map { "k\($0)" })))
         values.append(.intMap(Dictionary(uniqueKeysWithValues: (0..<100).map { ($0 * 31, Node.int($0)) })))
-        values.append(
-            .pointMap(
-                Dictionary(
-                    uniqueKeysWithValues: (0..<100).map { (Point(x: Int16($0), y: UInt8($0)), Node.bool($0 % 2 == 0)) })
-            ))
+        let points: [(Point, Node)] = (0..<100).map { (i: Int) -> (Point, Node) in
+            (Point(x: Int16(i), y: UInt8(i)), Node.bool(i % 2 == 0))
+        }
+        values.append(.pointMap(Dictionary(uniqueKeysWithValues: points)))
         values.append(.set(Set((0..<50).map { Node.set([.int($0), .string("\($0)")]) })))
         return values
     }

@@ -1,41 +1,22 @@
 import Foundation
 import Logging
 import StateJournalStorage
+import StateJournalTesting
 import Synchronization
 import Testing
 
-/// A temporary directory for one test, removed afterwards.
-final class TemporaryDirectory {
-    let path: String
+/// A directory for one test (the test kit's), removed when released.
+typealias TemporaryDirectory = TemporaryJournalDirectory
 
-    init(_ function: String = #function) {
-        let base = FileManager.default.temporaryDirectory.path
-        let name = function.filter { $0.isLetter || $0.isNumber }.prefix(40)
-        path = "\(base)/sj-\(name)-\(UUID().uuidString.prefix(8))"
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    func file(_ name: String) -> String { "\(path)/\(name)" }
-
-    var entries: [String] { ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted() }
+extension TemporaryJournalDirectory {
+    /// Every entry of the directory, sorted.
+    var entries: [String] { files }
 }
 
 let testLogger = Logger(label: "statejournal.tests") { _ in SwiftLogNoOpLogHandler() }
 
 /// A deterministic generator (SplitMix64), so failures reproduce.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+typealias SeededGenerator = SplitMix
 
 /// A realistic small JSON-like event, 100–250 bytes.
 func sampleEvent(_ index: Int, using generator: inout SeededGenerator) -> [UInt8] {

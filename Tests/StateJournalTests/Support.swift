@@ -1,24 +1,20 @@
 import Foundation
 import Logging
 import StateJournal
+import StateJournalTesting
 import Synchronization
 import Testing
 
 let quietLogger = Logger(label: "statejournal.runtime.tests") { _ in SwiftLogNoOpLogHandler() }
 
-final class TemporaryDirectory: Sendable {
-    let path: String
-    init(_ function: String = #function) {
-        let name = function.filter { $0.isLetter || $0.isNumber }.prefix(40)
-        path = "\(FileManager.default.temporaryDirectory.path)/sjr-\(name)-\(UUID().uuidString.prefix(8))"
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-    var journals: [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasSuffix(".journal") }
-            .sorted()
-    }
-    var entries: [String] { ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted() }
+/// A directory for one test (the test kit's), removed when released.
+typealias TemporaryDirectory = TemporaryJournalDirectory
+
+extension TemporaryJournalDirectory {
+    /// The journal files in the directory, sorted.
+    var journals: [String] { files.filter { $0.hasSuffix(".journal") } }
+    /// Every entry of the directory, sorted.
+    var entries: [String] { files }
 }
 
 struct Rejected: Error, Equatable {}

@@ -57,20 +57,9 @@ defer { try? FileManager.default.removeItem(atPath: baseDirectory) }
 
 // MARK: Data
 
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Realistic JSON-like events; `target` picks a size around 150 bytes.
 func makeEvents(_ count: Int, seed: UInt64 = 42) -> [[UInt8]] {
-    var g = SplitMix(state: seed)
+    var g = SplitMix(seed: seed)
     let kinds = [
         "message.posted", "member.joined", "member.left", "typing.started", "reaction.added", "message.edited",
     ]
@@ -221,7 +210,7 @@ enum ChatMessage: Codable, Equatable {
 }
 
 if enabled("encoding") {
-    var g = SplitMix(state: 7)
+    var g = SplitMix(seed: 7)
     let words = ["hello", "world", "state", "journal", "replay", "crash", "again", "swift", "actor", "batch"]
     let values = (0..<10_000).map { i in
         ChatEvent(

@@ -180,14 +180,7 @@ final class CompactEncoding: Encoder {
     }
 
     @inline(__always)
-    func writeVarint(_ value: UInt64) {
-        var v = value
-        while v >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
-            v >>= 7
-        }
-        bytes.append(UInt8(v))
-    }
+    func writeVarint(_ value: UInt64) { bytes.appendVarint(value) }
 
     @inline(__always)
     func writeUnsigned(_ value: UInt64) {

@@ -215,21 +215,12 @@ private struct LegacyParser {
             } else {
                 var cursor = CompactCursor(bytes, position: position)
                 let key = try! cursor.utf8Run()
-                appendVarint(UInt64(key.count) + 1, to: &output)
+                output.appendVarint(UInt64(key.count) + 1)
                 output.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[key]))
                 position = cursor.position
                 needsValue = true
             }
         } while !open.isEmpty
         return output
-    }
-
-    func appendVarint(_ value: UInt64, to bytes: inout [UInt8]) {
-        var v = value
-        while v >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
-            v >>= 7
-        }
-        bytes.append(UInt8(v))
     }
 }

@@ -12,9 +12,10 @@ let testSwift: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+// Linux only: the file layer calls Glibc (syncfs, sync_file_range, OFD locks, fstatfs) and is
+// measured and tested on Linux alone, so no other platform is declared.
 let package = Package(
     name: "StateJournal",
-    platforms: [.macOS(.v15)],
     products: [
         .library(name: "StateJournal", targets: ["StateJournal"]),
         .library(name: "StateJournalStorage", targets: ["StateJournalStorage"]),

@@ -38,3 +38,20 @@ extension JournalReader {
         return try body(JournalFrameView(offset: offset, header: header, payload: payload))
     }
 }
+
+extension JournalReader {
+    /// ``forEachMessage(_:)`` for bodies that throw only ``JournalError``.
+    func forEachMessageTyped(_ body: (UInt64, UnsafeRawBufferPointer) throws(JournalError) -> Void) throws(JournalError)
+    {
+        while let (header, _, payload) = try nextRawFrame() {
+            var sequence = header.firstSequence
+            var at = 0
+            for _ in 0..<header.messageCount {
+                let length = Int(payload.readVarint(at: &at)!)
+                try body(sequence, UnsafeRawBufferPointer(rebasing: payload[at..<(at + length)]))
+                at += length
+                sequence += 1
+            }
+        }
+    }
+}

@@ -430,20 +430,3 @@ final class JournalEngine: @unchecked Sendable {
         return UInt64(spec.tv_sec) &* 1_000_000_000 &+ UInt64(spec.tv_nsec)
     }
 }
-
-extension JournalReader {
-    /// ``forEachMessage(_:)`` for bodies that throw only ``JournalError``.
-    func forEachMessageTyped(_ body: (UInt64, UnsafeRawBufferPointer) throws(JournalError) -> Void) throws(JournalError)
-    {
-        while let (header, _, payload) = try nextRawFrame() {
-            var sequence = header.firstSequence
-            var at = 0
-            for _ in 0..<header.messageCount {
-                let length = Int(payload.readVarint(at: &at)!)
-                try body(sequence, UnsafeRawBufferPointer(rebasing: payload[at..<(at + length)]))
-                at += length
-                sequence += 1
-            }
-        }
-    }
-}

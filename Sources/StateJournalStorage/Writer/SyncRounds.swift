@@ -242,15 +242,6 @@ final class SyncRounds: @unchecked Sendable {
     }
 }
 
-/// A plain mutex for rarely taken locks.
-final class Lock: @unchecked Sendable {
-    // Safe: a pthread mutex, used only through lock/unlock.
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    init() { pthread_mutex_init(mutex, nil) }
-    func lock() { pthread_mutex_lock(mutex) }
-    func unlock() { pthread_mutex_unlock(mutex) }
-}
-
 /// Sync rounds run and requests served on the file system of `directory` so far (for benchmarks).
 package func syncRoundStatistics(forDirectory directory: String) -> (rounds: Int, requests: Int)? {
     guard let rounds = try? SyncRounds.forDirectory(directory) else { return nil }

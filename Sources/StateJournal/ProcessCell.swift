@@ -179,7 +179,9 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         // Queued now, on this actor: the journal's order is the order of apply.
         let ticket = writer.submit(contentsOf: [bytes])
         lastSequence = sequence
-        unacknowledged.append((sequence, message))
+        // Kept for live subscribers only; one that subscribes later and misses this message
+        // sees the gap and reads it from the journal.
+        if !subscriptions.isEmpty { unacknowledged.append((sequence, message)) }
         let answer = reply(state)
         metrics.appends.increment()
         metrics.appendedBytes.increment(by: bytes.count)
@@ -201,6 +203,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
     private func acknowledge(through sequence: UInt64) {
         guard sequence > acknowledgedThrough else { return }
         acknowledgedThrough = sequence
+        guard !unacknowledged.isEmpty else { return }
         let offering = !subscriptions.isEmpty
         var count = 0
         while count < unacknowledged.count, unacknowledged[count].sequence <= sequence {
@@ -516,14 +519,15 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
                     replayedBytes = 0
                 case .messages(let messages):
                     if firstMessageAt == nil { firstMessageAt = clock.now - start }
+                    // Looked at once per chunk: a subscriber that comes meanwhile reads the gap
+                    // from the journal.
+                    let offering = !subscriptions.isEmpty
                     for message in messages {
                         replayedBytes += message.bytes.count
                         do {
                             let decoded = try message.bytes.withUnsafeBytes { try messageCodec.decode($0) }
                             try process.apply(decoded, to: &state)
-                            if !subscriptions.isEmpty {
-                                subscriptions.offer(.message(sequence: message.sequence, decoded))
-                            }
+                            if offering { subscriptions.offer(.message(sequence: message.sequence, decoded)) }
                         } catch let cause {
                             try await replayFailed(at: message.sequence, cause: cause, writer: writer)
                             guard generation == mine else { return false }

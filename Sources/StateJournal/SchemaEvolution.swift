@@ -60,45 +60,55 @@ struct VersionedCodec<Value>: ValueCodec, CompactEncodingCodec {
     let inner: AnyValueCodec<Value>
     let schema: SchemaEvolution
     let kind: SchemaEvolution.ValueKind
+    /// The bytes before the value in `{"$schema": version, "$value": value}` for this version,
+    /// computed once (encode and decode run on every send and every replayed message).
+    private let prefix: [UInt8]
 
     static var schemaKey: String { "$schema" }
     static var valueKey: String { "$value" }
+    /// How every wrapped value starts: the object tag and the `$schema` key.
+    static var wrapperStart: [UInt8] {
+        [CompactTag.objectStart, UInt8(schemaKey.utf8.count + 1)] + Array(schemaKey.utf8)
+    }
 
-    /// The bytes before the value in `{"$schema": version, "$value": value}` as written here.
-    static func prefix(version: Int) -> [UInt8] {
-        var bytes: [UInt8] = [CompactTag.objectStart, UInt8(schemaKey.utf8.count + 1)]
-        bytes += Array(schemaKey.utf8)
-        bytes += CompactValue.unsigned(UInt64(version)).encoded
-        bytes.append(UInt8(valueKey.utf8.count + 1))
-        bytes += Array(valueKey.utf8)
-        return bytes
+    init(inner: AnyValueCodec<Value>, schema: SchemaEvolution, kind: SchemaEvolution.ValueKind) {
+        self.inner = inner
+        self.schema = schema
+        self.kind = kind
+        var prefix = Self.wrapperStart
+        prefix += CompactValue.unsigned(UInt64(schema.version)).encoded
+        prefix.append(UInt8(Self.valueKey.utf8.count + 1))
+        prefix += Array(Self.valueKey.utf8)
+        self.prefix = prefix
     }
 
     func encode(_ value: Value) throws -> [UInt8] {
         let bytes = try inner.encode(value)
         guard schema.version > 1 else { return bytes }
-        return Self.prefix(version: schema.version) + bytes + [CompactTag.objectEnd]
+        var wrapped = prefix
+        wrapped.reserveCapacity(prefix.count + bytes.count + 1)
+        wrapped += bytes
+        wrapped.append(CompactTag.objectEnd)
+        return wrapped
     }
 
     func decode(_ bytes: UnsafeRawBufferPointer) throws -> Value {
-        // The current version, as written here: the value's bytes are inside the wrapper.
-        let current = Self.prefix(version: schema.version)
-        if schema.version > 1, bytes.count > current.count, bytes.starts(with: current),
+        let wrapped = bytes.starts(with: Self.wrapperStart)
+        if schema.version > 1, wrapped, bytes.count > prefix.count, bytes.starts(with: prefix),
             bytes.last == CompactTag.objectEnd
         {
-            return try inner.decode(UnsafeRawBufferPointer(rebasing: bytes[current.count..<(bytes.count - 1)]))
+            // This version, as written here: the value's bytes are inside the wrapper.
+            return try inner.decode(UnsafeRawBufferPointer(rebasing: bytes[prefix.count..<(bytes.count - 1)]))
         }
+        if schema.version == 1, !wrapped { return try inner.decode(bytes) }
         var value = try CompactValue(decoding: bytes)
         var version = 1
         if case .object(let entries) = value, entries.count == 2,
             case .unsigned(let written)? = entries[Self.schemaKey],
-            let wrapped = entries[Self.valueKey]
+            let inside = entries[Self.valueKey]
         {
             version = Int(clamping: written)
-            value = wrapped
-        }
-        if version == schema.version, version == 1 {
-            return try inner.decode(bytes)
+            value = inside
         }
         guard version <= schema.version else {
             throw SchemaError(
@@ -106,6 +116,7 @@ struct VersionedCodec<Value>: ValueCodec, CompactEncodingCodec {
                     "the value was written by version \(version) of its type; this process reads up to version \(schema.version)"
             )
         }
+        if version == schema.version { return try value.encoded.withUnsafeBytes { try inner.decode($0) } }
         for from in version..<schema.version { try schema.upcast(&value, kind, from) }
         return try value.encoded.withUnsafeBytes { try inner.decode($0) }
     }

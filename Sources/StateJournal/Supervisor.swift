@@ -541,10 +541,11 @@ public actor Supervisor: Service {
         var options = JournalOptions()
         options.idleTimeout = nil
         for path in await unclaimedJournals() {
-            let name = String(path.dropFirst(directory.count + 1)).dropLast(".journal".count)
+            // The id its header holds: the id its name spells, or for a hashed name the name itself.
+            let fileName = String(path.dropFirst(directory.count + 1))
             let headerID =
-                JournalNaming.id(fromFileName: name + ".journal").map(JournalNaming.headerProcessID(for:))
-                ?? String(name)
+                JournalNaming.id(fromFileName: fileName).map(JournalNaming.headerProcessID(for:))
+                ?? String(fileName.dropLast(".journal".count))
             do {
                 let writer = try await JournalWriter.open(
                     path: path, processID: headerID, options: options, logger: logger)

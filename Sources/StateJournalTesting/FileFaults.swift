@@ -160,7 +160,7 @@ public final class FileFaults: Sendable {
         rules.withLock { $0.zeroRanges.append((resolved, range)) }
     }
 
-    /// The writes and syncs of files under ``directory`` that ran on a thread
+    /// The writes, syncs and reads of files under ``directory`` that ran on a thread
     /// the library does not own (Swift's cooperative pool, a caller's thread).
     /// G5 says there are none.
     public var callsOffLibraryThreads: [String] {
@@ -409,8 +409,10 @@ public final class FileFaults: Sendable {
     }
 
     func damage(path: String, offset: Int64, buffer: UnsafeMutableRawBufferPointer) {
+        let owned = isLibraryOwnedThread()
         let (flips, zeros) = rules.withLock { rules in
-            (rules.readDamage.filter { $0.file == path }, rules.zeroRanges.filter { $0.file == path })
+            if !owned { rules.callsOffLibraryThreads.append("pread \(path)") }
+            return (rules.readDamage.filter { $0.file == path }, rules.zeroRanges.filter { $0.file == path })
         }
         for flip in flips where flip.offset >= offset && flip.offset < offset + Int64(buffer.count) {
             buffer[Int(flip.offset - offset)] ^= flip.mask

@@ -11,7 +11,8 @@ struct Rejecting: JournaledProcess {
     }
 }
 
-/// G5: every blocking write and sync of the library runs on threads it owns, never on Swift's cooperative pool.
+/// G5: every blocking write, sync and read of the library runs on threads it owns, never on Swift's
+/// cooperative pool.
 @Suite struct BlockingCallTests {
     @Test(arguments: [
         (Durability.buffered(within: .milliseconds(1)), SyncMethod.automatic), (.written, .automatic),
@@ -52,6 +53,13 @@ struct Rejecting: JournaledProcess {
             for i in 1...30 { try await counter.send(i) }
             await #expect(throws: ProcessError.self) { try await counter.send(-1) }  // crash and restart
             #expect(try await counter.state == 465)
+            // A subscription from the start reads the journal (and the snapshot) to catch up.
+            var seen = 0
+            for try await event in counter.messages(from: 1) {
+                seen += 1
+                if event.sequence >= 30 { break }
+            }
+            #expect(seen > 0)
         }
         #expect(watch.counters.writes > 0)
         #expect(watch.callsOffLibraryThreads.isEmpty, "\(watch.callsOffLibraryThreads)")

@@ -70,6 +70,17 @@ func message(_ i: Int) -> ChatRoom.Message {
         ts: 1_763_700_000_000 + Int64(i) * 41)
 }
 
+/// Sends `count` chat messages to `handle` from 16 concurrent senders.
+func sendFromSixteenSenders<P: JournaledProcess>(_ count: Int, to handle: ProcessHandle<P>) async throws
+where P.Message == ChatRoom.Message {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for sender in 0..<16 {
+            group.addTask { for i in stride(from: sender, to: count, by: 16) { try await handle.send(message(i)) } }
+        }
+        try await group.waitForAll()
+    }
+}
+
 let sampleSize = try CompactEncoder().encode(message(1)).count
 print(
     "machine: \(ProcessInfo.processInfo.activeProcessorCount) cores; messages: chat posts, about \(sampleSize) B encoded\n"
@@ -133,14 +144,7 @@ if enabled("replay") {
         do {
             let supervisor = Supervisor(directory: directory, logger: logger)
             let room = try await supervisor.start(ChildSpec(id: "big", process: ChatRoom(), options: options))
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for sender in 0..<16 {
-                    group.addTask {
-                        for i in stride(from: sender, to: count, by: 16) { try await room.send(message(i)) }
-                    }
-                }
-                try await group.waitForAll()
-            }
+            try await sendFromSixteenSenders(count, to: room)
             if withSnapshot { try await room.snapshot() }
             await supervisor.shutdown()
         }
@@ -207,14 +211,7 @@ if enabled("refusal") {
         logger: logger)
     try await supervisor.run {
         let room = try await supervisor.start(ChildSpec(id: "strict", process: StrictRoom(), options: options))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for sender in 0..<16 {
-                group.addTask {
-                    for i in stride(from: sender, to: journaled, by: 16) { try await room.send(message(i)) }
-                }
-            }
-            try await group.waitForAll()
-        }
+        try await sendFromSixteenSenders(journaled, to: room)
         let empty = ChatRoom.Message.post(user: "u", room: "r", text: "", ts: 0)
         var refusals: [Double] = []
         var accepted: [Double] = []
@@ -267,12 +264,7 @@ if enabled("subscription") {
     let supervisor = Supervisor(directory: directory, logger: logger)
     try await supervisor.run {
         let room = try await supervisor.start(ChildSpec(id: "subscribed", process: ChatRoom(), options: options))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for sender in 0..<16 {
-                group.addTask { for i in stride(from: sender, to: count, by: 16) { try await room.send(message(i)) } }
-            }
-            try await group.waitForAll()
-        }
+        try await sendFromSixteenSenders(count, to: room)
         // Catching up: every journaled message, read from the journal.
         var catchUp: [Double] = []
         for _ in 0..<repetitions {
@@ -297,11 +289,7 @@ if enabled("subscription") {
                         for try await event in room.messages(from: first) where event.sequence >= last { break }
                     }
                 }
-                for sender in 0..<16 {
-                    group.addTask {
-                        for i in stride(from: sender, to: count / 4, by: 16) { try await room.send(message(i)) }
-                    }
-                }
+                group.addTask { try await sendFromSixteenSenders(count / 4, to: room) }
                 try await group.waitForAll()
             }
             live.append(Double(count / 4) / seconds(ContinuousClock.now - start))

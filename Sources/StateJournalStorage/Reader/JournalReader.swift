@@ -97,8 +97,13 @@ public final class JournalReader {
     /// ``nextFrame()`` does — without decompressing payloads; calls `body` with each message
     /// frame's first sequence number and message count. Recovery uses it so that a start reads
     /// the journal's payloads once, in the replay (which checks them).
-    package func scanStructure(_ body: (_ firstSequence: UInt64, _ count: Int) -> Void) throws(JournalError) {
-        structureOnly = true
+    ///
+    /// With `checkingPayloads`, every payload is decompressed and checked too (as ``nextFrame()``
+    /// does): for point-in-time recovery, which must find a defective payload to cut before it.
+    package func scanStructure(
+        checkingPayloads: Bool = false, _ body: (_ firstSequence: UInt64, _ count: Int) -> Void
+    ) throws(JournalError) {
+        structureOnly = !checkingPayloads
         defer { structureOnly = false }
         while let (header, _, _) = try nextRawFrame() {
             if header.type == .messages { body(header.firstSequence, header.messageCount) }

@@ -86,8 +86,9 @@ enum JournalRecovery {
             var count: UInt64 = 0
             var end: Int64 = reader.offset
             do {
-                // The structure only: the payloads are decompressed and checked once, by the replay.
-                try reader.scanStructure { first, messages in
+                // The structure only: the payloads are decompressed and checked once, by the replay
+                // (point-in-time recovery checks them here, to keep the prefix before a bad one).
+                try reader.scanStructure(checkingPayloads: options.recovery == .pointInTime) { first, messages in
                     let last = first + UInt64(messages) - 1
                     guard last > snapshotSequence else { return }
                     let from = max(first, snapshotSequence + 1)

@@ -33,8 +33,8 @@ struct ChildReporter: Sendable {
 actor ProcessCell<P: JournaledProcess>: SupervisedChild {
     nonisolated let id: String
     nonisolated let journalPath: String
-    /// Where an earlier naming rule put this journal, when that differs: adopted on open.
-    nonisolated let legacyJournalPath: String?
+    /// Where the journal is kept.
+    nonisolated let store: any JournalStore
     let process: P
     let options: ProcessOptions
     let messageCodec: AnyValueCodec<P.Message>
@@ -54,7 +54,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
 
     private var phase: Phase = .notStarted
     private var state: P.State
-    private var writer: JournalWriter?
+    private var writer: (any OwnedJournal)?
     /// The sequence number of the last message applied (0 before any).
     private var lastSequence: UInt64 = 0
     private var messagesSinceSnapshot = 0
@@ -89,7 +89,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
     }
 
     /// Closes `writer` as a stop does; restarts and other stops wait for it.
-    private func close(_ writer: JournalWriter, discard: Bool) async throws {
+    private func close(_ writer: any OwnedJournal, discard: Bool) async throws {
         closing = true
         defer {
             closing = false
@@ -107,13 +107,13 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
     private(set) var lastReplay: ReplayReport?
 
     init(
-        id: String, journalPath: String, legacyJournalPath: String? = nil, process: P, options: ProcessOptions,
+        id: String, store: any JournalStore, process: P, options: ProcessOptions,
         messageCodec: AnyValueCodec<P.Message>, stateCodec: AnyValueCodec<P.State>?,
         logger: Logger, metrics: RuntimeMetrics, reporter: ChildReporter
     ) {
         self.id = id
-        self.journalPath = journalPath
-        self.legacyJournalPath = legacyJournalPath
+        self.store = store
+        self.journalPath = store.location(of: id)
         self.process = process
         self.options = options
         self.messageCodec = messageCodec
@@ -264,7 +264,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
     }
 
     /// Digests and snapshots, queued right after the message they follow.
-    private func afterAppend(bytes: Int, writer: JournalWriter) {
+    private func afterAppend(bytes: Int, writer: any OwnedJournal) {
         messagesSinceSnapshot += 1
         bytesSinceSnapshot += bytes
         if let interval = options.determinismCheckInterval, let stateCodec {
@@ -286,7 +286,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         }
     }
 
-    private func startSnapshot(writer: JournalWriter) {
+    private func startSnapshot(writer: any OwnedJournal) {
         guard let stateCodec, lastSequence > 0 else { return }
         messagesSinceSnapshot = 0
         bytesSinceSnapshot = 0
@@ -447,7 +447,8 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
     }
 
     /// Keeps the companion writer when it is healthy (flushing what it has
-    /// queued, so the replay sees every message), or opens the journal anew.
+    /// queued, so the replay sees every message), or opens the journal anew (a store never
+    /// appends behind a failed sync: the file store goes on in a new file).
     private func prepareWriter() async throws {
         if let identityLost { throw identityLost }
         if let writer {
@@ -472,18 +473,12 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
                     "the journal writer failed; reopening the journal",
                     metadata: ["process": "\(id)", "error": "\(error)"])
                 self.writer = nil
-                if error.code == .syncFailed || (error.cause as? JournalError)?.code == .syncFailed {
-                    // Never append behind pages a failed `fdatasync` may have dropped: go on in a new file.
-                    try await JournalDirectory.moveToNewFile(journalPath)
-                }
             }
         }
         var journal = options.journal
         journal.durability = options.durability
         journal.compactMessages = journal.compactMessages || messageCodec.isCompactEncoding
-        if let legacyJournalPath { try await JournalDirectory.adopt(legacy: legacyJournalPath, as: journalPath) }
-        writer = try await JournalWriter.open(
-            path: journalPath, processID: Self.headerProcessID(id), options: journal, logger: logger)
+        writer = try await store.open(id, options: journal, logger: logger)
     }
 
     /// Rebuilds the state; false when a newer restart or a stop took over meanwhile.
@@ -579,7 +574,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         return true
     }
 
-    private func replayFailed(at sequence: UInt64, cause: any Error, writer: JournalWriter) async throws {
+    private func replayFailed(at sequence: UInt64, cause: any Error, writer: any OwnedJournal) async throws {
         switch options.replayFailure {
         case .fail:
             throw error(.replayFailed, "replaying the journal threw", sequence: sequence, cause: cause)
@@ -650,16 +645,12 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         subscriptionSignal.wakeAll()
     }
 
-    /// The id written in the journal's header: the id itself, or for ids
-    /// longer than the format allows, the journal's (hashed) file name.
-    static func headerProcessID(_ id: String) -> String { JournalNaming.headerProcessID(for: id) }
-
     var isRunning: Bool {
         if case .running = phase { return true }
         return false
     }
 
-    var writerIsFileOpen: Bool { writer?.isFileOpen ?? false }
+    var writerIsFileOpen: Bool { (writer as? JournalWriter)?.isFileOpen ?? false }
 }
 
 /// What a replay did.

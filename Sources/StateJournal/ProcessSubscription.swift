@@ -108,7 +108,7 @@ final class SubscriptionToken<P: JournaledProcess>: @unchecked Sendable {
             case .catchUp(let next, let target):
                 // Read one chunk of the journal (on the library's I/O threads), outside the process.
                 var iterator =
-                    replay ?? JournalReplay(path: cell.journalPath, chunkMessages: bufferLimit).makeAsyncIterator()
+                    replay ?? cell.store.replay(cell.id, from: next, chunkMessages: bufferLimit).makeAsyncIterator()
                 let chunk = try await iterator.next()
                 let ended: Bool
                 if case .none = chunk { ended = true } else { ended = false }

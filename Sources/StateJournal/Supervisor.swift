@@ -161,8 +161,8 @@ public struct SupervisorError: Error, Sendable, CustomStringConvertible {
 /// journals are discarded); cancellation without graceful shutdown is treated
 /// as a crash (every journal is kept and replays on the next start).
 public actor Supervisor: Service {
-    /// Where the children's journals live.
-    public nonisolated let directory: String
+    /// Where the children's journals are kept.
+    public nonisolated let store: any JournalStore
     public nonisolated let name: String
     public nonisolated let strategy: SupervisionStrategy
     public nonisolated let intensity: RestartIntensity
@@ -211,12 +211,24 @@ public actor Supervisor: Service {
     private var random = SplitMix(seed: UInt64.random(in: .min ... .max))
     private let clock = ContinuousClock()
 
+    /// A supervisor whose children's journals are files in `directory` (a ``FileJournalStore``).
     public init(
         directory: String, name: String = "statejournal", strategy: SupervisionStrategy = .oneForOne,
         intensity: RestartIntensity = .default, backoff: Backoff? = .default,
         unclaimedJournals: UnclaimedJournals = .keep, logger: Logger
     ) {
-        self.directory = directory
+        self.init(
+            store: FileJournalStore(directory: directory), name: name, strategy: strategy, intensity: intensity,
+            backoff: backoff, unclaimedJournals: unclaimedJournals, logger: logger)
+    }
+
+    /// A supervisor whose children's journals are kept in `store`, by child id.
+    public init(
+        store: some JournalStore, name: String = "statejournal", strategy: SupervisionStrategy = .oneForOne,
+        intensity: RestartIntensity = .default, backoff: Backoff? = .default,
+        unclaimedJournals: UnclaimedJournals = .keep, logger: Logger
+    ) {
+        self.store = store
         self.unclaimedJournalPolicy = unclaimedJournals
         self.name = name
         self.strategy = strategy
@@ -281,14 +293,13 @@ public actor Supervisor: Service {
         try requireRunning()
         var recovery = ChildRecovery()
         var specs: [ChildSpec<P>] = []
-        for path in await unclaimedJournals() {
-            let name = String(path.dropFirst(directory.count + 1))
-            guard let id = JournalNaming.id(fromFileName: name), JournalNaming.fileName(for: id) == name else {
+        for journal in await unclaimed() {
+            guard let id = journal.name else {
                 recovery.skipped.append(
                     .init(
-                        path: path,
+                        path: journal.location,
                         reason:
-                            "the file name does not spell an id (a long id is hashed); start it with child(id:orStart:)"
+                            "the journal's name does not spell an id (a long id is hashed); start it with child(id:orStart:)"
                     ))
                 continue
             }
@@ -313,8 +324,7 @@ public actor Supervisor: Service {
             for _ in 0..<max(1, concurrency) where startNext() {}
             while let (id, failure) = try await group.next() {
                 if let failure {
-                    recovery.skipped.append(
-                        .init(path: directory + "/" + JournalNaming.fileName(for: id), reason: failure))
+                    recovery.skipped.append(.init(path: store.location(of: id), reason: failure))
                 } else {
                     recovery.started.append(id)
                 }
@@ -336,15 +346,13 @@ public actor Supervisor: Service {
     }
 
     private func makeCell<P: JournaledProcess>(_ spec: ChildSpec<P>) throws -> ProcessCell<P> {
-        let path = directory + "/" + JournalNaming.fileName(for: spec.id)
         let codecs = try spec.versionedCodecs()
         let notices = noticeContinuation
         let reporter = ChildReporter(
             crashed: { id, error in notices.yield(.crashed(id, error)) },
             stopped: { id in notices.yield(.stopped(id)) })
         return ProcessCell(
-            id: spec.id, journalPath: path,
-            legacyJournalPath: JournalNaming.legacyFileName(for: spec.id).map { directory + "/" + $0 },
+            id: spec.id, store: store,
             process: spec.process, options: spec.options,
             messageCodec: codecs.message, stateCodec: codecs.state,
             logger: logger, metrics: metrics, reporter: reporter)
@@ -535,24 +543,17 @@ public actor Supervisor: Service {
         finish()
     }
 
-    /// Discards every journal no child claims, each opened first (its lock taken, so one that
-    /// another OS process owns is left alone, and the discard is the writer's durable one).
+    /// Discards every journal no child claims, each owned first (so one that another OS process
+    /// owns is left alone, and the discard is the store's durable one).
     private func discardUnclaimedJournals() async {
-        var options = JournalOptions()
-        options.idleTimeout = nil
-        for path in await unclaimedJournals() {
-            // The id its header holds: the id its name spells, or for a hashed name the name itself.
-            let fileName = String(path.dropFirst(directory.count + 1))
-            let headerID =
-                JournalNaming.id(fromFileName: fileName).map(JournalNaming.headerProcessID(for:))
-                ?? String(fileName.dropLast(".journal".count))
+        for journal in await unclaimed() {
             do {
-                let writer = try await JournalWriter.open(
-                    path: path, processID: headerID, options: options, logger: logger)
-                try await writer.close(discard: true)
-                logger.notice("unclaimed journal discarded on graceful shutdown", metadata: ["path": "\(path)"])
+                try await store.discard(journal, logger: logger)
+                logger.notice(
+                    "unclaimed journal discarded on graceful shutdown", metadata: ["path": "\(journal.location)"])
             } catch {
-                logger.warning("unclaimed journal not discarded", metadata: ["path": "\(path)", "error": "\(error)"])
+                logger.warning(
+                    "unclaimed journal not discarded", metadata: ["path": "\(journal.location)", "error": "\(error)"])
             }
         }
     }
@@ -576,9 +577,19 @@ public actor Supervisor: Service {
     /// children not started yet, or by a previous program). Reported, never deleted.
     /// The directory is listed on the library's I/O threads.
     public func unclaimedJournals() async -> [String] {
-        let files = await JournalDirectory.names(in: directory, endingWith: ".journal")
+        await unclaimed().map(\.location)
+    }
+
+    /// The store's journals that no running child claims; none when the store cannot be listed
+    /// (logged).
+    private func unclaimed() async -> [StoredJournal] {
+        let journals: [StoredJournal]
+        do { journals = try await store.list() } catch {
+            logger.warning("the journal store could not be listed", metadata: ["error": "\(error)"])
+            return []
+        }
         let claimed = Set(entries.values.map { $0.child.journalPath })
-        return files.map { directory + "/" + $0 }.filter { !claimed.contains($0) }
+        return journals.filter { !claimed.contains($0.location) }
     }
 
     /// Supervises until graceful shutdown (every child stopped normally, in

@@ -13,46 +13,78 @@ public enum ReplayElement: Sendable {
     case stateDigest(StateDigest)
 }
 
-/// Reads a journal's snapshot and the messages after it, on the library's
-/// I/O threads, one bounded chunk per `next()`: memory stays bounded however
-/// long the journal is.
+/// Reads a journal's snapshot and the messages after it, one bounded chunk per `next()`:
+/// memory stays bounded however long the journal is.
 ///
-/// The replay reads complete frames only, up to the end of the file when
-/// each chunk is read; a torn tail ends it. Damage in the middle throws
-/// ``JournalError`` with the path, offset and sequence number.
+/// ``init(path:from:chunkMessages:chunkBytes:)`` reads a journal file on the library's I/O
+/// threads. It reads complete frames only, up to the end of the file when each chunk is read; a
+/// torn tail ends it. Damage in the middle throws ``JournalError`` with the path, offset and
+/// sequence number. Another ``JournalStore`` makes its replay with ``init(_:)``.
 public struct JournalReplay: AsyncSequence, Sendable {
     public typealias Element = ReplayElement
     public typealias Failure = JournalError
 
-    /// The journal read.
-    public let path: String
-    /// Messages per chunk, at most.
-    public var chunkMessages: Int
-    /// Bytes of message payload per chunk, about.
-    public var chunkBytes: Int
+    private let makeCursor: @Sendable () -> any JournalReplayCursor
 
-    public init(path: String, chunkMessages: Int = 4096, chunkBytes: Int = 1 << 20) {
-        self.path = path
-        self.chunkMessages = Swift.max(1, chunkMessages)
-        self.chunkBytes = Swift.max(1, chunkBytes)
+    /// Reads the journal file at `path`: the snapshot when it covers `sequence` or later, then
+    /// the messages from `sequence` on (after the snapshot), up to `chunkMessages` messages and
+    /// about `chunkBytes` bytes of payload per chunk.
+    public init(path: String, from sequence: UInt64 = 1, chunkMessages: Int = 4096, chunkBytes: Int = 1 << 20) {
+        self.init(
+            path: path, from: sequence, chunkMessages: chunkMessages, chunkBytes: chunkBytes, absentIsEmpty: false)
+    }
+
+    /// `absentIsEmpty`: a file that does not exist replays as an empty journal instead of
+    /// throwing ``JournalError/Code/notFound`` (a store's reader of a journal never written).
+    package init(path: String, from sequence: UInt64, chunkMessages: Int, chunkBytes: Int, absentIsEmpty: Bool) {
+        let chunkMessages = Swift.max(1, chunkMessages)
+        let chunkBytes = Swift.max(1, chunkBytes)
+        makeCursor = {
+            FileReplayCursor(
+                ReplayCursor(
+                    path: path, from: sequence, chunkMessages: chunkMessages, chunkBytes: chunkBytes,
+                    absentIsEmpty: absentIsEmpty))
+        }
+    }
+
+    /// A replay whose every iteration reads from a new cursor made by `makeCursor`.
+    public init(_ makeCursor: @escaping @Sendable () -> any JournalReplayCursor) {
+        self.makeCursor = makeCursor
     }
 
     public func makeAsyncIterator() -> Iterator {
-        Iterator(cursor: ReplayCursor(path: path, chunkMessages: chunkMessages, chunkBytes: chunkBytes))
+        Iterator(cursor: makeCursor())
     }
 
     public struct Iterator: AsyncIteratorProtocol {
-        let cursor: ReplayCursor
+        let cursor: any JournalReplayCursor
 
         public mutating func next() async throws(JournalError) -> ReplayElement? {
-            let cursor = self.cursor
-            return try await IOThreadPool.shared.run { () throws(JournalError) -> ReplayElement? in try cursor.next() }
+            try await cursor.next()
         }
 
         public mutating func next(isolation actor: isolated (any Actor)?) async throws(JournalError) -> ReplayElement? {
-            let cursor = self.cursor
-            return try await IOThreadPool.shared.run { () throws(JournalError) -> ReplayElement? in try cursor.next() }
+            try await cursor.next()
         }
+    }
+}
+
+/// One reading of a journal by a ``JournalReplay``: the snapshot first when there is one, then
+/// the messages in order, in bounded chunks; nil at the end. `next()` is never called
+/// concurrently; blocking reads run on the store's own threads.
+public protocol JournalReplayCursor: AnyObject, Sendable {
+    func next() async throws(JournalError) -> ReplayElement?
+}
+
+/// A file's reading, one pool job per chunk.
+final class FileReplayCursor: JournalReplayCursor {
+    let cursor: ReplayCursor
+
+    init(_ cursor: ReplayCursor) { self.cursor = cursor }
+
+    func next() async throws(JournalError) -> ReplayElement? {
+        let cursor = self.cursor
+        return try await IOThreadPool.shared.run { () throws(JournalError) -> ReplayElement? in try cursor.next() }
     }
 }
 
@@ -63,6 +95,9 @@ final class ReplayCursor: @unchecked Sendable {
     let path: String
     let chunkMessages: Int
     let chunkBytes: Int
+    /// The first message wanted.
+    let from: UInt64
+    let absentIsEmpty: Bool
     private var reader: JournalReader?
     private var skipThrough: UInt64 = 0
     private var started = false
@@ -102,8 +137,10 @@ final class ReplayCursor: @unchecked Sendable {
         }
     }
 
-    init(path: String, chunkMessages: Int, chunkBytes: Int) {
+    init(path: String, from: UInt64 = 1, chunkMessages: Int, chunkBytes: Int, absentIsEmpty: Bool = false) {
         self.path = path
+        self.absentIsEmpty = absentIsEmpty
+        self.from = Swift.max(1, from)
         self.chunkMessages = chunkMessages
         self.chunkBytes = chunkBytes
     }
@@ -114,13 +151,18 @@ final class ReplayCursor: @unchecked Sendable {
             started = true
             // The journal first, then the snapshot: a snapshot taken in between
             // is newer than the journal's base, which is safe (the reverse is not).
-            let reader = try JournalReader(path: path)
+            let reader: JournalReader
+            do throws(JournalError) { reader = try JournalReader(path: path) } catch {
+                guard absentIsEmpty, error.code == .notFound else { throw error }
+                finished = true
+                return nil
+            }
             self.reader = reader
             let snapshot = try JournalSnapshot.read(at: JournalSnapshot.path(forJournal: path))
             try JournalSnapshot.checkContinuity(reader.header, with: snapshot, path: path)
             let floor = snapshot?.sequence ?? 0
-            skipThrough = floor
-            if let snapshot { return .snapshot(snapshot) }
+            skipThrough = Swift.max(floor, from - 1)
+            if let snapshot, snapshot.sequence >= from { return .snapshot(snapshot) }
         }
         guard let reader else { return nil }
         if let digest = pendingDigest {

@@ -1,6 +1,9 @@
-extension JournalWriter {
+extension JournalWriter: OwnedJournal {
+    /// The journal's path.
+    public var location: String { path }
+
     /// Replays this journal: the snapshot, then every message after it, as on disk now.
-    public func replay(chunkMessages: Int = 4096) -> JournalReplay {
+    public func replay(chunkMessages: Int) -> JournalReplay {
         JournalReplay(path: path, chunkMessages: chunkMessages)
     }
 }

@@ -360,7 +360,7 @@ public final class JournalWriter: Sendable {
     /// Queues a snapshot as ``writeSnapshot(_:through:)`` does, without waiting for it:
     /// `then` gets the outcome on the writer's thread (a snapshot policy, which must not
     /// hold up the process that asked).
-    package func requestSnapshot(
+    public func requestSnapshot(
         _ state: [UInt8], through sequence: UInt64, then: @escaping @Sendable (Result<Void, JournalError>) -> Void
     ) {
         do throws(JournalError) {
@@ -417,7 +417,7 @@ public final class JournalWriter: Sendable {
     /// Stops after the operations queued before, as if the OS process died
     /// there: nothing is synced, no clean-stop marker is written, the file is
     /// released. For crash and power-loss tests.
-    package func abandon() async {
+    public func abandon() async {
         _ = try? await control { .abandon($0) }
     }
 
@@ -438,7 +438,7 @@ public final class JournalWriter: Sendable {
     /// A close whose wait ignores cancellation: for a stop without grace on a cancelled task,
     /// which must not return while the file is still open and locked (a restart in the same OS
     /// process would find it locked). Bounded by what is queued before it.
-    package func closeIgnoringCancellation(discard: Bool) async throws(JournalError) {
+    public func closeIgnoringCancellation(discard: Bool) async throws(JournalError) {
         try await control(cancellable: false) { .close(discard: discard, $0) }
     }
 
@@ -620,6 +620,7 @@ public final class JournalWriter: Sendable {
             return state.queue
         }
         logger.error("journal writer failed", metadata: ["path": "\(path)", "error": "\(error)"])
+        failureObserver.withLock { $0 }?(error)
         // The file is not written again: release it so recovery (here or in another process) can take it.
         engine.release()
         for (waiter, _) in batchWaiters { waiter.resume(.failure(error)) }
@@ -691,6 +692,32 @@ public final class JournalWriter: Sendable {
             return true
         }
         if start { pool.execute { self.work() } }
+    }
+
+    /// Whether the writer still owns its journal: open, or closing (false once closed, abandoned or failed).
+    package var isOwning: Bool {
+        state.withLock { state in
+            switch state.phase {
+            case .open, .closing: true
+            case .failed, .closed: false
+            }
+        }
+    }
+
+    /// Who hears of the error that fails the writer (once it failed: at once).
+    private let failureObserver = LockedValue<(@Sendable (JournalError) -> Void)?>(nil)
+
+    package func observeFailure(_ observer: @escaping @Sendable (JournalError) -> Void) {
+        failureObserver.withLock { $0 = observer }
+        if let failure { observer(failure) }
+    }
+
+    /// The error that failed the writer, if one did.
+    package var failure: JournalError? {
+        state.withLock { state in
+            if case .failed(let error) = state.phase { return error }
+            return nil
+        }
     }
 
     /// Whether the writer holds its file open now (false while idle-released).

@@ -19,8 +19,16 @@ let package = Package(
     products: [
         .library(name: "StateJournal", targets: ["StateJournal"]),
         .library(name: "StateJournalStorage", targets: ["StateJournalStorage"]),
+        .library(name: "StateJournalEncoding", targets: ["StateJournalEncoding"]),
         .library(name: "StateJournalTesting", targets: ["StateJournalTesting"]),
         .executable(name: "statejournal", targets: ["StateJournalCLI"]),
+    ],
+    traits: [
+        .trait(
+            name: "FaultInjection",
+            description:
+                "Compiles the system-call fault injection of the test kit into release builds (debug builds always have it)."
+        )
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -40,13 +48,30 @@ let package = Package(
         .target(name: "CStateJournalCRC32C"),
         // Linux calls that Glibc hides behind _GNU_SOURCE (syncfs, flock, thread names).
         .target(name: "CStateJournalLinux"),
-        // The journal file layer: format, codec, checksum, reader, recovery, writer.
+        // The only importer of Glibc: system calls with one retry-on-EINTR helper, typed errno,
+        // fault injection (debug builds only), the I/O threads and locks. Internal to the package.
+        .target(
+            name: "StateJournalSystem",
+            dependencies: ["CStateJournalLinux"],
+            swiftSettings: strictSwift + [
+                .define("STATEJOURNAL_FAULT_INJECTION", .when(configuration: .debug)),
+                .define("STATEJOURNAL_FAULT_INJECTION", .when(traits: ["FaultInjection"])),
+            ]
+        ),
+        // The compact Codable encoding of messages and states (the CLI renders with it).
+        .target(
+            name: "StateJournalEncoding",
+            swiftSettings: strictSwift
+        ),
+        // The journal file layer: format, compression, checksum, reading, writing, recovery, sync
+        // rounds, snapshots, maintenance, and the store seam.
         .target(
             name: "StateJournalStorage",
             dependencies: [
                 "CLZ4",
                 "CStateJournalCRC32C",
-                "CStateJournalLinux",
+                "StateJournalSystem",
+                "StateJournalEncoding",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift
@@ -56,6 +81,8 @@ let package = Package(
             name: "StateJournal",
             dependencies: [
                 "StateJournalStorage",
+                "StateJournalEncoding",
+                "StateJournalSystem",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -66,7 +93,10 @@ let package = Package(
             name: "StateJournalTests",
             dependencies: [
                 "StateJournal",
+                "StateJournalStorage",
                 "StateJournalTesting",
+                "StateJournalEncoding",
+                "StateJournalSystem",
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -77,7 +107,10 @@ let package = Package(
         // Figures of the runtime (README, "Performance").
         .executableTarget(
             name: "statejournal-runtime-bench",
-            dependencies: ["StateJournal", "CBenchSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "StateJournal", "StateJournalEncoding", "CBenchSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "tools/runtime-bench",
             swiftSettings: testSwift
         ),
@@ -85,7 +118,7 @@ let package = Package(
         .executableTarget(
             name: "statejournal-crash-campaign",
             dependencies: [
-                "StateJournal", "StateJournalStorage", "StateJournalTesting",
+                "StateJournal", "StateJournalStorage", "StateJournalTesting", "StateJournalSystem",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "tools/crash-campaign",
@@ -102,7 +135,8 @@ let package = Package(
         .target(
             name: "StateJournalTesting",
             dependencies: [
-                "StateJournal", "StateJournalStorage", .product(name: "Logging", package: "swift-log"),
+                "StateJournal", "StateJournalStorage", "StateJournalEncoding", "StateJournalSystem",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strictSwift
@@ -110,7 +144,8 @@ let package = Package(
         .testTarget(
             name: "StateJournalTestingTests",
             dependencies: [
-                "StateJournalTesting", "StateJournal", "StateJournalStorage",
+                "StateJournalTesting", "StateJournal", "StateJournalStorage", "StateJournalEncoding",
+                "StateJournalSystem",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: testSwift
@@ -119,7 +154,7 @@ let package = Package(
         .executableTarget(
             name: "StateJournalCLI",
             dependencies: [
-                "StateJournalStorage",
+                "StateJournalStorage", "StateJournalEncoding", "StateJournalSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -127,7 +162,8 @@ let package = Package(
         .testTarget(
             name: "StateJournalCLITests",
             dependencies: [
-                "StateJournalStorage", "StateJournalFixtureCatalog", .product(name: "Logging", package: "swift-log"),
+                "StateJournalStorage", "StateJournalEncoding", "StateJournalSystem", "StateJournalFixtureCatalog",
+                .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["Expected"],
             swiftSettings: testSwift
@@ -135,7 +171,7 @@ let package = Package(
         // The golden journals of fixtures/ and their generator.
         .target(
             name: "StateJournalFixtureCatalog",
-            dependencies: ["StateJournalStorage"],
+            dependencies: ["StateJournalStorage", "StateJournalEncoding"],
             path: "tools/fixtures/Catalog",
             swiftSettings: testSwift
         ),
@@ -150,7 +186,8 @@ let package = Package(
         .executableTarget(
             name: "statejournal-storage-bench",
             dependencies: [
-                "StateJournalStorage", "CLZ4", "CBenchSupport", .product(name: "Logging", package: "swift-log"),
+                "StateJournalStorage", "StateJournalEncoding", "StateJournalSystem", "CLZ4", "CBenchSupport",
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "tools/storage-bench/Bench",
             swiftSettings: testSwift
@@ -158,7 +195,8 @@ let package = Package(
         .testTarget(
             name: "StateJournalStorageTests",
             dependencies: [
-                "StateJournalStorage", "StateJournalFixtureCatalog", "StateJournalTesting",
+                "StateJournalStorage", "StateJournalEncoding", "StateJournalSystem", "StateJournalFixtureCatalog",
+                "StateJournalTesting",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: testSwift

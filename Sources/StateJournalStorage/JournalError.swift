@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+public import StateJournalSystem
 
 /// The one error type of the journal file layer.
 ///
@@ -47,7 +43,7 @@ public struct JournalError: Error, Sendable, CustomStringConvertible {
         public static let sequenceGap = Code(.sequenceGap)
         /// Another writer, in this or another OS process, holds the journal.
         public static let locked = Code(.locked)
-        /// The file system is full (`ENOSPC`, `EDQUOT`).
+        /// The file system is full (`.noSpace`, `.diskQuotaExceeded`).
         public static let noSpace = Code(.noSpace)
         /// `write` failed; nothing from the failed batch is acknowledged.
         public static let writeFailed = Code(.writeFailed)
@@ -91,7 +87,7 @@ public struct JournalError: Error, Sendable, CustomStringConvertible {
     /// The system call that failed, such as `"fdatasync"`.
     public var systemCall: String?
     /// The `errno` the system call reported.
-    public var errno: Int32?
+    public var errno: Errno?
     /// The error that caused this one.
     public var cause: (any Error)?
     /// Where in this library the error was raised.
@@ -100,7 +96,7 @@ public struct JournalError: Error, Sendable, CustomStringConvertible {
 
     public init(
         code: Code, message: String, path: String? = nil, offset: Int64? = nil, sequence: UInt64? = nil,
-        systemCall: String? = nil, errno: Int32? = nil, cause: (any Error)? = nil,
+        systemCall: String? = nil, errno: Errno? = nil, cause: (any Error)? = nil,
         file: String = #fileID, line: Int = #line
     ) {
         self.code = code
@@ -122,7 +118,7 @@ public struct JournalError: Error, Sendable, CustomStringConvertible {
         if let sequence { text += ", sequence: \(sequence)" }
         if let systemCall {
             text += ", call: \(systemCall)"
-            if let errno { text += ", errno: \(SystemCallError.name(of: errno)) (\(errno))" }
+            if let errno { text += ", errno: \(errno.name) (\(errno.rawValue))" }
         }
         text += "]"
         if let cause, !(cause is SystemCallError) { text += " caused by: \(cause)" }
@@ -141,9 +137,9 @@ extension JournalError {
             resolved = code
         } else {
             switch error.errno {
-            case ENOENT: resolved = .notFound
-            case EACCES, EPERM: resolved = .permissionDenied
-            case ENOSPC, EDQUOT: resolved = .noSpace
+            case .noSuchFileOrDirectory: resolved = .notFound
+            case .permissionDenied, .notPermitted: resolved = .permissionDenied
+            case .noSpace, .diskQuotaExceeded: resolved = .noSpace
             default: resolved = .ioFailure
             }
         }

@@ -1,10 +1,8 @@
 import Foundation
+public import StateJournal
 import StateJournalStorage
+import StateJournalSystem
 import Synchronization
-
-#if canImport(Glibc)
-    public import Glibc
-#endif
 
 /// A fault-injecting file layer for tests: faults apply to the files under
 /// one directory (so tests running in parallel do not disturb each other),
@@ -12,7 +10,7 @@ import Synchronization
 ///
 /// ```swift
 /// let faults = FileFaults(under: directory.path)
-/// faults.failSyncs(errno: EIO)
+/// faults.failSyncs(errno: .ioError)
 /// faults.install()
 /// defer { faults.uninstall() }
 /// ```
@@ -43,11 +41,11 @@ public final class FileFaults: Sendable {
     public let fileSystem: FileSystemModel
 
     private struct Rules {
-        var failWrites: (errno: Int32, afterBytes: Int64)?
+        var failWrites: (errno: Errno, afterBytes: Int64)?
         var shortWrites: Int?
         var crashAfterBytes: Int64?
         var crashed = false
-        var failSyncs: Int32?
+        var failSyncs: Errno?
         var holdSyncs = false
         var heldSyncs = 0
         var readDamage: [(file: String, offset: Int64, mask: UInt8)] = []
@@ -69,8 +67,8 @@ public final class FileFaults: Sendable {
         var listings: [String: [String: UInt64]] = [:]
         /// Write-back failures not yet reported to the file's own sync (per inode) and to a
         /// `syncfs` of the file system (one error sequence per file system, as in Linux).
-        var writebackFailures: [UInt64: Int32] = [:]
-        var fileSystemError: Int32?
+        var writebackFailures: [UInt64: Errno] = [:]
+        var fileSystemError: Errno?
         /// Files whose write-back failed: what they keep at a power cut no longer grows.
         var frozen: Set<UInt64> = []
     }
@@ -92,8 +90,8 @@ public final class FileFaults: Sendable {
 
     // MARK: Faults
 
-    /// Writes fail with `errno` (ENOSPC: a full disk) once `afterBytes` have been written.
-    public func failWrites(errno: Int32 = ENOSPC, afterBytes: Int64 = 0) {
+    /// Writes fail with `errno` (.noSpace: a full disk) once `afterBytes` have been written.
+    public func failWrites(errno: Errno = .noSpace, afterBytes: Int64 = 0) {
         rules.withLock { $0.failWrites = (errno, afterBytes) }
     }
 
@@ -103,14 +101,14 @@ public final class FileFaults: Sendable {
     }
 
     /// The write that crosses `afterBytes` writes only up to it and fails
-    /// with EIO; every later write fails too: the process died in the middle
+    /// with .ioError; every later write fails too: the process died in the middle
     /// of a write, leaving a torn frame.
     public func crashMidWrite(afterBytes: Int64) {
         rules.withLock { $0.crashAfterBytes = afterBytes }
     }
 
     /// `fdatasync`, `fsync` and `syncfs` fail with `errno`.
-    public func failSyncs(errno: Int32 = EIO) {
+    public func failSyncs(errno: Errno = .ioError) {
         rules.withLock { $0.failSyncs = errno }
     }
 
@@ -119,7 +117,7 @@ public final class FileFaults: Sendable {
     /// no later sync persists them; the error is reported once to the file's own next sync
     /// (`fdatasync`, or a check of its write-back error) and once to the next `syncfs` of the
     /// file system — whichever journals that `syncfs` was for.
-    public func failWriteback(of file: String, errno: Int32 = EIO) {
+    public func failWriteback(of file: String, errno: Errno = .ioError) {
         let resolved = Self.resolve(file)
         guard let inode = Self.inode(of: resolved) else { return }
         rules.withLock { rules in
@@ -250,7 +248,7 @@ public final class FileFaults: Sendable {
         return rules.withLock { rules in
             rules.writes += 1
             if !owned { rules.callsOffLibraryThreads.append("pwrite \(path)") }
-            if rules.crashed { return .fail(EIO) }
+            if rules.crashed { return .fail(.ioError) }
             if let (code, after) = rules.failWrites, rules.bytesWritten + Int64(count) > after { return .fail(code) }
             if let crash = rules.crashAfterBytes, rules.bytesWritten + Int64(count) > crash {
                 rules.crashed = true
@@ -277,7 +275,7 @@ public final class FileFaults: Sendable {
             if rules.holdSyncs { rules.heldSyncs += 1 }
             return rules.holdSyncs
         }) {
-            while rules.withLock({ $0.holdSyncs }) { usleep(1000) }
+            while rules.withLock({ $0.holdSyncs }) { Syscall.sleep(microseconds: 1000) }
             rules.withLock { $0.heldSyncs -= 1 }
         }
         return rules.withLock { rules in
@@ -318,12 +316,11 @@ public final class FileFaults: Sendable {
         rules.withLock { rules in
             rules.syncs += 1
             for path in synced where covers(path) {
-                var status = stat()
-                guard stat(path, &status) == 0 else { continue }
-                if (status.st_mode & S_IFMT) == S_IFDIR {
+                guard let status = try? Syscall.status(ofPath: path) else { continue }
+                if status.isDirectory {
                     rules.listings[path] = Self.entries(of: path)
-                } else if (status.st_mode & S_IFMT) == S_IFREG {
-                    Self.recordFile(path: path, inode: UInt64(status.st_ino), in: &rules)
+                } else if status.isRegularFile {
+                    Self.recordFile(path: path, inode: status.inode, in: &rules)
                 }
             }
         }
@@ -354,10 +351,9 @@ public final class FileFaults: Sendable {
         while index < found.count {
             let directory = found[index]
             index += 1
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
-                var status = stat()
+            for (name, _) in (try? Syscall.directoryEntries(directory)) ?? [] {
                 let path = directory + "/" + name
-                if lstat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR { found.append(path) }
+                if (try? Syscall.linkStatus(ofPath: path))?.isDirectory == true { found.append(path) }
             }
         }
         return found
@@ -366,10 +362,9 @@ public final class FileFaults: Sendable {
     /// The regular files of `directory`, by name.
     private static func entries(of directory: String) -> [String: UInt64] {
         var entries: [String: UInt64] = [:]
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
-            var status = stat()
-            if lstat(directory + "/" + name, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG {
-                entries[name] = UInt64(status.st_ino)
+        for (name, _) in (try? Syscall.directoryEntries(directory)) ?? [] {
+            if let status = try? Syscall.linkStatus(ofPath: directory + "/" + name), status.isRegularFile {
+                entries[name] = status.inode
             }
         }
         return entries
@@ -403,9 +398,7 @@ public final class FileFaults: Sendable {
 
     /// The inode of the file named `path` now, if any.
     static func inode(of path: String) -> UInt64? {
-        var status = stat()
-        guard stat(path, &status) == 0 else { return nil }
-        return UInt64(status.st_ino)
+        (try? Syscall.status(ofPath: path))?.inode
     }
 
     func damage(path: String, offset: Int64, buffer: UnsafeMutableRawBufferPointer) {

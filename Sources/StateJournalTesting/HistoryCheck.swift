@@ -1,6 +1,7 @@
 import Foundation
 public import Logging
 public import StateJournal
+import StateJournalEncoding
 import StateJournalStorage
 
 /// Concurrent histories checked against a sequential model (Jepsen-style): many senders drive

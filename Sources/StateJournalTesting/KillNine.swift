@@ -1,10 +1,7 @@
 import Foundation
 import Logging
 public import StateJournal
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+import StateJournalSystem
 
 /// A kill -9 harness for Swift Testing exit tests: the child half runs your
 /// process in a child OS process, sends messages and kills itself with
@@ -38,15 +35,16 @@ public enum KillNine {
         // Supervised, so a message that `apply` refuses is followed by a restart, not a stall.
         try await supervisor.run {
             let process = try await supervisor.start(spec)
-            let acks = open(directory + "/" + acknowledgements, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            let acks = try Syscall.openForOutput(directory + "/" + acknowledgements, [.writeOnly, .create, .append])
             for (index, message) in messages.enumerated() {
-                if index == killAt { kill(getpid(), SIGKILL) }
+                if index == killAt { Syscall.killThisProcess() }
                 if (try? await process.send(message)) != nil {
-                    let line = "\(index)\n"
-                    _ = line.withCString { write(acks, $0, strlen($0)) }
+                    try Array("\(index)\n".utf8).withUnsafeBytes { raw in
+                        try Result { () throws(SystemCallError) in try Syscall.writeAll(acks, raw) }.get()
+                    }
                 }
             }
-            kill(getpid(), SIGKILL)
+            Syscall.killThisProcess()
         }
         fatalError("unreachable: SIGKILL")
     }

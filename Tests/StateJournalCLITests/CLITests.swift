@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import StateJournalEncoding
 import StateJournalStorage
 import Testing
 

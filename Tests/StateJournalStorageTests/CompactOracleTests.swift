@@ -1,5 +1,6 @@
 import Foundation
 import PropertyBased
+import StateJournalEncoding
 import StateJournalStorage
 import Testing
 

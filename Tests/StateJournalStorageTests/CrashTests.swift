@@ -114,14 +114,16 @@ import Testing
                     break
                 }
             }
-            guard let failure, failure.code == .writeFailed, failure.systemCall == "pwrite", failure.errno == EFBIG
+            guard let failure, failure.code == .writeFailed, failure.systemCall == "pwrite",
+                failure.errno == .fileTooLarge
             else { exit(10) }
             guard failure.sequence == acknowledged + 1 else { exit(11) }
             do {
                 try await writer.append([1])
                 exit(12)
             } catch {
-                guard let error = error as? JournalError, error.code == .writerFailed, error.errno == EFBIG else {
+                guard let error = error as? JournalError, error.code == .writerFailed, error.errno == .fileTooLarge
+                else {
                     exit(13)
                 }
             }

@@ -1,4 +1,5 @@
 import Foundation
+import StateJournalEncoding
 import Testing
 
 @testable import StateJournalStorage

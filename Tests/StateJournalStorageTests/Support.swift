@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import StateJournalStorage
+import StateJournalSystem
 import StateJournalTesting
 import Synchronization
 import Testing

@@ -1,5 +1,6 @@
 import Foundation
 import StateJournal
+import StateJournalStorage
 import StateJournalTesting
 import Testing
 

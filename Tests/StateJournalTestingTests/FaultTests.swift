@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import StateJournal
+import StateJournalStorage
 import StateJournalTesting
 import Testing
 
@@ -28,7 +29,7 @@ func options(_ durability: Durability) -> JournalOptions {
         try handle.close()
         let before = try Data(contentsOf: URL(fileURLWithPath: path))
         let faults = FileFaults(under: directory.path)
-        faults.failWrites(errno: ENOSPC)
+        faults.failWrites(errno: .noSpace)
         faults.install()
         defer { faults.uninstall() }
         await #expect(throws: JournalError.self) {
@@ -57,7 +58,7 @@ func options(_ durability: Durability) -> JournalOptions {
             let path = directory.file("ledger.journal")
             var before = stat()
             stat(path, &before)
-            faults.failSyncs(errno: EIO)
+            faults.failSyncs(errno: .ioError)
             await #expect(throws: ProcessError.self) { try await ledger.send(.append(2)) }
             faults.stopFailingSyncs()
             try await ledger.send(.append(3))
@@ -79,7 +80,7 @@ func options(_ durability: Durability) -> JournalOptions {
         let writer = try await JournalWriter.open(path: path, processID: "s", options: perFile, logger: silent)
         try await writer.append([1])
         let faults = FileFaults(under: directory.path)
-        faults.failSyncs(errno: EIO)
+        faults.failSyncs(errno: .ioError)
         faults.install()
         defer { faults.uninstall() }
         do {
@@ -87,7 +88,7 @@ func options(_ durability: Durability) -> JournalOptions {
             Issue.record("an append was acknowledged although its sync failed")
         } catch {
             #expect(error.code == .syncFailed)
-            #expect(error.errno == EIO)
+            #expect(error.errno == .ioError)
             #expect(error.systemCall == "fdatasync")
         }
         let failedSyncs = faults.counters.failedSyncs
@@ -105,7 +106,7 @@ func options(_ durability: Durability) -> JournalOptions {
         let faults = FileFaults(under: directory.path)
         let writer = try await JournalWriter.open(
             path: directory.file("f.journal"), processID: "f", options: options(.written), logger: silent)
-        faults.failWrites(errno: ENOSPC, afterBytes: 500)
+        faults.failWrites(errno: .noSpace, afterBytes: 500)
         faults.install()
         defer { faults.uninstall() }
         var acknowledged = 0
@@ -120,7 +121,7 @@ func options(_ durability: Durability) -> JournalOptions {
             }
         }
         #expect(failure?.code == .noSpace)
-        #expect(failure?.errno == ENOSPC)
+        #expect(failure?.errno == .noSpace)
         faults.uninstall()
         let reopened = try await JournalWriter.open(
             path: directory.file("f.journal"), processID: "f", options: options(.written), logger: silent)
@@ -223,7 +224,7 @@ func options(_ durability: Durability) -> JournalOptions {
         let before = try JournalReader(path: path)
         while let frame = try before.nextFrame() { for m in frame.messages { acknowledged[m.sequence] = m.bytes } }
         // One more append is written, but its sync fails: never acknowledged, never durable.
-        faults.failSyncs(errno: EIO)
+        faults.failSyncs(errno: .ioError)
         await #expect(throws: JournalError.self) { try await writer.append(Array("unacknowledged".utf8)) }
         await writer.abandon()
         try faults.cutPower(tearLastWrite: true)

@@ -1,4 +1,5 @@
 import Foundation
+import StateJournalSystem
 import StateJournalTesting
 import Testing
 
@@ -25,12 +26,12 @@ import Testing
         defer { faults.uninstall() }
         let paths = (0..<4).map { directory.file("j\($0).journal") }
         let fds = try paths.map { path in
-            let fd = try Syscall.open(path, O_RDWR | O_CREAT, mode: 0o644)
+            let fd = try Syscall.open(path, [.readWrite, .create], mode: 0o644)
             try Syscall.pwriteAll(fd, Array("message of \(path)".utf8), at: 0)
             return fd
         }
         defer { for fd in fds { close(fd) } }
-        let directoryFD = try Syscall.open(directory.path, O_RDONLY | O_DIRECTORY)
+        let directoryFD = try Syscall.open(directory.path, [.readOnly, .directory])
         defer { close(directoryFD) }
 
         faults.failWriteback(of: paths[0])
@@ -49,7 +50,7 @@ import Testing
         faults.install()
         defer { faults.uninstall() }
         let path = directory.file("j.journal")
-        let fd = try Syscall.open(path, O_RDWR | O_CREAT, mode: 0o644)
+        let fd = try Syscall.open(path, [.readWrite, .create], mode: 0o644)
         defer { close(fd) }
         try Syscall.pwriteAll(fd, Array("durable ".utf8), at: 0)
         try Syscall.fdatasync(fd)
@@ -71,7 +72,7 @@ import Testing
     }
 
     static func write(_ text: String, to path: String, syncDirectory: Bool) throws {
-        let fd = try Syscall.open(path, O_RDWR | O_CREAT | O_TRUNC, mode: 0o644)
+        let fd = try Syscall.open(path, [.readWrite, .create, .truncate], mode: 0o644)
         defer { close(fd) }
         try Syscall.pwriteAll(fd, Array(text.utf8), at: 0)
         try Syscall.fdatasync(fd)

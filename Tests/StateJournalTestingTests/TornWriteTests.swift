@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import StateJournal
+import StateJournalStorage
 import StateJournalTesting
 import Testing
 

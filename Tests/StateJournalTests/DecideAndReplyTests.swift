@@ -1,5 +1,7 @@
 import Foundation
 import StateJournal
+import StateJournalEncoding
+import StateJournalStorage
 import Testing
 
 /// An account: deposits always accepted, a withdrawal refused (not crashed) when it would

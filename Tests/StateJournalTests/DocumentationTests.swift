@@ -7,7 +7,7 @@ import Testing
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    @Test(arguments: ["StateJournalStorage", "StateJournal", "StateJournalTesting"])
+    @Test(arguments: ["StateJournalStorage", "StateJournalEncoding", "StateJournal", "StateJournalTesting"])
     func everyPublicTypeIsInTheCatalog(module: String) throws {
         let sources = Self.root.appendingPathComponent("Sources/\(module)")
         var types: Set<String> = []

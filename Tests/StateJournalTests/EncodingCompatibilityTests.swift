@@ -1,5 +1,6 @@
 import Foundation
 import StateJournal
+import StateJournalEncoding
 import StateJournalStorage
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import StateJournal
+import StateJournalStorage
 import Testing
 
 @Suite(.timeLimit(.minutes(10))) struct ProcessTests {

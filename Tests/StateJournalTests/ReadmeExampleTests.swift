@@ -21,6 +21,23 @@ import Testing
         }
     }
 
+    /// StateJournalEncoding's catalog example.
+    @Test func encodingCatalogExample() throws {
+        let bytes = try CompactEncoder().encode(["apple": 2])
+        let value = try CompactDecoder().decode([String: Int].self, from: bytes)
+        #expect(value == ["apple": 2])
+    }
+
+    /// FileJournalStore's documentation example.
+    @Test func fileStoreExample() async throws {
+        let directory = TemporaryDirectory()
+        let logger = quietLogger
+        let store = FileJournalStore(directory: directory.path + "/carts")
+        let journal = try await store.open("cart-42", options: JournalOptions(durability: .synced), logger: logger)
+        _ = try await journal.submit(contentsOf: [[1, 2, 3]]).value()
+        try await journal.close(discard: true)
+    }
+
     @Test func docCOverviewExample() async throws {
         let directory = TemporaryDirectory()
         let logger = quietLogger

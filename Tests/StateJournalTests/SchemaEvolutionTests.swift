@@ -1,5 +1,7 @@
 import Foundation
 import StateJournal
+import StateJournalEncoding
+import StateJournalStorage
 import StateJournalTesting
 import Testing
 

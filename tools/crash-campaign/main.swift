@@ -30,6 +30,7 @@ import Foundation
 import Logging
 import StateJournal
 import StateJournalStorage
+import StateJournalSystem
 import StateJournalTesting
 
 #if canImport(Glibc)

@@ -1,3 +1,4 @@
+import StateJournalEncoding
 // libFuzzer target: round trips of the compact encoding, structure-aware.
 // Built by tools/fuzz/build.sh roundtrip; run by tools/fuzz/run.sh (see README, "Fuzzing").
 //

@@ -6,6 +6,7 @@
 // repair), and decoded as a compact value. The only acceptable outcomes are values and errors: a
 // crash, a hang, an unbounded allocation or a sanitizer report is a finding.
 import Foundation
+import StateJournalEncoding
 import StateJournalStorage
 
 let scratchPath: String = {

@@ -19,8 +19,13 @@ SCRATCH=.build-fuzz
 swift build --scratch-path "$SCRATCH" --target StateJournalStorage \
     -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address >&2
 BUILD="$SCRATCH/debug"
-OBJECTS=$(find "$BUILD/StateJournalStorage.build" "$BUILD/Logging.build" "$BUILD/CStateJournalCRC32C.build" "$BUILD/CStateJournalLinux.build" -name '*.o')
-swiftc -sanitize=fuzzer,address -parse-as-library -g \
+OBJECTS=$(find "$BUILD/StateJournalStorage.build" "$BUILD/StateJournalSystem.build" "$BUILD/StateJournalEncoding.build" \
+    "$BUILD/Logging.build" "$BUILD/CStateJournalCRC32C.build" "$BUILD/CStateJournalLinux.build" -name '*.o')
+# The harness uses the package's `package` declarations (inspection, repair): it is compiled
+# under the package name SwiftPM gave the modules.
+PACKAGE_NAME=$(grep -o '"-module-name","StateJournalStorage"[^]]*' "$SCRATCH/debug.yaml" |
+    grep -o '"-package-name","[^"]*"' | head -1 | cut -d'"' -f4)
+swiftc -sanitize=fuzzer,address -parse-as-library -g -package-name "$PACKAGE_NAME" \
     -I "$BUILD/Modules" \
     -Xcc -fmodule-map-file="$BUILD/CStateJournalCRC32C.build/module.modulemap" \
     -Xcc -fmodule-map-file="$BUILD/CStateJournalLinux.build/module.modulemap" \

@@ -6,6 +6,7 @@ import CBenchSupport
 import Foundation
 import Logging
 import StateJournal
+import StateJournalEncoding
 
 struct Configuration: Sendable {
     var seconds = 2.0

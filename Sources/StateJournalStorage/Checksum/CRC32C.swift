@@ -5,32 +5,32 @@ import CStateJournalCRC32C
 /// Uses the SSE4.2 `crc32` instruction when the CPU has it, chosen once at
 /// run time, and a slicing-by-8 table otherwise. `update` continues a
 /// finished CRC: `crc32c(a + b) == update(crc32c(a), b)`.
-public enum CRC32C {
+package enum CRC32C {
     /// Which implementation ``checksum(_:seed:)`` uses on this machine.
-    public enum Implementation: Sendable, CustomStringConvertible {
+    package enum Implementation: Sendable, CustomStringConvertible {
         case hardware, table
-        public var description: String { self == .hardware ? "sse4.2" : "table" }
+        package var description: String { self == .hardware ? "sse4.2" : "table" }
     }
 
     /// The implementation in use, decided at first use.
-    public static let implementation: Implementation =
+    package static let implementation: Implementation =
         sj_crc32c_hardware_available() != 0 ? .hardware : .table
 
     /// The CRC32C of `bytes`, continuing from `seed` (a finished CRC; 0 to start).
     @inlinable
-    public static func checksum(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
+    package static func checksum(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
         update(seed, bytes)
     }
 
     /// The CRC32C of `bytes`, continuing from `seed`.
-    public static func checksum(_ bytes: some Sequence<UInt8>, seed: UInt32 = 0) -> UInt32 {
+    package static func checksum(_ bytes: some Sequence<UInt8>, seed: UInt32 = 0) -> UInt32 {
         if let crc = bytes.withContiguousStorageIfAvailable({ update(seed, UnsafeRawBufferPointer($0)) }) {
             return crc
         }
         return Array(bytes).withUnsafeBytes { update(seed, $0) }
     }
 
-    public static func update(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+    package static func update(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
         guard bytes.count > 0 else { return crc }
         switch implementation {
         case .hardware: return sj_crc32c_hardware(crc, bytes.baseAddress, bytes.count)
@@ -39,13 +39,13 @@ public enum CRC32C {
     }
 
     /// The hardware path, for tests and benchmarks. Nil when the CPU lacks it.
-    public static func hardwareChecksum(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32? {
+    package static func hardwareChecksum(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32? {
         guard sj_crc32c_hardware_available() != 0 else { return nil }
         return bytes.count == 0 ? seed : sj_crc32c_hardware(seed, bytes.baseAddress, bytes.count)
     }
 
     /// The portable table path, for tests and benchmarks.
-    public static func tableChecksum(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
+    package static func tableChecksum(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
         tableUpdate(seed, bytes)
     }
 

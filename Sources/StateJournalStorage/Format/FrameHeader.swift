@@ -1,3 +1,5 @@
+import StateJournalEncoding
+
 /// The fixed 32-byte header of a frame.
 public struct FrameHeader: Sendable, Hashable {
     /// The whole frame's length in bytes, header included.

@@ -1,3 +1,5 @@
+import StateJournalEncoding
+
 /// Builds journal bytes in memory with chosen header fields, through the same
 /// frame and chain code the writer uses. For deterministic fixtures and tests;
 /// not a writer (no file, no lock, no durability).

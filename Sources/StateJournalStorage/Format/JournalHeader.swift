@@ -1,3 +1,5 @@
+import StateJournalEncoding
+
 /// The header at the start of every journal file.
 public struct JournalHeader: Sendable, Hashable {
     public var majorVersion: UInt16
@@ -166,10 +168,4 @@ public struct JournalHeader: Sendable, Hashable {
         }
         return (header, length)
     }
-}
-
-@inline(__always)
-func hex<T: FixedWidthInteger>(_ value: T) -> String {
-    let digits = String(value, radix: 16)
-    return "0x" + String(repeating: "0", count: max(0, T.bitWidth / 4 - digits.count)) + digits
 }

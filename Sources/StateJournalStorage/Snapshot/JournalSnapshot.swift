@@ -1,10 +1,6 @@
 import CLZ4
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import StateJournalEncoding
+import StateJournalSystem
 
 /// A snapshot: the state of a process after the message with `sequence`,
 /// as opaque bytes. Stored beside the journal as `<journal>.snapshot`.
@@ -88,7 +84,7 @@ public struct JournalSnapshot: Sendable, Hashable {
     /// `info` show, in constant memory whatever the state's size. Nil when there is none or
     /// its header is not valid.
     static func summary(at path: String) -> (sequence: UInt64, stateBytes: Int)? {
-        guard let fd = try? Syscall.open(path, O_RDONLY) else { return nil }
+        guard let fd = try? Syscall.open(path, .readOnly) else { return nil }
         defer { Syscall.close(fd) }
         guard let status = try? Syscall.fstat(fd), status.isRegularFile else { return nil }
         let maximum = fixedSize + JournalFormat.maxProcessIDLength + 4
@@ -113,9 +109,9 @@ public struct JournalSnapshot: Sendable, Hashable {
     public static func read(at path: String) throws(JournalError) -> JournalSnapshot? {
         let fd: Int32
         do {
-            fd = try Syscall.open(path, O_RDONLY)
+            fd = try Syscall.open(path, .readOnly)
         } catch {
-            if error.errno == ENOENT { return nil }
+            if error.errno == .noSuchFileOrDirectory { return nil }
             throw JournalError.system(error, path: path)
         }
         defer { Syscall.close(fd) }

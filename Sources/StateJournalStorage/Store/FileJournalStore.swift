@@ -1,11 +1,12 @@
 public import Logging
+import StateJournalSystem
 
 /// The local-file store: each journal is its own file, `<directory>/<name>.journal` (see
 /// ``JournalNaming``), with its snapshot beside it; ownership is a lock the kernel drops when
 /// the owning OS process dies.
 ///
 /// ```swift
-/// let store = FileJournalStore(directory: "/var/lib/carts")
+/// let store = FileJournalStore(directory: directory.path + "/carts")
 /// let journal = try await store.open("cart-42", options: JournalOptions(durability: .synced), logger: logger)
 /// ```
 ///
@@ -30,7 +31,7 @@ public struct FileJournalStore: JournalStore {
     }
 
     /// ``open(_:options:logger:)`` with the file store's own type.
-    public func openWriter(_ name: String, options: JournalOptions, logger: Logger) async throws(JournalError)
+    package func openWriter(_ name: String, options: JournalOptions, logger: Logger) async throws(JournalError)
         -> JournalWriter
     {
         let path = location(of: name)

@@ -9,7 +9,9 @@ import CBenchSupport
 import CLZ4
 import Foundation
 import Logging
+import StateJournalEncoding
 import StateJournalStorage
+import StateJournalSystem
 
 #if canImport(Glibc)
     import Glibc

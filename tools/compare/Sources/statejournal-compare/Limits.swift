@@ -1,7 +1,6 @@
 import CCompareSupport
 import Foundation
-import StateJournalStorage
-import Synchronization
+import StateJournal
 
 #if canImport(Glibc)
     import Glibc
@@ -19,8 +18,6 @@ struct Limits: Sendable, Codable {
     var lz4CompressMBPerSecond: Double
     var lz4DecompressMBPerSecond: Double
     var lz4Ratio: Double
-    var crc32cMBPerSecond: Double
-    var crc32cImplementation: String
     var compactEncodesPerSecond: Double
     var compactDecodesPerSecond: Double
     var jsonEncodesPerSecond: Double
@@ -108,7 +105,7 @@ func measureLimits(settings: Settings) throws -> Limits {
         writes["\(files)"] = Double(files) / median(writeTimes)
     }
 
-    // LZ4 and CRC32C on the events (64 KiB blocks, as a journal's batches are at most that linked window).
+    // LZ4 on the events (64 KiB blocks, as a journal's batches are at most that linked window).
     let block = 64 << 10
     let blocks = stride(from: 0, to: stream.count - block, by: block).map { Array(stream[$0..<$0 + block]) }
     var compressed = [[CChar]](repeating: [], count: blocks.count)
@@ -145,11 +142,6 @@ func measureLimits(settings: Settings) throws -> Limits {
         }
     }
     let lz4Decompress = Double(passes * blocks.count * block) / inSeconds(ContinuousClock.now - start) / 1e6
-    var crc: UInt32 = 0
-    start = ContinuousClock.now
-    for _ in 0..<(passes * 4) { crc ^= stream.withUnsafeBytes { CRC32C.checksum($0) } }
-    let crcRate = Double(passes * 4 * stream.count) / inSeconds(ContinuousClock.now - start) / 1e6
-    checksumSink.store(crc, ordering: .relaxed)
 
     // The message encodings, both ways, on the same events.
     let events = Corpus.templates
@@ -180,10 +172,6 @@ func measureLimits(settings: Settings) throws -> Limits {
         syncRoundMessagesPerSecond: rounds, writeMessagesPerSecond: writes,
         lz4CompressMBPerSecond: lz4Compress, lz4DecompressMBPerSecond: lz4Decompress,
         lz4Ratio: Double(blocks.count * block) / Double(max(compressedBytes, 1)),
-        crc32cMBPerSecond: crcRate, crc32cImplementation: CRC32C.implementation.description,
         compactEncodesPerSecond: compactEncodes, compactDecodesPerSecond: compactDecodes,
         jsonEncodesPerSecond: jsonEncodes, jsonDecodesPerSecond: jsonDecodes)
 }
-
-/// Keeps the checksum loop from being optimised away.
-let checksumSink = Atomic<UInt32>(0)

@@ -203,7 +203,6 @@ if settings.enabled("limits") {
                 format: "%.0f / %.0f MB/s (ratio %.2f)", limits.lz4CompressMBPerSecond, limits.lz4DecompressMBPerSecond,
                 limits.lz4Ratio),
         ],
-        ["CRC32C (\(limits.crc32cImplementation))", String(format: "%.0f MB/s", limits.crc32cMBPerSecond)],
         [
             "compact encoding: encode / decode",
             "\(rate(limits.compactEncodesPerSecond)) / \(rate(limits.compactDecodesPerSecond)) events/s",

@@ -1,0 +1,19 @@
+import StateJournalEncoding
+
+/// A codec behind two closures: how specs and processes hold any codec
+/// without a constrained existential.
+public struct AnyValueCodec<Value>: ValueCodec {
+    private let encodeValue: @Sendable (Value) throws -> [UInt8]
+    private let decodeValue: @Sendable (UnsafeRawBufferPointer) throws -> Value
+    /// The codec writes the compact encoding (recorded in the journal's header for the CLI).
+    public let isCompactEncoding: Bool
+
+    public init<C: ValueCodec>(_ codec: C) where C.Value == Value {
+        encodeValue = { try codec.encode($0) }
+        decodeValue = { try codec.decode($0) }
+        isCompactEncoding = codec is any CompactEncodingCodec
+    }
+
+    public func encode(_ value: Value) throws -> [UInt8] { try encodeValue(value) }
+    public func decode(_ bytes: UnsafeRawBufferPointer) throws -> Value { try decodeValue(bytes) }
+}

@@ -1,0 +1,655 @@
+import Logging
+import StateJournalStorage
+
+/// What a supervisor needs from a child, whatever its process type.
+protocol SupervisedChild: AnyObject, Sendable {
+    var id: String { get }
+    var journalPath: String { get }
+    /// Starts, or restarts after a crash: rebuilds the state from the journal
+    /// (the companion writer is kept when it is still healthy). Restarts of one
+    /// child never overlap; returns false when a later restart (or a stop)
+    /// took over before this one finished.
+    func restart() async throws -> Bool
+    /// A normal stop: the journal is discarded or kept per the retention.
+    func stopNormally() async throws
+    /// A stop that keeps the journal whatever the retention (shutdown
+    /// without grace, escalation): the state comes back on the next start.
+    func stopKeepingJournal(reason: ProcessError) async
+    /// Refuses further work after the supervisor gave up on a crashed child.
+    func abandon(reason: ProcessError) async
+    /// Refuses further work at once and answers every waiting sender, without waiting for
+    /// anything (a stop that overran its shutdown timeout; its close goes on on the I/O thread).
+    func abandonWithoutWaiting(reason: ProcessError) async
+}
+
+/// How a cell tells its supervisor that it crashed or stopped by itself.
+struct ChildReporter: Sendable {
+    var crashed: @Sendable (_ id: String, _ error: ProcessError) -> Void
+    var stopped: @Sendable (_ id: String) -> Void
+}
+
+/// One journaled process: its state, and its companion writer. The process
+/// runs as this actor; every message is applied and queued for the journal
+/// on it, in one order, which is the order replay uses.
+actor ProcessCell<P: JournaledProcess>: SupervisedChild {
+    nonisolated let id: String
+    nonisolated let journalPath: String
+    /// Where the journal is kept.
+    nonisolated let store: any JournalStore
+    let process: P
+    let options: ProcessOptions
+    let messageCodec: AnyValueCodec<P.Message>
+    let stateCodec: AnyValueCodec<P.State>?
+    let logger: Logger
+    let metrics: RuntimeMetrics
+    let reporter: ChildReporter
+
+    enum Phase {
+        case notStarted
+        case restarting
+        case running
+        case crashed(ProcessError)
+        case stopped
+        case abandoned(ProcessError)
+    }
+
+    private var phase: Phase = .notStarted
+    private var state: P.State
+    private var writer: (any OwnedJournal)?
+    /// The sequence number of the last message applied (0 before any).
+    private var lastSequence: UInt64 = 0
+    private var messagesSinceSnapshot = 0
+    private var bytesSinceSnapshot = 0
+    private var messagesSinceDigest = 0
+    /// Senders and readers waiting for the process to run.
+    nonisolated let waiters = PhaseWaiters()
+    /// Subscriptions to the acknowledged messages, and their consumers' wake-ups.
+    nonisolated let subscriptions = Subscriptions<P>()
+    nonisolated let subscriptionSignal = PhaseWaiters()
+    /// The highest sequence number acknowledged (or rebuilt by the last replay).
+    private var acknowledgedThrough: UInt64 = 0
+    /// Messages applied and handed to the journal, not yet acknowledged, in sequence order.
+    private var unacknowledged: [(sequence: UInt64, message: P.Message)] = []
+    /// Bumped by every restart and stop: a restart that finds it changed after an
+    /// `await` gives way to the newer one.
+    private var generation = 0
+    /// Set when the journal was removed or replaced under its writer: no restart from the path.
+    private var identityLost: ProcessError?
+    /// A restart is between its first and last step.
+    private var restartRunning = false
+    /// Restarts waiting for the running one to finish.
+    private let restartQueue = PhaseWaiters()
+    /// A stop is closing the writer: a restart or another stop waits for it (the file stays
+    /// locked until the close ends).
+    private var closing = false
+    private let closed = PhaseWaiters()
+
+    /// Waits until no stop is closing the writer.
+    private func waitForClose() async {
+        while closing { await closed.waitIgnoringCancellation(closed.arm()) }
+    }
+
+    /// Closes `writer` as a stop does; restarts and other stops wait for it.
+    private func close(_ writer: any OwnedJournal, discard: Bool) async throws {
+        closing = true
+        defer {
+            closing = false
+            closed.wakeAll()
+        }
+        if discard {
+            try await writer.close(discard: true)
+        } else {
+            // Keeping the journal (a stop without grace, often on a cancelled task): return only
+            // once the file is closed and its lock released.
+            try await writer.closeIgnoringCancellation(discard: false)
+        }
+    }
+    /// What the last replay did, for reports.
+    private(set) var lastReplay: ReplayReport?
+
+    init(
+        id: String, store: any JournalStore, process: P, options: ProcessOptions,
+        messageCodec: AnyValueCodec<P.Message>, stateCodec: AnyValueCodec<P.State>?,
+        logger: Logger, metrics: RuntimeMetrics, reporter: ChildReporter
+    ) {
+        self.id = id
+        self.store = store
+        self.journalPath = store.location(of: id)
+        self.process = process
+        self.options = options
+        self.messageCodec = messageCodec
+        self.stateCodec = stateCodec
+        self.logger = logger
+        self.metrics = metrics
+        self.reporter = reporter
+        self.state = process.initialState
+    }
+
+    private func error(_ code: ProcessError.Code, _ message: String, sequence: UInt64? = nil, cause: (any Error)? = nil)
+        -> ProcessError
+    {
+        ProcessError(
+            code: code, message: message, processID: id, journal: journalPath, sequence: sequence, cause: cause)
+    }
+
+    // MARK: Sending
+
+    /// Applies and journals `message`. Waits (cancellably, up to `timeout`) while the process
+    /// restarts; from the moment it applies the message and hands it to the writer, the
+    /// outcome is the journal's: acknowledged or a journal error, never abandoned half-way.
+    func send(_ message: P.Message, timeout: Duration?) async throws -> UInt64 {
+        try await send(message, timeout: timeout, reply: { _ in () }).sequence
+    }
+
+    /// Validates, applies and journals `message`; `reply` runs on the state right after it was
+    /// applied, in the same step (no other message in between). Returns once the message is
+    /// acknowledged. A refusal (``JournaledProcess/validate(_:against:)`` threw) is thrown as
+    /// is, with nothing applied or journaled, and the process goes on.
+    func send<R: Sendable>(
+        _ message: P.Message, timeout: Duration?, reply: @Sendable (P.State) -> R
+    ) async throws -> (sequence: UInt64, reply: R) {
+        try await waitUntilRunning(timeout: timeout)
+        guard let writer else { throw error(.stopped, "the process has no journal") }
+        let sequence = writer.nextSequence
+        do {
+            try process.validate(message, against: state)
+        } catch let refusal {
+            metrics.refused.increment()
+            throw refusal
+        }
+        do {
+            try process.apply(message, to: &state)
+        } catch let cause {
+            metrics.rejected.increment()
+            let failure = error(
+                .rejected, "apply threw; the message was not journaled and the process crashed", sequence: sequence,
+                cause: cause)
+            crash(failure)
+            throw failure
+        }
+        let bytes: [UInt8]
+        do {
+            bytes = try messageCodec.encode(message)
+        } catch let cause {
+            let failure = error(
+                .encodingFailed, "the message could not be encoded; the process crashed", sequence: sequence,
+                cause: cause)
+            crash(failure)
+            throw failure
+        }
+        // Queued now, on this actor: the journal's order is the order of apply.
+        let ticket = writer.submit(contentsOf: [bytes])
+        lastSequence = sequence
+        // Kept for live subscribers only; one that subscribes later and misses this message
+        // sees the gap and reads it from the journal.
+        if !subscriptions.isEmpty { unacknowledged.append((sequence, message)) }
+        let answer = reply(state)
+        metrics.appends.increment()
+        metrics.appendedBytes.increment(by: bytes.count)
+        afterAppend(bytes: bytes.count, writer: writer)
+        do {
+            let range = try await ticket.value()
+            if case .running = phase, writer === self.writer { acknowledge(through: range.lowerBound) }
+            return (range.lowerBound, answer)
+        } catch let cause {
+            let failure = error(
+                .journalFailed, "the journal failed; the message is not acknowledged", sequence: sequence, cause: cause)
+            if case .running = phase, writer === self.writer { crash(failure) }
+            throw failure
+        }
+    }
+
+    /// Everything through `sequence` is acknowledged (a journal acknowledges in order): hands
+    /// those messages to the subscriptions.
+    private func acknowledge(through sequence: UInt64) {
+        guard sequence > acknowledgedThrough else { return }
+        acknowledgedThrough = sequence
+        guard !unacknowledged.isEmpty else { return }
+        let offering = !subscriptions.isEmpty
+        var count = 0
+        while count < unacknowledged.count, unacknowledged[count].sequence <= sequence {
+            if offering {
+                subscriptions.offer(.message(sequence: unacknowledged[count].sequence, unacknowledged[count].message))
+            }
+            count += 1
+        }
+        unacknowledged.removeFirst(count)
+        if offering { subscriptionSignal.wakeAll() }
+    }
+
+    enum SubscriptionStep: Sendable {
+        case elements([JournaledEvent<P>])
+        case end
+        case wait(Int)
+        case catchUp(next: UInt64, target: UInt64)
+    }
+
+    /// What subscription `id` does next: take a buffered element, read the journal, or wait.
+    func subscriptionStep(_ id: Int) async throws -> SubscriptionStep {
+        let acknowledged = acknowledgedThrough
+        let step = subscriptions.withSubscriber(id) { subscriber -> Result<SubscriptionStep, ProcessError>? in
+            let buffered = subscriber.drain()
+            if !buffered.isEmpty { return .success(.elements(buffered)) }
+            if let ending = subscriber.ending { return ending.map { .failure($0) } ?? .success(.end) }
+            guard subscriber.catchingUp else { return nil }
+            if subscriber.next > acknowledged {
+                // Caught up: live messages from here on (they are offered on this actor).
+                subscriber.catchingUp = false
+                return nil
+            }
+            return .success(.catchUp(next: subscriber.next, target: acknowledged))
+        }
+        switch step {
+        case nil?:
+            return .wait(subscriptionSignal.arm())
+        case .success(let step)??:
+            if case .catchUp = step, options.durability != .written, options.durability != .synced, let writer {
+                // Acknowledged in memory only: make it readable in the file first.
+                try await writer.flush()
+            }
+            return step
+        case .failure(let error)??:
+            throw error
+        case nil:
+            return .end
+        }
+    }
+
+    /// A subscription read `elements` from the journal, from `next` on.
+    func caughtUp(_ id: Int, from: UInt64, elements: [JournaledEvent<P>], next: UInt64) {
+        subscriptions.withSubscriber(id) { subscriber in
+            guard subscriber.catchingUp, subscriber.next == from else { return }
+            for element in elements { subscriber.push(element) }
+            subscriber.next = max(subscriber.next, next)
+        }
+    }
+
+    /// Digests and snapshots, queued right after the message they follow.
+    private func afterAppend(bytes: Int, writer: any OwnedJournal) {
+        messagesSinceSnapshot += 1
+        bytesSinceSnapshot += bytes
+        if let interval = options.determinismCheckInterval, let stateCodec {
+            messagesSinceDigest += 1
+            if messagesSinceDigest >= interval {
+                messagesSinceDigest = 0
+                if let encoded = try? stateCodec.encode(state) {
+                    let value = encoded.withUnsafeBytes { StateDigest.digest(of: $0) }
+                    writer.recordStateDigest(StateDigest(sequence: lastSequence, value: value))
+                }
+            }
+        }
+        let policy = options.snapshots
+        if stateCodec != nil,
+            (policy.everyMessages.map { messagesSinceSnapshot >= $0 } ?? false)
+                || (policy.everyBytes.map { bytesSinceSnapshot >= $0 } ?? false)
+        {
+            startSnapshot(writer: writer)
+        }
+    }
+
+    private func startSnapshot(writer: any OwnedJournal) {
+        guard let stateCodec, lastSequence > 0 else { return }
+        messagesSinceSnapshot = 0
+        bytesSinceSnapshot = 0
+        let encoded: [UInt8]
+        do { encoded = try stateCodec.encode(state) } catch {
+            logger.error(
+                "snapshot: the state could not be encoded", metadata: ["process": "\(id)", "error": "\(error)"])
+            return
+        }
+        let sequence = lastSequence
+        let logger = self.logger
+        let metrics = self.metrics
+        let id = self.id
+        // Queued behind the appends before it, on the writer's own thread; nothing waits for it.
+        writer.requestSnapshot(encoded, through: sequence) { result in
+            switch result {
+            case .success: metrics.snapshots.increment()
+            case .failure(let error):
+                logger.warning(
+                    "snapshot not taken",
+                    metadata: ["process": "\(id)", "sequence": "\(sequence)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Takes a snapshot of the current state now (needs a state codec).
+    func snapshot() async throws {
+        try await waitUntilRunning(timeout: options.timeout)
+        guard let writer else { throw error(.stopped, "the process has no journal") }
+        guard let stateCodec else { throw error(.encodingFailed, "no state codec: make State Codable or pass a codec") }
+        guard lastSequence > 0 else { return }
+        let encoded = try stateCodec.encode(state)
+        messagesSinceSnapshot = 0
+        bytesSinceSnapshot = 0
+        try await writer.writeSnapshot(encoded, through: lastSequence)
+        metrics.snapshots.increment()
+    }
+
+    func read<R: Sendable>(_ body: @Sendable (P.State) throws -> R, timeout: Duration?) async throws -> R {
+        try await waitUntilRunning(timeout: timeout)
+        return try body(state)
+    }
+
+    /// Returns when the process runs, on this actor, with nothing in between: the caller's next
+    /// synchronous steps see a running process. Every wake-up looks at the phase again (a woken
+    /// sender may find the process crashed again by the one woken before it).
+    private func waitUntilRunning(timeout: Duration?) async throws {
+        // Read the clock only once the process turns out not to be running (not on every send).
+        var deadline: ContinuousClock.Instant?
+        var waited = false
+        while true {
+            switch phase {
+            case .running: return
+            case .notStarted, .restarting, .crashed: break
+            case .stopped: throw error(.stopped, "the process was stopped")
+            case .abandoned(let reason):
+                throw error(
+                    .notRestarted, "the process crashed and was not restarted", sequence: reason.sequence, cause: reason
+                )
+            }
+            try Task.checkCancellation()
+            let slot = waiters.arm()
+            if !waited {
+                waited = true
+                deadline = (timeout ?? options.timeout).map { ContinuousClock.now + $0 }
+            }
+            guard let deadline else {
+                try await waiters.wait(slot)
+                continue
+            }
+            let waiters = self.waiters
+            let timedOut = try await withThrowingTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    try await waiters.wait(slot)
+                    return false
+                }
+                group.addTask {
+                    try await Task.sleep(until: deadline)
+                    return true
+                }
+                defer { group.cancelAll() }
+                return try await group.next() ?? false
+            }
+            if timedOut {
+                throw error(
+                    .timedOut,
+                    "the process did not run within the timeout (it is restarting); the message was not applied")
+            }
+        }
+    }
+
+    /// A crash for tests: the state is discarded and the supervisor restarts the process from its journal.
+    func simulateCrash() {
+        crash(error(.rejected, "simulated crash (test kit)", sequence: lastSequence))
+    }
+
+    /// A crash and a restart on the caller's task, without the supervisor (test kit):
+    /// throws what the restart throws, such as a replay error, instead of retrying.
+    func crashAndRestartInPlace() async throws {
+        guard case .running = phase else { throw error(.stopped, "the process is not running") }
+        phase = .crashed(error(.rejected, "crash and restart in place (test kit)", sequence: lastSequence))
+        state = process.initialState
+        _ = try await restart()
+    }
+
+    /// The process crashed: its state is discarded and the supervisor told.
+    private func crash(_ failure: ProcessError) {
+        guard case .running = phase else { return }
+        phase = .crashed(failure)
+        unacknowledged.removeAll()
+        state = process.initialState
+        logger.warning("process crashed", metadata: ["process": "\(id)", "error": "\(failure)"])
+        reporter.crashed(id, failure)
+    }
+
+    // MARK: Lifecycle
+
+    func restart() async throws -> Bool {
+        // One restart at a time: a newer one tells the running one to give way, and waits for it.
+        generation += 1
+        let mine = generation
+        while restartRunning {
+            await restartQueue.waitIgnoringCancellation(restartQueue.arm())
+        }
+        guard generation == mine else { return false }
+        restartRunning = true
+        defer {
+            restartRunning = false
+            restartQueue.wakeAll()
+        }
+        await waitForClose()
+        guard generation == mine else { return false }
+        phase = .restarting  // also for a stopped permanent child, which a supervisor starts anew
+        state = process.initialState
+        lastSequence = 0
+        do {
+            try await prepareWriter()
+            guard generation == mine else { return false }
+            guard try await replay(generation: mine) else { return false }
+            // What the replay rebuilt is the acknowledged history from now on.
+            acknowledgedThrough = lastSequence
+            unacknowledged.removeAll()
+            phase = .running
+            subscriptions.open()
+            subscriptionSignal.wakeAll()
+            waiters.wakeAll()
+            return true
+        } catch let failure as ProcessError {
+            guard generation == mine else { return false }
+            phase = .crashed(failure)
+            throw failure
+        } catch let cause {
+            guard generation == mine else { return false }
+            let failure = error(.journalFailed, "the journal could not be opened or read", cause: cause)
+            phase = .crashed(failure)
+            throw failure
+        }
+    }
+
+    /// Keeps the companion writer when it is healthy (flushing what it has
+    /// queued, so the replay sees every message), or opens the journal anew (a store never
+    /// appends behind a failed sync: the file store goes on in a new file).
+    private func prepareWriter() async throws {
+        if let identityLost { throw identityLost }
+        if let writer {
+            do {
+                // Also checks that the path still names the writer's file: replay reads the path.
+                try await writer.flush()
+                return
+            } catch {
+                if error.code == .replaced || (error.cause as? JournalError)?.code == .replaced {
+                    // The journal this process acknowledged into is gone from its path, or another
+                    // file sits there: restarting from whatever the path names now would be a
+                    // silent wrong or empty state. Every restart fails with this until an operator acts.
+                    let lost = self.error(
+                        .journalFailed,
+                        "the journal file was removed or replaced under its writer; not restarted from what the path holds now",
+                        cause: error)
+                    identityLost = lost
+                    self.writer = nil
+                    throw lost
+                }
+                logger.notice(
+                    "the journal writer failed; reopening the journal",
+                    metadata: ["process": "\(id)", "error": "\(error)"])
+                self.writer = nil
+            }
+        }
+        var journal = options.journal
+        journal.durability = options.durability
+        journal.compactMessages = journal.compactMessages || messageCodec.isCompactEncoding
+        writer = try await store.open(id, options: journal, logger: logger)
+    }
+
+    /// Rebuilds the state; false when a newer restart or a stop took over meanwhile.
+    private func replay(generation mine: Int) async throws -> Bool {
+        guard let writer else { return true }
+        let clock = ContinuousClock()
+        let start = clock.now
+        var report = ReplayReport()
+        var firstMessageAt: Duration?
+        var replayedBytes = 0
+        do {
+            for try await element in writer.replay() {
+                guard generation == mine else { return false }
+                switch element {
+                case .snapshot(let snapshot):
+                    guard let stateCodec else {
+                        throw error(
+                            .replayFailed, "the journal has a snapshot but no state codec was given",
+                            sequence: snapshot.sequence)
+                    }
+                    do {
+                        state = try snapshot.bytes.withUnsafeBytes { try stateCodec.decode($0) }
+                    } catch let cause {
+                        throw error(
+                            .replayFailed, "the snapshot does not decode", sequence: snapshot.sequence, cause: cause)
+                    }
+                    lastSequence = snapshot.sequence
+                    report.snapshotSequence = snapshot.sequence
+                    if !subscriptions.isEmpty {
+                        subscriptions.offer(.snapshot(sequence: snapshot.sequence, state), first: 0)
+                    }
+                    report.messages = 0
+                    replayedBytes = 0
+                case .messages(let messages):
+                    if firstMessageAt == nil { firstMessageAt = clock.now - start }
+                    // Looked at once per chunk: a subscriber that comes meanwhile reads the gap
+                    // from the journal.
+                    let offering = !subscriptions.isEmpty
+                    for message in messages {
+                        replayedBytes += message.bytes.count
+                        do {
+                            let decoded = try message.bytes.withUnsafeBytes { try messageCodec.decode($0) }
+                            try process.apply(decoded, to: &state)
+                            if offering { subscriptions.offer(.message(sequence: message.sequence, decoded)) }
+                        } catch let cause {
+                            try await replayFailed(at: message.sequence, cause: cause, writer: writer)
+                            guard generation == mine else { return false }
+                            report.quarantinedFrom = message.sequence
+                            break
+                        }
+                        lastSequence = message.sequence
+                        report.messages += 1
+                    }
+                    if report.quarantinedFrom != nil { break }
+                case .stateDigest(let digest):
+                    guard let stateCodec, digest.sequence == lastSequence else { continue }
+                    guard digest.isCanonical else {
+                        // Written over the first compact encoding, which was not canonical: not comparable.
+                        report.digestsSkipped += 1
+                        continue
+                    }
+                    let encoded = try stateCodec.encode(state)
+                    let value = encoded.withUnsafeBytes { StateDigest.digest(of: $0) }
+                    if value != digest.value {
+                        throw error(
+                            .nondeterministic,
+                            "the replayed state after this message differs from the state recorded live: apply is not deterministic",
+                            sequence: digest.sequence)
+                    }
+                    report.digestsChecked += 1
+                }
+                if report.quarantinedFrom != nil { break }
+            }
+        }
+        report.duration = clock.now - start
+        report.timeToFirstMessage = firstMessageAt
+        lastReplay = report
+        // The snapshot policy counts from the journal: what a next replay would read.
+        messagesSinceSnapshot = report.messages
+        bytesSinceSnapshot = replayedBytes
+        metrics.replayedMessages.increment(by: report.messages)
+        let (seconds, attoseconds) = report.duration.components
+        metrics.replayDuration.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        if report.messages > 0 || report.snapshotSequence != nil {
+            logger.info(
+                "process state replayed",
+                metadata: [
+                    "process": "\(id)", "messages": "\(report.messages)",
+                    "snapshot": "\(report.snapshotSequence.map(String.init) ?? "none")",
+                    "duration": "\(report.duration)",
+                ])
+        }
+        return true
+    }
+
+    private func replayFailed(at sequence: UInt64, cause: any Error, writer: any OwnedJournal) async throws {
+        switch options.replayFailure {
+        case .fail:
+            throw error(.replayFailed, "replaying the journal threw", sequence: sequence, cause: cause)
+        case .quarantine:
+            let file = try await writer.quarantine(from: sequence)
+            logger.error(
+                "replay threw; the rest of the journal was quarantined",
+                metadata: [
+                    "process": "\(id)", "sequence": "\(sequence)", "quarantine": "\(file)", "error": "\(cause)",
+                ])
+            quarantineFiles.append(file)
+        }
+    }
+
+    /// Quarantine files written by replays of this process.
+    private(set) var quarantineFiles: [String] = []
+
+    func stopNormally() async throws {
+        switch phase {
+        case .stopped, .abandoned:
+            // Stopped already; if that stop is still closing the journal, it ends first.
+            await waitForClose()
+            return
+        default: break
+        }
+        phase = .stopped
+        generation += 1
+        waiters.wakeAll()
+        subscriptions.endAll(nil)
+        subscriptionSignal.wakeAll()
+        guard let writer else { return }
+        self.writer = nil
+        try await close(writer, discard: options.retention == .transient)
+    }
+
+    /// The user asked the process to stop.
+    func stopByUser() async throws {
+        try await stopNormally()
+        reporter.stopped(id)
+    }
+
+    func stopKeepingJournal(reason: ProcessError) async {
+        phase = .abandoned(reason)
+        generation += 1
+        waiters.wakeAll()
+        subscriptions.endAll(reason)
+        subscriptionSignal.wakeAll()
+        guard let writer else {
+            await waitForClose()
+            return
+        }
+        self.writer = nil
+        try? await close(writer, discard: false)
+    }
+
+    func abandon(reason: ProcessError) async {
+        await stopKeepingJournal(reason: reason)
+    }
+
+    func abandonWithoutWaiting(reason: ProcessError) {
+        switch phase {
+        case .stopped, .abandoned: break
+        default: phase = .abandoned(reason)
+        }
+        generation += 1
+        waiters.wakeAll()
+        subscriptions.endAll(reason)
+        subscriptionSignal.wakeAll()
+    }
+
+    var isRunning: Bool {
+        if case .running = phase { return true }
+        return false
+    }
+
+    var writerIsFileOpen: Bool { (writer as? JournalWriter)?.isFileOpen ?? false }
+}

@@ -1,0 +1,74 @@
+/// Little-endian integers and LEB128 varints: the byte helpers of the compact encoding and the
+/// journal format.
+
+extension Array where Element == UInt8 {
+    @inline(__always)
+    package mutating func appendLE<T: FixedWidthInteger>(_ value: T) {
+        Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
+    }
+
+    @inline(__always)
+    package mutating func storeLE<T: FixedWidthInteger>(_ value: T, at offset: Int) {
+        withUnsafeMutableBytes { $0.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self) }
+    }
+
+    /// Appends `value` as an unsigned LEB128 varint.
+    @inline(__always)
+    package mutating func appendVarint(_ value: UInt64) {
+        var v = value
+        while v >= 0x80 {
+            append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        append(UInt8(v))
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    @inline(__always)
+    package func loadLE<T: FixedWidthInteger>(_: T.Type = T.self, at offset: Int) -> T {
+        T(littleEndian: loadUnaligned(fromByteOffset: offset, as: T.self))
+    }
+
+    /// Reads an unsigned LEB128 varint of at most 10 bytes; nil when malformed or cut short.
+    @inline(__always)
+    package func readVarint(at offset: inout Int) -> UInt64? {
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while offset < count, shift < 64 {
+            let byte = self[offset]
+            offset += 1
+            result |= UInt64(byte & 0x7F) << shift
+            if byte < 0x80 { return result }
+            shift += 7
+        }
+        return nil
+    }
+}
+
+/// `value` in hexadecimal with all its digits: `0x0000002a`.
+@inline(__always)
+package func hex<T: FixedWidthInteger>(_ value: T) -> String {
+    let digits = String(value, radix: 16)
+    return "0x" + String(repeating: "0", count: max(0, T.bitWidth / 4 - digits.count)) + digits
+}
+
+/// Compares `count` bytes at `a` and `b` as unsigned bytes, as `memcmp` does: negative, zero or
+/// positive. Eight bytes at a time (compared big-endian, so the first difference decides).
+@inline(__always)
+package func compareBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) -> Int {
+    var offset = 0
+    while offset + 8 <= count {
+        let x = UInt64(bigEndian: a.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+        let y = UInt64(bigEndian: b.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+        if x != y { return x < y ? -1 : 1 }
+        offset += 8
+    }
+    while offset < count {
+        let x = a.load(fromByteOffset: offset, as: UInt8.self)
+        let y = b.load(fromByteOffset: offset, as: UInt8.self)
+        if x != y { return x < y ? -1 : 1 }
+        offset += 1
+    }
+    return 0
+}

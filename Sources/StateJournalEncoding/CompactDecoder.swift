@@ -1,0 +1,567 @@
+/// Decodes values written by ``CompactEncoder``, and values of the first
+/// compact encoding (objects tagged `0x09`, read through ``CompactLegacy``).
+///
+/// Bad input never traps: a malformed value is a `DecodingError` whose
+/// description gives the byte offset. The whole value is checked before any
+/// of it is decoded, so trailing bytes or a torn value are refused even where
+/// the type would not read that far.
+public struct CompactDecoder: Sendable {
+    public init() {}
+
+    public func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+        try bytes.withUnsafeBytes { try decode(type, from: $0) }
+    }
+
+    /// Decodes from a borrowed buffer (such as a message handed out by `JournalReader.forEachMessage`).
+    public func decode<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer) throws -> T {
+        guard bytes.count < Int(Int32.max) else {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: [], debugDescription: "a compact value of \(bytes.count) bytes is larger than 2 GiB"))
+        }
+        var cursor = CompactCursor(bytes, position: 0)
+        do {
+            try cursor.skipValue()
+        } catch let error where error.isLegacyObject {
+            let upgraded = try Self.rethrowing { try CompactLegacy.upgrade(bytes) }
+            return try upgraded.withUnsafeBytes {
+                try CompactDecoding(bytes: $0, position: 0).decodeValue(type, depth: 0)
+            }
+        } catch {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: [], debugDescription: error.description, underlyingError: error))
+        }
+        if !cursor.atEnd {
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: [],
+                    debugDescription: "compact value followed by \(bytes.count - cursor.position) extra bytes"))
+        }
+        return try CompactDecoding(bytes: bytes, position: 0).decodeValue(type, depth: 0)
+    }
+
+    /// Checks that `bytes` hold exactly one well-formed compact value: its
+    /// structure, every string and key valid UTF-8, nothing after it (either
+    /// encoding; a first-encoding value must have exactly one reading).
+    public static func validate(_ bytes: UnsafeRawBufferPointer) throws(CompactFormatError) {
+        var cursor = CompactCursor(bytes, position: 0)
+        do {
+            try cursor.skipValue(validatingUTF8: true)
+        } catch  where error.isLegacyObject {
+            let upgraded = try CompactLegacy.upgrade(bytes)
+            var result: CompactFormatError?
+            upgraded.withUnsafeBytes { raw in
+                var cursor = CompactCursor(raw, position: 0)
+                do throws(CompactFormatError) { try cursor.skipValue(validatingUTF8: true) } catch { result = error }
+            }
+            if let result { throw result }
+            return
+        }
+        if !cursor.atEnd { throw cursor.fail("\(bytes.count - cursor.position) bytes after the value") }
+    }
+
+    /// Turns a ``CompactFormatError`` into the `DecodingError` that `Decodable` expects.
+    @inline(__always)
+    static func rethrowing<R>(_ body: () throws -> R) throws -> R {
+        do { return try body() } catch let error as CompactFormatError {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: [], debugDescription: error.description, underlyingError: error))
+        }
+    }
+}
+
+/// A decoder positioned at one value. Small enough (22 bytes) to live inline
+/// in an `any Decoder` existential: handing it to `init(from:)` allocates nothing.
+struct CompactDecoding: Decoder {
+    let bytes: UnsafeRawBufferPointer
+    private let storedPosition: Int32
+    private var storedDepth: UInt16
+    var position: Int { Int(storedPosition) }
+    var depth: Int {
+        get { Int(storedDepth) }
+        set { storedDepth = UInt16(clamping: newValue) }
+    }
+    var codingPath: [any CodingKey] { [] }
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    init(bytes: UnsafeRawBufferPointer, position: Int, depth: Int = 0) {
+        self.bytes = bytes
+        self.storedPosition = Int32(truncatingIfNeeded: position)
+        self.storedDepth = UInt16(clamping: depth)
+    }
+
+    func decodeValue<T: Decodable>(_ type: T.Type, depth: Int) throws -> T {
+        guard depth <= CompactTag.maxDepth else {
+            throw Self.corrupt(position, "nesting deeper than \(CompactTag.maxDepth)")
+        }
+        var cursor = CompactCursor(bytes, position: position)
+        switch type {
+        case is String.Type: return try cursor.readString() as! T
+        case is Int.Type: return try cursor.readInteger(Int.self) as! T
+        case is Bool.Type: return try cursor.readBool() as! T
+        case is Double.Type: return try cursor.readDouble() as! T
+        default:
+            var nested = self
+            nested.depth = depth
+            return try T(from: nested)
+        }
+    }
+
+    static func corrupt(_ offset: Int, _ reason: String) -> DecodingError {
+        DecodingError.dataCorrupted(
+            .init(codingPath: [], debugDescription: "malformed compact value at byte \(offset): \(reason)"))
+    }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
+        var cursor = CompactCursor(bytes, position: position)
+        let tag = try CompactDecoder.rethrowing { try cursor.byte() }
+        guard tag == CompactTag.objectStart else {
+            throw DecodingError.typeMismatch(
+                [String: Any].self,
+                .init(codingPath: [], debugDescription: "expected an object at byte \(position), found tag \(hex(tag))")
+            )
+        }
+        return KeyedDecodingContainer(
+            CompactKeyedDecoder<Key>(bytes: bytes, entries: cursor.position, depth: depth + 1))
+    }
+
+    func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        var cursor = CompactCursor(bytes, position: position)
+        let tag = try CompactDecoder.rethrowing { try cursor.byte() }
+        guard tag == CompactTag.arrayStart else {
+            throw DecodingError.typeMismatch(
+                [Any].self,
+                .init(codingPath: [], debugDescription: "expected an array at byte \(position), found tag \(hex(tag))"))
+        }
+        return try CompactUnkeyedDecoder(bytes: bytes, cursor: cursor, depth: depth + 1)
+    }
+
+    func singleValueContainer() throws -> any SingleValueDecodingContainer {
+        CompactSingleDecoder(bytes: bytes, position: position, depth: depth)
+    }
+}
+
+extension CompactCursor {
+    mutating func readBool() throws -> Bool {
+        let at = position
+        switch try CompactDecoder.rethrowing({ try byte() }) {
+        case CompactTag.true: return true
+        case CompactTag.false: return false
+        case let tag:
+            throw DecodingError.typeMismatch(
+                Bool.self,
+                .init(codingPath: [], debugDescription: "expected a Bool at byte \(at), found tag \(hex(tag))"))
+        }
+    }
+
+    mutating func readInteger<T: FixedWidthInteger>(_: T.Type) throws -> T {
+        let at = position
+        let tag = try CompactDecoder.rethrowing { try byte() }
+        let result: T?
+        if tag >= CompactTag.smallUnsigned {
+            result = T(exactly: tag & 0x7F)
+        } else if tag == CompactTag.unsigned {
+            result = T(exactly: try CompactDecoder.rethrowing { try varint() })
+        } else if tag == CompactTag.signed {
+            let raw = try CompactDecoder.rethrowing { try varint() }
+            result = T(exactly: Int64(bitPattern: (raw >> 1) ^ (0 &- (raw & 1))))
+        } else {
+            throw DecodingError.typeMismatch(
+                T.self,
+                .init(codingPath: [], debugDescription: "expected an integer at byte \(at), found tag \(hex(tag))"))
+        }
+        guard let result else {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: [], debugDescription: "the integer at byte \(at) does not fit \(T.self)"))
+        }
+        return result
+    }
+
+    mutating func readDouble() throws -> Double {
+        let at = position
+        let tag = try CompactDecoder.rethrowing { try peek() }
+        switch tag {
+        case CompactTag.double:
+            position += 1
+            return Double(bitPattern: try CompactDecoder.rethrowing { try fixed(UInt64.self) })
+        case CompactTag.float:
+            position += 1
+            return Double(Float(bitPattern: try CompactDecoder.rethrowing { try fixed(UInt32.self) }))
+        case CompactTag.signed, CompactTag.unsigned, CompactTag.smallUnsigned...:
+            if tag == CompactTag.unsigned || tag >= CompactTag.smallUnsigned {
+                return Double(try readInteger(UInt64.self))
+            }
+            return Double(try readInteger(Int64.self))
+        default:
+            throw DecodingError.typeMismatch(
+                Double.self,
+                .init(codingPath: [], debugDescription: "expected a number at byte \(at), found tag \(hex(tag))"))
+        }
+    }
+
+    mutating func readString() throws -> String {
+        let at = position
+        let tag = try CompactDecoder.rethrowing { try byte() }
+        guard tag == CompactTag.string else {
+            throw DecodingError.typeMismatch(
+                String.self,
+                .init(codingPath: [], debugDescription: "expected a string at byte \(at), found tag \(hex(tag))"))
+        }
+        let range = try CompactDecoder.rethrowing { try utf8Run() }
+        guard let string = String(validating: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self) else {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: [], debugDescription: "the string at byte \(at) is not valid UTF-8"))
+        }
+        return string
+    }
+
+    mutating func readNil() throws -> Bool {
+        if try CompactDecoder.rethrowing({ try peek() }) == CompactTag.null {
+            position += 1
+            return true
+        }
+        return false
+    }
+}
+
+@inline(__always)
+func keyMatches(_ key: some CodingKey, _ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> Bool {
+    let stored = UnsafeRawBufferPointer(rebasing: bytes[range])
+    let name = key.stringValue
+    if let equal = name.utf8.withContiguousStorageIfAvailable({ utf8 in
+        utf8.count == stored.count
+            && (utf8.count == 0 || compareBytes(utf8.baseAddress!, stored.baseAddress!, count: utf8.count) == 0)
+    }) {
+        return equal
+    }
+    return name.utf8.elementsEqual(stored)
+}
+
+final class CompactKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
+    let bytes: UnsafeRawBufferPointer
+    let entries: Int
+    let depth: Int
+    /// The next entry's offset: keys are usually decoded in the order they were encoded.
+    private var next: Int
+    var codingPath: [any CodingKey] { [] }
+
+    init(bytes: UnsafeRawBufferPointer, entries: Int, depth: Int) {
+        self.bytes = bytes
+        self.entries = entries
+        self.depth = depth
+        self.next = entries
+    }
+
+    /// The offset of `key`'s value, or nil when absent. Tries the next entry first.
+    private func find(_ key: Key) throws -> Int? {
+        var cursor = CompactCursor(bytes, position: next)
+        if let range = try CompactDecoder.rethrowing({ try cursor.objectKey() }) {
+            if keyMatches(key, bytes, range) {
+                let value = cursor.position
+                try CompactDecoder.rethrowing { try cursor.skipValue(depth: depth) }
+                next = cursor.position
+                return value
+            }
+        }
+        cursor = CompactCursor(bytes, position: entries)
+        while let range = try CompactDecoder.rethrowing({ try cursor.objectKey() }) {
+            let value = cursor.position
+            try CompactDecoder.rethrowing { try cursor.skipValue(depth: depth) }
+            if keyMatches(key, bytes, range) {
+                next = cursor.position
+                return value
+            }
+        }
+        return nil
+    }
+
+    private func require(_ key: Key) throws -> CompactCursor {
+        guard let at = try find(key) else {
+            throw DecodingError.keyNotFound(
+                key,
+                .init(
+                    codingPath: [],
+                    debugDescription: "no key \"\(key.stringValue)\" in the object at byte \(entries - 1)"))
+        }
+        return CompactCursor(bytes, position: at)
+    }
+
+    var allKeys: [Key] {
+        var keys: [Key] = []
+        var cursor = CompactCursor(bytes, position: entries)
+        while let range = (try? cursor.objectKey()) ?? nil {
+            if let name = String(validating: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self),
+                let key = Key(stringValue: name)
+            {
+                keys.append(key)
+            }
+            guard (try? cursor.skipValue(depth: depth)) != nil else { break }
+        }
+        return keys
+    }
+
+    func contains(_ key: Key) -> Bool { ((try? find(key)) ?? nil) != nil }
+
+    func decodeNil(forKey key: Key) throws -> Bool {
+        var cursor = try require(key)
+        return try cursor.readNil()
+    }
+
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool {
+        var c = try require(key)
+        return try c.readBool()
+    }
+    func decode(_ type: String.Type, forKey key: Key) throws -> String {
+        var c = try require(key)
+        return try c.readString()
+    }
+    func decode(_ type: Double.Type, forKey key: Key) throws -> Double {
+        var c = try require(key)
+        return try c.readDouble()
+    }
+    func decode(_ type: Float.Type, forKey key: Key) throws -> Float {
+        var c = try require(key)
+        return Float(try c.readDouble())
+    }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int {
+        var c = try require(key)
+        return try c.readInteger(Int.self)
+    }
+    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 {
+        var c = try require(key)
+        return try c.readInteger(Int8.self)
+    }
+    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 {
+        var c = try require(key)
+        return try c.readInteger(Int16.self)
+    }
+    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 {
+        var c = try require(key)
+        return try c.readInteger(Int32.self)
+    }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 {
+        var c = try require(key)
+        return try c.readInteger(Int64.self)
+    }
+    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt {
+        var c = try require(key)
+        return try c.readInteger(UInt.self)
+    }
+    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 {
+        var c = try require(key)
+        return try c.readInteger(UInt8.self)
+    }
+    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 {
+        var c = try require(key)
+        return try c.readInteger(UInt16.self)
+    }
+    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 {
+        var c = try require(key)
+        return try c.readInteger(UInt32.self)
+    }
+    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 {
+        var c = try require(key)
+        return try c.readInteger(UInt64.self)
+    }
+
+    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
+        let cursor = try require(key)
+        return try CompactDecoding(bytes: bytes, position: cursor.position).decodeValue(type, depth: depth)
+    }
+
+    func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
+        guard let at = try find(key) else { return nil }
+        var cursor = CompactCursor(bytes, position: at)
+        if try cursor.readNil() { return nil }
+        return try CompactDecoding(bytes: bytes, position: at).decodeValue(type, depth: depth)
+    }
+
+    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
+        -> KeyedDecodingContainer<NestedKey>
+    {
+        let cursor = try require(key)
+        return try CompactDecoding(bytes: bytes, position: cursor.position, depth: depth).container(keyedBy: type)
+    }
+
+    func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
+        let cursor = try require(key)
+        return try CompactDecoding(bytes: bytes, position: cursor.position, depth: depth).unkeyedContainer()
+    }
+
+    func superDecoder() throws -> any Decoder { try superDecoder(forKey: Key(stringValue: "super")!) }
+
+    func superDecoder(forKey key: Key) throws -> any Decoder {
+        CompactDecoding(bytes: bytes, position: try require(key).position, depth: depth)
+    }
+}
+
+struct CompactUnkeyedDecoder: UnkeyedDecodingContainer {
+    let bytes: UnsafeRawBufferPointer
+    var cursor: CompactCursor
+    let depth: Int
+    var codingPath: [any CodingKey] { [] }
+    var count: Int?
+    var currentIndex = 0
+
+    init(bytes: UnsafeRawBufferPointer, cursor: CompactCursor, depth: Int) throws {
+        self.bytes = bytes
+        self.cursor = cursor
+        self.depth = depth
+        var counter = cursor
+        var n = 0
+        while try CompactDecoder.rethrowing({ try counter.peek() }) != CompactTag.end {
+            try CompactDecoder.rethrowing { try counter.skipValue(depth: depth) }
+            n += 1
+        }
+        self.count = n
+    }
+
+    var isAtEnd: Bool { currentIndex >= (count ?? 0) }
+
+    private func ensureMore() throws {
+        if isAtEnd {
+            throw DecodingError.valueNotFound(
+                Any.self,
+                .init(
+                    codingPath: [],
+                    debugDescription: "the array at byte \(cursor.position) has no element \(currentIndex)"))
+        }
+    }
+
+    mutating func decodeNil() throws -> Bool {
+        try ensureMore()
+        if try cursor.readNil() {
+            currentIndex += 1
+            return true
+        }
+        return false
+    }
+
+    private mutating func primitive<T>(_ read: (inout CompactCursor) throws -> T) throws -> T {
+        try ensureMore()
+        let value = try read(&cursor)
+        currentIndex += 1
+        return value
+    }
+
+    mutating func decode(_ type: Bool.Type) throws -> Bool { try primitive { try $0.readBool() } }
+    mutating func decode(_ type: String.Type) throws -> String { try primitive { try $0.readString() } }
+    mutating func decode(_ type: Double.Type) throws -> Double { try primitive { try $0.readDouble() } }
+    mutating func decode(_ type: Float.Type) throws -> Float { try primitive { Float(try $0.readDouble()) } }
+    mutating func decode(_ type: Int.Type) throws -> Int { try primitive { try $0.readInteger(Int.self) } }
+    mutating func decode(_ type: Int8.Type) throws -> Int8 { try primitive { try $0.readInteger(Int8.self) } }
+    mutating func decode(_ type: Int16.Type) throws -> Int16 { try primitive { try $0.readInteger(Int16.self) } }
+    mutating func decode(_ type: Int32.Type) throws -> Int32 { try primitive { try $0.readInteger(Int32.self) } }
+    mutating func decode(_ type: Int64.Type) throws -> Int64 { try primitive { try $0.readInteger(Int64.self) } }
+    mutating func decode(_ type: UInt.Type) throws -> UInt { try primitive { try $0.readInteger(UInt.self) } }
+    mutating func decode(_ type: UInt8.Type) throws -> UInt8 { try primitive { try $0.readInteger(UInt8.self) } }
+    mutating func decode(_ type: UInt16.Type) throws -> UInt16 { try primitive { try $0.readInteger(UInt16.self) } }
+    mutating func decode(_ type: UInt32.Type) throws -> UInt32 { try primitive { try $0.readInteger(UInt32.self) } }
+    mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try primitive { try $0.readInteger(UInt64.self) } }
+
+    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try ensureMore()
+        let at = cursor.position
+        let value = try CompactDecoding(bytes: bytes, position: at).decodeValue(type, depth: depth)
+        try CompactDecoder.rethrowing { try cursor.skipValue(depth: depth) }
+        currentIndex += 1
+        return value
+    }
+
+    private mutating func nestedDecoding() throws -> CompactDecoding {
+        try ensureMore()
+        let decoding = CompactDecoding(bytes: bytes, position: cursor.position, depth: depth)
+        try CompactDecoder.rethrowing { try cursor.skipValue(depth: depth) }
+        currentIndex += 1
+        return decoding
+    }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<
+        NestedKey
+    > {
+        try nestedDecoding().container(keyedBy: type)
+    }
+
+    mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        try nestedDecoding().unkeyedContainer()
+    }
+
+    mutating func superDecoder() throws -> any Decoder { try nestedDecoding() }
+}
+
+struct CompactSingleDecoder: SingleValueDecodingContainer {
+    let bytes: UnsafeRawBufferPointer
+    private let storedPosition: Int32
+    private let storedDepth: UInt16
+    var position: Int { Int(storedPosition) }
+    var depth: Int { Int(storedDepth) }
+    var codingPath: [any CodingKey] { [] }
+
+    init(bytes: UnsafeRawBufferPointer, position: Int, depth: Int) {
+        self.bytes = bytes
+        self.storedPosition = Int32(truncatingIfNeeded: position)
+        self.storedDepth = UInt16(clamping: depth)
+    }
+
+    private var cursor: CompactCursor { CompactCursor(bytes, position: position) }
+
+    func decodeNil() -> Bool { (try? cursor.peek()) == CompactTag.null }
+    func decode(_ type: Bool.Type) throws -> Bool {
+        var c = cursor
+        return try c.readBool()
+    }
+    func decode(_ type: String.Type) throws -> String {
+        var c = cursor
+        return try c.readString()
+    }
+    func decode(_ type: Double.Type) throws -> Double {
+        var c = cursor
+        return try c.readDouble()
+    }
+    func decode(_ type: Float.Type) throws -> Float {
+        var c = cursor
+        return Float(try c.readDouble())
+    }
+    func decode(_ type: Int.Type) throws -> Int {
+        var c = cursor
+        return try c.readInteger(Int.self)
+    }
+    func decode(_ type: Int8.Type) throws -> Int8 {
+        var c = cursor
+        return try c.readInteger(Int8.self)
+    }
+    func decode(_ type: Int16.Type) throws -> Int16 {
+        var c = cursor
+        return try c.readInteger(Int16.self)
+    }
+    func decode(_ type: Int32.Type) throws -> Int32 {
+        var c = cursor
+        return try c.readInteger(Int32.self)
+    }
+    func decode(_ type: Int64.Type) throws -> Int64 {
+        var c = cursor
+        return try c.readInteger(Int64.self)
+    }
+    func decode(_ type: UInt.Type) throws -> UInt {
+        var c = cursor
+        return try c.readInteger(UInt.self)
+    }
+    func decode(_ type: UInt8.Type) throws -> UInt8 {
+        var c = cursor
+        return try c.readInteger(UInt8.self)
+    }
+    func decode(_ type: UInt16.Type) throws -> UInt16 {
+        var c = cursor
+        return try c.readInteger(UInt16.self)
+    }
+    func decode(_ type: UInt32.Type) throws -> UInt32 {
+        var c = cursor
+        return try c.readInteger(UInt32.self)
+    }
+    func decode(_ type: UInt64.Type) throws -> UInt64 {
+        var c = cursor
+        return try c.readInteger(UInt64.self)
+    }
+    func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try CompactDecoding(bytes: bytes, position: position).decodeValue(type, depth: depth + 1)
+    }
+}

@@ -1,0 +1,190 @@
+import StateJournalEncoding
+import StateJournalSystem
+
+/// Reads a journal's snapshot and the messages after it, one bounded chunk per `next()`:
+/// memory stays bounded however long the journal is.
+///
+/// ``init(path:from:chunkMessages:chunkBytes:)`` reads a journal file on the library's I/O
+/// threads. It reads complete frames only, up to the end of the file when each chunk is read; a
+/// torn tail ends it. Damage in the middle throws ``JournalError`` with the path, offset and
+/// sequence number. Another ``JournalStore`` makes its replay with ``init(_:)``.
+public struct JournalReplay: AsyncSequence, Sendable {
+    public typealias Element = ReplayElement
+    public typealias Failure = JournalError
+
+    private let makeCursor: @Sendable () -> any JournalReplayCursor
+
+    /// Reads the journal file at `path`: the snapshot when it covers `sequence` or later, then
+    /// the messages from `sequence` on (after the snapshot), up to `chunkMessages` messages and
+    /// about `chunkBytes` bytes of payload per chunk.
+    public init(path: String, from sequence: UInt64 = 1, chunkMessages: Int = 4096, chunkBytes: Int = 1 << 20) {
+        self.init(
+            path: path, from: sequence, chunkMessages: chunkMessages, chunkBytes: chunkBytes, absentIsEmpty: false)
+    }
+
+    /// `absentIsEmpty`: a file that does not exist replays as an empty journal instead of
+    /// throwing ``JournalError/Code/notFound`` (a store's reader of a journal never written).
+    package init(path: String, from sequence: UInt64, chunkMessages: Int, chunkBytes: Int, absentIsEmpty: Bool) {
+        let chunkMessages = Swift.max(1, chunkMessages)
+        let chunkBytes = Swift.max(1, chunkBytes)
+        makeCursor = {
+            FileReplayCursor(
+                ReplayCursor(
+                    path: path, from: sequence, chunkMessages: chunkMessages, chunkBytes: chunkBytes,
+                    absentIsEmpty: absentIsEmpty))
+        }
+    }
+
+    /// A replay whose every iteration reads from a new cursor made by `makeCursor`.
+    public init(_ makeCursor: @escaping @Sendable () -> any JournalReplayCursor) {
+        self.makeCursor = makeCursor
+    }
+
+    public func makeAsyncIterator() -> Iterator {
+        Iterator(cursor: makeCursor())
+    }
+
+    public struct Iterator: AsyncIteratorProtocol {
+        let cursor: any JournalReplayCursor
+
+        public mutating func next() async throws(JournalError) -> ReplayElement? {
+            try await cursor.next()
+        }
+
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws(JournalError) -> ReplayElement? {
+            try await cursor.next()
+        }
+    }
+}
+
+/// A file's reading, one pool job per chunk.
+final class FileReplayCursor: JournalReplayCursor {
+    let cursor: ReplayCursor
+
+    init(_ cursor: ReplayCursor) { self.cursor = cursor }
+
+    func next() async throws(JournalError) -> ReplayElement? {
+        let cursor = self.cursor
+        return try await IOThreadPool.shared.run { () throws(JournalError) -> ReplayElement? in try cursor.next() }
+    }
+}
+
+/// The replay's reading state; used by one pool job at a time.
+final class ReplayCursor: @unchecked Sendable {
+    // Safe: an AsyncIterator's `next()` calls are never concurrent, and each
+    // runs its work as one pool job whose completion orders memory.
+    let path: String
+    let chunkMessages: Int
+    let chunkBytes: Int
+    /// The first message wanted.
+    let from: UInt64
+    let absentIsEmpty: Bool
+    private var reader: JournalReader?
+    private var skipThrough: UInt64 = 0
+    private var started = false
+    private var finished = false
+    private var pendingDigest: StateDigest?
+    /// Where a frame's messages resume: byte offset in its payload, sequence, messages left.
+    struct Rest {
+        var offset: Int
+        var sequence: UInt64
+        var left: Int
+    }
+    /// The rest of a frame that did not fit in the last chunk, as an owned copy.
+    private var carry: ([UInt8], Rest)?
+
+    /// Appends messages from `payload` at `rest` until the chunk is full or the frame ends.
+    private func take(
+        from payload: UnsafeRawBufferPointer, _ rest: inout Rest, into messages: inout [JournalMessage],
+        bytes: inout Int
+    ) {
+        while rest.left > 0 && messages.count < chunkMessages && bytes < chunkBytes {
+            // The frame was validated when read: every length prefix and message is in bounds.
+            guard let length = payload.readVarint(at: &rest.offset) else {
+                rest.left = 0
+                return
+            }
+            let end = rest.offset + Int(length)
+            if rest.sequence > skipThrough {
+                messages.append(
+                    JournalMessage(
+                        sequence: rest.sequence,
+                        bytes: Array(UnsafeRawBufferPointer(rebasing: payload[rest.offset..<end]))))
+                bytes += Int(length)
+            }
+            rest.offset = end
+            rest.sequence += 1
+            rest.left -= 1
+        }
+    }
+
+    init(path: String, from: UInt64 = 1, chunkMessages: Int, chunkBytes: Int, absentIsEmpty: Bool = false) {
+        self.path = path
+        self.absentIsEmpty = absentIsEmpty
+        self.from = Swift.max(1, from)
+        self.chunkMessages = chunkMessages
+        self.chunkBytes = chunkBytes
+    }
+
+    func next() throws(JournalError) -> ReplayElement? {
+        if finished { return nil }
+        if !started {
+            started = true
+            // The journal first, then the snapshot: a snapshot taken in between
+            // is newer than the journal's base, which is safe (the reverse is not).
+            let reader: JournalReader
+            do throws(JournalError) { reader = try JournalReader(path: path) } catch {
+                guard absentIsEmpty, error.code == .notFound else { throw error }
+                finished = true
+                return nil
+            }
+            self.reader = reader
+            let snapshot = try JournalSnapshot.read(at: JournalSnapshot.path(forJournal: path))
+            try JournalSnapshot.checkContinuity(reader.header, with: snapshot, path: path)
+            let floor = snapshot?.sequence ?? 0
+            skipThrough = Swift.max(floor, from - 1)
+            if let snapshot, snapshot.sequence >= from { return .snapshot(snapshot) }
+        }
+        guard let reader else { return nil }
+        if let digest = pendingDigest {
+            pendingDigest = nil
+            return .stateDigest(digest)
+        }
+        var messages: [JournalMessage] = []
+        var bytes = 0
+        if case (let payload, var rest)? = carry {
+            // A frame larger than a chunk is yielded in chunks too (memory stays bounded by the
+            // chunk, not by the frame's message count).
+            payload.withUnsafeBytes { take(from: $0, &rest, into: &messages, bytes: &bytes) }
+            carry = rest.left > 0 ? (payload, rest) : nil
+            if carry != nil { return .messages(messages) }
+        }
+        while messages.count < chunkMessages && bytes < chunkBytes {
+            guard let (header, _, payload) = try reader.nextRawFrame() else { break }
+            if header.type.isMark { continue }
+            if header.type.isStateDigest {
+                let digest = StateDigest(payload: payload, type: header.type)
+                if digest.sequence <= skipThrough { continue }
+                if messages.isEmpty { return .stateDigest(digest) }
+                pendingDigest = digest
+                break
+            }
+            var rest = Rest(offset: 0, sequence: header.firstSequence, left: header.messageCount)
+            take(from: payload, &rest, into: &messages, bytes: &bytes)
+            if rest.left > 0 {
+                // The chunk is full inside this frame: keep the rest of its payload for the next call.
+                carry = (
+                    Array(UnsafeRawBufferPointer(rebasing: payload[rest.offset...])),
+                    Rest(offset: 0, sequence: rest.sequence, left: rest.left)
+                )
+                break
+            }
+        }
+        if messages.isEmpty {
+            finished = true
+            self.reader = nil
+            return nil
+        }
+        return .messages(messages)
+    }
+}

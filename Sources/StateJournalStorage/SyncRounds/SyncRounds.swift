@@ -1,0 +1,179 @@
+import StateJournalSystem
+
+/// Group commit across journals: the writers of one file system share sync rounds.
+///
+/// A writer whose batch is written asks for a sync with `request`. Requests
+/// that arrive while a round is running wait for the next round, which covers
+/// all of them at once. Only writes that completed before a round's sync call
+/// are covered by it, because a request is made after its `pwrite` returned.
+///
+/// The thread that finds no round running leads rounds until none is
+/// pending; it is always a library I/O thread. Before syncing, a leader
+/// gathers: while fewer journals have asked than took part in the previous
+/// round, it waits for them, at most a fraction of the last sync's duration.
+/// Under the usual load (many processes, each awaiting its acknowledgement
+/// before sending again) one round then covers every journal instead of
+/// splitting in two.
+final class SyncRounds: @unchecked Sendable {
+    // Safe: every mutable field is read and written with `mutex` held.
+    typealias Completion = @Sendable (SystemCallError?) -> Void
+
+    private struct Request {
+        var fd: Int32
+        var completion: Completion
+    }
+
+    /// Guards the round state below; its condition is "a request arrived".
+    private let arrived = ConditionLock()
+    private var pending: [Request] = []
+    private var roundRunning = false
+    private var leaderGathering = false
+    private var previousRoundSize = 0
+    private var lastSyncNanoseconds: UInt64 = 0
+    private(set) var rounds = 0
+    private(set) var requests = 0
+
+    /// Per-file syncs in flight at once per file system: concurrent `fdatasync`s wait on one
+    /// journal commit of the file system instead of one each (measured with `statejournal-storage-bench`).
+    static let fileSyncThreadCount = 32
+
+    /// An open directory on the file system, for `syncfs`. Never closed: one per file system.
+    private let directoryFD: Int32
+    private let fileSyncThreads: IOThreadPool
+
+    private init(directoryFD: Int32) {
+        self.directoryFD = directoryFD
+        self.fileSyncThreads = IOThreadPool(name: "sj-fsync", threads: Self.fileSyncThreadCount)
+    }
+
+    private static let registryLock = Lock()
+    nonisolated(unsafe) private static var registry: [UInt64: SyncRounds] = [:]
+
+    /// The sync rounds of the file system that holds `directory`.
+    static func forDirectory(_ directory: String) throws(SystemCallError) -> SyncRounds {
+        let status = try Syscall.status(ofPath: directory)
+        registryLock.lock()
+        defer { registryLock.unlock() }
+        if let existing = registry[status.device] { return existing }
+        let fd = try Syscall.open(directory, [.readOnly, .directory])
+        let rounds = SyncRounds(directoryFD: fd)
+        registry[status.device] = rounds
+        return rounds
+    }
+
+    /// Makes the completed writes of `fd` durable, then calls `completion`
+    /// with nil or the error of the failed call. Call it on a library I/O
+    /// thread: when no round is running, that thread leads rounds until none
+    /// is pending (blocking in `syncfs`/`fdatasync`, never on Swift's pool).
+    func request(fd: Int32, method: SyncMethod, completion: @escaping Completion) {
+        if method != .fileSystem {
+            // Start this journal's write-back now, so that the data of every journal of the
+            // moment is on its way before the first `fdatasync` commits the file system's
+            // journal, and one commit covers more of them.
+            Syscall.startWriteback(fd, offset: 0, count: 0)
+            fileSyncThreads.execute {
+                do throws(SystemCallError) {
+                    try Syscall.fdatasync(fd)
+                    completion(nil)
+                } catch {
+                    completion(error)
+                }
+            }
+            return
+        }
+        arrived.lock()
+        pending.append(Request(fd: fd, completion: completion))
+        let lead = !roundRunning
+        if lead { roundRunning = true }
+        let wake = leaderGathering
+        arrived.unlock()
+        if wake { arrived.signal() }
+        if lead { runRounds(method: method) }
+    }
+
+    private func runRounds(method: SyncMethod) {
+        arrived.lock()
+        while true {
+            if pending.isEmpty {
+                roundRunning = false
+                arrived.unlock()
+                return
+            }
+            // Gather: wait for the journals of the previous round, briefly.
+            if pending.count < previousRoundSize && previousRoundSize > 1 {
+                let budget = min(lastSyncNanoseconds / 2, 2_000_000)
+                let deadline = IOThreadPool.now() &+ budget
+                leaderGathering = true
+                while pending.count < previousRoundSize && IOThreadPool.now() < deadline {
+                    arrived.wait(untilNanoseconds: deadline)
+                }
+                leaderGathering = false
+            }
+            let batch = pending
+            pending.removeAll(keepingCapacity: true)
+            previousRoundSize = batch.count
+            rounds += 1
+            requests += batch.count
+            arrived.unlock()
+
+            let start = IOThreadPool.now()
+            let outcomes = Self.syncRound(batch.map(\.fd), directoryFD: directoryFD)
+            for (request, outcome) in zip(batch, outcomes) { request.completion(outcome) }
+            let elapsed = IOThreadPool.now() &- start
+            arrived.lock()
+            lastSyncNanoseconds = elapsed
+        }
+    }
+
+    /// Makes the completed writes of the journals `fds` durable in one round and returns each
+    /// one's own outcome (nil: durable). `directoryFD` is an open directory of their file system.
+    static func syncRound(_ fds: [Int32], directoryFD: Int32) -> [SystemCallError?] {
+        if fds.count == 1 {
+            do throws(SystemCallError) {
+                try Syscall.fdatasync(fds[0])
+                return [nil]
+            } catch {
+                return [error]
+            }
+        }
+        do throws(SystemCallError) {
+            try Syscall.syncfs(directoryFD, covering: fds)
+        } catch {
+            // The file system's error is not the journal's: each journal of the round asks
+            // with its own `fdatasync`, which reports its own file's write-back error (and
+            // makes its bytes durable if they are not yet). Never retried after its own failure.
+            return fds.map { fd in
+                do throws(SystemCallError) {
+                    try Syscall.fdatasync(fd)
+                    return nil
+                } catch {
+                    return error
+                }
+            }
+        }
+        // `syncfs` persisted the file system, and reports a write-back error once per file
+        // system, to whichever round asks first: maybe not this one, though a journal of it
+        // failed. Each journal asks for its own file's error, on its own descriptor.
+        return fds.map { fd in
+            do throws(SystemCallError) {
+                try Syscall.checkWriteback(fd)
+                return nil
+            } catch {
+                return error
+            }
+        }
+    }
+
+    /// Rounds run and requests served, for statistics.
+    var counters: (rounds: Int, requests: Int) {
+        arrived.lock()
+        defer { arrived.unlock() }
+        return (rounds, requests)
+    }
+}
+
+/// Sync rounds run and requests served on the file system of `directory` so far (for benchmarks).
+package func syncRoundStatistics(forDirectory directory: String) -> (rounds: Int, requests: Int)? {
+    guard let rounds = try? SyncRounds.forDirectory(directory) else { return nil }
+    return rounds.counters
+}

@@ -1,0 +1,49 @@
+import StateJournalSystem
+import Synchronization
+
+/// The acknowledgement of messages queued with ``JournalWriter/submit(contentsOf:)``.
+///
+/// ``value()`` may be awaited any number of times, from any number of tasks:
+/// each gets the same outcome.
+public final class AppendTicket: Sendable {
+    private typealias Outcome = Result<ClosedRange<UInt64>, JournalError>
+
+    private enum State {
+        /// The usual single waiter needs no array (this is on every `send`'s path).
+        case pending(first: CheckedContinuation<Outcome, Never>?, more: [CheckedContinuation<Outcome, Never>])
+        case done(Outcome)
+    }
+
+    private let state = LockedValue(State.pending(first: nil, more: []))
+
+    init() {}
+
+    /// The messages' sequence numbers, once durable per the journal's durability.
+    public func value() async throws(JournalError) -> ClosedRange<UInt64> {
+        let result: Outcome = await withCheckedContinuation { continuation in
+            let ready = state.withLock { state -> Outcome? in
+                switch state {
+                case .done(let result): return result
+                case .pending(nil, let more):
+                    state = .pending(first: continuation, more: more)
+                    return nil
+                case .pending(let first?, var more):
+                    more.append(continuation)
+                    state = .pending(first: first, more: more)
+                    return nil
+                }
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+        return try result.get()
+    }
+
+    func complete(_ result: Result<ClosedRange<UInt64>, JournalError>) {
+        let waiting = state.withLock { state -> [CheckedContinuation<Outcome, Never>] in
+            guard case .pending(let first, let more) = state else { return [] }
+            state = .done(result)
+            return (first.map { [$0] } ?? []) + more
+        }
+        for continuation in waiting { continuation.resume(returning: result) }
+    }
+}

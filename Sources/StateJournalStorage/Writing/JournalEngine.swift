@@ -1,0 +1,427 @@
+import Logging
+import StateJournalEncoding
+import StateJournalSystem
+
+/// The I/O side of one journal: its descriptor, end offset, compression
+/// chain and every blocking step (write, sync, snapshot, close, recovery).
+///
+/// Only one job uses an engine at a time: ``JournalWriter`` hands it to the
+/// job that holds its worker token, so no lock is needed here.
+final class JournalEngine: @unchecked Sendable {
+    // Safe: used by one I/O job at a time (the writer's worker token), and
+    // every hand-over goes through the writer's Mutex, which orders memory.
+    let path: String
+    let directory: String
+    let processID: String
+    let compression: Bool
+    private(set) var fd: Int32
+    private(set) var header: JournalHeader
+    private(set) var endOffset: Int64
+    private var inode: UInt64
+    private var encoder: LZ4ChainEncoder?
+    private var builder = FrameBuilder()
+    private var payload: [UInt8] = []
+    /// The latest snapshot's sequence number, 0 when none.
+    private(set) var snapshotSequence: UInt64
+    var snapshotHook: (@Sendable (SnapshotStep) throws -> Void)?
+    var closeHook: (@Sendable (CloseStep) throws -> Void)?
+
+    /// Nanoseconds between time marks, 0 for none.
+    var timeMarkInterval: UInt64 = 0
+    private var lastTimeMark: UInt64 = 0
+
+    init(opened: OpenedJournal, processID: String, compression: Bool) {
+        self.path = opened.path
+        self.directory = FileNames.directory(of: opened.path)
+        self.processID = processID
+        self.compression = compression
+        self.fd = opened.fd
+        self.header = opened.header
+        self.endOffset = opened.endOffset
+        self.inode = opened.inode
+        self.snapshotSequence = opened.report.snapshotSequence ?? 0
+    }
+
+    deinit {
+        if fd >= 0 { Syscall.close(fd) }
+    }
+
+    var isOpen: Bool { fd >= 0 }
+
+    // MARK: Idle release
+
+    /// Closes the descriptor (releasing the lock) and frees the compression state.
+    func release() {
+        guard fd >= 0 else { return }
+        Syscall.close(fd)
+        fd = -1
+        encoder = nil
+        builder = FrameBuilder()
+        payload = []
+    }
+
+    /// Throws ``JournalError/Code/replaced`` unless `path` still names the file this engine
+    /// writes: one `stat` per batch, so that nothing is acknowledged into a file that was
+    /// removed or renamed over, where no replay would ever find it.
+    func checkIdentity(sequence: UInt64? = nil) throws(JournalError) {
+        guard fd >= 0 else { return }  // released: `ensureOpen` checks when it reopens
+        let status: Syscall.FileStatus
+        do { status = try Syscall.status(ofPath: path) } catch {
+            guard error.errno == .noSuchFileOrDirectory || error.errno == .notDirectory else {
+                throw JournalError.system(error, path: path)
+            }
+            throw JournalError(
+                code: .replaced,
+                message:
+                    "the journal file was removed while its writer had it open; nothing written to it since is acknowledged",
+                path: path, sequence: sequence)
+        }
+        guard status.inode == inode else {
+            throw JournalError(
+                code: .replaced,
+                message:
+                    "another file (inode \(status.inode)) was moved over the journal its writer holds (inode \(inode)); nothing written since is acknowledged",
+                path: path, sequence: sequence)
+        }
+    }
+
+    /// Reopens a released journal, checking nobody changed it meanwhile.
+    func ensureOpen() throws(JournalError) {
+        guard fd < 0 else { return }
+        let newFD: Int32
+        do { newFD = try Syscall.open(path, .readWrite) } catch {
+            throw JournalError.system(
+                error, path: path, code: error.errno == .noSuchFileOrDirectory ? .changedWhileIdle : nil,
+                message: "reopening the idle journal failed: \(error)")
+        }
+        do throws(JournalError) {
+            let locked: Bool
+            do { locked = try Syscall.tryLockExclusive(newFD) } catch { throw JournalError.system(error, path: path) }
+            guard locked else {
+                throw JournalError(
+                    code: .locked, message: "another writer took the journal while this one was idle", path: path)
+            }
+            let status: Syscall.FileStatus
+            do { status = try Syscall.fstat(newFD) } catch { throw JournalError.system(error, path: path) }
+            guard status.inode == inode, status.size == endOffset else {
+                throw JournalError(
+                    code: .changedWhileIdle,
+                    message:
+                        "the journal changed on disk while its writer was idle (expected \(endOffset) bytes, found \(status.size))",
+                    path: path, offset: endOffset)
+            }
+            fd = newFD
+        } catch {
+            Syscall.close(newFD)
+            throw error
+        }
+    }
+
+    // MARK: Appending
+
+    /// Encodes `messages` (sequence numbers from `firstSequence`) into frames
+    /// and writes them with one `pwrite` at the end of the journal.
+    ///
+    /// With `syncedThrough` (a `.synced` journal), the write ends with a synced-watermark frame:
+    /// the highest sequence known durable before this write, for recovery after a power cut.
+    func write(_ messages: [[UInt8]], firstSequence: UInt64, syncedThrough: UInt64? = nil) throws(JournalError) {
+        try ensureOpen()
+        builder.reset()
+        if timeMarkInterval > 0 {
+            let now = Self.wallClockNanoseconds()
+            if now &- lastTimeMark >= timeMarkInterval {
+                lastTimeMark = now
+                appendMark(.timeMark, now, firstSequence: firstSequence)
+            }
+        }
+        payload.removeAll(keepingCapacity: true)
+        var frameFirst = firstSequence
+        var inFrame = 0
+        var sequence = firstSequence
+        for message in messages {
+            let needed = message.count + 10
+            if inFrame > 0 && payload.count + needed > JournalFormat.targetFramePayload {
+                appendMessageFrame(firstSequence: frameFirst, count: inFrame)
+                payload.removeAll(keepingCapacity: true)
+                frameFirst = sequence
+                inFrame = 0
+            }
+            payload.appendVarint(UInt64(message.count))
+            payload.append(contentsOf: message)
+            inFrame += 1
+            sequence += 1
+        }
+        if inFrame > 0 { appendMessageFrame(firstSequence: frameFirst, count: inFrame) }
+        if let syncedThrough { appendMark(.syncedThrough, syncedThrough, firstSequence: sequence) }
+        try writeBuilt(
+            describing: "\(messages.count) message(s) from sequence \(firstSequence)", sequence: firstSequence)
+        // Written into the file this writer holds; before it is acknowledged, that file must
+        // still be the journal at `path` (not removed, not replaced by another file).
+        try checkIdentity(sequence: firstSequence)
+        if payload.capacity > 4 * JournalFormat.targetFramePayload { payload = [] }
+        if builder.bytes.capacity > 4 * JournalFormat.targetFramePayload { builder = FrameBuilder() }
+    }
+
+    /// Appends a frame of one little-endian 8-byte value and no message (a time mark or a
+    /// synced watermark) to the batch being built.
+    private func appendMark(_ type: FrameType, _ value: UInt64, firstSequence: UInt64) {
+        withUnsafeBytes(of: value.littleEndian) { raw in
+            builder.append(
+                type: type, flags: [], firstSequence: firstSequence, messageCount: 0, rawLength: 8,
+                payloadChecksum: CRC32C.checksum(raw), stored: raw, seed: header.frameSeed)
+        }
+    }
+
+    private func appendMessageFrame(firstSequence: UInt64, count: Int) {
+        if compression && encoder == nil { encoder = LZ4ChainEncoder() }
+        payload.withUnsafeBytes { raw in
+            builder.appendMessages(
+                payload: raw, firstSequence: firstSequence, messageCount: count, encoder: encoder,
+                seed: header.frameSeed)
+        }
+    }
+
+    private func writeBuilt(describing what: String, sequence: UInt64) throws(JournalError) {
+        do {
+            try Syscall.pwriteAll(fd, builder.bytes, at: endOffset)
+        } catch {
+            let code: JournalError.Code =
+                (error.errno == .noSpace || error.errno == .diskQuotaExceeded) ? .noSpace : .writeFailed
+            throw JournalError(
+                code: code, message: "\(error); \(what) not acknowledged", path: path, offset: endOffset,
+                sequence: sequence,
+                systemCall: error.call, errno: error.errno, cause: error)
+        }
+        endOffset += Int64(builder.bytes.count)
+    }
+
+    /// Writes a state digest frame (optional type, raw 16-byte payload).
+    func writeDigest(_ digest: StateDigest) throws(JournalError) {
+        try ensureOpen()
+        var payload: [UInt8] = []
+        payload.appendLE(digest.sequence)
+        payload.appendLE(digest.value)
+        builder.reset()
+        payload.withUnsafeBytes { raw in
+            builder.append(
+                type: .canonicalStateDigest, flags: [], firstSequence: digest.sequence + 1, messageCount: 0,
+                rawLength: 16,
+                payloadChecksum: CRC32C.checksum(raw), stored: raw, seed: header.frameSeed)
+        }
+        try writeBuilt(describing: "the state digest after sequence \(digest.sequence)", sequence: digest.sequence + 1)
+    }
+
+    /// `fdatasync` of the journal. A failure is final for this file.
+    func syncFile() throws(JournalError) {
+        try ensureOpen()
+        do { try Syscall.fdatasync(fd) } catch {
+            throw JournalError(
+                code: .syncFailed, message: "\(error); the journal is not synced again", path: path, offset: endOffset,
+                systemCall: error.call, errno: error.errno, cause: error)
+        }
+    }
+
+    // MARK: Snapshots
+
+    /// Stores `state` as the snapshot at `sequence`, then drops the frames
+    /// before it. Every step is atomic; a crash between steps leaves either
+    /// arrangement, and both replay to the same state.
+    func writeSnapshot(_ state: [UInt8], sequence: UInt64) throws(JournalError) {
+        try ensureOpen()
+        // 1. The snapshot: temp file, fsync, rename, directory fsync.
+        let snapshot = JournalSnapshot(sequence: sequence, bytes: state, processID: processID)
+        let snapshotPath = JournalSnapshot.path(forJournal: path)
+        let temporary = FileNames.snapshotTemporary(path)
+        try writeFileAtomically(
+            snapshot.encoded(createdNanoseconds: Self.wallClockNanoseconds()), temporary: temporary,
+            final: snapshotPath, step: .snapshotTemporaryWritten)
+        snapshotSequence = sequence
+        try hook(.snapshotRenamed)
+        // 2. The journal without the frames the snapshot covers.
+        try compact(after: sequence)
+    }
+
+    private func writeFileAtomically(_ bytes: [UInt8], temporary: String, final: String, step: SnapshotStep)
+        throws(JournalError)
+    {
+        do throws(SystemCallError) {
+            let tfd = try Syscall.open(temporary, [.writeOnly, .create, .truncate])
+            defer { Syscall.close(tfd) }
+            try Syscall.pwriteAll(tfd, bytes, at: 0)
+            try Syscall.fsync(tfd)
+        } catch {
+            throw JournalError.system(error, path: temporary)
+        }
+        try hook(step)
+        do throws(SystemCallError) {
+            try Syscall.rename(temporary, final)
+            try Syscall.syncDirectory(directory)
+        } catch {
+            throw JournalError.system(error, path: final)
+        }
+    }
+
+    private func hook(_ step: SnapshotStep) throws(JournalError) {
+        do { try snapshotHook?(step) } catch {
+            throw JournalError(code: .ioFailure, message: "stopped at \(step) (test hook)", path: path, cause: error)
+        }
+    }
+
+    /// Rewrites the journal keeping only messages after `sequence`: a new file
+    /// (new salt, base sequence `sequence + 1`) written, synced, locked and
+    /// renamed over the old one.
+    private func compact(after sequence: UInt64) throws(JournalError) {
+        try rewrite(base: sequence + 1, keeping: { $0 > sequence }, temporary: FileNames.compactTemporary(path))
+    }
+
+    /// Moves the messages from `sequence` on into `NAME.quarantine-SEQUENCE-SECONDS`
+    /// (a journal of their own) and rewrites the journal without them.
+    func quarantine(from sequence: UInt64) throws(JournalError) -> String {
+        try ensureOpen()
+        let seconds = Int(Self.wallClockNanoseconds() / 1_000_000_000)
+        var target = "\(path).quarantine-\(sequence)-\(seconds)"
+        var suffix = 0
+        while (try? Syscall.status(ofPath: target)) != nil {
+            suffix += 1
+            target = "\(path).quarantine-\(sequence)-\(seconds).\(suffix)"
+        }
+        var quarantined: [[UInt8]] = []
+        let reader = try JournalReader(fd: fd, ownsDescriptor: false, path: path, limit: endOffset)
+        try reader.forEachMessageTyped { s, bytes in
+            if s >= sequence { quarantined.append(Array(bytes)) }
+        }
+        var quarantineHeader = JournalHeader(
+            processID: processID, codec: compression ? .lz4 : .none, salt: Self.randomSalt(),
+            createdNanoseconds: Self.wallClockNanoseconds(), baseSequence: sequence)
+        quarantineHeader.messagesAreCompact = header.messagesAreCompact
+        var composer = JournalComposer(header: quarantineHeader)
+        var index = 0
+        while index < quarantined.count {
+            let end = min(index + 1024, quarantined.count)
+            composer.append(batch: Array(quarantined[index..<end]))
+            index = end
+        }
+        do throws(SystemCallError) {
+            let qfd = try Syscall.open(target, [.writeOnly, .create, .exclusive])
+            defer { Syscall.close(qfd) }
+            try Syscall.pwriteAll(qfd, composer.bytes, at: 0)
+            try Syscall.fsync(qfd)
+            try Syscall.syncDirectory(directory)
+        } catch {
+            throw JournalError.system(error, path: target)
+        }
+        try rewrite(base: header.baseSequence, keeping: { $0 < sequence }, temporary: FileNames.compactTemporary(path))
+        return target
+    }
+
+    /// Writes a new journal file holding the messages `keeping` accepts, then
+    /// syncs it, locks it and renames it over the journal.
+    private func rewrite(base: UInt64, keeping: (UInt64) -> Bool, temporary: String) throws(JournalError) {
+        var newHeader = JournalHeader(
+            processID: processID, codec: compression ? .lz4 : .none, salt: Self.randomSalt(),
+            createdNanoseconds: Self.wallClockNanoseconds(), baseSequence: base)
+        // The kept messages are the old file's: the new file says what the old one said of them.
+        newHeader.messagesAreCompact = header.messagesAreCompact
+        // Collect the messages to keep, streaming from the current file.
+        let reader = try JournalReader(fd: fd, ownsDescriptor: false, path: path, limit: endOffset)
+        var kept: [[UInt8]] = []
+        var keptFirst: UInt64 = 0
+        try reader.forEachMessageTyped { s, bytes in
+            if keeping(s) {
+                if kept.isEmpty { keptFirst = s }
+                kept.append(Array(bytes))
+            }
+        }
+        let newFD: Int32
+        do { newFD = try Syscall.open(temporary, [.readWrite, .create, .truncate]) } catch {
+            throw JournalError.system(error, path: temporary)
+        }
+        var success = false
+        defer { if !success { Syscall.close(newFD) } }
+        do throws(SystemCallError) {
+            guard try Syscall.tryLockExclusive(newFD) else { throw SystemCallError(call: "flock", errno: .wouldBlock) }
+            try Syscall.pwriteAll(newFD, newHeader.encoded(), at: 0)
+        } catch {
+            throw JournalError.system(error, path: temporary)
+        }
+        // Switch the engine to the new file, then write the kept messages as a new chain.
+        let oldFD = fd
+        let oldHeader = header
+        let oldEnd = endOffset
+        let oldInode = inode
+        fd = newFD
+        header = newHeader
+        endOffset = Int64(newHeader.headerLength)
+        encoder?.reset()
+        do throws(JournalError) {
+            var index = 0
+            while index < kept.count {
+                let end = min(index + 4096, kept.count)
+                try write(Array(kept[index..<end]), firstSequence: keptFirst + UInt64(index))
+                index = end
+            }
+            do { try Syscall.fsync(newFD) } catch { throw JournalError.system(error, path: temporary) }
+            try hook(.compactedTemporaryWritten)
+            do throws(SystemCallError) {
+                try Syscall.rename(temporary, path)
+                inode = try Syscall.fstat(newFD).inode
+            } catch { throw JournalError.system(error, path: path) }
+            try hook(.compactedRenamed)
+            do { try Syscall.syncDirectory(directory) } catch { throw JournalError.system(error, path: directory) }
+        } catch {
+            fd = oldFD
+            header = oldHeader
+            endOffset = oldEnd
+            inode = oldInode
+            encoder?.reset()
+            throw error
+        }
+        success = true
+        Syscall.close(oldFD)
+    }
+
+    // MARK: Closing
+
+    /// A normal stop. With `discard`, records the clean-stop marker, syncs it,
+    /// removes the snapshot and the journal and syncs the directory: a crash at
+    /// any point leaves either the whole journal or a clean-stopped one.
+    /// Without, syncs and closes.
+    func close(discard: Bool, nextSequence: UInt64) throws(JournalError) {
+        try ensureOpen()
+        if discard {
+            builder.reset()
+            builder.append(
+                type: .cleanStop, flags: [], firstSequence: nextSequence, messageCount: 0, rawLength: 0,
+                payloadChecksum: 0, stored: UnsafeRawBufferPointer(start: nil, count: 0), seed: header.frameSeed)
+            try writeBuilt(describing: "the clean-stop marker", sequence: nextSequence)
+            try closeHook(.markerWritten)
+            try syncFile()
+            try closeHook(.markerSynced)
+            try JournalRecovery.removeSnapshot(ofJournal: path, directory: directory)
+            try closeHook(.snapshotRemoved)
+            do { try Syscall.unlink(path) } catch { throw JournalError.system(error, path: path) }
+            try closeHook(.journalRemoved)
+            do { try Syscall.syncDirectory(directory) } catch { throw JournalError.system(error, path: directory) }
+        } else {
+            try syncFile()
+        }
+        release()
+    }
+
+    private func closeHook(_ step: CloseStep) throws(JournalError) {
+        do { try closeHook?(step) } catch {
+            throw JournalError(code: .ioFailure, message: "stopped at \(step) (test hook)", path: path, cause: error)
+        }
+    }
+
+    // MARK: Helpers
+
+    static func randomSalt() -> UInt64 {
+        var generator = SystemRandomNumberGenerator()
+        var salt: UInt64 = 0
+        while salt == 0 { salt = generator.next() }
+        return salt
+    }
+
+    static func wallClockNanoseconds() -> UInt64 { Syscall.wallClockNanoseconds() }
+}

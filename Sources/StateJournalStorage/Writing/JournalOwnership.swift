@@ -1,0 +1,113 @@
+import StateJournalSystem
+
+/// Ownership of a journal by one OS process for as long as a writer of it lives, idle or not.
+///
+/// A writer's `flock` on the journal goes with its descriptor when it is released while idle;
+/// ownership must not. Each directory of journals has one small file, `.statejournal-owners`,
+/// and each journal one byte of it (at a 62-bit hash of its file name), locked with an
+/// open-file-description lock (`F_OFD_SETLK`) by the OS process that writes the journal: one
+/// descriptor per directory whatever the number of journals, released by the kernel when the
+/// process dies. Another OS process that opens the journal meanwhile gets `locked`.
+/// Within one OS process the supervisor keeps one writer per journal; claims are counted.
+enum JournalOwnership {
+    static let fileName = ".statejournal-owners"
+
+    private struct Directory {
+        var fd: Int32
+        var claims: [Int64: Int] = [:]
+    }
+
+    private static let lock = Lock()
+    nonisolated(unsafe) private static var directories: [String: Directory] = [:]
+
+    /// The byte of the owners file that stands for the journal at `path`.
+    static func offset(of path: String) -> Int64 {
+        Int64(FNV1a.hash(FileNames.base(of: path).utf8) & ((1 << 62) - 1))
+    }
+
+    /// Claims the journal at `path` for this OS process until ``release(_:)``.
+    static func claim(_ path: String) throws(JournalError) {
+        let directory = FileNames.directory(of: path)
+        let offset = offset(of: path)
+        lock.lock()
+        defer { lock.unlock() }
+        var entry: Directory
+        if let existing = directories[directory] {
+            entry = existing
+        } else {
+            do {
+                entry = Directory(fd: try Syscall.open(directory + "/" + fileName, [.readWrite, .create], mode: 0o644))
+            } catch  where error.errno == .noSuchFileOrDirectory {
+                return  // no such directory: opening the journal says so
+            } catch {
+                throw JournalError.system(error, path: directory + "/" + fileName)
+            }
+        }
+        if entry.claims[offset, default: 0] == 0 {
+            let taken: Bool
+            do { taken = try Syscall.tryLockByte(entry.fd, at: offset, exclusive: true) } catch {
+                if entry.claims.isEmpty { Syscall.close(entry.fd) }
+                throw JournalError.system(error, path: directory + "/" + fileName)
+            }
+            if !taken {
+                if entry.claims.isEmpty { Syscall.close(entry.fd) }
+                throw JournalError(
+                    code: .locked,
+                    message: "another OS process owns the journal (its writer may be idle, with the file closed)",
+                    path: path)
+            }
+        }
+        entry.claims[offset, default: 0] += 1
+        directories[directory] = entry
+    }
+
+    /// Gives up one claim of the journal at `path`; the last one releases the byte, and the
+    /// last claim in a directory closes its owners file.
+    static func release(_ path: String) {
+        let directory = FileNames.directory(of: path)
+        let offset = offset(of: path)
+        lock.lock()
+        defer { lock.unlock() }
+        guard var entry = directories[directory], let count = entry.claims[offset] else { return }
+        if count > 1 {
+            entry.claims[offset] = count - 1
+            directories[directory] = entry
+            return
+        }
+        entry.claims[offset] = nil
+        _ = try? Syscall.tryLockByte(entry.fd, at: offset, exclusive: false)
+        if entry.claims.isEmpty {
+            Syscall.close(entry.fd)
+            directories[directory] = nil
+        } else {
+            directories[directory] = entry
+        }
+    }
+
+    /// Whether another open file description (another OS process) owns the journal at `path`:
+    /// checked without taking anything.
+    static func isOwnedElsewhere(_ path: String) -> Bool {
+        let directory = FileNames.directory(of: path)
+        guard let fd = try? Syscall.open(directory + "/" + fileName, .readOnly) else { return false }
+        defer { Syscall.close(fd) }
+        return Syscall.isByteLockedElsewhere(fd, at: offset(of: path))
+    }
+}
+
+/// One writer's claim of its journal: released once, explicitly (a close) or when the writer goes.
+final class OwnershipClaim: Sendable {
+    let path: String
+    private let released = LockedValue(false)
+
+    init(_ path: String) { self.path = path }
+
+    func release() {
+        let first = released.withLock { released -> Bool in
+            defer { released = true }
+            return !released
+        }
+        if first { JournalOwnership.release(path) }
+    }
+
+    deinit { release() }
+}

@@ -1,0 +1,24 @@
+/// What opening a journal found and did.
+public struct RecoveryReport: Sendable {
+    /// The journal did not exist (or was clean-stopped) and was created.
+    public var created = false
+    /// A clean-stop marker was found: the previous run stopped normally, so the journal was discarded.
+    public var discardedCleanStop = false
+    /// The snapshot's sequence number, when there is a snapshot.
+    public var snapshotSequence: UInt64?
+    /// Messages in the journal after the snapshot (what a replay yields besides the snapshot).
+    public var messagesToReplay: UInt64 = 0
+    /// The first and last sequence numbers a replay yields, when it yields messages.
+    public var firstSequence: UInt64?
+    public var lastSequence: UInt64?
+    /// The sequence number the next append gets.
+    public var nextSequence: UInt64 = 1
+    /// A torn tail that was cut.
+    public var tornTail: TornTail?
+    /// Damage in the middle cut by point-in-time recovery.
+    public var pointInTimeCut: JournalError?
+    /// Where cut bytes were saved.
+    public var savedTo: String?
+    /// Bytes of the journal after recovery.
+    public var size: Int64 = 0
+}

@@ -1,0 +1,226 @@
+import CStateJournalLinux
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Threads the library owns, for blocking file work (`pwrite`, `fdatasync`,
+/// `rename`, `unlink`), compression and timers. Swift's cooperative pool never
+/// runs a blocking call of this library.
+///
+/// Jobs run in submission order (FIFO) on any of the pool's threads; timed
+/// jobs run when their deadline passes.
+package final class IOThreadPool: @unchecked Sendable {
+    // Safe to share: every mutable field below is read and written only with
+    // `mutex` held; threads are created in `init` and never stopped.
+    package typealias Job = @Sendable () -> Void
+
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var jobs: [Job?] = []
+    private var head = 0
+    private var timers = TimerHeap()
+    private var idleThreads = 0
+    /// Threads polling for work: at most one, so that an idle pool never holds both cores.
+    private var spinningThreads = 0
+    /// Jobs queued and not yet taken; read without the mutex by spinning threads.
+    private let queued = Atomic<Int>(0)
+    /// How long an idle thread polls for work before it sleeps: a job that
+    /// comes within it starts without a futex wake-up. One thread at a time polls.
+    private let spinNanoseconds: UInt64
+    let name: String
+    let threadCount: Int
+
+    /// The pool shared by all journals of this OS process: one thread per core, at least two.
+    package static let shared = IOThreadPool(name: "sj-io", threads: max(2, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+
+    package init(name: String, threads: Int, spinMicroseconds: Int = 50) {
+        self.name = name
+        self.threadCount = threads
+        self.spinNanoseconds = UInt64(spinMicroseconds) * 1000
+        pthread_mutex_init(mutex, nil)
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(condition, &attributes)
+        pthread_condattr_destroy(&attributes)
+        for index in 0..<threads {
+            let box = Unmanaged.passRetained(ThreadStart(pool: self, name: "\(name)-\(index)"))
+            var thread = pthread_t()
+            let result = pthread_create(
+                &thread, nil,
+                { raw in
+                    let start = Unmanaged<ThreadStart>.fromOpaque(raw!).takeRetainedValue()
+                    pthread_setspecific(IOThreadPool.libraryThreadKey, UnsafeRawPointer(bitPattern: 1))
+                    sj_set_thread_name(String(start.name.prefix(15)))
+                    start.pool.run()
+                    return nil
+                }, box.toOpaque())
+            precondition(result == 0, "pthread_create failed: \(result)")
+            pthread_detach(thread)
+        }
+    }
+
+    /// Marks the threads of every pool, so the test kit can check that no
+    /// blocking call runs elsewhere (on Swift's cooperative pool).
+    static let libraryThreadKey: pthread_key_t = {
+        var key = pthread_key_t()
+        precondition(pthread_key_create(&key, nil) == 0, "pthread_key_create failed")
+        return key
+    }()
+
+    /// Whether the calling thread belongs to one of the library's pools.
+    package static var isLibraryThread: Bool { pthread_getspecific(libraryThreadKey) != nil }
+
+    private final class ThreadStart {
+        let pool: IOThreadPool
+        let name: String
+        init(pool: IOThreadPool, name: String) {
+            self.pool = pool
+            self.name = name
+        }
+    }
+
+    /// Runs `job` on one of the pool's threads.
+    package func execute(_ job: @escaping Job) {
+        pthread_mutex_lock(mutex)
+        jobs.append(job)
+        queued.add(1, ordering: .releasing)
+        let wake = idleThreads > 0
+        pthread_mutex_unlock(mutex)
+        if wake { pthread_cond_signal(condition) }
+    }
+
+    /// Runs `job` on one of the pool's threads once `nanoseconds` have passed.
+    package func execute(afterNanoseconds nanoseconds: UInt64, _ job: @escaping Job) {
+        let deadline = Self.now() &+ nanoseconds
+        pthread_mutex_lock(mutex)
+        let earliest = timers.peek.map { deadline < $0 } ?? true
+        timers.push(deadline: deadline, job: job)
+        pthread_mutex_unlock(mutex)
+        if earliest { pthread_cond_broadcast(condition) }
+    }
+
+    /// Runs `body` on the pool and returns its result to the awaiting task.
+    package func run<T: Sendable, E: Error>(_ body: @escaping @Sendable () throws(E) -> T) async throws(E) -> T {
+        let result: Result<T, E> = await withCheckedContinuation { continuation in
+            execute {
+                do throws(E) {
+                    continuation.resume(returning: .success(try body()))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        return try result.get()
+    }
+
+    package static func now() -> UInt64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return UInt64(spec.tv_sec) &* 1_000_000_000 &+ UInt64(spec.tv_nsec)
+    }
+
+    private func run() {
+        pthread_mutex_lock(mutex)
+        while true {
+            let now = Self.now()
+            if let deadline = timers.peek, deadline <= now {
+                let job = timers.pop()
+                pthread_mutex_unlock(mutex)
+                job()
+                pthread_mutex_lock(mutex)
+                continue
+            }
+            if head < jobs.count {
+                let job = jobs[head]!
+                jobs[head] = nil
+                head += 1
+                queued.subtract(1, ordering: .relaxed)
+                if head == jobs.count {
+                    jobs.removeAll(keepingCapacity: jobs.capacity <= 4096)
+                    head = 0
+                } else if head >= 1024 && head * 2 >= jobs.count {
+                    jobs.removeFirst(head)
+                    head = 0
+                }
+                pthread_mutex_unlock(mutex)
+                job()
+                pthread_mutex_lock(mutex)
+                continue
+            }
+            if spinNanoseconds > 0 && spinningThreads == 0 {
+                spinningThreads += 1
+                pthread_mutex_unlock(mutex)
+                let until = Self.now() &+ spinNanoseconds
+                var found = false
+                while Self.now() < until {
+                    if queued.load(ordering: .acquiring) > 0 {
+                        found = true
+                        break
+                    }
+                    sched_yield()
+                }
+                pthread_mutex_lock(mutex)
+                spinningThreads -= 1
+                if found || head < jobs.count { continue }
+                if let deadline = timers.peek, deadline <= Self.now() { continue }
+            }
+            idleThreads += 1
+            if let deadline = timers.peek {
+                var spec = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+                pthread_cond_timedwait(condition, mutex, &spec)
+            } else {
+                pthread_cond_wait(condition, mutex)
+            }
+            idleThreads -= 1
+        }
+    }
+}
+
+/// A binary min-heap of timed jobs.
+private struct TimerHeap {
+    private var items: [(deadline: UInt64, order: UInt64, job: IOThreadPool.Job)] = []
+    private var counter: UInt64 = 0
+
+    var peek: UInt64? { items.first?.deadline }
+
+    private func less(_ a: Int, _ b: Int) -> Bool {
+        (items[a].deadline, items[a].order) < (items[b].deadline, items[b].order)
+    }
+
+    mutating func push(deadline: UInt64, job: @escaping IOThreadPool.Job) {
+        counter &+= 1
+        items.append((deadline, counter, job))
+        var child = items.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            if !less(child, parent) { break }
+            items.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func pop() -> IOThreadPool.Job {
+        let top = items[0].job
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var parent = 0
+            while true {
+                let left = parent * 2 + 1
+                let right = left + 1
+                var smallest = parent
+                if left < items.count && less(left, smallest) { smallest = left }
+                if right < items.count && less(right, smallest) { smallest = right }
+                if smallest == parent { break }
+                items.swapAt(parent, smallest)
+                parent = smallest
+            }
+        }
+        return top
+    }
+}

@@ -12,4 +12,6 @@
 ///     }
 /// }
 /// ```
-@_exported import PropertyBased
+@_exported public import enum PropertyBased.Gen
+@_exported public import struct PropertyBased.Generator
+@_exported public import func PropertyBased.propertyCheck

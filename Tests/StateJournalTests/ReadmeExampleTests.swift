@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import StateJournal
+import StateJournalTesting
 import Testing
 
 /// The README's ten-line example and the DocC overview's, as written there, run.
@@ -26,6 +27,26 @@ import Testing
         let bytes = try CompactEncoder().encode(["apple": 2])
         let value = try CompactDecoder().decode([String: Int].self, from: bytes)
         #expect(value == ["apple": 2])
+    }
+
+    /// docs/GUIDE.md, "Stores": a supervisor over a store.
+    @Test func guideStoreExample() async throws {
+        let temporary = TemporaryDirectory()
+        let directory = temporary.path
+        let logger = quietLogger
+        let supervisor = Supervisor(store: FileJournalStore(directory: directory), logger: logger)
+        try await supervisor.run {
+            let room = try await supervisor.child(id: "room-42") { ChildSpec(id: $0, process: Room()) }
+            try await room.send("ana joined")
+        }
+    }
+
+    /// docs/GUIDE.md, "Stores", and the test kit's documentation: the conformance suite.
+    @Test(arguments: [JournalStoreConformance.Check.roundTrip, .ownership])
+    func conforms(_ check: JournalStoreConformance.Check) async throws {
+        let directory = TemporaryJournalDirectory()
+        let suite = JournalStoreConformance(makeStore: { FileJournalStore(directory: directory.path) })
+        try await suite.run(check)
     }
 
     /// FileJournalStore's documentation example.

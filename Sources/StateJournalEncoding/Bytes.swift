@@ -2,18 +2,18 @@
 /// journal format.
 
 extension Array where Element == UInt8 {
-    @inline(__always)
+    @inlinable @inline(__always)
     package mutating func appendLE<T: FixedWidthInteger>(_ value: T) {
         Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     package mutating func storeLE<T: FixedWidthInteger>(_ value: T, at offset: Int) {
         withUnsafeMutableBytes { $0.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self) }
     }
 
     /// Appends `value` as an unsigned LEB128 varint.
-    @inline(__always)
+    @inlinable @inline(__always)
     package mutating func appendVarint(_ value: UInt64) {
         var v = value
         while v >= 0x80 {
@@ -25,13 +25,13 @@ extension Array where Element == UInt8 {
 }
 
 extension UnsafeRawBufferPointer {
-    @inline(__always)
+    @inlinable @inline(__always)
     package func loadLE<T: FixedWidthInteger>(_: T.Type = T.self, at offset: Int) -> T {
         T(littleEndian: loadUnaligned(fromByteOffset: offset, as: T.self))
     }
 
     /// Reads an unsigned LEB128 varint of at most 10 bytes; nil when malformed or cut short.
-    @inline(__always)
+    @inlinable @inline(__always)
     package func readVarint(at offset: inout Int) -> UInt64? {
         var result: UInt64 = 0
         var shift: UInt64 = 0
@@ -47,7 +47,7 @@ extension UnsafeRawBufferPointer {
 }
 
 /// `value` in hexadecimal with all its digits: `0x0000002a`.
-@inline(__always)
+@inlinable @inline(__always)
 package func hex<T: FixedWidthInteger>(_ value: T) -> String {
     let digits = String(value, radix: 16)
     return "0x" + String(repeating: "0", count: max(0, T.bitWidth / 4 - digits.count)) + digits
@@ -55,7 +55,7 @@ package func hex<T: FixedWidthInteger>(_ value: T) -> String {
 
 /// Compares `count` bytes at `a` and `b` as unsigned bytes, as `memcmp` does: negative, zero or
 /// positive. Eight bytes at a time (compared big-endian, so the first difference decides).
-@inline(__always)
+@inlinable @inline(__always)
 package func compareBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) -> Int {
     var offset = 0
     while offset + 8 <= count {

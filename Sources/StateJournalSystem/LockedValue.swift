@@ -1,7 +1,6 @@
 #if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
+    // Public: `withLock` is inlinable into the layers above, where it is on every append's path.
+    public import Glibc
 #endif
 
 /// A value behind a `pthread_mutex_t`.
@@ -11,8 +10,8 @@
 /// run under `--sanitize=thread` without false reports.
 package final class LockedValue<Value>: @unchecked Sendable {
     // Safe: `value` is only touched inside `withLock`, with `mutex` held.
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private var value: Value
+    @usableFromInline let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    @usableFromInline var value: Value
 
     package init(_ value: Value) {
         self.value = value
@@ -24,7 +23,7 @@ package final class LockedValue<Value>: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     package func withLock<R, E: Error>(_ body: (inout Value) throws(E) -> R) throws(E) -> R {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }

@@ -162,7 +162,8 @@ let package = Package(
         .testTarget(
             name: "StateJournalCLITests",
             dependencies: [
-                "StateJournalStorage", "StateJournalEncoding", "StateJournalSystem", "StateJournalFixtureCatalog",
+                "StateJournalStorage", "StateJournalEncoding", "StateJournalSystem", "StateJournalTesting",
+                "StateJournalFixtureCatalog",
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["Expected"],

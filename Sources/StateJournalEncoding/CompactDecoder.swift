@@ -6,8 +6,10 @@
 /// of it is decoded, so trailing bytes or a torn value are refused even where
 /// the type would not read that far.
 public struct CompactDecoder: Sendable {
+    /// The decoder; it has no settings.
     public init() {}
 
+    /// Decodes a `T` from `bytes`, which must hold exactly one compact value.
     public func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
         try bytes.withUnsafeBytes { try decode(type, from: $0) }
     }

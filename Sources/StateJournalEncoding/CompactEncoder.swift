@@ -14,6 +14,7 @@
 /// that interleaves writes to two containers gets an `EncodingError` (no
 /// synthesized `Codable` conformance does that).
 public struct CompactEncoder: Sendable {
+    /// The encoder; it has no settings.
     public init() {}
 
     /// The value's bytes.

@@ -36,6 +36,7 @@ public indirect enum CompactValue: Sendable, Hashable, CustomStringConvertible {
         guard cursor.atEnd else { throw cursor.fail("value followed by \(bytes.count - cursor.position) extra bytes") }
     }
 
+    /// Parses `bytes`, which must hold exactly one compact value.
     public init(decoding bytes: [UInt8]) throws(CompactFormatError) {
         var result: Result<CompactValue, CompactFormatError>!
         bytes.withUnsafeBytes { raw in

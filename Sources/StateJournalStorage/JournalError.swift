@@ -92,8 +92,10 @@ public struct JournalError: Error, Sendable, CustomStringConvertible {
     public var cause: (any Error)?
     /// Where in this library the error was raised.
     public var file: String
+    /// The line of the library where the error was made.
     public var line: Int
 
+    /// An error with `code` and `message`; the optional fields say where, and which system call failed.
     public init(
         code: Code, message: String, path: String? = nil, offset: Int64? = nil, sequence: UInt64? = nil,
         systemCall: String? = nil, errno: Errno? = nil, cause: (any Error)? = nil,

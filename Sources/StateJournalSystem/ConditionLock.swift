@@ -29,6 +29,8 @@ package final class ConditionLock: @unchecked Sendable {
     package func unlock() { pthread_mutex_unlock(mutex) }
     /// Wakes one waiter (call with or without the lock held).
     package func signal() { pthread_cond_signal(condition) }
+    /// Wakes every waiter.
+    package func broadcast() { pthread_cond_broadcast(condition) }
     /// Waits, with the lock held, until signalled or until the monotonic clock passes
     /// `deadline` nanoseconds (``IOThreadPool/now()``); may wake spuriously.
     package func wait(untilNanoseconds deadline: UInt64) {

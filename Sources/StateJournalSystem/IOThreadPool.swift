@@ -18,8 +18,8 @@ package final class IOThreadPool: @unchecked Sendable {
     // `mutex` held; threads are created in `init` and never stopped.
     package typealias Job = @Sendable () -> Void
 
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    /// Guards the queues below; its condition is "work arrived".
+    private let condition = ConditionLock()
     private var jobs: [Job?] = []
     private var head = 0
     private var timers = TimerHeap()
@@ -41,12 +41,6 @@ package final class IOThreadPool: @unchecked Sendable {
         self.name = name
         self.threadCount = threads
         self.spinNanoseconds = UInt64(spinMicroseconds) * 1000
-        pthread_mutex_init(mutex, nil)
-        var attributes = pthread_condattr_t()
-        pthread_condattr_init(&attributes)
-        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
-        pthread_cond_init(condition, &attributes)
-        pthread_condattr_destroy(&attributes)
         for index in 0..<threads {
             let box = Unmanaged.passRetained(ThreadStart(pool: self, name: "\(name)-\(index)"))
             var thread = pthread_t()
@@ -86,22 +80,22 @@ package final class IOThreadPool: @unchecked Sendable {
 
     /// Runs `job` on one of the pool's threads.
     package func execute(_ job: @escaping Job) {
-        pthread_mutex_lock(mutex)
+        condition.lock()
         jobs.append(job)
         queued.add(1, ordering: .releasing)
         let wake = idleThreads > 0
-        pthread_mutex_unlock(mutex)
-        if wake { pthread_cond_signal(condition) }
+        condition.unlock()
+        if wake { condition.signal() }
     }
 
     /// Runs `job` on one of the pool's threads once `nanoseconds` have passed.
     package func execute(afterNanoseconds nanoseconds: UInt64, _ job: @escaping Job) {
         let deadline = Self.now() &+ nanoseconds
-        pthread_mutex_lock(mutex)
+        condition.lock()
         let earliest = timers.peek.map { deadline < $0 } ?? true
         timers.push(deadline: deadline, job: job)
-        pthread_mutex_unlock(mutex)
-        if earliest { pthread_cond_broadcast(condition) }
+        condition.unlock()
+        if earliest { condition.broadcast() }
     }
 
     /// Runs `body` on the pool and returns its result to the awaiting task.
@@ -125,14 +119,14 @@ package final class IOThreadPool: @unchecked Sendable {
     }
 
     private func run() {
-        pthread_mutex_lock(mutex)
+        condition.lock()
         while true {
             let now = Self.now()
             if let deadline = timers.peek, deadline <= now {
                 let job = timers.pop()
-                pthread_mutex_unlock(mutex)
+                condition.unlock()
                 job()
-                pthread_mutex_lock(mutex)
+                condition.lock()
                 continue
             }
             if head < jobs.count {
@@ -147,14 +141,14 @@ package final class IOThreadPool: @unchecked Sendable {
                     jobs.removeFirst(head)
                     head = 0
                 }
-                pthread_mutex_unlock(mutex)
+                condition.unlock()
                 job()
-                pthread_mutex_lock(mutex)
+                condition.lock()
                 continue
             }
             if spinNanoseconds > 0 && spinningThreads == 0 {
                 spinningThreads += 1
-                pthread_mutex_unlock(mutex)
+                condition.unlock()
                 let until = Self.now() &+ spinNanoseconds
                 var found = false
                 while Self.now() < until {
@@ -164,17 +158,16 @@ package final class IOThreadPool: @unchecked Sendable {
                     }
                     sched_yield()
                 }
-                pthread_mutex_lock(mutex)
+                condition.lock()
                 spinningThreads -= 1
                 if found || head < jobs.count { continue }
                 if let deadline = timers.peek, deadline <= Self.now() { continue }
             }
             idleThreads += 1
             if let deadline = timers.peek {
-                var spec = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
-                pthread_cond_timedwait(condition, mutex, &spec)
+                condition.wait(untilNanoseconds: deadline)
             } else {
-                pthread_cond_wait(condition, mutex)
+                condition.wait()
             }
             idleThreads -= 1
         }

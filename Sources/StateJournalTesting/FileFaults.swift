@@ -79,6 +79,7 @@ public final class FileFaults: Sendable {
     /// system whose type does not reveal what its syncs do.
     public let reportsItsType: Bool
 
+    /// Faults for the files under `directory`, on a file system that behaves as `fileSystem`; `reportsItsType` false hides its type from `fstatfs` (an unknown file system).
     public init(under directory: String, fileSystem: FileSystemModel = .local, reportsItsType: Bool = true) {
         self.directory = URL(fileURLWithPath: directory).resolvingSymlinksInPath().path
         self.fileSystem = fileSystem

@@ -17,16 +17,24 @@ import StateJournalStorage
 public enum HistoryCheck {
     /// What one history does.
     public struct Configuration: Sendable {
+        /// Concurrent senders.
         public var senders: Int
+        /// Operations each sender makes.
         public var operationsPerSender: Int
+        /// Supervised children the senders pick from.
         public var children: Int
+        /// The supervisor's strategy.
         public var strategy: SupervisionStrategy
         /// Percent of operations that crash a child, stop one, cancel a send, or send with a tiny timeout.
         public var crashPercent: Int
+        /// Percent of operations that stop a child.
         public var stopPercent: Int
+        /// Percent of sends cancelled while they wait.
         public var cancelPercent: Int
+        /// Percent of sends with a timeout too short to wait out a restart.
         public var timeoutPercent: Int
 
+        /// A configuration; the percentages default to a mix that exercises every path.
         public init(
             senders: Int, operationsPerSender: Int = 20, children: Int = 3, strategy: SupervisionStrategy = .oneForOne,
             crashPercent: Int = 5, stopPercent: Int = 1, cancelPercent: Int = 8, timeoutPercent: Int = 8
@@ -53,20 +61,30 @@ public enum HistoryCheck {
 
     /// What one history did, and what was wrong with it.
     public struct Report: Sendable, CustomStringConvertible {
+        /// The seed that replays this history.
         public var seed: UInt64
+        /// Operations made.
         public var operations = 0
+        /// Sends acknowledged.
         public var acknowledged = 0
+        /// Sends refused by a crash of `apply` (poison messages).
         public var refused = 0
         /// Refused by `validate` (no crash).
         public var declined = 0
+        /// Sends cancelled while they waited.
         public var cancelled = 0
+        /// Sends that timed out while they waited.
         public var timedOut = 0
+        /// Sends that found their child stopped.
         public var stopped = 0
+        /// Crashes made.
         public var crashes = 0
+        /// Stops made.
         public var stops = 0
         /// Each broken rule, with the child, the message and the sequence number.
         public var violations: [String] = []
 
+        /// An empty report of the history of `seed`.
         public init(seed: UInt64) { self.seed = seed }
 
         public var description: String {
@@ -78,6 +96,7 @@ public enum HistoryCheck {
 
     /// The process of every history: its state is the list of message ids applied, in order.
     public struct Ledger: JournaledProcess {
+        /// What a sender sends.
         public enum Message: Codable, Sendable, Hashable {
             /// Always accepted.
             case append(Int)
@@ -100,13 +119,17 @@ public enum HistoryCheck {
         /// `validate`'s refusal of an `ifEven` on an odd state.
         public struct Odd: Error, Equatable {}
 
+        /// The ledger.
         public init() {}
+        /// No ids.
         public var initialState: [Int] { [] }
 
+        /// Refuses an `ifEven` on a state with an odd number of ids.
         public func validate(_ message: Message, against state: [Int]) throws(Odd) {
             if case .ifEven = message, state.count % 2 != 0 { throw Odd() }
         }
 
+        /// Appends the id; throws on a poison message.
         public func apply(_ message: Message, to state: inout [Int]) throws {
             switch message {
             case .append(let id), .ifEven(let id): state.append(id)

@@ -54,7 +54,9 @@ public struct JournalStoreConformance: Sendable {
 
     /// An expectation the store did not meet.
     public struct Failure: Error, CustomStringConvertible {
+        /// The promise broken.
         public var check: Check
+        /// What was expected and what the store did.
         public var message: String
         public var description: String { "\(check): \(message)" }
     }

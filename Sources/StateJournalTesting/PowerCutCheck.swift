@@ -13,10 +13,15 @@ public import StateJournalStorage
 /// awaited; optionally snapshots between appends; then one more write per journal whose sync
 /// never returns before the power goes; then every journal is reopened (recovery) and read.
 public enum PowerCutCheck {
+    /// One power-cut trial.
     public struct Configuration: Sendable, CustomStringConvertible {
+        /// What a sync persists on the modelled file system.
         public var model: FileFaults.FileSystemModel
+        /// The journals' sync method.
         public var method: SyncMethod
+        /// Journals appended to concurrently.
         public var journals: Int
+        /// Messages appended to each journal before the cut.
         public var messages: Int
         /// Whether `fstatfs` reports the modelled type (false: a FUSE that hides what it is).
         public var reportsFileSystemType: Bool
@@ -28,6 +33,7 @@ public enum PowerCutCheck {
         /// A snapshot (a rewrite of the journal) after every this many messages of one appender.
         public var snapshotEvery: Int?
 
+        /// A trial with these settings.
         public init(
             model: FileFaults.FileSystemModel = .local, method: SyncMethod = .automatic, journals: Int = 8,
             messages: Int = 24,
@@ -63,13 +69,16 @@ public enum PowerCutCheck {
         }
     }
 
+    /// What the trials found.
     public struct Report: Sendable, CustomStringConvertible {
+        /// Messages acknowledged as synced before the cut.
         public var acknowledged = 0
         /// Each acknowledged message the cut lost, and each journal that did not open.
         public var lost: [String] = []
         /// Journals whose recovery cut damage that synced watermarks proved unsynced.
         public var watermarkCuts = 0
 
+        /// An empty report.
         public init() {}
 
         public var description: String {
@@ -78,6 +87,7 @@ public enum PowerCutCheck {
         }
     }
 
+    /// Runs one trial: appends, cuts the power at a random instant, recovers every journal and checks that each acknowledged message is there.
     public static func run(_ configuration: Configuration) async throws -> Report {
         let logger = Logger(label: "statejournal.power-cut") { _ in SwiftLogNoOpLogHandler() }
         let pad = String(repeating: "p", count: configuration.padding)

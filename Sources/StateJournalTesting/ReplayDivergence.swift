@@ -8,6 +8,7 @@ public struct ReplayDivergence: Error, CustomStringConvertible, Sendable {
     public var messageIndex: Int
     /// The live state and the replayed state, as `dump` prints them.
     public var live: String
+    /// The replayed state, as `dump` prints it.
     public var replayed: String
 
     /// Lines that differ, `-` live and `+` replayed.

@@ -2,24 +2,13 @@ import Foundation
 import Logging
 import StateJournalEncoding
 import StateJournalStorage
+import StateJournalTesting
 import Testing
 
 /// Runs the built `statejournal` binary, as a user would.
 struct CLI {
-    static let binary: URL = {
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
-            "statejournal")
-        if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
-        var root = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { root.deleteLastPathComponent() }
-        return root.appendingPathComponent(".build/debug/statejournal")
-    }()
-
-    static let packageRoot: URL = {
-        var root = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { root.deleteLastPathComponent() }
-        return root
-    }()
+    static let packageRoot = BuiltProducts.packageRoot(of: #filePath)
+    static let binary = BuiltProducts.url(of: "statejournal", packageRoot: packageRoot)
 
     static let fixtures = packageRoot.appendingPathComponent("fixtures/v1")
     static let expected = packageRoot.appendingPathComponent("Tests/StateJournalCLITests/Expected")

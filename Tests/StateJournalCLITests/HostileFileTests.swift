@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import StateJournalStorage
+import StateJournalSystem
 import Testing
 
 /// Files that are not regular files, named like journals: every command answers at once with
@@ -111,10 +112,8 @@ import Testing
 }
 
 /// A flag one thread sets and another reads.
-final class Flag: @unchecked Sendable {
-    // Safe: `value` is only touched with `lock` held.
-    private let lock = NSLock()
-    private var value = false
-    var isSet: Bool { lock.withLock { value } }
-    func set() { lock.withLock { value = true } }
+final class Flag: Sendable {
+    private let value = LockedValue(false)
+    var isSet: Bool { value.withLock { $0 } }
+    func set() { value.withLock { $0 = true } }
 }

@@ -71,16 +71,9 @@ extension JournalOptions {
     }
 }
 
-/// A value shared between tasks of a test (behind an NSLock, which ThreadSanitizer understands).
-final class Locked<Value: Sendable>: @unchecked Sendable {
-    // Safe: `stored` is only touched with `lock` held.
-    private let lock = NSLock()
-    private var stored: Value
-    init(_ value: Value) { stored = value }
-    func withLock<R: Sendable>(_ body: (inout Value) -> R) -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&stored)
-    }
+/// A value shared between tasks of a test: the library's own lock.
+typealias Locked = LockedValue
+
+extension LockedValue {
     var value: Value { withLock { $0 } }
 }

@@ -1,16 +1,11 @@
 import Foundation
+import StateJournalTesting
 import Testing
 
 /// The bounded crash campaign: kill -9 trials of real child OS processes.
 @Suite struct CampaignTests {
-    static let binary: URL = {
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
-            "statejournal-crash-campaign")
-        if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
-        var root = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { root.deleteLastPathComponent() }
-        return root.appendingPathComponent(".build/debug/statejournal-crash-campaign")
-    }()
+    static let binary = BuiltProducts.url(
+        of: "statejournal-crash-campaign", packageRoot: BuiltProducts.packageRoot(of: #filePath))
 
     func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
         let process = Process()

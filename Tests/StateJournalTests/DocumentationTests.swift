@@ -31,4 +31,35 @@ import Testing
         let missing = types.filter { !catalog.contains("``\($0)``") }.sorted()
         #expect(missing.isEmpty, "public types of \(module) not curated in its DocC catalog: \(missing)")
     }
+
+    /// Every public declaration of the libraries has a documentation comment (members that only
+    /// satisfy a standard protocol — `description`, `==`, `hash(into:)`, `makeAsyncIterator`,
+    /// `next` — excepted).
+    @Test func everyPublicDeclarationIsDocumented() throws {
+        let declaration = try Regex(
+            #"^\s*(@\w+(\([^)]*\))?\s+)*public (?!import)(static |final |mutating |nonisolated |override |indirect )*(func|var|let|init|struct|enum|class|protocol|actor|typealias|case|subscript)\b"#
+        )
+        let conformance = try Regex(
+            #"\b(description|init\(from|encode\(to|hash\(into|static func ==|rawValue|makeAsyncIterator|func next|typealias (Element|Failure)|init\(rawValue)"#
+        )
+        var undocumented: [String] = []
+        for module in ["StateJournalStorage", "StateJournalEncoding", "StateJournal", "StateJournalTesting"] {
+            let sources = Self.root.appendingPathComponent("Sources/\(module)")
+            for case let file as URL in FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil)!
+            where file.pathExtension == "swift" {
+                let lines = try String(contentsOf: file, encoding: .utf8).split(
+                    separator: "\n", omittingEmptySubsequences: false
+                ).map(String.init)
+                for (index, line) in lines.enumerated() where line.contains(declaration) && !line.contains(conformance)
+                {
+                    var above = index - 1
+                    while above >= 0 && lines[above].trimmingCharacters(in: .whitespaces).hasPrefix("@") { above -= 1 }
+                    if above < 0 || !lines[above].trimmingCharacters(in: .whitespaces).hasPrefix("///") {
+                        undocumented.append("\(module)/\(file.lastPathComponent):\(index + 1)")
+                    }
+                }
+            }
+        }
+        #expect(undocumented.isEmpty, "public declarations without a documentation comment: \(undocumented)")
+    }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import StateJournal
+import StateJournalSystem
 import StateJournalTesting
 import Testing
 
@@ -13,12 +14,10 @@ import Testing
         let inner: FileJournalStore
         let calls = Calls()
 
-        final class Calls: @unchecked Sendable {
-            // Safe: every access holds `lock`.
-            private let lock = NSLock()
-            private var recorded: [String] = []
-            func add(_ call: String) { lock.withLock { recorded.append(call) } }
-            var all: [String] { lock.withLock { recorded } }
+        final class Calls: Sendable {
+            private let recorded = LockedValue([String]())
+            func add(_ call: String) { recorded.withLock { $0.append(call) } }
+            var all: [String] { recorded.withLock { $0 } }
         }
 
         init(directory: String) { inner = FileJournalStore(directory: directory) }

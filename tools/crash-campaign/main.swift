@@ -222,15 +222,13 @@ func child(directory: String, seed: UInt64) async throws {
     }
 }
 
-final class ManagedCounter: @unchecked Sendable {
-    // Safe: `value` is only touched with `lock` held.
-    private let lock = NSLock()
-    private var value = 0
+final class ManagedCounter: Sendable {
+    private let value = LockedValue(0)
     func increment() -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        value += 1
-        return value
+        value.withLock { value in
+            value += 1
+            return value
+        }
     }
 }
 

@@ -8,12 +8,15 @@ public struct AnyValueCodec<Value>: ValueCodec {
     /// The codec writes the compact encoding (recorded in the journal's header for the CLI).
     public let isCompactEncoding: Bool
 
+    /// Wraps `codec`.
     public init<C: ValueCodec>(_ codec: C) where C.Value == Value {
         encodeValue = { try codec.encode($0) }
         decodeValue = { try codec.decode($0) }
         isCompactEncoding = codec is any CompactEncodingCodec
     }
 
+    /// Encodes `value` with the wrapped codec.
     public func encode(_ value: Value) throws -> [UInt8] { try encodeValue(value) }
+    /// Decodes a value from `bytes` with the wrapped codec.
     public func decode(_ bytes: UnsafeRawBufferPointer) throws -> Value { try decodeValue(bytes) }
 }

@@ -41,6 +41,7 @@ public struct SchemaEvolution: Sendable {
     /// version between the value's and ``version``. Throwing fails the replay.
     public var upcast: @Sendable (_ value: inout CompactValue, _ kind: ValueKind, _ from: Int) throws -> Void
 
+    /// A schema at `version` whose `upcast` turns a value of one version into the next.
     public init(
         version: Int,
         upcast: @escaping @Sendable (_ value: inout CompactValue, _ kind: ValueKind, _ from: Int) throws -> Void

@@ -1,5 +1,6 @@
 /// The error of a journaled process, for its senders and its supervisor.
 public struct ProcessError: Error, Sendable, CustomStringConvertible {
+    /// What kind of failure: branch on it.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         fileprivate enum Wrapped: Hashable, Sendable {
             case rejected, encodingFailed, journalFailed, replayFailed, nondeterministic, stopped, notRestarted,
@@ -26,7 +27,9 @@ public struct ProcessError: Error, Sendable, CustomStringConvertible {
         public var description: String { String(describing: wrapped) }
     }
 
+    /// What kind of failure.
     public var code: Code
+    /// What happened, in words.
     public var message: String
     /// The process.
     public var processID: String
@@ -37,6 +40,7 @@ public struct ProcessError: Error, Sendable, CustomStringConvertible {
     /// What caused it (the error `apply` threw, a ``JournalError``, …).
     public var cause: (any Error)?
 
+    /// An error of process `processID`; the optional fields say where.
     public init(
         code: Code, message: String, processID: String, journal: String? = nil, sequence: UInt64? = nil,
         cause: (any Error)? = nil

@@ -31,6 +31,7 @@ public struct ProcessMessages<P: JournaledProcess>: AsyncSequence, Sendable {
         Iterator(token: SubscriptionToken(cell: cell, from: from, bufferLimit: bufferLimit))
     }
 
+    /// Reads the subscription; dropping it ends the subscription.
     public struct Iterator: AsyncIteratorProtocol {
         let token: SubscriptionToken<P>
 

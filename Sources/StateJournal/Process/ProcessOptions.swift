@@ -18,6 +18,7 @@ public struct ProcessOptions: Sendable {
     /// still honour task cancellation). A per-call timeout overrides it. Default nil.
     public var timeout: Duration?
 
+    /// Options with the given durability and retention; the rest at their defaults.
     public init(
         durability: Durability = .written, retention: Retention = .transient, snapshots: SnapshotPolicy = .never,
         determinismCheckInterval: Int? = nil, replayFailure: ReplayFailurePolicy = .fail,

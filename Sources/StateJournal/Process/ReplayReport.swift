@@ -11,6 +11,7 @@ public struct ReplayReport: Sendable, Hashable {
     public var digestsSkipped = 0
     /// Where quarantine began, when a message failed and the policy is `.quarantine`.
     public var quarantinedFrom: UInt64?
+    /// From the start of the replay to its end.
     public var duration: Duration = .zero
     /// From the start of the replay to the first message handed to `apply`.
     public var timeToFirstMessage: Duration?

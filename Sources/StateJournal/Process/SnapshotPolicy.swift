@@ -5,6 +5,7 @@ public struct SnapshotPolicy: Sendable, Hashable {
     /// After this many bytes of encoded messages since the last snapshot.
     public var everyBytes: Int?
 
+    /// A snapshot after `everyMessages` messages or `everyBytes` bytes of messages, whichever comes first (nil: not by that measure).
     public init(everyMessages: Int? = nil, everyBytes: Int? = nil) {
         self.everyMessages = everyMessages
         self.everyBytes = everyBytes
@@ -12,6 +13,8 @@ public struct SnapshotPolicy: Sendable, Hashable {
 
     /// No automatic snapshot (``ProcessHandle/snapshot()`` still takes one on demand).
     public static let never = SnapshotPolicy()
+    /// A snapshot after every `messages` messages.
     public static func every(messages: Int) -> SnapshotPolicy { SnapshotPolicy(everyMessages: messages) }
+    /// A snapshot after every `bytes` bytes of encoded messages.
     public static func every(bytes: Int) -> SnapshotPolicy { SnapshotPolicy(everyBytes: bytes) }
 }

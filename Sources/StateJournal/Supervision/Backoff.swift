@@ -11,6 +11,7 @@ public struct Backoff: Sendable, Hashable {
     /// Up to this fraction of the delay is taken off at random (0 for none).
     public var jitter: Double
 
+    /// Delays from `initial`, times `multiplier` per consecutive restart, at most `maximum`, each varied by up to `jitter` (a fraction) either way.
     public init(initial: Duration, maximum: Duration, multiplier: Double = 2, jitter: Double = 0.2) {
         self.initial = initial
         self.maximum = maximum

@@ -2,7 +2,9 @@
 public struct ChildRecovery: Sendable {
     /// A journal that was not started, and why.
     public struct Skipped: Sendable, CustomStringConvertible {
+        /// Where the journal is.
         public var path: String
+        /// Why it was not started.
         public var reason: String
         public var description: String { "\(path): \(reason)" }
     }

@@ -4,9 +4,13 @@ import StateJournalEncoding
 public struct ChildSpec<P: JournaledProcess>: Sendable {
     /// The child's id: unique within its supervisor; it names the journal file.
     public var id: String
+    /// The process: its initial state, `validate` and `apply`.
     public var process: P
+    /// When the supervisor restarts the child.
     public var restart: RestartType
+    /// Durability, retention, snapshots, timeouts.
     public var options: ProcessOptions
+    /// How messages are encoded in the journal.
     public var messageCodec: AnyValueCodec<P.Message>
     /// Needed for snapshots and the determinism check.
     public var stateCodec: AnyValueCodec<P.State>?

@@ -9,9 +9,12 @@
 /// children depend on each other, the supervisor escalates: it stops every
 /// child keeping its journal, and `run()` throws.
 public struct RestartIntensity: Sendable, Hashable {
+    /// Restarts allowed within ``period``.
     public var maxRestarts: Int
+    /// The sliding window the restarts are counted in.
     public var period: Duration
 
+    /// At most `maxRestarts` restarts within `period`.
     public init(maxRestarts: Int, within period: Duration) {
         self.maxRestarts = maxRestarts
         self.period = period

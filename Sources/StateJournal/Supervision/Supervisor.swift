@@ -17,9 +17,13 @@ import StateJournalSystem
 public actor Supervisor: Service {
     /// Where the children's journals are kept.
     public nonisolated let store: any JournalStore
+    /// The supervisor's name, in logs, metrics and errors.
     public nonisolated let name: String
+    /// Which children restart when one crashes.
     public nonisolated let strategy: SupervisionStrategy
+    /// How many restarts the supervisor allows before it gives up or escalates.
     public nonisolated let intensity: RestartIntensity
+    /// The delay before a restart; nil restarts at once.
     public nonisolated let backoff: Backoff?
     /// What the supervisor does, as it happens.
     public nonisolated let events: AsyncStream<SupervisorEvent>

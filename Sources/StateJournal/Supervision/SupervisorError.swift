@@ -1,5 +1,6 @@
 /// Why a supervisor stopped or refused.
 public struct SupervisorError: Error, Sendable, CustomStringConvertible {
+    /// What kind of failure: branch on it.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         fileprivate enum Wrapped: Hashable, Sendable {
             case intensityExceeded, duplicateID, notRunning, startFailed, wrongType
@@ -18,7 +19,9 @@ public struct SupervisorError: Error, Sendable, CustomStringConvertible {
         public var description: String { String(describing: wrapped) }
     }
 
+    /// What kind of failure.
     public var code: Code
+    /// What happened, in words.
     public var message: String
     /// The child concerned.
     public var childID: String?
@@ -26,6 +29,7 @@ public struct SupervisorError: Error, Sendable, CustomStringConvertible {
     public var crashes: Int?
     /// The sequence number of the last crash, when known.
     public var sequence: UInt64?
+    /// The error behind it, when there is one (a child's crash).
     public var cause: (any Error)?
 
     public var description: String {

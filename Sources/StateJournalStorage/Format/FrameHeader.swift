@@ -6,9 +6,13 @@ public struct FrameHeader: Sendable, Hashable {
     public var length: Int
     /// CRC32C over the frame (without this field), seeded from the file's salt.
     public var checksum: UInt32
+    /// What the frame holds.
     public var type: FrameType
+    /// How the payload is stored.
     public var flags: FrameFlags
+    /// Messages in the frame (zero for marks and digests).
     public var messageCount: Int
+    /// The sequence number of the frame's first message.
     public var firstSequence: UInt64
     /// The payload's length once decompressed.
     public var rawLength: Int

@@ -24,6 +24,7 @@ public struct FrameType: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let syncedThrough = FrameType(rawValue: 0x84)
     /// Types from 0x80 are optional: a reader that does not know one skips it.
     public var isSkippable: Bool { rawValue >= 0x80 }
+    /// Whether this version of the reader understands the type.
     public var isKnown: Bool {
         self == .messages || self == .cleanStop || isStateDigest || self == .timeMark || self == .syncedThrough
     }

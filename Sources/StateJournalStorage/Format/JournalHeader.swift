@@ -2,12 +2,17 @@ import StateJournalEncoding
 
 /// The header at the start of every journal file.
 public struct JournalHeader: Sendable, Hashable {
+    /// The format's major version: a reader refuses a newer one.
     public var majorVersion: UInt16
+    /// The format's minor version: additions an older reader may ignore.
     public var minorVersion: UInt16
     /// Total header length in bytes, including its trailing CRC.
     public var headerLength: Int
+    /// Features a reader must know to read the file.
     public var incompatibleFlags: UInt32
+    /// Features a reader may ignore.
     public var compatibleFlags: UInt32
+    /// How frame payloads are compressed.
     public var codec: JournalCodec
     /// Random per file; seeds every frame CRC.
     public var salt: UInt64
@@ -18,6 +23,7 @@ public struct JournalHeader: Sendable, Hashable {
     /// The id of the process the journal belongs to.
     public var processID: String
 
+    /// A header of the current version.
     public init(processID: String, codec: JournalCodec, salt: UInt64, createdNanoseconds: UInt64, baseSequence: UInt64)
     {
         self.majorVersion = JournalFormat.majorVersion

@@ -2,6 +2,7 @@
 public struct JournalFrame: Sendable {
     /// The byte offset of the frame in the file.
     public var offset: Int64
+    /// The frame's header.
     public var header: FrameHeader
     /// The frame's messages (empty for markers).
     public var messages: [JournalMessage]

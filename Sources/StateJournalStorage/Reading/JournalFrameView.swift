@@ -5,6 +5,7 @@ import StateJournalEncoding
 public struct JournalFrameView {
     /// The frame's byte offset in the file.
     public let offset: Int64
+    /// The frame's header.
     public let header: FrameHeader
     let payload: UnsafeRawBufferPointer
 

@@ -5,6 +5,7 @@ public struct JournalMessage: Sendable, Hashable {
     /// The bytes appended.
     public var bytes: [UInt8]
 
+    /// Message `sequence` with its bytes.
     public init(sequence: UInt64, bytes: [UInt8]) {
         self.sequence = sequence
         self.bytes = bytes

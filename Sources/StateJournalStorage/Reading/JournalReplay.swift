@@ -44,6 +44,7 @@ public struct JournalReplay: AsyncSequence, Sendable {
         Iterator(cursor: makeCursor())
     }
 
+    /// Reads the replay, one chunk per `next()`.
     public struct Iterator: AsyncIteratorProtocol {
         let cursor: any JournalReplayCursor
 

@@ -11,6 +11,7 @@ public struct StateDigest: Sendable, Hashable {
     /// False for a digest of the first encoding (type 0x81), which a replay skips.
     public var isCanonical: Bool
 
+    /// The digest `value` of the state after message `sequence`.
     public init(sequence: UInt64, value: UInt64, isCanonical: Bool = true) {
         self.sequence = sequence
         self.value = value

@@ -12,6 +12,7 @@ public struct JournalSnapshot: Sendable, Hashable {
     /// The process the snapshot belongs to.
     public var processID: String
 
+    /// The state after message `sequence`, of process `processID`.
     public init(sequence: UInt64, bytes: [UInt8], processID: String) {
         self.sequence = sequence
         self.bytes = bytes

@@ -18,12 +18,15 @@ public struct FileJournalStore: JournalStore {
     /// The directory of the journals.
     public let directory: String
 
+    /// A store of the journals in `directory` (created on the first open when missing).
     public init(directory: String) {
         self.directory = directory
     }
 
+    /// `<directory>/<file name of name>`.
     public func location(of name: String) -> String { directory + "/" + JournalNaming.fileName(for: name) }
 
+    /// Opens `name`'s journal file with a ``JournalWriter`` (see ``JournalStore/open(_:options:logger:)``).
     public func open(_ name: String, options: JournalOptions, logger: Logger) async throws(JournalError)
         -> any OwnedJournal
     {
@@ -44,6 +47,7 @@ public struct FileJournalStore: JournalStore {
         }
     }
 
+    /// The `*.journal` files of the directory, sorted by file name.
     public func list() async throws(JournalError) -> [StoredJournal] {
         let directory = self.directory
         return await JournalDirectory.names(in: directory, endingWith: ".journal").map { fileName in
@@ -54,12 +58,14 @@ public struct FileJournalStore: JournalStore {
         }
     }
 
+    /// Reads `name`'s journal file (see ``JournalStore/replay(_:from:chunkMessages:)``).
     public func replay(_ name: String, from sequence: UInt64, chunkMessages: Int) -> JournalReplay {
         JournalReplay(
             path: location(of: name), from: sequence, chunkMessages: chunkMessages, chunkBytes: 1 << 20,
             absentIsEmpty: true)
     }
 
+    /// Takes the journal file's lock and removes it and its snapshot, durably.
     public func discard(_ journal: StoredJournal, logger: Logger) async throws(JournalError) {
         // The id its header holds: the name's, or for a hashed file name the name itself.
         let fileName = FileNames.base(of: journal.location)

@@ -6,6 +6,7 @@ public struct StoredJournal: Sendable, Hashable {
     /// Where it is kept (``JournalStore/location(of:)``).
     public var location: String
 
+    /// A journal found under `name` at `location`.
     public init(name: String?, location: String) {
         self.name = name
         self.location = location

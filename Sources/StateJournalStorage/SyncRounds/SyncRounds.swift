@@ -46,19 +46,19 @@ final class SyncRounds: @unchecked Sendable {
         self.fileSyncThreads = IOThreadPool(name: "sj-fsync", threads: Self.fileSyncThreadCount)
     }
 
-    private static let registryLock = Lock()
-    nonisolated(unsafe) private static var registry: [UInt64: SyncRounds] = [:]
+    /// The sync rounds of each file system, by device.
+    private static let registry = LockedValue([UInt64: SyncRounds]())
 
     /// The sync rounds of the file system that holds `directory`.
     static func forDirectory(_ directory: String) throws(SystemCallError) -> SyncRounds {
         let status = try Syscall.status(ofPath: directory)
-        registryLock.lock()
-        defer { registryLock.unlock() }
-        if let existing = registry[status.device] { return existing }
-        let fd = try Syscall.open(directory, [.readOnly, .directory])
-        let rounds = SyncRounds(directoryFD: fd)
-        registry[status.device] = rounds
-        return rounds
+        return try registry.withLock { registry throws(SystemCallError) in
+            if let existing = registry[status.device] { return existing }
+            let fd = try Syscall.open(directory, [.readOnly, .directory])
+            let rounds = SyncRounds(directoryFD: fd)
+            registry[status.device] = rounds
+            return rounds
+        }
     }
 
     /// Makes the completed writes of `fd` durable, then calls `completion`

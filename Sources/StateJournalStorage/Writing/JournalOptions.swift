@@ -22,6 +22,7 @@ public struct JournalOptions: Sendable {
     /// message parses. The runtime sets it for processes that use its default codec. Default false.
     public var compactMessages = false
 
+    /// Options with these settings; the rest at their defaults.
     public init(
         durability: Durability = .written, compression: Bool = true, syncMethod: SyncMethod = .automatic,
         idleTimeout: Duration? = .seconds(10), recovery: RecoveryMode = .strict, createDirectory: Bool = true

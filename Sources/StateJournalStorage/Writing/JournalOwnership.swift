@@ -17,8 +17,8 @@ enum JournalOwnership {
         var claims: [Int64: Int] = [:]
     }
 
-    private static let lock = Lock()
-    nonisolated(unsafe) private static var directories: [String: Directory] = [:]
+    /// The owners file of each directory with a claim, and the claims.
+    private static let directories = LockedValue([String: Directory]())
 
     /// The byte of the owners file that stands for the journal at `path`.
     static func offset(of path: String) -> Int64 {
@@ -29,8 +29,16 @@ enum JournalOwnership {
     static func claim(_ path: String) throws(JournalError) {
         let directory = FileNames.directory(of: path)
         let offset = offset(of: path)
-        lock.lock()
-        defer { lock.unlock() }
+        try directories.withLock { directories throws(JournalError) in
+            try claim(path, directory: directory, offset: offset, in: &directories)
+        }
+    }
+
+    private static func claim(
+        _ path: String, directory: String, offset: Int64, in directories: inout [String: Directory]
+    )
+        throws(JournalError)
+    {
         var entry: Directory
         if let existing = directories[directory] {
             entry = existing
@@ -66,8 +74,10 @@ enum JournalOwnership {
     static func release(_ path: String) {
         let directory = FileNames.directory(of: path)
         let offset = offset(of: path)
-        lock.lock()
-        defer { lock.unlock() }
+        directories.withLock { directories in release(directory: directory, offset: offset, in: &directories) }
+    }
+
+    private static func release(directory: String, offset: Int64, in directories: inout [String: Directory]) {
         guard var entry = directories[directory], let count = entry.claims[offset] else { return }
         if count > 1 {
             entry.claims[offset] = count - 1

@@ -731,8 +731,11 @@ public final class JournalWriter: Sendable {
         state.withLock { Statistics(messagesAppended: $0.appendedMessages, batchesWritten: $0.batchesWritten) }
     }
 
+    /// What the writer did since it opened.
     public struct Statistics: Sendable, Hashable {
+        /// Messages acknowledged.
         public var messagesAppended: UInt64
+        /// Batches written, each one `pwrite`.
         public var batchesWritten: UInt64
     }
 

@@ -10,6 +10,7 @@ public struct RecoveryReport: Sendable {
     public var messagesToReplay: UInt64 = 0
     /// The first and last sequence numbers a replay yields, when it yields messages.
     public var firstSequence: UInt64?
+    /// The last sequence number in the journal after recovery, if any.
     public var lastSequence: UInt64?
     /// The sequence number the next append gets.
     public var nextSequence: UInt64 = 1

@@ -1,6 +1,6 @@
 #if canImport(Glibc)
     // Public: `withLock` is inlinable into the layers above, where it is on every append's path.
-    public import Glibc
+    package import Glibc
 #endif
 
 /// A value behind a `pthread_mutex_t`.

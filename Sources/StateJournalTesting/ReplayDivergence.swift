@@ -1,4 +1,4 @@
-public import StateJournal
+import StateJournal
 
 /// The first place where the replayed state differed from the live one.
 public struct ReplayDivergence: Error, CustomStringConvertible, Sendable {

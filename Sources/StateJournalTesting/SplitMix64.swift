@@ -1,4 +1,3 @@
-public import StateJournal
 import StateJournalSystem
 
 /// A small deterministic generator (SplitMix64), so random choices reproduce from a seed.

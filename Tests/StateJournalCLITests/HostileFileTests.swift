@@ -82,11 +82,11 @@ import Testing
                         handle.closeFile()
                     }
                 case 2:
-                    FileManager.default.createFile(
+                    _ = FileManager.default.createFile(
                         atPath: spare, contents: original.prefix(Int(next() % UInt64(original.count))))
                     rename(spare, path)
                 default:
-                    FileManager.default.createFile(atPath: spare, contents: original)
+                    _ = FileManager.default.createFile(atPath: spare, contents: original)
                     rename(spare, path)
                 }
                 usleep(UInt32(next() % 2000))

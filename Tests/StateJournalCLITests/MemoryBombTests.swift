@@ -32,7 +32,7 @@ import Testing
         var composer = JournalComposer(
             header: JournalHeader(processID: "bomb", codec: .none, salt: 0xB0B, createdNanoseconds: 0, baseSequence: 1))
         composer.appendRawFrame(type: .messages, messageCount: count, payload: [UInt8](repeating: 0, count: count))
-        FileManager.default.createFile(atPath: path, contents: Data(composer.bytes))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(composer.bytes))
         for command in [
             ["export", "--force", "--quiet", "--to", "/dev/null"], ["verify"], ["stats"], ["info"],
             ["tail", "-n", "5"], ["dump", "--limit", "5"],

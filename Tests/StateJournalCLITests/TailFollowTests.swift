@@ -22,7 +22,7 @@ import Testing
         // Output to a file, and the exit awaited through the termination handler: nothing blocks
         // one of the two cooperative threads that the writer's appends need.
         let outputPath = scratch.url.appendingPathComponent("tail.out").path
-        FileManager.default.createFile(atPath: outputPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice

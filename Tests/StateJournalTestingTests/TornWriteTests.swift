@@ -38,7 +38,7 @@ import Testing
         try await writer.close(discard: true)
         // Each write starts with its time mark.
         let copy = directory.file("copy.journal")
-        FileManager.default.createFile(atPath: copy, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: copy, contents: Data(bytes))
         let reader = try JournalReader(path: copy)
         var writes: [Int] = []
         while let frame = try reader.nextFrame() {
@@ -50,7 +50,7 @@ import Testing
     static func open(_ bytes: [UInt8]) async throws -> (report: RecoveryReport, messages: [[UInt8]]) {
         let directory = TemporaryJournalDirectory("torn-write-open")
         let path = directory.file("w.journal")
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         let writer = try await JournalWriter.open(
             path: path, processID: "w", options: JournalOptions(idleTimeout: nil), logger: silent)
         let report = writer.recovery

@@ -72,3 +72,20 @@ package func compareBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: I
     }
     return 0
 }
+
+extension String {
+    /// `bytes` as a string when they are valid UTF-8, else nil. `String(validating:as:)` over a
+    /// raw buffer is generic and instantiates metadata on every call (measured: the largest cost
+    /// of decoding a string field); decoding with repair is specialized, and a repaired string
+    /// never has the input's bytes.
+    @inlinable
+    package init?(validUTF8 bytes: UnsafeRawBufferPointer) {
+        var string = String(decoding: bytes.assumingMemoryBound(to: UInt8.self), as: UTF8.self)
+        let same = string.withUTF8 { utf8 in
+            utf8.count == bytes.count
+                && (utf8.isEmpty || compareBytes(utf8.baseAddress!, bytes.baseAddress!, count: utf8.count) == 0)
+        }
+        guard same else { return nil }
+        self = string
+    }
+}

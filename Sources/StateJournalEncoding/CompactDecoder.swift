@@ -209,7 +209,7 @@ extension CompactCursor {
                 .init(codingPath: [], debugDescription: "expected a string at byte \(at), found tag \(hex(tag))"))
         }
         let range = try CompactDecoder.rethrowing { try utf8Run() }
-        guard let string = String(validating: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self) else {
+        guard let string = String(validUTF8: UnsafeRawBufferPointer(rebasing: bytes[range])) else {
             throw DecodingError.dataCorrupted(
                 .init(codingPath: [], debugDescription: "the string at byte \(at) is not valid UTF-8"))
         }
@@ -291,7 +291,7 @@ final class CompactKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol 
         var keys: [Key] = []
         var cursor = CompactCursor(bytes, position: entries)
         while let range = (try? cursor.objectKey()) ?? nil {
-            if let name = String(validating: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self),
+            if let name = String(validUTF8: UnsafeRawBufferPointer(rebasing: bytes[range])),
                 let key = Key(stringValue: name)
             {
                 keys.append(key)

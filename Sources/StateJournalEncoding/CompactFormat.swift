@@ -125,7 +125,7 @@ struct CompactCursor {
     func requireUTF8(_ range: Range<Int>, _ what: String) throws(CompactFormatError) {
         let run = UnsafeRawBufferPointer(rebasing: bytes[range])
         if run.allSatisfy({ $0 < 0x80 }) { return }
-        if String(validating: run, as: UTF8.self) == nil {
+        if String(validUTF8: run) == nil {
             throw CompactFormatError(offset: range.lowerBound, reason: "\(what) is not valid UTF-8")
         }
     }

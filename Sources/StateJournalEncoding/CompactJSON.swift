@@ -56,7 +56,7 @@ package enum CompactJSON {
         case CompactTag.string:
             let at = cursor.position
             let range = try cursor.utf8Run()
-            guard let string = String(validating: UnsafeRawBufferPointer(rebasing: cursor.bytes[range]), as: UTF8.self)
+            guard let string = String(validUTF8: UnsafeRawBufferPointer(rebasing: cursor.bytes[range]))
             else {
                 throw CompactFormatError(offset: at, reason: "string is not valid UTF-8")
             }
@@ -79,7 +79,7 @@ package enum CompactJSON {
                 guard let range = try cursor.objectKey() else { break }
                 if !first { out += "," }
                 first = false
-                guard let key = String(validating: UnsafeRawBufferPointer(rebasing: cursor.bytes[range]), as: UTF8.self)
+                guard let key = String(validUTF8: UnsafeRawBufferPointer(rebasing: cursor.bytes[range]))
                 else {
                     throw CompactFormatError(offset: at, reason: "key is not valid UTF-8")
                 }

@@ -208,3 +208,23 @@ struct Sample: Codable, Equatable {
         #expect(compact.count < json.count)
     }
 }
+
+/// Invalid UTF-8 in a string is an error, also where repairing it would give as many bytes (a
+/// truncated four-byte sequence becomes one three-byte U+FFFD): the decoder never hands out a
+/// string whose bytes differ from the journal's.
+@Suite struct CompactStringValidityTests {
+    @Test(arguments: [[0xF0, 0x9F, 0x98], [0xFF], [0xC3], [0x61, 0xED, 0xA0, 0x80], [0xE2, 0x82]] as [[UInt8]])
+    func invalidUTF8IsRefused(_ run: [UInt8]) throws {
+        let bytes = [CompactTag.string, UInt8(run.count)] + run
+        #expect(throws: (any Error).self) { try CompactDecoder().decode(String.self, from: bytes) }
+        #expect(throws: CompactFormatError.self) { try bytes.withUnsafeBytes { try CompactDecoder.validate($0) } }
+        #expect(throws: (any Error).self) { try CompactJSON.render(bytes) }
+    }
+
+    @Test func validUTF8OfEveryLengthComesBackEqual() throws {
+        for text in ["", "a", "é", "€", "😀", "a😀é€z", String(repeating: "ж", count: 300)] {
+            let bytes = try CompactEncoder().encode(text)
+            #expect(try CompactDecoder().decode(String.self, from: bytes) == text)
+        }
+    }
+}

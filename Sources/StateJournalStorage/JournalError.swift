@@ -92,7 +92,7 @@ public struct JournalError: Error, Sendable, CustomStringConvertible {
     public var cause: (any Error)?
     /// Where in this library the error was raised.
     public var file: String
-    /// The line of the library where the error was made.
+    /// The line of ``file`` where the error was raised.
     public var line: Int
 
     /// An error with `code` and `message`; the optional fields say where, and which system call failed.

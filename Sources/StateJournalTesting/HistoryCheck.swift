@@ -25,7 +25,7 @@ public enum HistoryCheck {
         public var children: Int
         /// The supervisor's strategy.
         public var strategy: SupervisionStrategy
-        /// Percent of operations that crash a child, stop one, cancel a send, or send with a tiny timeout.
+        /// Percent of operations that crash a child.
         public var crashPercent: Int
         /// Percent of operations that stop a child.
         public var stopPercent: Int

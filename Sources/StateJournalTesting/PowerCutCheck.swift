@@ -21,7 +21,7 @@ public enum PowerCutCheck {
         public var method: SyncMethod
         /// Journals appended to concurrently.
         public var journals: Int
-        /// Messages appended to each journal before the cut.
+        /// Messages each journal's appender sends; the cut may come before all are acknowledged.
         public var messages: Int
         /// Whether `fstatfs` reports the modelled type (false: a FUSE that hides what it is).
         public var reportsFileSystemType: Bool
@@ -87,7 +87,8 @@ public enum PowerCutCheck {
         }
     }
 
-    /// Runs one trial: appends, cuts the power at a random instant, recovers every journal and checks that each acknowledged message is there.
+    /// Runs one trial: appends to every journal, cuts the power (undoing what was not synced,
+    /// as the model says), recovers every journal and checks that each acknowledged message is there.
     public static func run(_ configuration: Configuration) async throws -> Report {
         let logger = Logger(label: "statejournal.power-cut") { _ in SwiftLogNoOpLogHandler() }
         let pad = String(repeating: "p", count: configuration.padding)

@@ -6,7 +6,7 @@ public struct ReplayDivergence: Error, CustomStringConvertible, Sendable {
     public var sequence: UInt64
     /// The index of that message in the sequence sent.
     public var messageIndex: Int
-    /// The live state and the replayed state, as `dump` prints them.
+    /// The live state, as `dump` prints it.
     public var live: String
     /// The replayed state, as `dump` prints it.
     public var replayed: String

@@ -11,7 +11,8 @@ public struct Backoff: Sendable, Hashable {
     /// Up to this fraction of the delay is taken off at random (0 for none).
     public var jitter: Double
 
-    /// Delays from `initial`, times `multiplier` per consecutive restart, at most `maximum`, each varied by up to `jitter` (a fraction) either way.
+    /// Delays from `initial`, times `multiplier` per consecutive restart, at most `maximum`, each
+    /// shortened at random by up to `jitter` (a fraction of the delay).
     public init(initial: Duration, maximum: Duration, multiplier: Double = 2, jitter: Double = 0.2) {
         self.initial = initial
         self.maximum = maximum

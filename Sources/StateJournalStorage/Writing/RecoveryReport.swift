@@ -8,9 +8,9 @@ public struct RecoveryReport: Sendable {
     public var snapshotSequence: UInt64?
     /// Messages in the journal after the snapshot (what a replay yields besides the snapshot).
     public var messagesToReplay: UInt64 = 0
-    /// The first and last sequence numbers a replay yields, when it yields messages.
+    /// The first sequence number a replay yields, when it yields messages.
     public var firstSequence: UInt64?
-    /// The last sequence number in the journal after recovery, if any.
+    /// The last sequence number a replay yields, when it yields messages.
     public var lastSequence: UInt64?
     /// The sequence number the next append gets.
     public var nextSequence: UInt64 = 1

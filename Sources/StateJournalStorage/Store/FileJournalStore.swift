@@ -98,6 +98,9 @@ final class FileOwners: Sendable {
         var opening: Set<String> = []
         /// Journals whose last writer failed a sync.
         var syncFailed: Set<String> = []
+        /// Entries whose writer is gone are dropped when the table reaches this size (amortised:
+        /// never a scan per open, even with tens of thousands of journals).
+        var sweepAt = 1024
     }
     private let state = LockedValue(State())
 
@@ -120,8 +123,11 @@ final class FileOwners: Sendable {
         let writer = try await open()
         state.withLock { state in
             state.syncFailed.remove(path)
-            state.writers = state.writers.filter { $0.value.writer != nil }
             state.writers[path] = Entry(writer: writer)
+            if state.writers.count >= state.sweepAt {
+                state.writers = state.writers.filter { $0.value.writer != nil }
+                state.sweepAt = max(1024, 2 * state.writers.count)
+            }
         }
         writer.observeFailure { [weak self] error in
             guard error.code == .syncFailed else { return }

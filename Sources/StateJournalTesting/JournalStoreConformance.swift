@@ -48,6 +48,10 @@ public struct JournalStoreConformance: Sendable {
         case quarantine
         /// State digests are replayed, in order, after the message they follow.
         case digests
+        /// A failed durable write is final (when the suite can make one fail): the submit in
+        /// flight and every later one fail, also once the fault is gone; a new owner finds every
+        /// message acknowledged before, and appends after them.
+        case failure
 
         public var description: String { rawValue }
     }
@@ -63,18 +67,25 @@ public struct JournalStoreConformance: Sendable {
 
     private let makeStore: @Sendable () async throws -> any JournalStore
     private let removeBehindOwner: (@Sendable (any JournalStore, String) async throws -> Void)?
+    private let failDurableWrites: (@Sendable (any JournalStore, String) async throws -> @Sendable () -> Void)?
 
     /// - Parameters:
     ///   - makeStore: a new, empty store for each check.
     ///   - removeBehindOwner: removes journal `name` from `store` behind its owner's back (for
     ///     files, `unlink` of its path; for a database, deleting its rows). Nil leaves that
     ///     part of ``Check/identity`` out.
+    ///   - failDurableWrites: makes every durable write of journal `name` in `store` fail (for
+    ///     files, `fdatasync` failing with `EIO` through `FileFaults`; for a database, a
+    ///     dropped connection) until the closure it returns is called. Nil leaves
+    ///     ``Check/failure`` out.
     public init(
         makeStore: @escaping @Sendable () async throws -> any JournalStore,
-        removeBehindOwner: (@Sendable (any JournalStore, String) async throws -> Void)? = nil
+        removeBehindOwner: (@Sendable (any JournalStore, String) async throws -> Void)? = nil,
+        failDurableWrites: (@Sendable (any JournalStore, String) async throws -> @Sendable () -> Void)? = nil
     ) {
         self.makeStore = makeStore
         self.removeBehindOwner = removeBehindOwner
+        self.failDurableWrites = failDurableWrites
     }
 
     /// Runs every check; throws the first failure.
@@ -96,6 +107,7 @@ public struct JournalStoreConformance: Sendable {
         case .identity: try await context.identity(removeBehindOwner: removeBehindOwner)
         case .quarantine: try await context.quarantine()
         case .digests: try await context.digests()
+        case .failure: try await context.failure(failDurableWrites: failDurableWrites)
         }
     }
 }
@@ -452,5 +464,49 @@ private struct Context {
             (2...3).contains(replayed.digests.first?.afterMessages ?? -1),
             "the digest of message 2 came after \(replayed.digests.first?.afterMessages ?? -1) messages")
         try await journal.close(discard: true)
+    }
+
+    func failure(
+        failDurableWrites: (@Sendable (any JournalStore, String) async throws -> @Sendable () -> Void)?
+    ) async throws {
+        guard let failDurableWrites else { return }
+        let journal = try await open("failing", .synced)
+        let acknowledged: [[UInt8]] = [[1], [2], [3]]
+        _ = try await journal.submit(contentsOf: acknowledged).value()
+        let restore = try await failDurableWrites(store, "failing")
+        do {
+            let range = try await journal.submit(contentsOf: [[4]]).value()
+            restore()
+            throw JournalStoreConformance.Failure(
+                check: check, message: "a message was acknowledged (\(range)) while durable writes failed")
+        } catch is JournalError {}
+        restore()
+        // The failure is final: nothing is acknowledged after it, though the fault is gone.
+        for attempt in 0..<3 {
+            do {
+                let range = try await journal.submit(contentsOf: [[5 + UInt8(attempt)]]).value()
+                throw JournalStoreConformance.Failure(
+                    check: check, message: "after a failed durable write, a later message was acknowledged (\(range))")
+            } catch is JournalError {}
+        }
+        await journal.abandon()
+        let reopened = try await open("failing", .synced)
+        let replayed = try await collect(reopened.replay())
+        // The message whose sync failed may or may not be there (it was written, never
+        // acknowledged); every acknowledged one is, in order, and nothing refused after.
+        try expect(
+            replayed.messages.count >= acknowledged.count && replayed.messages.count <= acknowledged.count + 1,
+            "after a failed durable write the new owner replays \(replayed.messages.count) messages, expected the 3 acknowledged and at most the one that failed"
+        )
+        try expectMessages(
+            Replayed(messages: Array(replayed.messages.prefix(3))), acknowledged, "the acknowledged messages")
+        if replayed.messages.count == 4 {
+            try expect(replayed.messages[3].bytes == [4], "the fourth message replayed is not the one that failed")
+        }
+        let next = try await reopened.submit(contentsOf: [[9]]).value()
+        try expect(
+            next.lowerBound == UInt64(replayed.messages.count + 1),
+            "the new owner's first message got \(next), expected \(replayed.messages.count + 1)")
+        try await reopened.close(discard: true)
     }
 }

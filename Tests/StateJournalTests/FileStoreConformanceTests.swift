@@ -12,6 +12,13 @@ import Testing
             makeStore: { FileJournalStore(directory: directory.path + "/\(check)") },
             removeBehindOwner: { store, name in
                 try FileManager.default.removeItem(atPath: store.location(of: name))
+            },
+            failDurableWrites: { _, _ in
+                // Every `fdatasync` under this check's directory fails with EIO until restored.
+                let faults = FileFaults(under: directory.path + "/\(check)")
+                faults.failSyncs(errno: .ioError)
+                faults.install()
+                return { faults.uninstall() }
             })
         try await suite.run(check)
     }

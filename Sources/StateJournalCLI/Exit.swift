@@ -67,6 +67,15 @@ func fail(_ error: JournalError) -> Never {
     terminate(Exit.code(for: error))
 }
 
+/// Ends a command that showed the messages before a torn tail: says where the tail is, exits 1.
+func failTornTail(_ file: String, _ tail: TornTail) -> Never {
+    FileHandle.standardError.write(
+        Data(
+            "statejournal: \(file): torn tail of \(tail.length) bytes at offset \(tail.offset) (sequence \(tail.sequence)); messages before it shown\n"
+                .utf8))
+    terminate(Exit.tornTail)
+}
+
 func failUsage(_ message: String) -> Never {
     FileHandle.standardError.write(Data("statejournal: \(message)\n".utf8))
     terminate(Exit.usage)

@@ -1,5 +1,3 @@
-public import StateJournal
-
 /// Where ``ReplayCheck/restartAndCompare(_:messages:restarts:)`` restarts the process.
 public enum RestartPoints: Sendable {
     /// After every message.

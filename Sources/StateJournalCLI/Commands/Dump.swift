@@ -123,11 +123,7 @@ struct Dump: ParsableCommand {
         }
         out.flush()
         if case .tornTail(let tail)? = reader.end {
-            FileHandle.standardError.write(
-                Data(
-                    "statejournal: \(file): torn tail of \(tail.length) bytes at offset \(tail.offset) (sequence \(tail.sequence)); messages before it shown\n"
-                        .utf8))
-            terminate(Exit.tornTail)
+            failTornTail(file, tail)
         }
     }
 }

@@ -15,6 +15,7 @@ public struct JournalError: Error, Sendable, CustomStringConvertible {
             case unsupportedVersion, unsupportedFeature, corruptFrame, unsupportedFrame, sequenceGap
             case locked, noSpace, writeFailed, syncFailed, ioFailure, writerFailed, closed
             case messageTooLarge, corruptSnapshot, changedWhileIdle, invalidArgument, cancelled, replaced
+            case fenced
         }
         fileprivate var wrapped: Wrapped
         fileprivate init(_ wrapped: Wrapped) { self.wrapped = wrapped }
@@ -65,6 +66,11 @@ public struct JournalError: Error, Sendable, CustomStringConvertible {
         /// it open: the writer fails before acknowledging anything more, and a process does
         /// not restart from whatever the path names now.
         public static let replaced = Code(.replaced)
+        /// Another owner took the journal over (a store shared by several machines gave it a
+        /// newer owner epoch): this owner's appends were refused and nothing more is
+        /// acknowledged. A process whose journal is fenced stops; it does not restart beside
+        /// the new owner.
+        public static let fenced = Code(.fenced)
         /// An argument is out of range.
         public static let invalidArgument = Code(.invalidArgument)
         /// The caller's task was cancelled while it waited for ``JournalWriter/close(discard:)``:

@@ -458,7 +458,18 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
                 try await writer.flush()
                 return
             } catch {
-                if error.code == .replaced || (error.cause as? JournalError)?.code == .replaced {
+                let code = (error.cause as? JournalError)?.code ?? error.code
+                if code == .fenced || error.code == .fenced {
+                    // Another owner took the journal over (a newer epoch in a shared store): this
+                    // process stops here rather than restart beside it into a split brain.
+                    let lost = self.error(
+                        .journalFailed, "the journal was taken over by another owner; this process stops",
+                        cause: error)
+                    identityLost = lost
+                    self.writer = nil
+                    throw lost
+                }
+                if error.code == .replaced || code == .replaced {
                     // The journal this process acknowledged into is gone from its path, or another
                     // file sits there: restarting from whatever the path names now would be a
                     // silent wrong or empty state. Every restart fails with this until an operator acts.

@@ -16,7 +16,8 @@ public final class AppendTicket: Sendable {
 
     private let state = LockedValue(State.pending(first: nil, more: []))
 
-    init() {}
+    /// A ticket not yet completed: a store hands it out and completes it once, from any thread.
+    @_spi(JournalStores) public init() {}
 
     /// The messages' sequence numbers, once durable per the journal's durability.
     public func value() async throws(JournalError) -> ClosedRange<UInt64> {
@@ -38,7 +39,8 @@ public final class AppendTicket: Sendable {
         return try result.get()
     }
 
-    func complete(_ result: Result<ClosedRange<UInt64>, JournalError>) {
+    /// Completes the ticket: every waiter, present and later, gets `result`. Later calls do nothing.
+    @_spi(JournalStores) public func complete(_ result: Result<ClosedRange<UInt64>, JournalError>) {
         let waiting = state.withLock { state -> [CheckedContinuation<Outcome, Never>] in
             guard case .pending(let first, let more) = state else { return [] }
             state = .done(result)

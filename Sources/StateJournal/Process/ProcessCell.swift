@@ -462,12 +462,11 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
                 if code == .fenced || error.code == .fenced {
                     // Another owner took the journal over (a newer epoch in a shared store): this
                     // process stops here rather than restart beside it into a split brain.
-                    let lost = self.error(
+                    identityLost = self.error(
                         .journalFailed, "the journal was taken over by another owner; this process stops",
                         cause: error)
-                    identityLost = lost
                     self.writer = nil
-                    throw lost
+                    throw identityLost!
                 }
                 if error.code == .replaced || code == .replaced {
                     // The journal this process acknowledged into is gone from its path, or another

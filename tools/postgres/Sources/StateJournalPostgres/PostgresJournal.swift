@@ -216,7 +216,7 @@ final class PostgresJournal: OwnedJournal, @unchecked Sendable {
         _ state: [UInt8], through sequence: UInt64, then: @escaping @Sendable (Result<Void, JournalError>) -> Void
     ) {
         let completion = snapshotRequest(state, through: sequence)
-        completion.onCompletion { then($0.map { _ in () }) }
+        completion.observe { then($0.map { _ in () }) }
     }
 
     private func snapshotRequest(_ bytes: [UInt8], through sequence: UInt64) -> Completion<String> {
@@ -365,11 +365,4 @@ struct FrameRow {
     var firstSequence: UInt64
     var kind: Int16
     var frame: [UInt8]
-}
-
-extension Completion {
-    /// Calls `body` with the outcome once there is one, on the thread that completes it.
-    func onCompletion(_ body: @escaping @Sendable (Result<Value, JournalError>) -> Void) {
-        observe(body)
-    }
 }

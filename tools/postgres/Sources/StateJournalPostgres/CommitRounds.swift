@@ -119,8 +119,9 @@ extension PostgresJournalStore {
     }
 
     /// Inserts the rows of `works` in one statement, each journal's rows only while its epoch is
-    /// the owner's (the journal row is share-locked, so a take-over waits for the statement or
-    /// the statement sees the new epoch and inserts nothing for it).
+    /// the owner's and its last row is still there (the journal row is share-locked, so a
+    /// take-over waits for the statement or the statement sees the new epoch and inserts nothing
+    /// for it; see `FrameKey` for the last row).
     private func insert(_ works: [Work], synchronous: Bool) async -> [Result<Void, JournalError>] {
         guard works.contains(where: { !$0.rows.isEmpty }) else { return works.map { _ in .success(()) } }
         do {
@@ -128,13 +129,10 @@ extension PostgresJournalStore {
             var outcomes: [Result<Void, JournalError>] = []
             for work in works {
                 if counts[work.journal.id, default: 0] == work.rows.count {
+                    if let last = work.rows.last { work.journal.lastRow = last.key }
                     outcomes.append(.success(()))
                 } else {
-                    outcomes.append(
-                        .failure(
-                            await ownershipLost(
-                                id: work.journal.id, epoch: work.journal.epoch, location: work.journal.location,
-                                what: "appending")))
+                    outcomes.append(.failure(await appendRefused(work.journal)))
                 }
             }
             return outcomes
@@ -159,7 +157,14 @@ extension PostgresJournalStore {
         var firsts: [Int64] = []
         var kinds: [Int16] = []
         var frames: [ByteBuffer] = []
-        for work in works {
+        var ids: [Int64] = []
+        var afterFirsts: [Int64] = []
+        var afterKinds: [Int16] = []
+        for work in works where !work.rows.isEmpty {
+            ids.append(work.journal.id)
+            let after = work.journal.lastRow
+            afterFirsts.append(after?.firstSequence ?? -1)
+            afterKinds.append(after?.kind ?? -1)
             for row in work.rows {
                 journals.append(work.journal.id)
                 epochs.append(work.journal.epoch)
@@ -168,7 +173,6 @@ extension PostgresJournalStore {
                 frames.append(ByteBuffer(bytes: row.frame))
             }
         }
-        let ids = works.map(\.journal.id)
         let commit = synchronous ? "on" : "off"
         let rows = try await client.query(
             """
@@ -178,16 +182,39 @@ extension PostgresJournalStore {
                                      \(frames)::bytea[]) AS t(journal, epoch, first_sequence, kind, frame)),
             owners AS (
                 SELECT j.id, j.epoch FROM \(unescaped: tables.journals) j WHERE j.id = ANY(\(ids)::int8[]) FOR SHARE),
+            ready AS (
+                SELECT o.id, o.epoch
+                FROM owners o JOIN unnest(\(ids)::int8[], \(afterFirsts)::int8[], \(afterKinds)::int2[])
+                    AS h(id, after_first, after_kind) ON h.id = o.id
+                WHERE h.after_first < 0 OR EXISTS (
+                    SELECT 1 FROM \(unescaped: tables.frames) f
+                    WHERE f.journal = h.id AND f.first_sequence = h.after_first AND f.kind = h.after_kind)),
             inserted AS (
                 INSERT INTO \(unescaped: tables.frames) (journal, first_sequence, kind, frame)
                 SELECT i.journal, i.first_sequence, i.kind, i.frame
-                FROM input i JOIN owners o ON o.id = i.journal AND o.epoch = i.epoch CROSS JOIN settings
+                FROM input i JOIN ready r ON r.id = i.journal AND r.epoch = i.epoch CROSS JOIN settings
                 RETURNING journal)
             SELECT journal, count(*) FROM inserted GROUP BY journal
             """, logger: logger)
         var counts: [Int64: Int] = [:]
         for try await (journal, count) in rows.decode((Int64, Int64).self) { counts[journal] = Int(count) }
         return counts
+    }
+
+    /// Why a round inserted nothing for `journal`: another owner took it (``JournalError/Code/fenced``),
+    /// its row is gone (``JournalError/Code/replaced``), or its last row is (``JournalError/Code/writeFailed``).
+    private func appendRefused(_ journal: PostgresJournal) async -> JournalError {
+        if let lost = await lostOwnership(
+            id: journal.id, epoch: journal.epoch, location: journal.location, what: "appending")
+        {
+            return lost
+        }
+        let last = journal.lastRow.map { "(first sequence \($0.firstSequence), kind \($0.kind))" } ?? ""
+        return JournalError(
+            code: .writeFailed,
+            message:
+                "appending: the database no longer holds this journal's last committed row \(last): commits it had acknowledged were lost (a server crash after .written commits, or rows removed behind the owner); nothing is appended after the hole, and nothing more is acknowledged",
+            path: journal.location, sequence: journal.lastRow.map { UInt64($0.firstSequence) })
     }
 
     // MARK: Controls
@@ -311,6 +338,16 @@ extension PostgresJournalStore {
                     VALUES (\(journal.id), \(Int64(kept.first)), 1, \(ByteBuffer(bytes: frame)))
                     """, logger: logger)
             }
+            // The rows left end the journal now; the next append follows the last of them.
+            let last = try await connection.query(
+                """
+                SELECT first_sequence, kind FROM \(unescaped: tables.frames) WHERE journal = \(journal.id)
+                ORDER BY first_sequence DESC, kind DESC LIMIT 1
+                """, logger: logger)
+            var lastRow: FrameKey?
+            for try await (first, kind) in last.decode((Int64, Int16).self) {
+                lastRow = FrameKey(firstSequence: first, kind: kind)
+            }
             let aside = try await connection.query(
                 """
                 INSERT INTO \(unescaped: tables.quarantined) (journal_name, from_sequence, epoch, frames)
@@ -318,6 +355,7 @@ extension PostgresJournalStore {
                 """, logger: logger)
             var id: Int64 = 0
             for try await row in aside.decode(Int64.self) { id = row }
+            journal.lastRow = lastRow
             return "postgres:\(configuration.schema)/quarantined/\(id)"
         }
     }

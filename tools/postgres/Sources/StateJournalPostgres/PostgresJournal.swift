@@ -48,6 +48,9 @@ final class PostgresJournal: OwnedJournal, @unchecked Sendable {
         var closing = false
         /// Ownership ended (closed, abandoned or failed): the node may open the journal again.
         var ended = false
+        /// The key of the journal's last row in the database, when it has one: every round's
+        /// statement inserts only while that row is still there (see `FrameKey`).
+        var lastRow: FrameKey?
     }
     let state: Mutex<State>
 
@@ -59,7 +62,7 @@ final class PostgresJournal: OwnedJournal, @unchecked Sendable {
 
     private init(
         store: PostgresJournalStore, name: String, taken: PostgresJournalStore.Taken, location: String,
-        options: JournalOptions, next: UInt64, snapshot: UInt64
+        options: JournalOptions, next: UInt64, snapshot: UInt64, lastRow: FrameKey?
     ) {
         self.store = store
         self.name = name
@@ -70,10 +73,11 @@ final class PostgresJournal: OwnedJournal, @unchecked Sendable {
         self.durability = options.durability
         self.compress = options.compression
         self.codec = StoredFrameCodec(salt: taken.salt)
-        self.state = Mutex(State(next: next, snapshot: snapshot))
+        self.state = Mutex(State(next: next, snapshot: snapshot, lastRow: lastRow))
     }
 
-    /// The journal taken at `taken`: its next sequence number read from its last frame and snapshot.
+    /// The journal taken at `taken`: its next sequence number read from its last frame of messages
+    /// and its snapshot, and the key of its last row.
     static func open(
         store: PostgresJournalStore, name: String, taken: PostgresJournalStore.Taken, options: JournalOptions,
         location: String
@@ -83,12 +87,20 @@ final class PostgresJournal: OwnedJournal, @unchecked Sendable {
             """
             SELECT (SELECT sequence FROM \(unescaped: tables.snapshots) WHERE journal = \(taken.id)),
                    (SELECT frame FROM \(unescaped: tables.frames) WHERE journal = \(taken.id) AND kind = 1
-                    ORDER BY first_sequence DESC LIMIT 1)
+                    ORDER BY first_sequence DESC LIMIT 1),
+                   last.first_sequence, last.kind
+            FROM (SELECT NULL) AS one LEFT JOIN LATERAL (
+                SELECT first_sequence, kind FROM \(unescaped: tables.frames) WHERE journal = \(taken.id)
+                ORDER BY first_sequence DESC, kind DESC LIMIT 1) AS last ON true
             """, logger: store.logger)
         var snapshot: UInt64 = 0
         var next: UInt64 = 1
-        for try await (sequence, frame) in rows.decode((Int64?, ByteBuffer?).self) {
+        var lastRow: FrameKey?
+        for try await (sequence, frame, lastFirst, lastKind) in rows.decode(
+            (Int64?, ByteBuffer?, Int64?, Int16?).self)
+        {
             if let sequence { snapshot = UInt64(sequence) }
+            if let lastFirst, let lastKind { lastRow = FrameKey(firstSequence: lastFirst, kind: lastKind) }
             if let frame {
                 let header = try StoredFrameCodec(salt: taken.salt).header(
                     of: Array(frame.readableBytesView), location: location)
@@ -97,7 +109,7 @@ final class PostgresJournal: OwnedJournal, @unchecked Sendable {
         }
         let journal = PostgresJournal(
             store: store, name: name, taken: taken, location: location, options: options,
-            next: max(next, snapshot + 1), snapshot: snapshot)
+            next: max(next, snapshot + 1), snapshot: snapshot, lastRow: lastRow)
         return journal
     }
 
@@ -311,6 +323,12 @@ final class PostgresJournal: OwnedJournal, @unchecked Sendable {
         }
     }
 
+    /// The key of the journal's last row, as the round holding the journal last committed it.
+    var lastRow: FrameKey? {
+        get { state.withLock { $0.lastRow } }
+        set { state.withLock { $0.lastRow = newValue } }
+    }
+
     /// The round that held the journal is over: queue it again when more waits.
     func endRound() {
         let again = state.withLock { state -> Bool in
@@ -360,9 +378,24 @@ final class PostgresJournal: OwnedJournal, @unchecked Sendable {
     }
 }
 
+/// The key of a row of the frames table within its journal.
+///
+/// Every append statement is conditional on the journal's last row being there, as well as on
+/// the owner's epoch. The server writes its log in order, so when that row survived, every row
+/// before it did too; when it is gone, commits the database acknowledged were lost (a server
+/// crash after asynchronous commits, `.written`, or rows removed behind the owner), and appending
+/// after them would leave a hole no replay could cross. The statement then inserts nothing and
+/// the journal fails; its process restarts from what the database kept.
+struct FrameKey: Equatable {
+    var firstSequence: Int64
+    var kind: Int16
+}
+
 /// One row of the frames table, before it is inserted.
 struct FrameRow {
     var firstSequence: UInt64
     var kind: Int16
     var frame: [UInt8]
+
+    var key: FrameKey { FrameKey(firstSequence: Int64(firstSequence), kind: kind) }
 }

@@ -23,6 +23,11 @@ import Synchronization
 ///   database server (and, with a synchronous standby configured on the server, its loss).
 /// - ``Durability/buffered(within:)``: acknowledged at once, committed as `.written`.
 ///
+/// Every append is also conditional on the journal's last committed row still being there. A
+/// server crash can lose `.written` commits it had acknowledged; the owner's next append then
+/// inserts nothing and fails (``JournalError/Code/writeFailed``), so the journal never has a hole
+/// and its process restarts from what the server kept.
+///
 /// The store runs with its client: call ``run()`` (or add it to a `ServiceGroup`) beside
 /// `PostgresClient.run()`, and ``prepare()`` once to create the schema.
 ///
@@ -229,10 +234,19 @@ public final class PostgresJournalStore: JournalStore, Service {
     /// Why a conditional statement of the owner at `epoch` changed nothing: the journal's row
     /// is gone (``JournalError/Code/replaced``) or has a newer epoch (``JournalError/Code/fenced``).
     func ownershipLost(id: Int64, epoch: Int64, location: String, what: String) async -> JournalError {
+        await lostOwnership(id: id, epoch: epoch, location: location, what: what)
+            ?? JournalError(
+                code: .writeFailed, message: "\(what): the statement changed nothing, yet this owner holds the journal",
+                path: location)
+    }
+
+    /// As `ownershipLost`, or nil when the owner at `epoch` still holds the journal.
+    func lostOwnership(id: Int64, epoch: Int64, location: String, what: String) async -> JournalError? {
         do {
             let rows = try await client.query(
                 "SELECT epoch FROM \(unescaped: tables.journals) WHERE id = \(id)", logger: logger)
             for try await current in rows.decode(Int64.self) {
+                if current == epoch { return nil }
                 return JournalError(
                     code: .fenced,
                     message:

@@ -47,7 +47,7 @@ struct Refuser: JournaledProcess {
 }
 
 /// One test per defect of the runtime under concurrency; each failed on the code before the fix.
-@Suite(.timeLimit(.minutes(2))) struct ConcurrencyDefectTests {
+@Suite(.timeLimit(.minutes(10))) struct ConcurrencyDefectTests {
     /// A supervisor that restarts without end (no intensity limit to speak of, 1–2 ms apart).
     static func restartingForever(_ directory: TemporaryDirectory) -> Supervisor {
         Supervisor(

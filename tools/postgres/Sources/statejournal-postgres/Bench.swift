@@ -16,6 +16,7 @@ func bench(_ arguments: Arguments) async throws {
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let file = FileJournalStore(directory: directory)
     try await withStore(url: url, schema: schema, lease: .seconds(2)) { postgres in
+        try await pgbenchLimits(postgres, url: url, schema: schema, journals: journals, seconds: seconds)
         say("shape                                  store      msgs/s     p50 ms   p99 ms")
         for durability in [Durability.synced, .written] {
             for (label, store) in [("postgres", postgres as any JournalStore), ("file", file)] {
@@ -155,4 +156,100 @@ func messageCount(_ store: PostgresJournalStore) async throws -> Int {
         for try await element in store.replay(name) { if case .messages(let chunk) = element { total += chunk.count } }
     }
     return total
+}
+
+/// The server's own limits in the same run, with `pgbench` (PostgreSQL's benchmark client, no
+/// StateJournal and no Swift in the way), for the shapes the store uses: one 150-byte row per
+/// message from `journals` clients, and one statement of `journals` rows (a round of the store)
+/// from 1 and 4 clients (rounds in flight), each at `synchronous_commit` on and off.
+func pgbenchLimits(_ store: PostgresJournalStore, url: String, schema: String, journals: Int, seconds: Int)
+    async throws
+{
+    let candidates = ([ProcessInfo.processInfo.environment["STATEJOURNAL_POSTGRES_BIN"]].compactMap { $0 })
+        + ((try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []).sorted().reversed()
+        .map { "/usr/lib/postgresql/\($0)/bin" }
+    guard let pgbench = candidates.map({ $0 + "/pgbench" }).first(where: { FileManager.default.isExecutableFile(atPath: $0) })
+    else {
+        say("pgbench limits: skipped (no pgbench in STATEJOURNAL_POSTGRES_BIN or /usr/lib/postgresql/*/bin)")
+        return
+    }
+    let table = "\"\(schema)\".pgbench_rows"
+    try await store.client.query(
+        PostgresQuery(
+            unsafeSQL:
+                "CREATE TABLE \(table) (journal int8, first_sequence int8, kind int2, frame bytea, PRIMARY KEY (journal, first_sequence, kind))"
+        ))
+    let directory = NSTemporaryDirectory() + "statejournal-pgbench-\(UInt32.random(in: 0...UInt32.max))"
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let oneRow = directory + "/one-row.sql"
+    try """
+    \\set s random(1, 9000000000000000000)
+    INSERT INTO \(table) VALUES (:client_id, :s, 1, convert_to(repeat('x', 150), 'UTF8'));
+
+    """.write(toFile: oneRow, atomically: true, encoding: .utf8)
+    let round = directory + "/round.sql"
+    try """
+    \\set s random(1, 9000000000000000000)
+    INSERT INTO \(table) SELECT g, :s, 1, convert_to(repeat('x', 182), 'UTF8') FROM generate_series(1, \(journals)) g;
+
+    """.write(toFile: round, atomically: true, encoding: .utf8)
+    say("raw limits (pgbench, \(seconds) s each)".padding(toLength: 64, withPad: " ", startingAt: 0) + "   msgs/s  latency ms")
+    for commit in ["on", "off"] {
+        for (label, script, clients, perTransaction) in [
+            ("one 150-byte row per message, \(journals) clients", oneRow, journals, 1),
+            ("one statement of \(journals) rows, 1 client", round, 1, journals),
+            ("one statement of \(journals) rows, 4 clients", round, 4, journals),
+        ] {
+            let (status, output) = runCapturing(
+                pgbench,
+                ["-n", "-f", script, "-c", "\(clients)", "-j", "2", "-T", "\(seconds)", url],
+                environment: ["PGOPTIONS": "-c synchronous_commit=\(commit)"])
+            let tps = output.split(separator: "\n").first { $0.hasPrefix("tps = ") }
+                .flatMap { Double($0.dropFirst(6).prefix { $0 != " " }) }
+            let latency = output.split(separator: "\n").first { $0.hasPrefix("latency average = ") }
+                .flatMap { Double($0.dropFirst(18).prefix { $0 != " " }) }
+            guard status == 0, let tps else {
+                say("  \(label): pgbench failed (exit \(status)): \(output.suffix(300))")
+                continue
+            }
+            say(
+                "  synchronous_commit \(commit), \(label)".padding(toLength: 64, withPad: " ", startingAt: 0)
+                    + String(format: "%9.0f  %8.2f", tps * Double(perTransaction), latency ?? 0))
+        }
+    }
+    try await store.client.query(PostgresQuery(unsafeSQL: "DROP TABLE \(table)"))
+}
+
+/// Runs `path` to its exit; its status and standard output (and error).
+func runCapturing(_ path: String, _ arguments: [String], environment: [String: String] = [:]) -> (Int32, String) {
+    let output = NSTemporaryDirectory() + "statejournal-run-\(UInt64.random(in: 0...UInt64.max)).out"
+    defer { unlink(output) }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    let variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0)=\($1)" }
+    let argv = ([path] + arguments).map { strdup($0) } + [nil]
+    let envp = variables.map { strdup($0) } + [nil]
+    defer { for pointer in argv + envp { free(pointer) } }
+    // The child starts with no signal blocked (the spawning thread, a pool thread, blocks some:
+    // pgbench's -T timer is a SIGALRM) and default dispositions.
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var none = sigset_t()
+    sigemptyset(&none)
+    posix_spawnattr_setsigmask(&attributes, &none)
+    var all = sigset_t()
+    sigfillset(&all)
+    posix_spawnattr_setsigdefault(&attributes, &all)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    var pid: pid_t = 0
+    guard posix_spawn(&pid, path, &actions, &attributes, argv, envp) == 0 else { return (127, "could not start \(path)") }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+    let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+    return ((status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f), text)
 }

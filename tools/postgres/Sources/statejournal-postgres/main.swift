@@ -297,9 +297,11 @@ func trial(_ arguments: Arguments) async throws -> Int {
             return 1
         }
         let acknowledgedBefore = a.acknowledged.count
-        let status = runToExit("/bin/bash", [script, "crash-restart"])
+        // posix_spawn and waitpid, not Process: the script starts a server daemon, and Process's
+        // waitUntilExit did not return after it.
+        let (status, output) = runCapturing("/bin/bash", [script, "crash-restart"])
         guard status == 0 else {
-            say("trial server-crash \(seed): the server did not restart (exit \(status))")
+            say("trial server-crash \(seed): the server did not restart (exit \(status)): \(output)")
             return 1
         }
         // After the restart the node goes on. An append in flight when the server died fails (its
@@ -341,20 +343,6 @@ func trial(_ arguments: Arguments) async throws -> Int {
     }
     for violation in violations.prefix(5) { say("  violation: \(violation)") }
     return violations.count
-}
-
-/// Runs `path` with `arguments` and waits for it to exit; its exit status (or 128 + signal).
-/// `posix_spawn` and `waitpid`, not `Process`: a script that starts a server daemon leaves the
-/// daemon holding descriptors `Process` waits on, and its `waitUntilExit` never returned.
-func runToExit(_ path: String, _ arguments: [String]) -> Int32 {
-    let argv = ([path] + arguments).map { strdup($0) } + [nil]
-    defer { for pointer in argv { free(pointer) } }
-    var pid: pid_t = 0
-    guard posix_spawn(&pid, path, nil, nil, argv, environ) == 0 else { return 127 }
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-    let signal = status & 0x7f
-    return signal == 0 ? (status >> 8) & 0xff : 128 + signal
 }
 
 // MARK: Main

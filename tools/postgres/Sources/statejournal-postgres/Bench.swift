@@ -165,10 +165,14 @@ func messageCount(_ store: PostgresJournalStore) async throws -> Int {
 func pgbenchLimits(_ store: PostgresJournalStore, url: String, schema: String, journals: Int, seconds: Int)
     async throws
 {
-    let candidates = ([ProcessInfo.processInfo.environment["STATEJOURNAL_POSTGRES_BIN"]].compactMap { $0 })
+    let candidates =
+        ([ProcessInfo.processInfo.environment["STATEJOURNAL_POSTGRES_BIN"]].compactMap { $0 })
         + ((try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []).sorted().reversed()
         .map { "/usr/lib/postgresql/\($0)/bin" }
-    guard let pgbench = candidates.map({ $0 + "/pgbench" }).first(where: { FileManager.default.isExecutableFile(atPath: $0) })
+    guard
+        let pgbench = candidates.map({ $0 + "/pgbench" }).first(where: {
+            FileManager.default.isExecutableFile(atPath: $0)
+        })
     else {
         say("pgbench limits: skipped (no pgbench in STATEJOURNAL_POSTGRES_BIN or /usr/lib/postgresql/*/bin)")
         return
@@ -194,7 +198,9 @@ func pgbenchLimits(_ store: PostgresJournalStore, url: String, schema: String, j
     INSERT INTO \(table) SELECT g, :s, 1, convert_to(repeat('x', 182), 'UTF8') FROM generate_series(1, \(journals)) g;
 
     """.write(toFile: round, atomically: true, encoding: .utf8)
-    say("raw limits (pgbench, \(seconds) s each)".padding(toLength: 64, withPad: " ", startingAt: 0) + "   msgs/s  latency ms")
+    say(
+        "raw limits (pgbench, \(seconds) s each)".padding(toLength: 64, withPad: " ", startingAt: 0)
+            + "   msgs/s  latency ms")
     for commit in ["on", "off"] {
         for (label, script, clients, perTransaction) in [
             ("one 150-byte row per message, \(journals) clients", oneRow, journals, 1),
@@ -247,7 +253,9 @@ func runCapturing(_ path: String, _ arguments: [String], environment: [String: S
     posix_spawnattr_setsigdefault(&attributes, &all)
     posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
     var pid: pid_t = 0
-    guard posix_spawn(&pid, path, &actions, &attributes, argv, envp) == 0 else { return (127, "could not start \(path)") }
+    guard posix_spawn(&pid, path, &actions, &attributes, argv, envp) == 0 else {
+        return (127, "could not start \(path)")
+    }
     var status: Int32 = 0
     while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
     let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""

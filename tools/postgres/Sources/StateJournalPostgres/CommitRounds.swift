@@ -118,10 +118,8 @@ extension PostgresJournalStore {
         journal.endRound()
     }
 
-    /// Inserts the rows of `works` in one statement, each journal's rows only while its epoch is
-    /// the owner's and its last row is still there (the journal row is share-locked, so a
-    /// take-over waits for the statement or the statement sees the new epoch and inserts nothing
-    /// for it; see `FrameKey` for the last row).
+    /// Inserts the rows of `works` in one statement (the schema's `append_frames`), each journal's
+    /// rows only while its epoch is the owner's and its last row is still there (see `FrameKey`).
     private func insert(_ works: [Work], synchronous: Bool) async -> [Result<Void, JournalError>] {
         guard works.contains(where: { !$0.rows.isEmpty }) else { return works.map { _ in .success(()) } }
         do {
@@ -176,25 +174,9 @@ extension PostgresJournalStore {
         let commit = synchronous ? "on" : "off"
         let rows = try await client.query(
             """
-            WITH settings AS (SELECT set_config('synchronous_commit', \(commit), true)),
-            input AS (
-                SELECT * FROM unnest(\(journals)::int8[], \(epochs)::int8[], \(firsts)::int8[], \(kinds)::int2[],
-                                     \(frames)::bytea[]) AS t(journal, epoch, first_sequence, kind, frame)),
-            owners AS (
-                SELECT j.id, j.epoch FROM \(unescaped: tables.journals) j WHERE j.id = ANY(\(ids)::int8[]) FOR SHARE),
-            ready AS (
-                SELECT o.id, o.epoch
-                FROM owners o JOIN unnest(\(ids)::int8[], \(afterFirsts)::int8[], \(afterKinds)::int2[])
-                    AS h(id, after_first, after_kind) ON h.id = o.id
-                WHERE h.after_first < 0 OR EXISTS (
-                    SELECT 1 FROM \(unescaped: tables.frames) f
-                    WHERE f.journal = h.id AND f.first_sequence = h.after_first AND f.kind = h.after_kind)),
-            inserted AS (
-                INSERT INTO \(unescaped: tables.frames) (journal, first_sequence, kind, frame)
-                SELECT i.journal, i.first_sequence, i.kind, i.frame
-                FROM input i JOIN ready r ON r.id = i.journal AND r.epoch = i.epoch CROSS JOIN settings
-                RETURNING journal)
-            SELECT journal, count(*) FROM inserted GROUP BY journal
+            SELECT journal_id, row_count FROM \(unescaped: tables.appendFrames)(
+                \(journals)::int8[], \(epochs)::int8[], \(firsts)::int8[], \(kinds)::int2[], \(frames)::bytea[],
+                \(ids)::int8[], \(afterFirsts)::int8[], \(afterKinds)::int2[], \(commit))
             """, logger: logger)
         var counts: [Int64: Int] = [:]
         for try await (journal, count) in rows.decode((Int64, Int64).self) { counts[journal] = Int(count) }

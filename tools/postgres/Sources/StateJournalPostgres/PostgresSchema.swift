@@ -22,6 +22,7 @@ struct PostgresSchema: Sendable {
     var frames: String { "\"\(schema)\".frames" }
     var snapshots: String { "\"\(schema)\".snapshots" }
     var quarantined: String { "\"\(schema)\".quarantined" }
+    var appendFrames: String { "\"\(schema)\".append_frames" }
 
     /// A schema name PostgreSQL takes unquoted: lower-case ASCII letters, digits and `_`, not
     /// starting with a digit, at most 63 bytes.
@@ -90,6 +91,40 @@ struct PostgresSchema: Sendable {
                 frames bytea[] NOT NULL,
                 moved timestamptz NOT NULL DEFAULT now()
             )
+            """,
+            // A commit round's statement, as a function: PL/pgSQL keeps its plan for the session,
+            // where the same statement sent as a query is planned on every round (the planning
+            // took longer than the insert). Each journal's rows are inserted only while its epoch
+            // is the owner's and its last row is still there; the journal rows are share-locked,
+            // so a take-over waits for the statement or makes it insert nothing for that journal.
+            // Returns the rows inserted per journal.
+            """
+            CREATE OR REPLACE FUNCTION \(appendFrames)(
+                p_journals int8[], p_epochs int8[], p_firsts int8[], p_kinds int2[], p_frames bytea[],
+                p_ids int8[], p_after_firsts int8[], p_after_kinds int2[], p_synchronous_commit text)
+            RETURNS TABLE (journal_id int8, row_count int8) LANGUAGE plpgsql AS $body$
+            BEGIN
+                PERFORM set_config('synchronous_commit', p_synchronous_commit, true);
+                RETURN QUERY
+                WITH owners AS (
+                    SELECT j.id, j.epoch FROM \(journals) j WHERE j.id = ANY(p_ids) FOR SHARE),
+                ready AS (
+                    SELECT o.id, o.epoch
+                    FROM owners o JOIN unnest(p_ids, p_after_firsts, p_after_kinds)
+                        AS h(id, after_first, after_kind) ON h.id = o.id
+                    WHERE h.after_first < 0 OR EXISTS (
+                        SELECT 1 FROM \(frames) f
+                        WHERE f.journal = h.id AND f.first_sequence = h.after_first AND f.kind = h.after_kind)),
+                inserted AS (
+                    INSERT INTO \(frames) (journal, first_sequence, kind, frame)
+                    SELECT i.journal, i.first_sequence, i.kind, i.frame
+                    FROM unnest(p_journals, p_epochs, p_firsts, p_kinds, p_frames)
+                        AS i(journal, epoch, first_sequence, kind, frame)
+                    JOIN ready r ON r.id = i.journal AND r.epoch = i.epoch
+                    RETURNING journal)
+                SELECT inserted.journal, count(*) FROM inserted GROUP BY inserted.journal;
+            END
+            $body$
             """,
         ]
     }

@@ -310,8 +310,14 @@ public final class PostgresJournalStore: JournalStore, Service {
                 }
             } catch {
                 if Task.isCancelled { return }
-                logger.warning(
-                    "the node's lease connection failed; registering again", metadata: ["error": "\(error)"])
+                if registration.withLock({ $0 }) {
+                    logger.warning(
+                        "the node's lease connection failed; registering again", metadata: ["error": "\(error)"])
+                } else {
+                    // Before the first registration this is usually `prepare()` still creating
+                    // the tables; a store that never registers fails its opens with that said.
+                    logger.debug("the node could not register yet; trying again", metadata: ["error": "\(error)"])
+                }
                 try? await Task.sleep(for: .milliseconds(100))
             }
         }

@@ -74,20 +74,22 @@ func withStore<R: Sendable>(
     }
 }
 
-/// Whether `error` (or an error it wraps) says the journal was taken over.
-func isFenced(_ error: any Error) -> Bool {
+/// Whether `error`, or an error it wraps, is a ``JournalError`` with `code`.
+func carries(_ error: any Error, _ code: JournalError.Code) -> Bool {
     var current: (any Error)? = error
     while let error = current {
         if let journal = error as? JournalError {
-            if journal.code == .fenced { return true }
+            if journal.code == code { return true }
             current = journal.cause
         } else if let process = error as? ProcessError {
             current = process.cause
+        } else if let supervisor = error as? SupervisorError {
+            current = supervisor.cause
         } else {
             current = nil
         }
     }
-    return "\(error)".contains("taken over")
+    return false
 }
 
 /// One node: takes process `--process` (waiting while another live node owns it), says how many
@@ -121,7 +123,7 @@ func node(_ arguments: Arguments) async throws {
                         ChildSpec(id: $0, process: Tally(), restart: .permanent, options: processOptions)
                     }
                 } catch {
-                    guard "\(error)".contains("locked") || "\(error)".contains("owns the journal") else { throw error }
+                    guard carries(error, .locked) else { throw error }
                     try await Task.sleep(for: .milliseconds(20))
                 }
             }
@@ -135,7 +137,7 @@ func node(_ arguments: Arguments) async throws {
                     try await process!.send("\(label):\(k)")
                     say("ack \(label):\(k)")
                 } catch {
-                    if isFenced(error) {
+                    if carries(error, .fenced) {
                         say("fenced")
                         exit(3)
                     }

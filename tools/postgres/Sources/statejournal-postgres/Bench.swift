@@ -11,30 +11,41 @@ func bench(_ arguments: Arguments) async throws {
     let journals = arguments.int("journals", 64)
     let seconds = quick ? 1 : arguments.int("seconds", 5)
     let replayCount = quick ? 100_000 : arguments.int("replay", 1_000_000)
+    // --only limits,append,replay,takeover (comma-separated); all by default.
+    let parts = Set(arguments.string("only", "limits,append,replay,takeover").split(separator: ",").map(String.init))
     let schema = "bench_\(UInt32.random(in: 0...UInt32.max))"
     let directory = NSTemporaryDirectory() + "statejournal-pg-bench-\(UInt32.random(in: 0...UInt32.max))"
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let file = FileJournalStore(directory: directory)
     try await withStore(url: url, schema: schema, lease: .seconds(2)) { postgres in
-        try await pgbenchLimits(postgres, url: url, schema: schema, journals: journals, seconds: seconds)
-        say("shape                                  store      msgs/s     p50 ms   p99 ms")
-        for durability in [Durability.synced, .written] {
-            for (label, store) in [("postgres", postgres as any JournalStore), ("file", file)] {
-                let (rate, p50, p99) = try await awaitOne(
-                    store, journals: journals, durability: durability, seconds: seconds, prefix: "\(durability)")
-                say(
-                    "\(journals) journals awaiting one, \(durability)".padding(
-                        toLength: 39, withPad: " ", startingAt: 0)
-                        + label.padding(toLength: 10, withPad: " ", startingAt: 0)
-                        + String(format: "%9.0f  %8.2f %8.2f", rate, p50, p99))
+        if parts.contains("limits") {
+            try await pgbenchLimits(postgres, url: url, schema: schema, journals: journals, seconds: seconds)
+        }
+        if parts.contains("append") {
+            say("shape                                  store      msgs/s     p50 ms   p99 ms")
+            for durability in [Durability.synced, .written] {
+                for (label, store) in [("postgres", postgres as any JournalStore), ("file", file)] {
+                    let (rate, p50, p99) = try await awaitOne(
+                        store, journals: journals, durability: durability, seconds: seconds, prefix: "\(durability)")
+                    say(
+                        "\(journals) journals awaiting one, \(durability)".padding(
+                            toLength: 39, withPad: " ", startingAt: 0)
+                            + label.padding(toLength: 10, withPad: " ", startingAt: 0)
+                            + String(format: "%9.0f  %8.2f %8.2f", rate, p50, p99))
+                }
             }
+            let appended = try await tableBytes(postgres, schema: schema)
+            let messages = try await messageCount(postgres)
+            say(
+                String(
+                    format: "table space: %.1f bytes per message (%d messages, one per frame)",
+                    Double(appended) / Double(max(1, messages)), messages))
+        }
+        guard parts.contains("replay") else {
+            try await postgres.client.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \"\(schema)\" CASCADE"))
+            return
         }
         let bytes = try await tableBytes(postgres, schema: schema)
-        let messages = try await messageCount(postgres)
-        say(
-            String(
-                format: "table space: %.1f bytes per message (%d messages, one per frame)",
-                Double(bytes) / Double(max(1, messages)), messages))
         // Replay: one journal of `replayCount` 100-byte messages, written in batches of 1,000.
         var rates: [String: Double] = [:]
         for (label, store) in [("postgres", postgres as any JournalStore), ("file", file)] {
@@ -71,8 +82,9 @@ func bench(_ arguments: Arguments) async throws {
             String(
                 format: "table space of the replay journal: %.1f bytes per message (batches of 1,000)",
                 Double(replayBytes) / Double(replayCount)))
-        return ()
+        try await postgres.client.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \"\(schema)\" CASCADE"))
     }
+    guard parts.contains("takeover") else { return }
     // Take-over: a node holding a journal of 1,000 messages stops (its row and backend are gone);
     // another node takes the journal and replays it.
     let takeover = "bench_takeover_\(UInt32.random(in: 0...UInt32.max))"
@@ -95,7 +107,6 @@ func bench(_ arguments: Arguments) async throws {
                 replayed,
                 total.seconds * 1000))
         try await second.client.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \"\(takeover)\" CASCADE"))
-        try await second.client.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \"\(schema)\" CASCADE"))
     }
 }
 

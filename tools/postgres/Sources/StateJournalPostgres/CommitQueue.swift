@@ -55,6 +55,15 @@ final class CommitQueue: Sendable {
         }
     }
 
+    /// Up to `limit` ready journals without waiting (perhaps none).
+    func take(limit: Int) -> [PostgresJournal] {
+        state.withLock { state in
+            let count = min(limit, state.ready.count)
+            defer { state.ready.removeFirst(count) }
+            return Array(state.ready.prefix(count))
+        }
+    }
+
     /// Stops the queue: later enqueues are refused. Returns the journals still queued.
     @discardableResult
     func stop() -> [PostgresJournal] {

@@ -44,7 +44,16 @@ extension PostgresJournalStore {
                     inFlight -= 1
                     continue
                 }
-                guard let journals = await queue.next(limit: max(1, configuration.journalsPerRound)) else { break }
+                let limit = max(1, configuration.journalsPerRound)
+                guard var journals = await queue.next(limit: limit) else { break }
+                if inFlight > 0 && journals.count < limit {
+                    // A round just answered wakes its journals' senders, which append again one
+                    // after the other; the first of them woke this loop. One turn of the pool
+                    // lets the others join this round instead of each starting a round of its
+                    // own (a commit, a WAL flush, for one journal).
+                    await Task.yield()
+                    journals += queue.take(limit: limit - journals.count)
+                }
                 inFlight += 1
                 rounds.addTask { await self.commit(journals) }
             }
@@ -151,21 +160,21 @@ extension PostgresJournalStore {
 
     private func insertStatement(_ works: [Work], synchronous: Bool) async throws -> [Int64: Int] {
         var journals: [Int64] = []
-        var epochs: [Int64] = []
         var firsts: [Int64] = []
         var kinds: [Int16] = []
         var frames: [ByteBuffer] = []
         var ids: [Int64] = []
+        var epochs: [Int64] = []
         var afterFirsts: [Int64] = []
         var afterKinds: [Int16] = []
         for work in works where !work.rows.isEmpty {
             ids.append(work.journal.id)
+            epochs.append(work.journal.epoch)
             let after = work.journal.lastRow
             afterFirsts.append(after?.firstSequence ?? -1)
             afterKinds.append(after?.kind ?? -1)
             for row in work.rows {
                 journals.append(work.journal.id)
-                epochs.append(work.journal.epoch)
                 firsts.append(Int64(row.firstSequence))
                 kinds.append(row.kind)
                 frames.append(ByteBuffer(bytes: row.frame))
@@ -175,8 +184,8 @@ extension PostgresJournalStore {
         let rows = try await client.query(
             """
             SELECT journal_id, row_count FROM \(unescaped: tables.appendFrames)(
-                \(journals)::int8[], \(epochs)::int8[], \(firsts)::int8[], \(kinds)::int2[], \(frames)::bytea[],
-                \(ids)::int8[], \(afterFirsts)::int8[], \(afterKinds)::int2[], \(commit))
+                \(journals)::int8[], \(firsts)::int8[], \(kinds)::int2[], \(frames)::bytea[],
+                \(ids)::int8[], \(epochs)::int8[], \(afterFirsts)::int8[], \(afterKinds)::int2[], \(commit))
             """, logger: logger)
         var counts: [Int64: Int] = [:]
         for try await (journal, count) in rows.decode((Int64, Int64).self) { counts[journal] = Int(count) }

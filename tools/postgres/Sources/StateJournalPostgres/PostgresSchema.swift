@@ -95,32 +95,36 @@ struct PostgresSchema: Sendable {
             // A commit round's statement, as a function: PL/pgSQL keeps its plan for the session,
             // where the same statement sent as a query is planned on every round (the planning
             // took longer than the insert). Each journal's rows are inserted only while its epoch
-            // is the owner's and its last row is still there; the journal rows are share-locked,
-            // so a take-over waits for the statement or makes it insert nothing for that journal.
+            // is the owner's and its last row (`p_after_*`, -1 for none) is still there; the
+            // journal rows are share-locked, so a take-over waits for the statement or makes it
+            // insert nothing for that journal. The plan is kept, so it must stay good whatever
+            // the tables' sizes: per journal one index probe of `journals` and one of `frames`
+            // (a scalar subquery: as `EXISTS` under an `OR`, a plan made while `frames` was small
+            // hashed the whole table on every round), then the rows of the ready journals.
             // Returns the rows inserted per journal.
             """
             CREATE OR REPLACE FUNCTION \(appendFrames)(
-                p_journals int8[], p_epochs int8[], p_firsts int8[], p_kinds int2[], p_frames bytea[],
-                p_ids int8[], p_after_firsts int8[], p_after_kinds int2[], p_synchronous_commit text)
+                p_journals int8[], p_firsts int8[], p_kinds int2[], p_frames bytea[],
+                p_ids int8[], p_epochs int8[], p_after_firsts int8[], p_after_kinds int2[],
+                p_synchronous_commit text)
             RETURNS TABLE (journal_id int8, row_count int8) LANGUAGE plpgsql AS $body$
             BEGIN
                 PERFORM set_config('synchronous_commit', p_synchronous_commit, true);
                 RETURN QUERY
-                WITH owners AS (
-                    SELECT j.id, j.epoch FROM \(journals) j WHERE j.id = ANY(p_ids) FOR SHARE),
-                ready AS (
-                    SELECT o.id, o.epoch
-                    FROM owners o JOIN unnest(p_ids, p_after_firsts, p_after_kinds)
-                        AS h(id, after_first, after_kind) ON h.id = o.id
-                    WHERE h.after_first < 0 OR EXISTS (
-                        SELECT 1 FROM \(frames) f
-                        WHERE f.journal = h.id AND f.first_sequence = h.after_first AND f.kind = h.after_kind)),
+                WITH ready AS (
+                    SELECT j.id
+                    FROM unnest(p_ids, p_epochs, p_after_firsts, p_after_kinds)
+                        AS h(id, epoch, after_first, after_kind)
+                    JOIN \(journals) j ON j.id = h.id AND j.epoch = h.epoch
+                    WHERE h.after_first < 0 OR coalesce((
+                        SELECT true FROM \(frames) f
+                        WHERE f.journal = h.id AND f.first_sequence = h.after_first AND f.kind = h.after_kind), false)
+                    FOR SHARE OF j),
                 inserted AS (
                     INSERT INTO \(frames) (journal, first_sequence, kind, frame)
                     SELECT i.journal, i.first_sequence, i.kind, i.frame
-                    FROM unnest(p_journals, p_epochs, p_firsts, p_kinds, p_frames)
-                        AS i(journal, epoch, first_sequence, kind, frame)
-                    JOIN ready r ON r.id = i.journal AND r.epoch = i.epoch
+                    FROM unnest(p_journals, p_firsts, p_kinds, p_frames) AS i(journal, first_sequence, kind, frame)
+                    WHERE i.journal = ANY (ARRAY(SELECT id FROM ready))
                     RETURNING journal)
                 SELECT inserted.journal, count(*) FROM inserted GROUP BY inserted.journal;
             END

@@ -260,7 +260,8 @@ func trial(_ arguments: Arguments) async throws -> Int {
         b.process.waitUntilExit()
         a.signal(SIGCONT)
         let verdict = try await a.wait(for: { $0 == "fenced" || $0.hasPrefix("error") })
-        a.process.waitUntilExit()
+        // A fenced node exits; one that was not goes on sending (a node rides out errors).
+        a.stop()
         if verdict != "fenced" { violations.append("node A was not fenced after SIGCONT (\(verdict ?? "no word"))") }
         let lateAcks = a.acknowledged.count - pausedAcks.count
         // An acknowledgement A printed after the pause may be one the server confirmed before B took

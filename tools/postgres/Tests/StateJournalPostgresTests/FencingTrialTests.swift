@@ -98,5 +98,10 @@ struct FencingTrialTests {
             ["--mode", "server-crash", "--trials", "3", "--durability", durability], url: url, environment: server)
         #expect(output.contains("trials 3, violations 0"), "\(output)")
         #expect(status == 0)
+        // Liveness, apart from safety: after the restart the node should go on. In 1 of 6 trials
+        // of one CI run it stopped answering instead (no error, nothing lost); not yet explained.
+        withKnownIssue("a node may stall after the server's restart", isIntermittent: true) {
+            #expect(output.contains("stalls 0"), "\(output)")
+        }
     }
 }

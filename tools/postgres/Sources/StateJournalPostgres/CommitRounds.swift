@@ -127,7 +127,7 @@ extension PostgresJournalStore {
         journal.endRound()
     }
 
-    /// Inserts the rows of `works` in one statement (the schema's `append_frames`), each journal's
+    /// Inserts the rows of `works` in one statement (the schema's `commit_frames`, which commits before it answers), each journal's
     /// rows only while its epoch is the owner's and its last row is still there (see `FrameKey`).
     private func insert(_ works: [Work], synchronous: Bool) async -> [Result<Void, JournalError>] {
         guard works.contains(where: { !$0.rows.isEmpty }) else { return works.map { _ in .success(()) } }
@@ -181,14 +181,17 @@ extension PostgresJournalStore {
             }
         }
         let commit = synchronous ? "on" : "off"
-        let rows = try await client.query(
+        let rows = try await rows(
             """
-            SELECT journal_id, row_count FROM \(unescaped: tables.appendFrames)(
+            CALL \(unescaped: tables.commitFrames)(
                 \(journals)::int8[], \(firsts)::int8[], \(kinds)::int2[], \(frames)::bytea[],
-                \(ids)::int8[], \(epochs)::int8[], \(afterFirsts)::int8[], \(afterKinds)::int2[], \(commit))
-            """, logger: logger)
+                \(ids)::int8[], \(epochs)::int8[], \(afterFirsts)::int8[], \(afterKinds)::int2[], \(commit), NULL, NULL)
+            """)
         var counts: [Int64: Int] = [:]
-        for try await (journal, count) in rows.decode((Int64, Int64).self) { counts[journal] = Int(count) }
+        for row in rows {
+            let (journals, rowCounts) = try row.decode(([Int64], [Int64]).self)
+            for (journal, count) in zip(journals, rowCounts) { counts[journal] = Int(count) }
+        }
         return counts
     }
 
@@ -230,33 +233,29 @@ extension PostgresJournalStore {
     /// A synchronous no-op write on the journal's row at the owner's epoch: once it commits, every
     /// earlier commit (also the asynchronous ones) is flushed, and the journal is still this owner's.
     private func touch(_ journal: PostgresJournal, what: String) async throws {
-        let rows = try await client.query(
+        let touched = try await committedRows(
             """
             WITH settings AS (SELECT set_config('synchronous_commit', 'on', true))
             UPDATE \(unescaped: tables.journals) SET epoch = epoch FROM settings
             WHERE id = \(journal.id) AND epoch = \(journal.epoch) RETURNING id
-            """, logger: logger)
-        var touched = false
-        for try await _ in rows.decode(Int64.self) { touched = true }
-        if !touched {
+            """)
+        if touched.isEmpty {
             throw await ownershipLost(id: journal.id, epoch: journal.epoch, location: journal.location, what: what)
         }
     }
 
-    /// Locks the journal's row at the owner's epoch within `connection`'s transaction, or throws
+    /// Locks the journal's row at the owner's epoch within `transaction`, or throws
     /// why it is no longer this owner's.
-    private func lockOwned(_ journal: PostgresJournal, _ connection: PostgresConnection, what: String, exclusive: Bool)
+    private func lockOwned(_ journal: PostgresJournal, _ transaction: Transaction, what: String, exclusive: Bool)
         async throws
     {
         let mode = exclusive ? "UPDATE" : "SHARE"
-        let rows = try await connection.query(
+        let locked = try await transaction.rows(
             """
             SELECT id FROM \(unescaped: tables.journals) WHERE id = \(journal.id) AND epoch = \(journal.epoch)
             FOR \(unescaped: mode)
-            """, logger: logger)
-        var locked = false
-        for try await _ in rows.decode(Int64.self) { locked = true }
-        if !locked {
+            """)
+        if locked.isEmpty {
             throw await ownershipLost(id: journal.id, epoch: journal.epoch, location: journal.location, what: what)
         }
     }
@@ -264,10 +263,10 @@ extension PostgresJournalStore {
     /// Stores the snapshot and drops the frames the previous snapshot covered (one snapshot's
     /// worth is kept, so a reader that began before this snapshot still finds its frames).
     private func snapshot(_ journal: PostgresJournal, _ bytes: [UInt8], through sequence: UInt64) async throws {
-        try await client.withTransaction(logger: logger) { connection in
-            try await connection.query("SET LOCAL synchronous_commit = on", logger: logger)
-            try await lockOwned(journal, connection, what: "writing a snapshot", exclusive: false)
-            try await connection.query(
+        try await transaction { transaction in
+            try await transaction.rows("SET LOCAL synchronous_commit = on")
+            try await lockOwned(journal, transaction, what: "writing a snapshot", exclusive: false)
+            try await transaction.rows(
                 """
                 WITH previous AS (SELECT sequence FROM \(unescaped: tables.snapshots) WHERE journal = \(journal.id)),
                 boundary AS (
@@ -276,14 +275,14 @@ extension PostgresJournalStore {
                       AND first_sequence <= (SELECT sequence FROM previous) + 1)
                 DELETE FROM \(unescaped: tables.frames)
                 WHERE journal = \(journal.id) AND first_sequence < (SELECT first FROM boundary)
-                """, logger: logger)
-            try await connection.query(
+                """)
+            try await transaction.rows(
                 """
                 INSERT INTO \(unescaped: tables.snapshots) (journal, sequence, state)
                 VALUES (\(journal.id), \(Int64(sequence)), \(ByteBuffer(bytes: bytes)))
                 ON CONFLICT (journal) DO UPDATE SET sequence = EXCLUDED.sequence, state = EXCLUDED.state,
                     created = now()
-                """, logger: logger)
+                """)
         }
     }
 
@@ -291,21 +290,22 @@ extension PostgresJournalStore {
     /// cuts them from the journal; a frame holding messages on both sides is written again with
     /// the ones before `from`.
     private func quarantine(_ journal: PostgresJournal, from: UInt64) async throws -> String {
-        try await client.withTransaction(logger: logger) { connection in
-            try await connection.query("SET LOCAL synchronous_commit = on", logger: logger)
-            try await lockOwned(journal, connection, what: "quarantining", exclusive: true)
-            let rows = try await connection.query(
+        try await transaction { transaction in
+            try await transaction.rows("SET LOCAL synchronous_commit = on")
+            try await lockOwned(journal, transaction, what: "quarantining", exclusive: true)
+            let rows = try await transaction.rows(
                 """
                 SELECT first_sequence, kind, frame FROM \(unescaped: tables.frames)
                 WHERE journal = \(journal.id) AND first_sequence >= coalesce(
                     (SELECT max(first_sequence) FROM \(unescaped: tables.frames)
                      WHERE journal = \(journal.id) AND kind = 1 AND first_sequence <= \(Int64(from))), \(Int64(from)))
                 ORDER BY first_sequence, kind
-                """, logger: logger)
+                """)
             var moved: [ByteBuffer] = []
             var lowest: Int64?
             var kept: (first: UInt64, messages: [[UInt8]])?
-            for try await (first, kind, frame) in rows.decode((Int64, Int16, ByteBuffer).self) {
+            for row in rows {
+                let (first, kind, frame) = try row.decode((Int64, Int16, ByteBuffer).self)
                 lowest = lowest ?? first
                 moved.append(frame)
                 guard kind == 1, UInt64(first) < from else { continue }
@@ -316,36 +316,37 @@ extension PostgresJournalStore {
                 }
             }
             if let lowest {
-                try await connection.query(
-                    "DELETE FROM \(unescaped: tables.frames) WHERE journal = \(journal.id) AND first_sequence >= \(lowest)",
-                    logger: logger)
+                try await transaction.rows(
+                    "DELETE FROM \(unescaped: tables.frames) WHERE journal = \(journal.id) AND first_sequence >= \(lowest)"
+                )
             }
             if let kept, !kept.messages.isEmpty {
                 let frame = journal.codec.messagesFrame(
                     kept.messages, firstSequence: kept.first, compress: journal.compress)
-                try await connection.query(
+                try await transaction.rows(
                     """
                     INSERT INTO \(unescaped: tables.frames) (journal, first_sequence, kind, frame)
                     VALUES (\(journal.id), \(Int64(kept.first)), 1, \(ByteBuffer(bytes: frame)))
-                    """, logger: logger)
+                    """)
             }
             // The rows left end the journal now; the next append follows the last of them.
-            let last = try await connection.query(
+            let last = try await transaction.rows(
                 """
                 SELECT first_sequence, kind FROM \(unescaped: tables.frames) WHERE journal = \(journal.id)
                 ORDER BY first_sequence DESC, kind DESC LIMIT 1
-                """, logger: logger)
+                """)
             var lastRow: FrameKey?
-            for try await (first, kind) in last.decode((Int64, Int16).self) {
+            for row in last {
+                let (first, kind) = try row.decode((Int64, Int16).self)
                 lastRow = FrameKey(firstSequence: first, kind: kind)
             }
-            let aside = try await connection.query(
+            let aside = try await transaction.rows(
                 """
                 INSERT INTO \(unescaped: tables.quarantined) (journal_name, from_sequence, epoch, frames)
                 VALUES (\(journal.name), \(Int64(from)), \(journal.epoch), \(moved)::bytea[]) RETURNING id
-                """, logger: logger)
+                """)
             var id: Int64 = 0
-            for try await row in aside.decode(Int64.self) { id = row }
+            for row in aside { id = try row.decode(Int64.self) }
             journal.lastRow = lastRow
             return "postgres:\(configuration.schema)/quarantined/\(id)"
         }
@@ -356,26 +357,21 @@ extension PostgresJournalStore {
     private func close(_ journal: PostgresJournal, discard: Bool) async throws {
         defer { journal.end() }
         if discard {
-            try await client.withTransaction(logger: logger) { connection in
-                try await connection.query("SET LOCAL synchronous_commit = on", logger: logger)
-                try await lockOwned(journal, connection, what: "discarding", exclusive: true)
-                try await connection.query(
-                    "DELETE FROM \(unescaped: tables.frames) WHERE journal = \(journal.id)", logger: logger)
-                try await connection.query(
-                    "DELETE FROM \(unescaped: tables.snapshots) WHERE journal = \(journal.id)", logger: logger)
-                try await connection.query(
-                    "DELETE FROM \(unescaped: tables.journals) WHERE id = \(journal.id)", logger: logger)
+            try await transaction { transaction in
+                try await transaction.rows("SET LOCAL synchronous_commit = on")
+                try await lockOwned(journal, transaction, what: "discarding", exclusive: true)
+                try await transaction.rows("DELETE FROM \(unescaped: tables.frames) WHERE journal = \(journal.id)")
+                try await transaction.rows("DELETE FROM \(unescaped: tables.snapshots) WHERE journal = \(journal.id)")
+                try await transaction.rows("DELETE FROM \(unescaped: tables.journals) WHERE id = \(journal.id)")
             }
         } else {
-            let rows = try await client.query(
+            let released = try await committedRows(
                 """
                 WITH settings AS (SELECT set_config('synchronous_commit', 'on', true))
                 UPDATE \(unescaped: tables.journals) SET owner = NULL, stopped_cleanly = true FROM settings
                 WHERE id = \(journal.id) AND epoch = \(journal.epoch) RETURNING id
-                """, logger: logger)
-            var released = false
-            for try await _ in rows.decode(Int64.self) { released = true }
-            if !released {
+                """)
+            if released.isEmpty {
                 throw await ownershipLost(
                     id: journal.id, epoch: journal.epoch, location: journal.location, what: "closing")
             }

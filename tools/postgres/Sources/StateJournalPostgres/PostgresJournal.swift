@@ -83,7 +83,7 @@ final class PostgresJournal: OwnedJournal, @unchecked Sendable {
         location: String
     ) async throws -> PostgresJournal {
         let tables = store.tables
-        let rows = try await store.client.query(
+        let rows = try await store.rows(
             """
             SELECT (SELECT sequence FROM \(unescaped: tables.snapshots) WHERE journal = \(taken.id)),
                    (SELECT frame FROM \(unescaped: tables.frames) WHERE journal = \(taken.id) AND kind = 1
@@ -92,13 +92,12 @@ final class PostgresJournal: OwnedJournal, @unchecked Sendable {
             FROM (SELECT NULL) AS one LEFT JOIN LATERAL (
                 SELECT first_sequence, kind FROM \(unescaped: tables.frames) WHERE journal = \(taken.id)
                 ORDER BY first_sequence DESC, kind DESC LIMIT 1) AS last ON true
-            """, logger: store.logger)
+            """)
         var snapshot: UInt64 = 0
         var next: UInt64 = 1
         var lastRow: FrameKey?
-        for try await (sequence, frame, lastFirst, lastKind) in rows.decode(
-            (Int64?, ByteBuffer?, Int64?, Int16?).self)
-        {
+        for row in rows {
+            let (sequence, frame, lastFirst, lastKind) = try row.decode((Int64?, ByteBuffer?, Int64?, Int16?).self)
             if let sequence { snapshot = UInt64(sequence) }
             if let lastFirst, let lastKind { lastRow = FrameKey(firstSequence: lastFirst, kind: lastKind) }
             if let frame {
@@ -270,11 +269,11 @@ final class PostgresJournal: OwnedJournal, @unchecked Sendable {
     func abandon() async {
         fail(JournalError(code: .closed, message: "the journal was abandoned", path: location))
         // As if this node had died: its row names no owner, so any node may take it at once.
-        _ = try? await store.client.query(
+        _ = try? await store.rows(
             """
             UPDATE \(unescaped: store.tables.journals) SET owner = NULL
             WHERE id = \(id) AND epoch = \(epoch) AND owner = \(store.nodeID)
-            """, logger: store.logger)
+            """)
     }
 
     // MARK: Failure and rounds

@@ -61,6 +61,11 @@ public final class PostgresJournalStore: JournalStore, Service {
         public var bytesPerRound = 4 << 20
         /// Frame rows fetched per page by a replay.
         public var replayPageRows = 256
+        /// A statement the server has not answered within this is given up, and its connection
+        /// closed (``PostgresStatementInterrupted``): the journals it wrote for fail (the outcome
+        /// is unknown) and their processes restart. nil waits without end (a connection that
+        /// closes is noticed within 200 ms either way).
+        public var statementTimeout: Duration? = .seconds(60)
 
         /// The defaults.
         public init() {}
@@ -96,10 +101,10 @@ public final class PostgresJournalStore: JournalStore, Service {
     /// Creates the schema and its tables when missing (under an advisory lock, so nodes starting
     /// together do not race).
     public func prepare() async throws {
-        try await client.withTransaction(logger: logger) { connection in
-            try await connection.query("SELECT pg_advisory_xact_lock(5345484)", logger: logger)
+        try await transaction { transaction in
+            try await transaction.rows("SELECT pg_advisory_xact_lock(5345484)")
             for statement in tables.creation {
-                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                try await transaction.rows(PostgresQuery(unsafeSQL: statement))
             }
         }
     }
@@ -117,8 +122,7 @@ public final class PostgresJournalStore: JournalStore, Service {
         }
         registration.withLock { $0 = false }
         queue.stop()
-        _ = try? await client.query(
-            "DELETE FROM \(unescaped: tables.nodes) WHERE id = \(nodeID)", logger: logger)
+        _ = try? await rows("DELETE FROM \(unescaped: tables.nodes) WHERE id = \(nodeID)")
     }
 
     // MARK: JournalStore
@@ -151,9 +155,8 @@ public final class PostgresJournalStore: JournalStore, Service {
     public func list() async throws(JournalError) -> [StoredJournal] {
         do {
             var journals: [StoredJournal] = []
-            let rows = try await client.query(
-                "SELECT name FROM \(unescaped: tables.journals) ORDER BY name", logger: logger)
-            for try await name in rows.decode(String.self) {
+            for row in try await rows("SELECT name FROM \(unescaped: tables.journals) ORDER BY name") {
+                let name = try row.decode(String.self)
                 journals.append(StoredJournal(name: name, location: location(of: name)))
             }
             return journals
@@ -198,13 +201,13 @@ public final class PostgresJournalStore: JournalStore, Service {
     /// node's own ownership is taken again only when no open handle holds it (`openJournals`).
     func take(_ name: String, location: String) async throws -> Taken {
         let salt = Int64(bitPattern: UInt64.random(in: 1...UInt64.max))
-        try await client.query(
+        try await rows(
             """
             INSERT INTO \(unescaped: tables.journals) (name_key, name, salt)
             VALUES (sha256(convert_to(\(name), 'UTF8')), \(name), \(salt))
             ON CONFLICT (name_key) DO NOTHING
-            """, logger: logger)
-        let rows = try await client.query(
+            """)
+        let taken = try await committedRows(
             """
             UPDATE \(unescaped: tables.journals) j
             SET epoch = j.epoch + 1, owner = \(nodeID), stopped_cleanly = false
@@ -214,18 +217,20 @@ public final class PostgresJournalStore: JournalStore, Service {
                   JOIN pg_stat_activity a ON a.pid = n.backend_pid AND a.backend_start = n.backend_start
                   WHERE n.id = j.owner AND n.lease_until > clock_timestamp()))
             RETURNING j.id, j.epoch, j.salt
-            """, logger: logger)
-        for try await (id, epoch, salt) in rows.decode((Int64, Int64, Int64).self) {
+            """)
+        for row in taken {
+            let (id, epoch, salt) = try row.decode((Int64, Int64, Int64).self)
             return Taken(id: id, epoch: epoch, salt: UInt64(bitPattern: salt))
         }
-        let owner = try await client.query(
+        let owner = try await rows(
             """
             SELECT coalesce(n.name, j.owner::text), coalesce(to_char(n.lease_until, 'YYYY-MM-DD HH24:MI:SS.MS'), '')
             FROM \(unescaped: tables.journals) j LEFT JOIN \(unescaped: tables.nodes) n ON n.id = j.owner
             WHERE j.name_key = sha256(convert_to(\(name), 'UTF8'))
-            """, logger: logger)
+            """)
         var holder = "another node"
-        for try await (node, lease) in owner.decode((String, String).self) {
+        for row in owner {
+            let (node, lease) = try row.decode((String, String).self)
             holder = lease.isEmpty ? "node \(node)" : "node \(node) (lease until \(lease))"
         }
         throw JournalError(code: .locked, message: "\(holder) owns the journal", path: location)
@@ -243,9 +248,8 @@ public final class PostgresJournalStore: JournalStore, Service {
     /// As `ownershipLost`, or nil when the owner at `epoch` still holds the journal.
     func lostOwnership(id: Int64, epoch: Int64, location: String, what: String) async -> JournalError? {
         do {
-            let rows = try await client.query(
-                "SELECT epoch FROM \(unescaped: tables.journals) WHERE id = \(id)", logger: logger)
-            for try await current in rows.decode(Int64.self) {
+            for row in try await rows("SELECT epoch FROM \(unescaped: tables.journals) WHERE id = \(id)") {
+                let current = try row.decode(Int64.self)
                 if current == epoch { return nil }
                 return JournalError(
                     code: .fenced,
@@ -288,7 +292,8 @@ public final class PostgresJournalStore: JournalStore, Service {
         while !Task.isCancelled {
             do {
                 try await client.withConnection { connection in
-                    try await connection.query(
+                    let timeout = configuration.statementTimeout
+                    try await connection.answer(
                         """
                         INSERT INTO \(unescaped: tables.nodes) (id, name, lease_until, backend_pid, backend_start)
                         SELECT \(nodeID), \(configuration.nodeName),
@@ -296,16 +301,16 @@ public final class PostgresJournalStore: JournalStore, Service {
                         FROM pg_stat_activity WHERE pid = pg_backend_pid()
                         ON CONFLICT (id) DO UPDATE SET lease_until = EXCLUDED.lease_until,
                             backend_pid = EXCLUDED.backend_pid, backend_start = EXCLUDED.backend_start
-                        """, logger: logger)
+                        """, logger: logger, timeout: timeout)
                     registration.withLock { $0 = true }
                     while true {
                         try await Task.sleep(for: lease / 4)
-                        try await connection.query(
+                        try await connection.answer(
                             """
                             UPDATE \(unescaped: tables.nodes)
                             SET lease_until = clock_timestamp() + \(leaseMilliseconds) * interval '1 millisecond'
                             WHERE id = \(nodeID)
-                            """, logger: logger)
+                            """, logger: logger, timeout: timeout)
                     }
                 }
             } catch {

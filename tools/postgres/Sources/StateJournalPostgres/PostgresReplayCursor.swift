@@ -35,6 +35,8 @@ final class PostgresReplayCursor: JournalReplayCursor, @unchecked Sendable {
         case digest(StateDigest)
     }
     private var pending: [Pending] = []
+    /// The page after the one decoded last, fetched while it was decoded.
+    private var ahead: [FrameRow]?
     private var pendingStart = 0
 
     init(store: PostgresJournalStore, journal: Journal, from: UInt64, chunkMessages: Int) {
@@ -87,12 +89,12 @@ final class PostgresReplayCursor: JournalReplayCursor, @unchecked Sendable {
         switch journal {
         case .name(let name):
             location = store.location(of: name)
-            let rows = try await store.client.query(
+            let rows = try await store.rows(
                 """
                 SELECT id, salt FROM \(unescaped: tables.journals) WHERE name_key = sha256(convert_to(\(name), 'UTF8'))
-                """, logger: store.logger)
+                """)
             var found: (Int64, Int64)?
-            for try await row in rows.decode((Int64, Int64).self) { found = row }
+            for row in rows { found = try row.decode((Int64, Int64).self) }
             guard let found else { return nil }
             id = found.0
             salt = UInt64(bitPattern: found.1)
@@ -102,27 +104,31 @@ final class PostgresReplayCursor: JournalReplayCursor, @unchecked Sendable {
             location = ownedLocation
         }
         codec = StoredFrameCodec(salt: salt)
-        let rows = try await store.client.query(
+        let rows = try await store.rows(
             """
             SELECT s.sequence, s.state, j.name FROM \(unescaped: tables.snapshots) s
             JOIN \(unescaped: tables.journals) j ON j.id = s.journal WHERE s.journal = \(id)
-            """, logger: store.logger)
+            """)
         var snapshot: JournalSnapshot?
-        for try await (sequence, state, name) in rows.decode((Int64, ByteBuffer, String).self) {
+        for row in rows {
+            let (sequence, state, name) = try row.decode((Int64, ByteBuffer, String).self)
             snapshot = JournalSnapshot(
                 sequence: UInt64(sequence), bytes: Array(state.readableBytesView), processID: name)
         }
         skipThrough = max(snapshot?.sequence ?? 0, from - 1)
         // Start at the frame holding the first message wanted.
-        let first = try await store.client.query(
+        let first = try await store.rows(
             """
             SELECT coalesce(max(first_sequence), 0) FROM \(unescaped: tables.frames)
             WHERE journal = \(id) AND kind = 1 AND first_sequence <= \(Int64(skipThrough + 1))
-            """, logger: store.logger)
-        for try await start in first.decode(Int64.self) { after = (start, -1) }
+            """)
+        for row in first { after = (try row.decode(Int64.self), -1) }
         return .some(snapshot)
     }
 
+    /// Reads the next page of frames and decodes it into `pending`. While one page is decoded, the
+    /// next is already being fetched (its start is known as soon as this one arrived), so the
+    /// server's sending and the client's decoding overlap; memory holds at most two pages.
     private func readPage() async throws {
         guard let codec else { return }
         if pendingStart > 0 {
@@ -130,6 +136,31 @@ final class PostgresReplayCursor: JournalReplayCursor, @unchecked Sendable {
             pendingStart = 0
         }
         let limit = max(1, store.configuration.replayPageRows)
+        let page: [FrameRow]
+        if let fetched = ahead {
+            ahead = nil
+            page = fetched
+        } else {
+            page = try await Self.fetch(store, journal: id, after: after, limit: limit)
+        }
+        guard page.count == limit, let last = page.last else {
+            exhausted = true
+            try decode(page, codec)
+            return
+        }
+        // The fetch touches nothing of `self`, which `decode` changes meanwhile.
+        async let next = Self.fetch(store, journal: id, after: (last.first, last.kind), limit: limit)
+        try decode(page, codec)
+        let following = try await next
+        if following.isEmpty { exhausted = true } else { ahead = following }
+    }
+
+    private typealias FrameRow = (first: Int64, kind: Int16, bytes: [UInt8])
+
+    /// The rows of `journal` after `after`, in key order, at most `limit`.
+    private static func fetch(
+        _ store: PostgresJournalStore, journal id: Int64, after: (Int64, Int16), limit: Int
+    ) async throws -> [FrameRow] {
         let rows = RowBox()
         let query: PostgresQuery = """
             SELECT first_sequence, kind, frame FROM \(unescaped: store.tables.frames)
@@ -137,14 +168,17 @@ final class PostgresReplayCursor: JournalReplayCursor, @unchecked Sendable {
             ORDER BY first_sequence, kind LIMIT \(limit)
             """
         let logger = store.logger
+        let timeout = store.configuration.statementTimeout
         try await store.client.withConnection { connection in
-            _ = try await connection.query(query, logger: logger) { row in
+            try await connection.answer(query, logger: logger, timeout: timeout) { row in
                 let (first, kind, frame) = try row.decode((Int64, Int16, ByteBuffer).self)
                 rows.append((first, kind, Array(frame.readableBytesView)))
-            }.get()
+            }
         }
-        let page = rows.take()
-        if page.count < limit { exhausted = true }
+        return rows.take()
+    }
+
+    private func decode(_ page: [FrameRow], _ codec: StoredFrameCodec) throws {
         for (first, kind, bytes) in page {
             after = (first, kind)
             switch try codec.decode(bytes, location: location) {

@@ -22,7 +22,7 @@ struct PostgresSchema: Sendable {
     var frames: String { "\"\(schema)\".frames" }
     var snapshots: String { "\"\(schema)\".snapshots" }
     var quarantined: String { "\"\(schema)\".quarantined" }
-    var appendFrames: String { "\"\(schema)\".append_frames" }
+    var commitFrames: String { "\"\(schema)\".commit_frames" }
 
     /// A schema name PostgreSQL takes unquoted: lower-case ASCII letters, digits and `_`, not
     /// starting with a digit, at most 63 bytes.
@@ -92,25 +92,35 @@ struct PostgresSchema: Sendable {
                 moved timestamptz NOT NULL DEFAULT now()
             )
             """,
-            // A commit round's statement, as a function: PL/pgSQL keeps its plan for the session,
-            // where the same statement sent as a query is planned on every round (the planning
-            // took longer than the insert). Each journal's rows are inserted only while its epoch
-            // is the owner's and its last row (`p_after_*`, -1 for none) is still there; the
-            // journal rows are share-locked, so a take-over waits for the statement or makes it
-            // insert nothing for that journal. The plan is kept, so it must stay good whatever
-            // the tables' sizes: per journal one index probe of `journals` and one of `frames`
-            // (a scalar subquery: as `EXISTS` under an `OR`, a plan made while `frames` was small
-            // hashed the whole table on every round), then the rows of the ready journals.
-            // Returns the rows inserted per journal.
+            // A commit round's statement, as a procedure that commits before it answers.
+            //
+            // Committed before the answer: with the extended query protocol a statement's rows and
+            // `CommandComplete` are produced before the commit at the following `Sync`; whatever
+            // flushes the server's output meanwhile (a notice; an immediate shutdown, which warns
+            // the client before its backends exit) hands them to the client before a commit that
+            // may fail or never happen. Here the counts are produced after the `COMMIT`, so an
+            // answer is a commit (at the procedure's `synchronous_commit`).
+            //
+            // Kept as PL/pgSQL for its plan, kept per session (the same statement sent as a query
+            // was planned on every round, which took longer than the insert). Each journal's rows
+            // are inserted only while its epoch is the owner's and its last row (`p_after_*`, -1
+            // for none) is still there; the journal rows are share-locked, so a take-over waits
+            // for the round or makes it insert nothing for that journal. The plan must stay good
+            // whatever the tables' sizes: per journal one index probe of `journals` and one of
+            // `frames` (a scalar subquery: as `EXISTS` under an `OR`, a plan made while `frames`
+            // was small hashed the whole table on every round), then the rows of the ready
+            // journals. Answers the journals written to and the rows inserted for each.
             """
-            CREATE OR REPLACE FUNCTION \(appendFrames)(
+            CREATE OR REPLACE PROCEDURE \(commitFrames)(
                 p_journals int8[], p_firsts int8[], p_kinds int2[], p_frames bytea[],
                 p_ids int8[], p_epochs int8[], p_after_firsts int8[], p_after_kinds int2[],
-                p_synchronous_commit text)
-            RETURNS TABLE (journal_id int8, row_count int8) LANGUAGE plpgsql AS $body$
+                p_synchronous_commit text, INOUT journal_ids int8[] DEFAULT NULL, INOUT row_counts int8[] DEFAULT NULL)
+            LANGUAGE plpgsql AS $body$
+            DECLARE
+                v_ids int8[];
+                v_counts int8[];
             BEGIN
                 PERFORM set_config('synchronous_commit', p_synchronous_commit, true);
-                RETURN QUERY
                 WITH ready AS (
                     SELECT j.id
                     FROM unnest(p_ids, p_epochs, p_after_firsts, p_after_kinds)
@@ -125,8 +135,13 @@ struct PostgresSchema: Sendable {
                     SELECT i.journal, i.first_sequence, i.kind, i.frame
                     FROM unnest(p_journals, p_firsts, p_kinds, p_frames) AS i(journal, first_sequence, kind, frame)
                     WHERE i.journal = ANY (ARRAY(SELECT id FROM ready))
-                    RETURNING journal)
-                SELECT inserted.journal, count(*) FROM inserted GROUP BY inserted.journal;
+                    RETURNING journal),
+                counted AS (SELECT inserted.journal, count(*) AS n FROM inserted GROUP BY inserted.journal)
+                SELECT coalesce(array_agg(counted.journal), '{}'), coalesce(array_agg(counted.n), '{}')
+                INTO v_ids, v_counts FROM counted;
+                COMMIT;
+                journal_ids := v_ids;
+                row_counts := v_counts;
             END
             $body$
             """,

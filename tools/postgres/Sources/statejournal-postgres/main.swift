@@ -60,7 +60,7 @@ func withStore<R: Sendable>(
         FileHandle.standardError.write(Data("not a postgres:// URL: \(url)\n".utf8))
         exit(2)
     }
-    let client = PostgresClient(configuration: configuration)
+    let client = PostgresClient(configuration: configuration, backgroundLogger: makeLogger())
     var settings = PostgresJournalStore.Configuration()
     settings.schema = schema
     settings.lease = lease
@@ -168,7 +168,16 @@ final class Child: @unchecked Sendable {
         process.arguments = ["node"] + arguments
         let pipe = Pipe()
         process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
+        // STATEJOURNAL_TRIAL_LOGS=<directory>: each node's standard error (its log, at the level
+        // of STATEJOURNAL_LOG) goes to a file of its own there, for a trial that went wrong.
+        if let directory = ProcessInfo.processInfo.environment["STATEJOURNAL_TRIAL_LOGS"] {
+            let label = arguments.firstIndex(of: "--label").map { arguments[$0 + 1] } ?? "node"
+            let path = "\(directory)/\(label)-\(UInt32.random(in: 0...UInt32.max)).log"
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
+            process.standardError = FileHandle(forWritingAtPath: path) ?? FileHandle.nullDevice
+        } else {
+            process.standardError = FileHandle.nullDevice
+        }
         pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let data = handle.availableData
             guard let self, !data.isEmpty else { return }
@@ -219,6 +228,22 @@ func readJournal(url: String, schema: String, process: String) async throws -> [
             }
         }
         return messages
+    }
+}
+
+/// Whether node `node`'s lease in `schema` was renewed after the server started (waits up to 10 s).
+func leaseRenewedSinceServerStart(url: String, schema: String, node: String) async throws -> Bool {
+    try await withStore(url: url, schema: schema, lease: .seconds(2)) { store in
+        for _ in 0..<100 {
+            let rows = try await store.client.query(
+                """
+                SELECT count(*) FROM \(unescaped: "\"\(schema)\"").nodes
+                WHERE name = \(node) AND lease_until > pg_postmaster_start_time() + interval '300 milliseconds'
+                """)
+            for try await count in rows.decode(Int64.self) where count > 0 { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return false
     }
 }
 
@@ -323,6 +348,14 @@ func trial(_ arguments: Arguments) async throws -> Int {
             say(
                 "  stall: node A did not go on within 60 s of the server's restart (\(after ?? "no word")); its last lines: \(a.output.suffix(4))"
             )
+        }
+        // The node's lease is renewed again on a new connection: a lease left to lapse would let
+        // any other node take the journals of a node that lives.
+        if after == goal,
+            try await !leaseRenewedSinceServerStart(
+                url: url, schema: schema, node: "\(ProcessInfo.processInfo.hostName)-\(a.process.processIdentifier)")
+        {
+            violations.append("node A's lease was not renewed after the server's restart")
         }
         let failed = a.output.filter { $0.hasPrefix("error") }.count
         a.stop()

@@ -16,7 +16,9 @@ import Synchronization
 ///
 /// Appends of all the journals this store owns are committed together: one statement per round
 /// for every journal with messages waiting (group commit), several rounds in flight, each journal
-/// in at most one of them. A message is acknowledged once the database confirmed its row:
+/// in at most one of them. A message is acknowledged once the database committed its row (the
+/// round's procedure commits before it answers: a statement's own answer can reach the client
+/// before the commit of its implicit transaction, which may then fail or never happen):
 /// - ``Durability/written``: committed with `synchronous_commit = off`: survives the death of the
 ///   application's machine, not a crash of the database server.
 /// - ``Durability/synced``: committed with `synchronous_commit = on`: survives a crash of the

@@ -342,7 +342,7 @@ func trial(_ arguments: Arguments) async throws -> Int {
         let goal = "ack A:\(acknowledgedBefore + 40)"
         let after = try await a.wait(for: { $0 == goal || $0 == "fenced" })
         // Not going on is a stall, counted apart from the violations (which are about what was
-        // acknowledged): seen in 1 of 6 trials, an open defect (see `stalls` in the summary).
+        // acknowledged): a statement that never answered once did this (see `answer` in the store).
         if after != goal {
             stalls += 1
             say(
@@ -410,7 +410,7 @@ case "trial":
     say(
         "trials \(trials), violations \(total)"
             + (arguments.string("mode", "stop") == "server-crash" ? ", stalls \(stalls)" : ""))
-    exit(total == 0 ? 0 : 1)
+    exit(total == 0 && stalls == 0 ? 0 : 1)
 case "demo":
     var demo = arguments
     demo.values["mode"] = "stop"

@@ -242,8 +242,13 @@ final class CompactKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol 
     let bytes: UnsafeRawBufferPointer
     let entries: Int
     let depth: Int
-    /// The next entry's offset: keys are usually decoded in the order they were encoded.
+    /// The next entry's offset, once known: keys are usually decoded in the order they were
+    /// encoded, so the entry after the last one found is tried first.
     private var next: Int
+    /// The offset of the value found last while `next` is not known yet: a primitive read from
+    /// it tells where it ends (`read`), anything else is skipped when the next key is looked up.
+    /// Values are read once, not skipped and then read.
+    private var unread = -1
     var codingPath: [any CodingKey] { [] }
 
     init(bytes: UnsafeRawBufferPointer, entries: Int, depth: Int) {
@@ -255,13 +260,17 @@ final class CompactKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol 
 
     /// The offset of `key`'s value, or nil when absent. Tries the next entry first.
     private func find(_ key: Key) throws -> Int? {
+        if unread >= 0 {
+            var skipped = CompactCursor(bytes, position: unread)
+            try CompactDecoder.rethrowing { try skipped.skipValue(depth: depth) }
+            next = skipped.position
+            unread = -1
+        }
         var cursor = CompactCursor(bytes, position: next)
         if let range = try CompactDecoder.rethrowing({ try cursor.objectKey() }) {
             if keyMatches(key, bytes, range) {
-                let value = cursor.position
-                try CompactDecoder.rethrowing { try cursor.skipValue(depth: depth) }
-                next = cursor.position
-                return value
+                unread = cursor.position
+                return unread
             }
         }
         cursor = CompactCursor(bytes, position: entries)
@@ -287,6 +296,20 @@ final class CompactKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol 
         return CompactCursor(bytes, position: at)
     }
 
+    /// Reads the primitive value of `key` with `body`; when it was the entry found in order, where
+    /// the read ended is where the next entry starts (the whole value was checked before decoding).
+    @inline(__always)
+    private func read<T>(_ key: Key, _ body: (inout CompactCursor) throws -> T) throws -> T {
+        var cursor = try require(key)
+        let start = cursor.position
+        let value = try body(&cursor)
+        if start == unread {
+            next = cursor.position
+            unread = -1
+        }
+        return value
+    }
+
     var allKeys: [Key] {
         var keys: [Key] = []
         var cursor = CompactCursor(bytes, position: entries)
@@ -309,60 +332,46 @@ final class CompactKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol 
     }
 
     func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool {
-        var c = try require(key)
-        return try c.readBool()
+        try read(key) { try $0.readBool() }
     }
     func decode(_ type: String.Type, forKey key: Key) throws -> String {
-        var c = try require(key)
-        return try c.readString()
+        try read(key) { try $0.readString() }
     }
     func decode(_ type: Double.Type, forKey key: Key) throws -> Double {
-        var c = try require(key)
-        return try c.readDouble()
+        try read(key) { try $0.readDouble() }
     }
     func decode(_ type: Float.Type, forKey key: Key) throws -> Float {
-        var c = try require(key)
-        return Float(try c.readDouble())
+        try read(key) { Float(try $0.readDouble()) }
     }
     func decode(_ type: Int.Type, forKey key: Key) throws -> Int {
-        var c = try require(key)
-        return try c.readInteger(Int.self)
+        try read(key) { try $0.readInteger(Int.self) }
     }
     func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 {
-        var c = try require(key)
-        return try c.readInteger(Int8.self)
+        try read(key) { try $0.readInteger(Int8.self) }
     }
     func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 {
-        var c = try require(key)
-        return try c.readInteger(Int16.self)
+        try read(key) { try $0.readInteger(Int16.self) }
     }
     func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 {
-        var c = try require(key)
-        return try c.readInteger(Int32.self)
+        try read(key) { try $0.readInteger(Int32.self) }
     }
     func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 {
-        var c = try require(key)
-        return try c.readInteger(Int64.self)
+        try read(key) { try $0.readInteger(Int64.self) }
     }
     func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt {
-        var c = try require(key)
-        return try c.readInteger(UInt.self)
+        try read(key) { try $0.readInteger(UInt.self) }
     }
     func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 {
-        var c = try require(key)
-        return try c.readInteger(UInt8.self)
+        try read(key) { try $0.readInteger(UInt8.self) }
     }
     func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 {
-        var c = try require(key)
-        return try c.readInteger(UInt16.self)
+        try read(key) { try $0.readInteger(UInt16.self) }
     }
     func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 {
-        var c = try require(key)
-        return try c.readInteger(UInt32.self)
+        try read(key) { try $0.readInteger(UInt32.self) }
     }
     func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 {
-        var c = try require(key)
-        return try c.readInteger(UInt64.self)
+        try read(key) { try $0.readInteger(UInt64.self) }
     }
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {

@@ -228,3 +228,57 @@ struct Sample: Codable, Equatable {
         }
     }
 }
+
+/// The keyed decoder reads a value once when keys come in the order they were encoded, and
+/// finds them by scanning otherwise. Every way a `Decodable` may walk an object — out of order,
+/// twice, `contains` first, `decodeNil` then the value, nested values between primitives, keys
+/// absent — must read what Foundation's JSON decoder reads from the same value.
+@Suite struct CompactKeyedAccessTests {
+    struct Wire: Codable, Equatable {
+        var a: Int
+        var b: String
+        var c: Address
+        var d: Double?
+        var e: [Int]
+        var f: Bool
+    }
+
+    /// Reads a `Wire` in an unusual order, with repeats and probes, into a flat description.
+    struct Walker: Decodable, Equatable {
+        var trace: [String] = []
+        enum Key: String, CodingKey { case a, b, c, d, e, f, missing }
+        init(from decoder: any Decoder) throws {
+            let keyed = try decoder.container(keyedBy: Key.self)
+            trace.append("f=\(try keyed.decode(Bool.self, forKey: .f))")
+            trace.append("a=\(try keyed.decode(Int.self, forKey: .a))")
+            trace.append("a again=\(try keyed.decode(Int.self, forKey: .a))")
+            trace.append("contains b=\(keyed.contains(.b)) missing=\(keyed.contains(.missing))")
+            trace.append("b=\(try keyed.decode(String.self, forKey: .b))")
+            trace.append("c=\(try keyed.decode(Address.self, forKey: .c))")
+            trace.append("d nil=\(keyed.contains(.d) ? String(try keyed.decodeNil(forKey: .d)) : "absent")")
+            trace.append("d=\(String(describing: try keyed.decodeIfPresent(Double.self, forKey: .d)))")
+            trace.append("e=\(try keyed.decode([Int].self, forKey: .e))")
+            trace.append("f again=\(try keyed.decode(Bool.self, forKey: .f))")
+            trace.append("b after e=\(try keyed.decode(String.self, forKey: .b))")
+            trace.append("missing=\(String(describing: try keyed.decodeIfPresent(Int.self, forKey: .missing)))")
+            let nested = try keyed.nestedContainer(keyedBy: AddressKey.self, forKey: .c)
+            trace.append("zip=\(String(describing: try nested.decodeIfPresent(String.self, forKey: .zip)))")
+            trace.append("street=\(try nested.decode(String.self, forKey: .street))")
+            trace.append("a last=\(try keyed.decode(Int.self, forKey: .a))")
+        }
+        enum AddressKey: String, CodingKey { case street, zip }
+    }
+
+    @Test(arguments: [
+        Wire(a: 1, b: "x", c: Address(street: "s", zip: nil), d: nil, e: [], f: true),
+        Wire(
+            a: -300_000, b: String(repeating: "é", count: 40), c: Address(street: "", zip: "z"), d: 2.5, e: [1, 2, 3],
+            f: false),
+    ])
+    func everyWalkReadsWhatJSONReads(_ wire: Wire) throws {
+        let compact = try CompactDecoder().decode(Walker.self, from: CompactEncoder().encode(wire))
+        let json = try JSONDecoder().decode(Walker.self, from: JSONEncoder().encode(wire))
+        #expect(compact == json)
+        #expect(try CompactDecoder().decode(Wire.self, from: CompactEncoder().encode(wire)) == wire)
+    }
+}

@@ -306,6 +306,94 @@ if enabled("subscription") {
     print("")
 }
 
+if enabled("codec") || enabled("codec-decode") || enabled("codec-encode") {
+    // 6-field events of 100–250 bytes (the comparison tool's shape): the compact encoding
+    // through Codable, beside Foundation's JSON of the same values.
+    struct Event: Codable, Equatable {
+        var type: String
+        var room: String
+        var user: String
+        var id: Int64
+        var ts: Int64
+        var text: String
+    }
+    let count = configuration.quick ? 20_000 : 200_000
+    let words = ["lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit", "sed", "do"]
+    var state: UInt64 = 0x5EED_2026
+    var generator = AnyIterator<UInt64> {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    let events = (0..<1000).map { index in
+        let length = 8 + Int(generator.next()! % 24)
+        let text = (0..<length).map { _ in words[Int(generator.next()! % UInt64(words.count))] }.joined(separator: " ")
+        return Event(
+            type: ["message", "join", "leave", "edit"][index % 4], room: "room-\(index % 37)",
+            user: "user-\(generator.next()! % 10_000)", id: Int64(index), ts: 1_790_000_000_000 + Int64(index),
+            text: text)
+    }
+    func measure(_ body: () throws -> Void) rethrows -> Double {
+        var values: [Double] = []
+        for _ in 0..<repetitions {
+            let start = ContinuousClock.now
+            try body()
+            let elapsed = ContinuousClock.now - start
+            values.append(
+                Double(count) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+        }
+        return median(values)
+    }
+    let encoder = CompactEncoder()
+    let decoder = CompactDecoder()
+    let encoded = try events.map { try encoder.encode($0) }
+    for (event, bytes) in zip(events, encoded) where try decoder.decode(Event.self, from: bytes) != event {
+        fatalError("the compact encoding does not round-trip \(event)")
+    }
+    // --only codec-decode / codec-encode: that loop alone, ten times longer (for a profiler).
+    if enabled("codec-decode") || enabled("codec-encode") {
+        var sink = 0
+        let decoding = enabled("codec-decode")
+        for index in 0..<(count * 10) {
+            if decoding {
+                sink &+= Int(try decoder.decode(Event.self, from: encoded[index % encoded.count]).id)
+            } else {
+                sink &+= try encoder.encode(events[index % events.count]).count
+            }
+        }
+        print("  \(count * 10) done (\(sink % 2))")
+    } else {
+        let json = try events.map { try JSONEncoder().encode($0) }
+        let jsonEncoder = JSONEncoder()
+        let jsonDecoder = JSONDecoder()
+        var sink = 0
+        let compactEncode = try measure {
+            for index in 0..<count { sink &+= try encoder.encode(events[index % events.count]).count }
+        }
+        let compactDecode = try measure {
+            for index in 0..<count {
+                sink &+= Int(try decoder.decode(Event.self, from: encoded[index % encoded.count]).id)
+            }
+        }
+        let jsonEncode = try measure {
+            for index in 0..<count { sink &+= try jsonEncoder.encode(events[index % events.count]).count }
+        }
+        let jsonDecode = try measure {
+            for index in 0..<count {
+                sink &+= Int(try jsonDecoder.decode(Event.self, from: json[index % json.count]).id)
+            }
+        }
+        let average = encoded.reduce(0) { $0 + $1.count } / encoded.count
+        print("== Codable, 6-field events (\(average) B compact on average; median of \(repetitions) runs of \(count))")
+        print("  compact encoding: encode \(format(compactEncode))/s, decode \(format(compactDecode))/s")
+        print("  Foundation JSON:  encode \(format(jsonEncode))/s, decode \(format(jsonDecode))/s")
+        if sink == 42 { print("") }
+        print("")
+    }
+}
+
 if enabled("memory") {
     let processes = configuration.quick ? 1000 : 10_000
     print("== Memory per idle process (\(processes) dynamic children, each sent one message, then idle)")

@@ -82,7 +82,38 @@ public final class StoredFrameCodec {
     ///   the sequence number, or ``JournalError/Code/unsupportedFrame`` for a type or flag this
     ///   reader does not know and may not skip.
     public func decode(_ frame: [UInt8], location: String) throws(JournalError) -> Frame {
-        try Self.withBytes(frame) { raw throws(JournalError) -> Frame in
+        var messages: [[UInt8]] = []
+        let summary = try decode(frame, location: location) { _, count in
+            messages.reserveCapacity(count)
+        } message: { _, bytes in
+            messages.append(Array(bytes))
+        }
+        switch summary {
+        case .messages(let firstSequence, _): return .messages(firstSequence: firstSequence, messages)
+        case .stateDigest(let digest): return .stateDigest(digest)
+        case .skipped: return .skipped
+        }
+    }
+
+    /// What one frame holds, its messages handed out one by one.
+    public enum FrameSummary: Sendable {
+        /// `count` messages, the first at `firstSequence`.
+        case messages(firstSequence: UInt64, count: Int)
+        /// A recorded state digest.
+        case stateDigest(StateDigest)
+        /// A frame a replay skips.
+        case skipped
+    }
+
+    /// As ``decode(_:location:)``, without an array per frame or per message: a frame of messages
+    /// is checked whole first (the payload CRC over all of it), then `start` is called with its
+    /// first sequence number and count, then `message` with each message's sequence number and
+    /// bytes (valid during the call).
+    public func decode(
+        _ frame: [UInt8], location: String, start: (_ firstSequence: UInt64, _ count: Int) throws(JournalError) -> Void,
+        message: (_ sequence: UInt64, _ bytes: UnsafeRawBufferPointer) throws(JournalError) -> Void
+    ) throws(JournalError) -> FrameSummary {
+        try Self.withBytes(frame) { raw throws(JournalError) -> FrameSummary in
             let header = try checkedHeader(raw, location: location)
             let stored = UnsafeRawBufferPointer(rebasing: raw[JournalFormat.frameHeaderSize...])
             func corrupt(_ reason: String) -> JournalError {
@@ -129,19 +160,25 @@ public final class StoredFrameCodec {
             guard CRC32C.checksum(payload) == header.payloadChecksum else {
                 throw corrupt("the decompressed payload fails its checksum")
             }
-            var messages: [[UInt8]] = []
-            messages.reserveCapacity(header.messageCount)
+            // The lengths first, so that nothing is handed out of a frame that does not hold together.
             var offset = 0
             for _ in 0..<header.messageCount {
                 guard let length = payload.readVarint(at: &offset), length <= UInt64(payload.count - offset) else {
                     throw corrupt("a message length runs past the payload")
                 }
-                let end = offset + Int(length)
-                messages.append(Array(UnsafeRawBufferPointer(rebasing: payload[offset..<end])))
-                offset = end
+                offset += Int(length)
             }
             guard offset == payload.count else { throw corrupt("the message lengths do not use the whole payload") }
-            return .messages(firstSequence: header.firstSequence, messages)
+            try start(header.firstSequence, header.messageCount)
+            offset = 0
+            for index in 0..<header.messageCount {
+                let length = Int(payload.readVarint(at: &offset)!)
+                try message(
+                    header.firstSequence + UInt64(index),
+                    UnsafeRawBufferPointer(rebasing: payload[offset..<(offset + length)]))
+                offset += length
+            }
+            return .messages(firstSequence: header.firstSequence, count: header.messageCount)
         }
     }
 

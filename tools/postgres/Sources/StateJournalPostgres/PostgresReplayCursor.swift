@@ -5,8 +5,8 @@ import Synchronization
 
 /// One reading of a journal from PostgreSQL: the snapshot when it covers the start, then the
 /// frames in keyset pages of `replayPageRows` rows, read through the client's row callbacks
-/// (not its async row sequence, which is an order of magnitude slower per row). Memory holds one
-/// page of frames and one chunk of messages.
+/// (not its async row sequence, which is an order of magnitude slower per row). The next page is
+/// fetched while one is decoded; memory holds at most two pages of frames and one of messages.
 final class PostgresReplayCursor: JournalReplayCursor, @unchecked Sendable {
     // Safe: a replay's `next()` calls are never concurrent (JournalReplayCursor's contract).
     enum Journal {
@@ -30,14 +30,12 @@ final class PostgresReplayCursor: JournalReplayCursor, @unchecked Sendable {
     /// Where the next page starts: after (first sequence, kind).
     private var after: (Int64, Int16) = (0, -1)
     private var exhausted = false
-    private enum Pending {
-        case message(JournalMessage)
-        case digest(StateDigest)
-    }
-    private var pending: [Pending] = []
+    /// The decoded page, as the elements `next()` returns: chunks of messages and digests.
+    private var ready: [ReplayElement] = []
+    private var readyStart = 0
+    private var salt: UInt64 = 0
     /// The page after the one decoded last, fetched while it was decoded.
     private var ahead: [FrameRow]?
-    private var pendingStart = 0
 
     init(store: PostgresJournalStore, journal: Journal, from: UInt64, chunkMessages: Int) {
         self.store = store
@@ -57,25 +55,16 @@ final class PostgresReplayCursor: JournalReplayCursor, @unchecked Sendable {
                 }
                 if case .some(let snapshot) = snapshot, snapshot.sequence >= from { return .snapshot(snapshot) }
             }
-            while pendingStart == pending.count && !exhausted { try await readPage() }
-            if pendingStart == pending.count {
+            while readyStart == ready.count && !exhausted { try await readPage() }
+            if readyStart == ready.count {
                 finished = true
                 return nil
             }
-            if case .digest(let digest) = pending[pendingStart] {
-                pendingStart += 1
-                return .stateDigest(digest)
-            }
-            var messages: [JournalMessage] = []
-            var bytes = 0
-            while pendingStart < pending.count, messages.count < chunkMessages, bytes < 1 << 20,
-                case .message(let message) = pending[pendingStart]
-            {
-                messages.append(message)
-                bytes += message.bytes.count
-                pendingStart += 1
-            }
-            return .messages(messages)
+            // Handed out, not kept: the page's memory goes with the last of its elements.
+            let element = ready[readyStart]
+            ready[readyStart] = .messages([])
+            readyStart += 1
+            return element
         } catch {
             finished = true
             throw journalError(error, "replaying", location: location)
@@ -104,6 +93,7 @@ final class PostgresReplayCursor: JournalReplayCursor, @unchecked Sendable {
             location = ownedLocation
         }
         codec = StoredFrameCodec(salt: salt)
+        self.salt = salt
         let rows = try await store.rows(
             """
             SELECT s.sequence, s.state, j.name FROM \(unescaped: tables.snapshots) s
@@ -131,10 +121,8 @@ final class PostgresReplayCursor: JournalReplayCursor, @unchecked Sendable {
     /// server's sending and the client's decoding overlap; memory holds at most two pages.
     private func readPage() async throws {
         guard let codec else { return }
-        if pendingStart > 0 {
-            pending.removeFirst(pendingStart)
-            pendingStart = 0
-        }
+        ready.removeAll(keepingCapacity: true)
+        readyStart = 0
         let limit = max(1, store.configuration.replayPageRows)
         let page: [FrameRow]
         if let fetched = ahead {
@@ -145,14 +133,50 @@ final class PostgresReplayCursor: JournalReplayCursor, @unchecked Sendable {
         }
         guard page.count == limit, let last = page.last else {
             exhausted = true
-            try decode(page, codec)
+            try await decode(page, codec)
             return
         }
         // The fetch touches nothing of `self`, which `decode` changes meanwhile.
         async let next = Self.fetch(store, journal: id, after: (last.first, last.kind), limit: limit)
-        try decode(page, codec)
+        try await decode(page, codec)
         let following = try await next
         if following.isEmpty { exhausted = true } else { ahead = following }
+    }
+
+    /// Decodes `page` into `ready`. A page of many rows is decoded in two halves at once (the
+    /// second in a child task with a codec of its own); the halves' elements are joined in order,
+    /// and where they meet the sequence numbers must follow on, as they must from frame to frame.
+    private func decode(_ page: [FrameRow], _ codec: StoredFrameCodec) async throws {
+        guard let last = page.last else { return }
+        after = (last.first, last.kind)
+        var first = PageDecoder(
+            codec: codec, location: location, skipThrough: skipThrough, chunkMessages: chunkMessages,
+            expected: expected)
+        guard page.count >= 16 else {
+            try first.decode(page[...])
+            expected = first.expected
+            ready += first.ready
+            return
+        }
+        let half = page.count / 2
+        let secondRows = page[half...]
+        let (salt, location, skipThrough, chunkMessages) = (self.salt, self.location, self.skipThrough, chunkMessages)
+        async let decodedSecond = {
+            var second = PageDecoder(
+                codec: StoredFrameCodec(salt: salt), location: location, skipThrough: skipThrough,
+                chunkMessages: chunkMessages, expected: nil, continuing: true)
+            try second.decode(secondRows)
+            return (second.ready, second.firstFrame, second.expected)
+        }()
+        try first.decode(page[..<half])
+        let (secondReady, secondFirst, secondExpected) = try await decodedSecond
+        if let secondFirst {
+            try PageDecoder.checkFollows(
+                secondFirst, expected: first.expected, skipThrough: skipThrough, location: location)
+        }
+        expected = secondExpected ?? first.expected
+        ready += first.ready
+        ready += secondReady
     }
 
     private typealias FrameRow = (first: Int64, kind: Int16, bytes: [UInt8])
@@ -178,48 +202,106 @@ final class PostgresReplayCursor: JournalReplayCursor, @unchecked Sendable {
         return rows.take()
     }
 
-    private func decode(_ page: [FrameRow], _ codec: StoredFrameCodec) throws {
-        for (first, kind, bytes) in page {
-            after = (first, kind)
-            switch try codec.decode(bytes, location: location) {
-            case .skipped:
-                continue
-            case .stateDigest(let digest):
-                guard kind == 0, digest.sequence + 1 == UInt64(first) else {
-                    throw JournalError(
-                        code: .corruptFrame, message: "a state digest frame sits in the row of sequence \(first)",
-                        path: location, sequence: UInt64(first))
-                }
-                if digest.sequence > skipThrough { pending.append(.digest(digest)) }
-            case .messages(let firstSequence, let messages):
+}
+
+/// Decodes rows of frames into replay elements: each message straight from its frame's payload
+/// into the chunk being filled (no array per frame), chunks of at most `chunkMessages` messages
+/// and 1 MiB; checks that each frame sits in its row and follows the one before.
+private struct PageDecoder {
+    let codec: StoredFrameCodec
+    let location: String
+    let skipThrough: UInt64
+    let chunkMessages: Int
+    /// The next message's sequence number, once a frame of messages was read.
+    var expected: UInt64?
+    /// Rows that continue others decoded apart: their first frame is checked by the caller.
+    var continuing = false
+    /// The first sequence number of the first frame of messages decoded.
+    var firstFrame: UInt64?
+    var ready: [ReplayElement] = []
+    private var chunk: [JournalMessage] = []
+    private var chunkBytes = 0
+
+    init(
+        codec: StoredFrameCodec, location: String, skipThrough: UInt64, chunkMessages: Int, expected: UInt64?,
+        continuing: Bool = false
+    ) {
+        self.codec = codec
+        self.location = location
+        self.skipThrough = skipThrough
+        self.chunkMessages = chunkMessages
+        self.expected = expected
+        self.continuing = continuing
+    }
+
+    /// Throws unless a frame of messages starting at `first` follows on from `expected` (or, as
+    /// the journal's first, holds message `skipThrough + 1`).
+    static func checkFollows(_ first: UInt64, expected: UInt64?, skipThrough: UInt64, location: String)
+        throws(JournalError)
+    {
+        if let expected, first != expected {
+            throw JournalError(
+                code: .sequenceGap,
+                message:
+                    "the frame after sequence \(expected - 1) starts at \(first) (a snapshot may have compacted the journal past this reader: replay again)",
+                path: location, sequence: expected)
+        }
+        if expected == nil, first > skipThrough + 1 {
+            throw JournalError(
+                code: .sequenceGap,
+                message: "the journal's frames start at \(first), after the \(skipThrough + 1) wanted",
+                path: location, sequence: skipThrough + 1)
+        }
+    }
+
+    mutating func decode(_ rows: ArraySlice<(first: Int64, kind: Int16, bytes: [UInt8])>) throws {
+        for (first, kind, bytes) in rows {
+            let location = self.location
+            let summary = try codec.decode(bytes, location: location) { firstSequence, count throws(JournalError) in
                 guard kind == 1, firstSequence == UInt64(first) else {
                     throw JournalError(
                         code: .corruptFrame,
                         message: "a frame of sequence \(firstSequence) sits in the row of sequence \(first)",
                         path: location, sequence: UInt64(first))
                 }
-                if let expected, firstSequence != expected {
-                    throw JournalError(
-                        code: .sequenceGap,
-                        message:
-                            "the frame after sequence \(expected - 1) starts at \(firstSequence) (a snapshot may have compacted the journal past this reader: replay again)",
-                        path: location, sequence: expected)
-                }
-                if expected == nil, firstSequence > skipThrough + 1 {
-                    throw JournalError(
-                        code: .sequenceGap,
-                        message: "the journal's frames start at \(firstSequence), after the \(skipThrough + 1) wanted",
-                        path: location, sequence: skipThrough + 1)
-                }
-                expected = firstSequence + UInt64(messages.count)
-                for (offset, message) in messages.enumerated() {
-                    let sequence = firstSequence + UInt64(offset)
-                    if sequence > skipThrough {
-                        pending.append(.message(JournalMessage(sequence: sequence, bytes: message)))
+                if firstFrame == nil {
+                    firstFrame = firstSequence
+                    if !continuing {
+                        try Self.checkFollows(
+                            firstSequence, expected: expected, skipThrough: skipThrough, location: location)
                     }
+                } else {
+                    try Self.checkFollows(
+                        firstSequence, expected: expected, skipThrough: skipThrough, location: location)
+                }
+                expected = firstSequence + UInt64(count)
+            } message: { sequence, bytes in
+                guard sequence > skipThrough else { return }
+                if chunk.isEmpty { chunk.reserveCapacity(min(chunkMessages, 4096)) }
+                chunk.append(JournalMessage(sequence: sequence, bytes: Array(bytes)))
+                chunkBytes += bytes.count
+                if chunk.count >= chunkMessages || chunkBytes >= 1 << 20 { endChunk() }
+            }
+            if case .stateDigest(let digest) = summary {
+                guard kind == 0, digest.sequence + 1 == UInt64(first) else {
+                    throw JournalError(
+                        code: .corruptFrame, message: "a state digest frame sits in the row of sequence \(first)",
+                        path: location, sequence: UInt64(first))
+                }
+                if digest.sequence > skipThrough {
+                    endChunk()
+                    ready.append(.stateDigest(digest))
                 }
             }
         }
+        endChunk()
+    }
+
+    private mutating func endChunk() {
+        guard !chunk.isEmpty else { return }
+        ready.append(.messages(chunk))
+        chunk = []
+        chunkBytes = 0
     }
 }
 

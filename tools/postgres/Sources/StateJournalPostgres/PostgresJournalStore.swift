@@ -66,7 +66,9 @@ public final class PostgresJournalStore: JournalStore, Service {
         /// A statement the server has not answered within this is given up, and its connection
         /// closed (``PostgresStatementInterrupted``): the journals it wrote for fail (the outcome
         /// is unknown) and their processes restart. nil waits without end (a connection that
-        /// closes is noticed within 200 ms either way).
+        /// closes is noticed within 200 ms either way). The server may go on running a statement
+        /// given up (until it next writes to the closed connection); set `statement_timeout` for
+        /// the store's role on the server to have it stop as well.
         public var statementTimeout: Duration? = .seconds(60)
 
         /// The defaults.

@@ -28,12 +28,14 @@ enum TestDatabase {
     /// Runs `body` with a running client and store on a new schema, dropped afterwards.
     static func withStore<R: Sendable>(
         schema: String, lease: Duration = .seconds(2),
+        configure: (inout PostgresJournalStore.Configuration) -> Void = { _ in },
         _ body: @Sendable (PostgresJournalStore) async throws -> R
     ) async throws -> R {
         let client = PostgresClient(configuration: configuration)
         var settings = PostgresJournalStore.Configuration()
         settings.schema = schema
         settings.lease = lease
+        configure(&settings)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let store = PostgresJournalStore(client: client, configuration: settings, logger: logger)

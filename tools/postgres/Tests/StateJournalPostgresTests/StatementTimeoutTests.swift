@@ -1,0 +1,53 @@
+import Logging
+import PostgresNIO
+import StateJournal
+import StateJournalPostgres
+import Testing
+
+/// No statement of the store waits without end: one the server does not answer within
+/// `statementTimeout` is given up (its connection closed), the appends it carried fail with the
+/// outcome unknown, and the journal is not appended to again; the store goes on with the others.
+@Suite(.enabled(if: TestDatabase.isAvailable, TestDatabase.skipReason))
+struct StatementTimeoutTests {
+    @Test func aRoundTheServerDoesNotAnswerFailsAfterTheTimeout() async throws {
+        try await TestDatabase.withStore(
+            schema: TestDatabase.schema("statement_timeout"), configure: { $0.statementTimeout = .seconds(1) }
+        ) { store in
+            let logger = Logger(label: "test")
+            let schema = store.configuration.schema
+            let stuck = try await store.open("stuck", options: JournalOptions(durability: .synced), logger: logger)
+            let other = try await store.open("other", options: JournalOptions(durability: .synced), logger: logger)
+            _ = try await stuck.submit(contentsOf: [[1]]).value()
+            // An insert of the stuck journal's next frame waits 4 s in the server.
+            try await store.client.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        CREATE FUNCTION "\(schema)".stall() RETURNS trigger LANGUAGE plpgsql AS $$
+                        BEGIN
+                            IF NEW.first_sequence = 2 AND NEW.journal = (SELECT id FROM "\(schema)".journals WHERE name = 'stuck') THEN
+                                PERFORM pg_sleep(4);
+                            END IF;
+                            RETURN NEW;
+                        END $$
+                        """))
+            try await store.client.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        CREATE TRIGGER stall BEFORE INSERT ON "\(schema)".frames
+                        FOR EACH ROW EXECUTE FUNCTION "\(schema)".stall()
+                        """))
+
+            let refused = await #expect(throws: JournalError.self) {
+                _ = try await stuck.submit(contentsOf: [[2]]).value()
+            }
+            #expect(refused?.code == .syncFailed, "\(String(describing: refused))")
+            let interrupted = refused?.cause as? PostgresStatementInterrupted
+            #expect(interrupted?.reason == .timedOut(.seconds(1)), "\(String(describing: refused))")
+            // The journal is not appended to again (the outcome of its round is unknown).
+            await #expect(throws: JournalError.self) { _ = try await stuck.submit(contentsOf: [[3]]).value() }
+            // The store goes on: another journal appends.
+            try await store.client.query(PostgresQuery(unsafeSQL: "DROP TRIGGER stall ON \"\(schema)\".frames"))
+            _ = try await other.submit(contentsOf: [[9]]).value()
+        }
+    }
+}

@@ -10,9 +10,9 @@ import Testing
 @Suite(.enabled(if: TestDatabase.isAvailable, TestDatabase.skipReason))
 struct StatementTimeoutTests {
     @Test func aRoundTheServerDoesNotAnswerFailsAfterTheTimeout() async throws {
-        try await TestDatabase.withStore(
-            schema: TestDatabase.schema("statement_timeout"), configure: { $0.statementTimeout = .seconds(1) }
-        ) { store in
+        let oneSecond: (inout PostgresJournalStore.Configuration) -> Void = { $0.statementTimeout = .seconds(1) }
+        try await TestDatabase.withStore(schema: TestDatabase.schema("statement_timeout"), configure: oneSecond) {
+            store in
             let logger = Logger(label: "test")
             let schema = store.configuration.schema
             let stuck = try await store.open("stuck", options: JournalOptions(durability: .synced), logger: logger)

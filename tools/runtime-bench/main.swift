@@ -320,7 +320,7 @@ if enabled("codec") || enabled("codec-decode") || enabled("codec-encode") {
     let count = configuration.quick ? 20_000 : 200_000
     let words = ["lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit", "sed", "do"]
     var state: UInt64 = 0x5EED_2026
-    var generator = AnyIterator<UInt64> {
+    let generator = AnyIterator<UInt64> {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

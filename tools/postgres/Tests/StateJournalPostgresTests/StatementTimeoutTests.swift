@@ -10,22 +10,24 @@ import Testing
 @Suite(.enabled(if: TestDatabase.isAvailable, TestDatabase.skipReason))
 struct StatementTimeoutTests {
     @Test func aRoundTheServerDoesNotAnswerFailsAfterTheTimeout() async throws {
-        let oneSecond: (inout PostgresJournalStore.Configuration) -> Void = { $0.statementTimeout = .seconds(1) }
-        try await TestDatabase.withStore(schema: TestDatabase.schema("statement_timeout"), configure: oneSecond) {
+        // Long enough for the setup's statements on a loaded machine (the suites run in parallel,
+        // and every store's prepare() takes one advisory lock), far shorter than the stall.
+        let fiveSeconds: (inout PostgresJournalStore.Configuration) -> Void = { $0.statementTimeout = .seconds(5) }
+        try await TestDatabase.withStore(schema: TestDatabase.schema("statement_timeout"), configure: fiveSeconds) {
             store in
             let logger = Logger(label: "test")
             let schema = store.configuration.schema
             let stuck = try await store.open("stuck", options: JournalOptions(durability: .synced), logger: logger)
             let other = try await store.open("other", options: JournalOptions(durability: .synced), logger: logger)
             _ = try await stuck.submit(contentsOf: [[1]]).value()
-            // An insert of the stuck journal's next frame waits 4 s in the server.
+            // An insert of the stuck journal's next frame waits 60 s in the server.
             try await store.client.query(
                 PostgresQuery(
                     unsafeSQL: """
                         CREATE FUNCTION "\(schema)".stall() RETURNS trigger LANGUAGE plpgsql AS $$
                         BEGIN
                             IF NEW.first_sequence = 2 AND NEW.journal = (SELECT id FROM "\(schema)".journals WHERE name = 'stuck') THEN
-                                PERFORM pg_sleep(4);
+                                PERFORM pg_sleep(60);
                             END IF;
                             RETURN NEW;
                         END $$
@@ -42,10 +44,18 @@ struct StatementTimeoutTests {
             }
             #expect(refused?.code == .syncFailed, "\(String(describing: refused))")
             let interrupted = refused?.cause as? PostgresStatementInterrupted
-            #expect(interrupted?.reason == .timedOut(.seconds(1)), "\(String(describing: refused))")
+            #expect(interrupted?.reason == .timedOut(.seconds(5)), "\(String(describing: refused))")
             // The journal is not appended to again (the outcome of its round is unknown).
             await #expect(throws: JournalError.self) { _ = try await stuck.submit(contentsOf: [[3]]).value() }
             // The store goes on: another journal appends.
+            // The server goes on with a statement given up; this one is cancelled (found by its
+            // schema, which is this test's alone), then the trigger goes.
+            try await store.client.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        SELECT pg_cancel_backend(pid) FROM pg_stat_activity
+                        WHERE pid <> pg_backend_pid() AND query LIKE '%"\(schema)".commit_frames%'
+                        """))
             try await store.client.query(PostgresQuery(unsafeSQL: "DROP TRIGGER stall ON \"\(schema)\".frames"))
             _ = try await other.submit(contentsOf: [[9]]).value()
         }

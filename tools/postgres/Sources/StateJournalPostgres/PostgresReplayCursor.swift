@@ -1,7 +1,6 @@
 import Logging
 import PostgresNIO
 @_spi(JournalStores) import StateJournalStorage
-import Synchronization
 
 /// One reading of a journal from PostgreSQL: the snapshot when it covers the start, then the
 /// frames in keyset pages of `replayPageRows` rows, read through the client's row callbacks
@@ -116,7 +115,7 @@ final class PostgresReplayCursor: JournalReplayCursor, @unchecked Sendable {
         return .some(snapshot)
     }
 
-    /// Reads the next page of frames and decodes it into `pending`. While one page is decoded, the
+    /// Reads the next page of frames and decodes it into `ready`. While one page is decoded, the
     /// next is already being fetched (its start is known as soon as this one arrived), so the
     /// server's sending and the client's decoding overlap; memory holds at most two pages.
     private func readPage() async throws {
@@ -185,23 +184,16 @@ final class PostgresReplayCursor: JournalReplayCursor, @unchecked Sendable {
     private static func fetch(
         _ store: PostgresJournalStore, journal id: Int64, after: (Int64, Int16), limit: Int
     ) async throws -> [FrameRow] {
-        let rows = RowBox()
         let query: PostgresQuery = """
             SELECT first_sequence, kind, frame FROM \(unescaped: store.tables.frames)
             WHERE journal = \(id) AND (first_sequence, kind) > (\(after.0), \(after.1))
             ORDER BY first_sequence, kind LIMIT \(limit)
             """
-        let logger = store.logger
-        let timeout = store.configuration.statementTimeout
-        try await store.client.withConnection { connection in
-            try await connection.answer(query, logger: logger, timeout: timeout) { row in
-                let (first, kind, frame) = try row.decode((Int64, Int16, ByteBuffer).self)
-                rows.append((first, kind, Array(frame.readableBytesView)))
-            }
+        return try await store.rows(query).map { row in
+            let (first, kind, frame) = try row.decode((Int64, Int16, ByteBuffer).self)
+            return (first, kind, Array(frame.readableBytesView))
         }
-        return rows.take()
     }
-
 }
 
 /// Decodes rows of frames into replay elements: each message straight from its frame's payload
@@ -264,16 +256,11 @@ private struct PageDecoder {
                         message: "a frame of sequence \(firstSequence) sits in the row of sequence \(first)",
                         path: location, sequence: UInt64(first))
                 }
-                if firstFrame == nil {
-                    firstFrame = firstSequence
-                    if !continuing {
-                        try Self.checkFollows(
-                            firstSequence, expected: expected, skipThrough: skipThrough, location: location)
-                    }
-                } else {
+                if firstFrame != nil || !continuing {
                     try Self.checkFollows(
                         firstSequence, expected: expected, skipThrough: skipThrough, location: location)
                 }
+                if firstFrame == nil { firstFrame = firstSequence }
                 expected = firstSequence + UInt64(count)
             } message: { sequence, bytes in
                 guard sequence > skipThrough else { return }
@@ -303,11 +290,4 @@ private struct PageDecoder {
         chunk = []
         chunkBytes = 0
     }
-}
-
-/// Rows collected by a row callback (which runs on the connection's event loop).
-private final class RowBox: Sendable {
-    private let rows = Mutex<[(Int64, Int16, [UInt8])]>([])
-    func append(_ row: (Int64, Int16, [UInt8])) { rows.withLock { $0.append(row) } }
-    func take() -> [(Int64, Int16, [UInt8])] { rows.withLock { $0 } }
 }

@@ -61,6 +61,7 @@ let package = Package(
         // The compact Codable encoding of messages and states (the CLI renders with it).
         .target(
             name: "StateJournalEncoding",
+            dependencies: ["StateJournalSystem"],
             swiftSettings: strictSwift
         ),
         // The journal file layer: format, compression, checksum, reading, writing, recovery, sync

@@ -96,16 +96,14 @@ struct CompactDecoding: Decoder {
             throw Self.corrupt(position, "nesting deeper than \(CompactTag.maxDepth)")
         }
         var cursor = CompactCursor(bytes, position: position)
-        switch type {
-        case is String.Type: return try cursor.readString() as! T
-        case is Int.Type: return try cursor.readInteger(Int.self) as! T
-        case is Bool.Type: return try cursor.readBool() as! T
-        case is Double.Type: return try cursor.readDouble() as! T
-        default:
-            var nested = self
-            nested.depth = depth
-            return try T(from: nested)
-        }
+        // Type comparisons (a pointer compare), not metatype casts.
+        if T.self == String.self { return unsafeBitCast(try cursor.readString(), to: T.self) }
+        if T.self == Int.self { return unsafeBitCast(try cursor.readInteger(Int.self), to: T.self) }
+        if T.self == Bool.self { return unsafeBitCast(try cursor.readBool(), to: T.self) }
+        if T.self == Double.self { return unsafeBitCast(try cursor.readDouble(), to: T.self) }
+        var nested = self
+        nested.depth = depth
+        return try T(from: nested)
     }
 
     static func corrupt(_ offset: Int, _ reason: String) -> DecodingError {

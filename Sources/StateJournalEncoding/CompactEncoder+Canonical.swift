@@ -16,8 +16,8 @@ protocol CompactCanonicalEncodable {
 
 /// Byte runs of one scratch buffer, each tagged with the index of what it encodes,
 /// sorted bytewise (unsigned bytes, a shorter prefix first).
-private func sortBytewise(_ runs: inout [(range: Range<Int>, index: Int)], in buffer: [UInt8]) {
-    buffer.withUnsafeBytes { base in
+private func sortBytewise(_ runs: inout [(range: Range<Int>, index: Int)], in base: UnsafeRawBufferPointer) {
+    do {
         runs.sort { a, b in
             let common = min(a.range.count, b.range.count)
             if common > 0 {
@@ -33,19 +33,20 @@ private func sortBytewise(_ runs: inout [(range: Range<Int>, index: Int)], in bu
 extension Set: CompactCanonicalEncodable where Element: Encodable {
     func encodeCanonical(into encoding: CompactEncoding) throws {
         // Every element encoded once into one scratch buffer, then copied in sorted order.
-        let scratch = CompactEncoding(bytes: [])
+        let scratch = CompactEncoding()
         var runs: [(range: Range<Int>, index: Int)] = []
         runs.reserveCapacity(count)
         for element in self {
-            let start = scratch.bytes.count
+            let start = scratch.count
             try scratch.encodeValue(element)
-            runs.append((start..<scratch.bytes.count, 0))
+            runs.append((start..<scratch.count, 0))
         }
-        sortBytewise(&runs, in: scratch.bytes)
+        let encoded = scratch.output
+        sortBytewise(&runs, in: encoded)
         let id = encoding.openContainer(CompactTag.arrayStart)
         for run in runs {
             try encoding.prepare(id)
-            encoding.bytes.append(contentsOf: scratch.bytes[run.range])
+            encoding.append(contentsOf: UnsafeRawBufferPointer(rebasing: encoded[run.range]))
         }
         try encoding.prepare(id)
         encoding.closeInnermost()
@@ -84,20 +85,20 @@ extension Dictionary: CompactCanonicalEncodable where Key: Encodable, Value: Enc
             }
         } else {
             keyed = false
-            let keys = CompactEncoding(bytes: [])
+            let keys = CompactEncoding()
             for (index, entry) in entries.enumerated() {
-                let start = keys.bytes.count
+                let start = keys.count
                 try keys.encodeValue(entry.key)
-                runs.append((start..<keys.bytes.count, index))
+                runs.append((start..<keys.count, index))
             }
-            scratch = keys.bytes
+            scratch = Array(keys.output)
         }
-        sortBytewise(&runs, in: scratch)
+        scratch.withUnsafeBytes { sortBytewise(&runs, in: $0) }
         let id = encoding.openContainer(keyed ? CompactTag.objectStart : CompactTag.arrayStart)
         for run in runs {
             try encoding.prepare(id)
             if keyed { encoding.writeVarint(UInt64(run.range.count) + 1) }
-            encoding.bytes.append(contentsOf: scratch[run.range])
+            scratch[run.range].withUnsafeBytes { encoding.append(contentsOf: $0) }
             try encoding.encodeValue(entries[run.index].value)
         }
         try encoding.prepare(id)

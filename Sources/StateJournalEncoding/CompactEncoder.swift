@@ -1,3 +1,5 @@
+import StateJournalSystem
+
 /// Encodes `Encodable` values in the compact encoding: self-describing,
 /// canonical (the same value gives the same bytes in every OS process: keys in
 /// the order `encode(to:)` writes them, the elements of every `Set` and the
@@ -19,24 +21,34 @@ public struct CompactEncoder: Sendable {
 
     /// The value's bytes.
     public func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
-        var bytes: [UInt8] = []
-        try encode(value, into: &bytes)
-        return bytes
+        try CompactEncoding.withReusable { encoding in
+            try encoding.encodeValue(value)
+            return encoding.makeArray()
+        }
     }
 
-    /// Appends the value's bytes to `bytes` (reuse one buffer to avoid allocations).
+    /// Appends the value's bytes to `bytes`.
     public func encode<T: Encodable>(_ value: T, into bytes: inout [UInt8]) throws {
-        let encoder = CompactEncoding(bytes: bytes)
-        bytes = []
-        defer { bytes = encoder.bytes }
-        try encoder.encodeValue(value)
+        try CompactEncoding.withReusable { encoding in
+            try encoding.encodeValue(value)
+            bytes.append(contentsOf: encoding.output)
+        }
+    }
+
+    /// Encodes the value and hands its bytes to `body` without copying them; the bytes are
+    /// valid only inside `body`.
+    public func withEncoded<T: Encodable, R>(_ value: T, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        try CompactEncoding.withReusable { encoding in
+            try encoding.encodeValue(value)
+            return try body(encoding.output)
+        }
     }
 }
 
 /// A compact encoder that keeps its buffers between values: the fastest way
 /// to encode many values on one thread (or one actor). Not `Sendable`.
 package final class CompactEncodingSession {
-    private let encoding = CompactEncoding(bytes: [])
+    private let encoding = CompactEncoding()
 
     package init() {}
 
@@ -44,22 +56,30 @@ package final class CompactEncodingSession {
     package func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
         encoding.reset()
         try encoding.encodeValue(value)
-        return encoding.bytes
+        return encoding.makeArray()
     }
 
     /// Encodes the value and hands its bytes to `body` without copying them.
     package func withEncoded<T: Encodable, R>(_ value: T, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         encoding.reset()
         try encoding.encodeValue(value)
-        return try encoding.bytes.withUnsafeBytes(body)
+        return try body(encoding.output)
     }
 }
+
+/// One `CompactEncoding` kept per thread between calls of `CompactEncoder`: a new one costs five
+/// allocations (itself, its output and three stacks), more than encoding a small value.
+private let reusableEncodings = ThreadLocalObject<CompactEncoding>()
 
 /// The encoder's state: the output and the open containers.
 final class CompactEncoding: Encoder {
     // The encoding runs on one thread from start to end; the dynamic
     // exclusivity checks on these hot fields cost more than the encoding.
-    @exclusivity(unchecked) var bytes: [UInt8]
+    /// The output, in a buffer of its own: `Array.append` checks uniqueness and capacity per byte.
+    @exclusivity(unchecked) private var base: UnsafeMutablePointer<UInt8>
+    /// Bytes written to `base`.
+    @exclusivity(unchecked) private(set) var count = 0
+    @exclusivity(unchecked) private var capacity: Int
     /// Ids of the open containers, innermost last.
     @exclusivity(unchecked) private var open: [Int] = []
     /// The byte that ends each open container (`end` for an array, `objectEnd` for an object).
@@ -67,21 +87,53 @@ final class CompactEncoding: Encoder {
     @exclusivity(unchecked) private var nextID = 0
     /// Per `encode(to:)` call in progress: the open-stack depth at its start and the container it opened.
     @exclusivity(unchecked) private var slots: [(depth: Int, container: Int?, wroteSingle: Bool)] = []
+    /// Types recently found not to be `CompactCanonicalEncodable` (kept across values).
+    @exclusivity(unchecked) private var plainTypes = InlineTypeSet()
+    @exclusivity(unchecked) private var nextPlainType = 0
+
+    /// A kept encoding's buffer beyond this size is given back rather than kept for the next value.
+    private static let keptCapacity = 64 * 1024
+
+    /// Runs `body` with this thread's kept encoding, reset (or a new one when it is in use).
+    static func withReusable<R>(_ body: (CompactEncoding) throws -> R) rethrows -> R {
+        let encoding: CompactEncoding
+        if let kept = reusableEncodings.take() {
+            encoding = kept
+            encoding.reset()
+        } else {
+            encoding = CompactEncoding()
+        }
+        defer { if encoding.capacity <= keptCapacity { reusableEncodings.put(encoding) } }
+        return try body(encoding)
+    }
 
     var codingPath: [any CodingKey] { [] }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
-    init(bytes: [UInt8]) {
-        self.bytes = bytes
-        self.bytes.reserveCapacity(256)
+    init(capacity: Int = 256) {
+        self.capacity = capacity
+        base = .allocate(capacity: capacity)
         open.reserveCapacity(8)
         openEnds.reserveCapacity(8)
         slots.reserveCapacity(8)
     }
 
+    deinit { base.deallocate() }
+
+    /// The bytes written so far; valid until the next write.
+    var output: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    /// The bytes written so far, as an array of their exact size.
+    func makeArray() -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            if count > 0 { buffer.baseAddress!.initialize(from: base, count: count) }
+            initialized = count
+        }
+    }
+
     /// Starts a new value, keeping the buffers' capacity.
     func reset() {
-        bytes.removeAll(keepingCapacity: true)
+        count = 0
         open.removeAll(keepingCapacity: true)
         openEnds.removeAll(keepingCapacity: true)
         slots.removeAll(keepingCapacity: true)
@@ -102,7 +154,7 @@ final class CompactEncoding: Encoder {
             return
         }
         if T.self == Bool.self {
-            bytes.append(unsafeBitCast(value, to: Bool.self) ? CompactTag.true : CompactTag.false)
+            append(unsafeBitCast(value, to: Bool.self) ? CompactTag.true : CompactTag.false)
             return
         }
         if T.self == Double.self {
@@ -117,18 +169,24 @@ final class CompactEncoding: Encoder {
             writeUnsigned(unsafeBitCast(value, to: UInt64.self))
             return
         }
-        switch value {
-        case let v as any CompactCanonicalEncodable:
+        // A cast to `any CompactCanonicalEncodable` is a conformance lookup (about a tenth of
+        // encoding a small struct); the types last found not to conform are remembered.
+        let type = ObjectIdentifier(T.self)
+        if !plainTypes.contains(type), let v = value as? any CompactCanonicalEncodable {
             try v.encodeCanonical(into: self)
             markSingle()
-        default:
+        } else {
+            if !plainTypes.contains(type) {
+                plainTypes[nextPlainType] = type
+                nextPlainType = (nextPlainType + 1) % plainTypes.count
+            }
             slots.append((open.count, nil, false))
             try value.encode(to: self)
             let slot = slots.removeLast()
             if slot.container == nil && !slot.wroteSingle {
                 // The value wrote nothing: an empty object, as JSON would.
-                bytes.append(CompactTag.objectStart)
-                bytes.append(CompactTag.objectEnd)
+                append(CompactTag.objectStart)
+                append(CompactTag.objectEnd)
             }
             try close(to: slot.depth)
         }
@@ -157,12 +215,12 @@ final class CompactEncoding: Encoder {
     /// Ends the innermost open container.
     func closeInnermost() {
         open.removeLast()
-        bytes.append(openEnds.removeLast())
+        append(openEnds.removeLast())
     }
 
     func openContainer(_ tag: UInt8) -> Int {
         nextID += 1
-        bytes.append(tag)
+        append(tag)
         open.append(nextID)
         openEnds.append(tag == CompactTag.objectStart ? CompactTag.objectEnd : CompactTag.end)
         return nextID
@@ -180,15 +238,64 @@ final class CompactEncoding: Encoder {
         if let index = slots.indices.last { slots[index].wroteSingle = true }
     }
 
+    // MARK: Output
+
     @inline(__always)
-    func writeVarint(_ value: UInt64) { bytes.appendVarint(value) }
+    private func reserve(_ needed: Int) {
+        if capacity - count < needed { grow(needed) }
+    }
+
+    @inline(never)
+    private func grow(_ needed: Int) {
+        let newCapacity = max(capacity * 2, count + needed)
+        let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        newBase.initialize(from: base, count: count)
+        base.deallocate()
+        base = newBase
+        capacity = newCapacity
+    }
+
+    @inline(__always)
+    func append(_ byte: UInt8) {
+        reserve(1)
+        base[count] = byte
+        count += 1
+    }
+
+    @inline(__always)
+    func append(contentsOf bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+        reserve(bytes.count)
+        UnsafeMutableRawPointer(base + count).copyMemory(from: source, byteCount: bytes.count)
+        count += bytes.count
+    }
+
+    @inline(__always)
+    func appendLE<T: FixedWidthInteger>(_ value: T) {
+        reserve(MemoryLayout<T>.size)
+        UnsafeMutableRawPointer(base + count).storeBytes(of: value.littleEndian, as: T.self)
+        count += MemoryLayout<T>.size
+    }
+
+    @inline(__always)
+    func writeVarint(_ value: UInt64) {
+        reserve(10)
+        var value = value
+        while value >= 0x80 {
+            base[count] = UInt8(truncatingIfNeeded: value) | 0x80
+            count += 1
+            value >>= 7
+        }
+        base[count] = UInt8(value)
+        count += 1
+    }
 
     @inline(__always)
     func writeUnsigned(_ value: UInt64) {
         if value < 0x80 {
-            bytes.append(CompactTag.smallUnsigned | UInt8(value))
+            append(CompactTag.smallUnsigned | UInt8(value))
         } else {
-            bytes.append(CompactTag.unsigned)
+            append(CompactTag.unsigned)
             writeVarint(value)
         }
     }
@@ -196,9 +303,9 @@ final class CompactEncoding: Encoder {
     @inline(__always)
     func writeSigned(_ value: Int64) {
         if value >= 0 && value < 0x80 {
-            bytes.append(CompactTag.smallUnsigned | UInt8(value))
+            append(CompactTag.smallUnsigned | UInt8(value))
         } else {
-            bytes.append(CompactTag.signed)
+            append(CompactTag.signed)
             writeVarint(UInt64(bitPattern: (value << 1) ^ (value >> 63)))
         }
     }
@@ -206,19 +313,19 @@ final class CompactEncoding: Encoder {
     /// -0.0 keeps its sign; every NaN is written as the canonical quiet NaN.
     @inline(__always)
     func writeDouble(_ value: Double) {
-        bytes.append(CompactTag.double)
-        bytes.appendLE(value.isNaN ? CompactTag.canonicalDoubleNaN : value.bitPattern)
+        append(CompactTag.double)
+        appendLE(value.isNaN ? CompactTag.canonicalDoubleNaN : value.bitPattern)
     }
 
     @inline(__always)
     func writeFloat(_ value: Float) {
-        bytes.append(CompactTag.float)
-        bytes.appendLE(value.isNaN ? CompactTag.canonicalFloatNaN : value.bitPattern)
+        append(CompactTag.float)
+        appendLE(value.isNaN ? CompactTag.canonicalFloatNaN : value.bitPattern)
     }
 
     @inline(__always)
     func writeString(_ value: String) {
-        bytes.append(CompactTag.string)
+        append(CompactTag.string)
         writeUTF8(value)
     }
 
@@ -228,7 +335,7 @@ final class CompactEncoding: Encoder {
         var value = value
         value.withUTF8 { utf8 in
             writeVarint(UInt64(utf8.count) + 1)
-            bytes.append(contentsOf: utf8)
+            append(contentsOf: UnsafeRawBufferPointer(utf8))
         }
     }
 
@@ -237,7 +344,7 @@ final class CompactEncoding: Encoder {
         var value = value
         value.withUTF8 { utf8 in
             writeVarint(UInt64(utf8.count))
-            bytes.append(contentsOf: utf8)
+            append(contentsOf: UnsafeRawBufferPointer(utf8))
         }
     }
 
@@ -269,11 +376,11 @@ struct CompactKeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol {
 
     mutating func encodeNil(forKey key: Key) throws {
         try self.key(key)
-        encoding.bytes.append(CompactTag.null)
+        encoding.append(CompactTag.null)
     }
     mutating func encode(_ value: Bool, forKey key: Key) throws {
         try self.key(key)
-        encoding.bytes.append(value ? CompactTag.true : CompactTag.false)
+        encoding.append(value ? CompactTag.true : CompactTag.false)
     }
     mutating func encode(_ value: String, forKey key: Key) throws {
         try self.key(key)
@@ -367,11 +474,11 @@ struct CompactUnkeyedEncoder: UnkeyedEncodingContainer {
 
     mutating func encodeNil() throws {
         try element()
-        encoding.bytes.append(CompactTag.null)
+        encoding.append(CompactTag.null)
     }
     mutating func encode(_ value: Bool) throws {
         try element()
-        encoding.bytes.append(value ? CompactTag.true : CompactTag.false)
+        encoding.append(value ? CompactTag.true : CompactTag.false)
     }
     mutating func encode(_ value: String) throws {
         try element()
@@ -455,11 +562,11 @@ struct CompactSingleEncoder: SingleValueEncodingContainer {
 
     mutating func encodeNil() throws {
         encoding.markSingle()
-        encoding.bytes.append(CompactTag.null)
+        encoding.append(CompactTag.null)
     }
     mutating func encode(_ value: Bool) throws {
         encoding.markSingle()
-        encoding.bytes.append(value ? CompactTag.true : CompactTag.false)
+        encoding.append(value ? CompactTag.true : CompactTag.false)
     }
     mutating func encode(_ value: String) throws {
         encoding.markSingle()
@@ -535,4 +642,36 @@ struct CompactNestedEncoder: Encoder {
     }
 
     func singleValueContainer() -> any SingleValueEncodingContainer { CompactSingleEncoder(encoding: encoding) }
+}
+
+/// Four type identities held inline (no allocation), for the encoder's conformance cache.
+struct InlineTypeSet {
+    private var slots: (ObjectIdentifier?, ObjectIdentifier?, ObjectIdentifier?, ObjectIdentifier?) = (
+        nil, nil, nil, nil
+    )
+    var count: Int { 4 }
+
+    @inline(__always)
+    func contains(_ type: ObjectIdentifier) -> Bool {
+        slots.0 == type || slots.1 == type || slots.2 == type || slots.3 == type
+    }
+
+    subscript(index: Int) -> ObjectIdentifier? {
+        get {
+            switch index {
+            case 0: slots.0
+            case 1: slots.1
+            case 2: slots.2
+            default: slots.3
+            }
+        }
+        set {
+            switch index {
+            case 0: slots.0 = newValue
+            case 1: slots.1 = newValue
+            case 2: slots.2 = newValue
+            default: slots.3 = newValue
+            }
+        }
+    }
 }

@@ -41,11 +41,14 @@ public final class AppendTicket: Sendable {
 
     /// Completes the ticket: every waiter, present and later, gets `result`. Later calls do nothing.
     @_spi(JournalStores) public func complete(_ result: Result<ClosedRange<UInt64>, JournalError>) {
-        let waiting = state.withLock { state -> [CheckedContinuation<Outcome, Never>] in
-            guard case .pending(let first, let more) = state else { return [] }
+        // No array is built for the usual single waiter (this is on every acknowledgement's path).
+        let waiting = state.withLock {
+            state -> (first: CheckedContinuation<Outcome, Never>?, more: [CheckedContinuation<Outcome, Never>]) in
+            guard case .pending(let first, let more) = state else { return (nil, []) }
             state = .done(result)
-            return (first.map { [$0] } ?? []) + more
+            return (first, more)
         }
-        for continuation in waiting { continuation.resume(returning: result) }
+        waiting.first?.resume(returning: result)
+        for continuation in waiting.more { continuation.resume(returning: result) }
     }
 }

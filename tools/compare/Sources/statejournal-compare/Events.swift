@@ -187,3 +187,10 @@ struct EventBinaryCodec: ValueCodec {
         return Event(type: try string(), room: try string(), user: try string(), id: id, ts: ts, text: try string())
     }
 }
+
+/// Foundation's JSON as StateJournal's message codec (`ChildSpec(messageCodec:)`): the runtime
+/// measured with the same encoding as the JSON peers, so that the storage is compared alone.
+struct JSONEventCodec: ValueCodec {
+    func encode(_ event: Event) throws -> [UInt8] { try Encoding.json.encode(event) }
+    func decode(_ bytes: UnsafeRawBufferPointer) throws -> Event { try Encoding.json.decode(bytes) }
+}

@@ -7,17 +7,20 @@ enum ReplaySystem: Hashable, Sendable, CustomStringConvertible {
     case stateJournal(snapshot: Bool)
     /// StateJournal with a hand-written message codec (`EventBinaryCodec`) instead of `Codable`.
     case stateJournalBinary
+    /// StateJournal with Foundation's JSON as its message codec, as the JSON peers decode.
+    case stateJournalJSON
     case sqlite(Encoding)
     case files(Encoding)
 
     static let all: [ReplaySystem] =
-        [.stateJournal(snapshot: false), .stateJournal(snapshot: true), .stateJournalBinary]
+        [.stateJournal(snapshot: false), .stateJournal(snapshot: true), .stateJournalBinary, .stateJournalJSON]
         + Encoding.allCases.flatMap { [ReplaySystem.sqlite($0), .files($0)] }
 
     var system: String {
         switch self {
         case .stateJournal(let snapshot): snapshot ? "StateJournal, snapshot" : "StateJournal"
         case .stateJournalBinary: "StateJournal, own codec"
+        case .stateJournalJSON: "StateJournal, JSON codec"
         case .sqlite: "SQLite WAL"
         case .files(let encoding): encoding == .json ? "JSON lines" : "length-prefixed file"
         }
@@ -27,6 +30,7 @@ enum ReplaySystem: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .stateJournal: "compact"
         case .stateJournalBinary: "hand-written"
+        case .stateJournalJSON: "json"
         case .sqlite(let encoding), .files(let encoding): encoding.rawValue
         }
     }
@@ -36,6 +40,9 @@ enum ReplaySystem: Hashable, Sendable, CustomStringConvertible {
         let options = JournalStore.options(.written)
         if self == .stateJournalBinary {
             return ChildSpec(id: "p\(p)", process: EventLog(), options: options, messageCodec: EventBinaryCodec())
+        }
+        if self == .stateJournalJSON {
+            return ChildSpec(id: "p\(p)", process: EventLog(), options: options, messageCodec: JSONEventCodec())
         }
         return ChildSpec(id: "p\(p)", process: EventLog(), options: options)
     }
@@ -99,7 +106,7 @@ private func prepareReplay(_ system: ReplaySystem, directory: String, processes:
     -> [RoomState]
 {
     switch system {
-    case .stateJournal, .stateJournalBinary:
+    case .stateJournal, .stateJournalBinary, .stateJournalJSON:
         // Through the public API, pipelined (several senders per process), at `.written`.
         let snapshot = system == .stateJournal(snapshot: true)
         let supervisor = Supervisor(directory: directory, logger: quietLogger)
@@ -147,7 +154,7 @@ private func prepareReplay(_ system: ReplaySystem, directory: String, processes:
 /// One restart of every process: the state each one has when it is running again.
 private func replay(_ system: ReplaySystem, directory: String, processes: Int) async throws -> [RoomState] {
     switch system {
-    case .stateJournal, .stateJournalBinary:
+    case .stateJournal, .stateJournalBinary, .stateJournalJSON:
         let supervisor = Supervisor(directory: directory, logger: quietLogger)
         let handles = try await withThrowingTaskGroup(of: (Int, ProcessHandle<EventLog>).self) { group in
             for p in 0..<processes {

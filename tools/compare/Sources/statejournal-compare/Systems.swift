@@ -22,6 +22,8 @@ protocol EventStore: Sendable {
 /// Swift server would write by hand for the same job.
 enum SystemKind: Hashable, Sendable, CustomStringConvertible {
     case stateJournal(DurabilityLevel)
+    /// StateJournal at `.written` with Foundation's JSON as its message codec.
+    case stateJournalJSON
     case sqlite(SQLiteMode, Encoding)
     case files(FileMode, Encoding)
 
@@ -35,17 +37,27 @@ enum SystemKind: Hashable, Sendable, CustomStringConvertible {
 
     enum FileMode: String, Hashable, Sendable, CaseIterable {
         case write = "write/msg"
+        /// A synchronous `write()` on the sending task's own thread, no hand-off: what a user
+        /// writes by hand (it blocks a cooperative thread for the call).
+        case writeInline = "write/msg, caller's thread"
         case syncPerMessage = "fdatasync/msg"
         case syncPerBatch = "fdatasync/batch"
     }
 
-    var isStateJournal: Bool { if case .stateJournal = self { true } else { false } }
+    var isStateJournal: Bool {
+        switch self {
+        case .stateJournal, .stateJournalJSON: true
+        default: false
+        }
+    }
 
     /// What survives: `written` survives kill -9 of the program, `synced` survives power loss too.
     var guarantee: String {
         switch self {
         case .stateJournal(.buffered): "buffered"
-        case .stateJournal(.written), .sqlite(.normalPerMessage, _), .files(.write, _): "written"
+        case .stateJournal(.written), .stateJournalJSON, .sqlite(.normalPerMessage, _), .files(.write, _),
+            .files(.writeInline, _):
+            "written"
         default: "synced"
         }
     }
@@ -53,6 +65,7 @@ enum SystemKind: Hashable, Sendable, CustomStringConvertible {
     var system: String {
         switch self {
         case .stateJournal(let level): "StateJournal .\(level.rawValue)"
+        case .stateJournalJSON: "StateJournal .written"
         case .sqlite(let mode, _): "SQLite WAL \(mode.rawValue)"
         case .files(let mode, _): "files \(mode.rawValue)"
         }
@@ -61,6 +74,7 @@ enum SystemKind: Hashable, Sendable, CustomStringConvertible {
     var encoding: String {
         switch self {
         case .stateJournal: "compact"
+        case .stateJournalJSON: "json"
         case .sqlite(_, let encoding), .files(_, let encoding): encoding.rawValue
         }
     }
@@ -72,13 +86,15 @@ enum SystemKind: Hashable, Sendable, CustomStringConvertible {
             SQLiteMode.allCases.map { SystemKind.sqlite($0, encoding) }
                 + FileMode.allCases.map { SystemKind.files($0, encoding) }
         }
-    static let all: [SystemKind] = DurabilityLevel.allCases.map { .stateJournal($0) } + peers
+    static let all: [SystemKind] = DurabilityLevel.allCases.map { .stateJournal($0) } + [.stateJournalJSON] + peers
 
     func make(directory: String, processes: Int) async throws -> any EventStore {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         switch self {
         case .stateJournal(let level):
-            return try await JournalStore(directory: directory, processes: processes, level: level)
+            return try await JournalStore(directory: directory, processes: processes, level: level, encoding: .compact)
+        case .stateJournalJSON:
+            return try await JournalStore(directory: directory, processes: processes, level: .written, encoding: .json)
         case .sqlite(let mode, let encoding):
             return try SQLiteStore(directory: directory, mode: mode, encoding: encoding)
         case .files(let mode, let encoding):
@@ -95,6 +111,7 @@ let quietLogger = Logger(label: "statejournal-compare") { _ in SwiftLogNoOpLogHa
 final class JournalStore: EventStore {
     let supervisor: Supervisor
     let handles: [ProcessHandle<EventLog>]
+    let encoding: Encoding
 
     static func options(_ level: SystemKind.DurabilityLevel) -> ProcessOptions {
         let durability: Durability =
@@ -108,13 +125,18 @@ final class JournalStore: EventStore {
         return options
     }
 
-    init(directory: String, processes: Int, level: SystemKind.DurabilityLevel) async throws {
+    init(directory: String, processes: Int, level: SystemKind.DurabilityLevel, encoding: Encoding) async throws {
         supervisor = Supervisor(directory: directory, logger: quietLogger)
+        self.encoding = encoding
         var handles: [ProcessHandle<EventLog>] = []
         handles.reserveCapacity(processes)
         let options = Self.options(level)
         for p in 0..<processes {
-            handles.append(try await supervisor.start(ChildSpec(id: "p\(p)", process: EventLog(), options: options)))
+            let spec =
+                encoding == .json
+                ? ChildSpec(id: "p\(p)", process: EventLog(), options: options, messageCodec: JSONEventCodec())
+                : ChildSpec(id: "p\(p)", process: EventLog(), options: options)
+            handles.append(try await supervisor.start(spec))
         }
         self.handles = handles
     }
@@ -129,8 +151,7 @@ final class JournalStore: EventStore {
         try handles.map { handle in
             var events: [Event] = []
             let reader = try JournalReader(path: handle.journalPath)
-            try reader.forEachMessage { _, bytes in events.append(try CompactDecoder().decode(Event.self, from: bytes))
-            }
+            try reader.forEachMessage { _, bytes in events.append(try encoding.decode(bytes)) }
             return events
         }
     }
@@ -267,6 +288,10 @@ final class FileStore: EventStore, @unchecked Sendable {
     func append(process: Int, _ event: Event) async throws {
         let record = try Self.record(event, encoding: encoding)
         let log = logs[process]
+        if mode == .writeInline {
+            try log.lock.withLock { try record.withUnsafeBytes { try writeAll(log.fd, $0) } }
+            return
+        }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             log.lock.lock()
             log.pending.append((record, continuation))

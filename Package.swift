@@ -49,7 +49,8 @@ let package = Package(
         // Linux calls that Glibc hides behind _GNU_SOURCE (syncfs, flock, thread names).
         .target(name: "CStateJournalLinux"),
         // The only importer of Glibc: system calls with one retry-on-EINTR helper, typed errno,
-        // fault injection (debug builds only), the I/O threads and locks. Internal to the package.
+        // fault injection (debug builds only), the I/O threads, locks and per-thread slots. Internal
+        // to the package.
         .target(
             name: "StateJournalSystem",
             dependencies: ["CStateJournalLinux"],

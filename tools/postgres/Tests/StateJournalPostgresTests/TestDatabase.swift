@@ -45,13 +45,26 @@ enum TestDatabase {
             do {
                 try await store.prepare()
                 let result = try await body(store)
-                try await client.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \"\(schema)\" CASCADE"))
+                try await dropSchema(schema, client)
                 group.cancelAll()
                 return result
             } catch {
                 _ = try? await client.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \"\(schema)\" CASCADE"))
                 group.cancelAll()
                 throw error
+            }
+        }
+    }
+
+    /// Drops a test's schema. A drop can lose a deadlock to a statement of the test still ending
+    /// in the server (a stalled backend, a lease renewal); it is tried again, up to five times.
+    static func dropSchema(_ schema: String, _ client: PostgresClient) async throws {
+        for attempt in 1...5 {
+            do {
+                try await client.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \"\(schema)\" CASCADE"))
+                return
+            } catch  where attempt < 5 {
+                try await Task.sleep(for: .milliseconds(500))
             }
         }
     }

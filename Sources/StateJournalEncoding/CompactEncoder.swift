@@ -89,7 +89,6 @@ final class CompactEncoding: Encoder {
     @exclusivity(unchecked) private var slots: [(depth: Int, container: Int?, wroteSingle: Bool)] = []
     /// Types recently found not to be `CompactCanonicalEncodable` (kept across values).
     @exclusivity(unchecked) private var plainTypes = InlineTypeSet()
-    @exclusivity(unchecked) private var nextPlainType = 0
 
     /// A kept encoding's buffer beyond this size is given back rather than kept for the next value.
     private static let keptCapacity = 64 * 1024
@@ -172,14 +171,12 @@ final class CompactEncoding: Encoder {
         // A cast to `any CompactCanonicalEncodable` is a conformance lookup (about a tenth of
         // encoding a small struct); the types last found not to conform are remembered.
         let type = ObjectIdentifier(T.self)
-        if !plainTypes.contains(type), let v = value as? any CompactCanonicalEncodable {
+        let knownPlain = plainTypes.contains(type)
+        if !knownPlain, let v = value as? any CompactCanonicalEncodable {
             try v.encodeCanonical(into: self)
             markSingle()
         } else {
-            if !plainTypes.contains(type) {
-                plainTypes[nextPlainType] = type
-                nextPlainType = (nextPlainType + 1) % plainTypes.count
-            }
+            if !knownPlain { plainTypes.insert(type) }
             slots.append((open.count, nil, false))
             try value.encode(to: self)
             let slot = slots.removeLast()
@@ -644,34 +641,19 @@ struct CompactNestedEncoder: Encoder {
     func singleValueContainer() -> any SingleValueEncodingContainer { CompactSingleEncoder(encoding: encoding) }
 }
 
-/// Four type identities held inline (no allocation), for the encoder's conformance cache.
+/// The last four type identities inserted, held inline (no allocation), for the encoder's
+/// conformance cache: an insert replaces the oldest.
 struct InlineTypeSet {
     private var slots: (ObjectIdentifier?, ObjectIdentifier?, ObjectIdentifier?, ObjectIdentifier?) = (
         nil, nil, nil, nil
     )
-    var count: Int { 4 }
 
     @inline(__always)
     func contains(_ type: ObjectIdentifier) -> Bool {
         slots.0 == type || slots.1 == type || slots.2 == type || slots.3 == type
     }
 
-    subscript(index: Int) -> ObjectIdentifier? {
-        get {
-            switch index {
-            case 0: slots.0
-            case 1: slots.1
-            case 2: slots.2
-            default: slots.3
-            }
-        }
-        set {
-            switch index {
-            case 0: slots.0 = newValue
-            case 1: slots.1 = newValue
-            case 2: slots.2 = newValue
-            default: slots.3 = newValue
-            }
-        }
+    mutating func insert(_ type: ObjectIdentifier) {
+        slots = (type, slots.0, slots.1, slots.2)
     }
 }

@@ -125,27 +125,233 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         self.state = process.initialState
     }
 
-    private func error(_ code: ProcessError.Code, _ message: String, sequence: UInt64? = nil, cause: (any Error)? = nil)
-        -> ProcessError
-    {
+    private nonisolated func error(
+        _ code: ProcessError.Code, _ message: String, sequence: UInt64? = nil, cause: (any Error)? = nil
+    ) -> ProcessError {
         ProcessError(
             code: code, message: message, processID: id, journal: journalPath, sequence: sequence, cause: cause)
     }
 
     // MARK: Sending
 
-    /// Applies and journals `message`. Waits (cancellably, up to `timeout`) while the process
-    /// restarts; from the moment it applies the message and hands it to the writer, the
-    /// outcome is the journal's: acknowledged or a journal error, never abandoned half-way.
-    func send(_ message: P.Message, timeout: Duration?) async throws -> UInt64 {
-        try await send(message, timeout: timeout, reply: { _ in () }).sequence
-    }
+    /// Sends waiting for the next turn (see ``Mailbox``).
+    nonisolated let mailbox = Mailbox<P>()
 
     /// Validates, applies and journals `message`; `reply` runs on the state right after it was
     /// applied, in the same step (no other message in between). Returns once the message is
     /// acknowledged. A refusal (``JournaledProcess/validate(_:against:)`` threw) is thrown as
     /// is, with nothing applied or journaled, and the process goes on.
-    func send<R: Sendable>(
+    ///
+    /// While the process runs, the message goes through a turn, batched with the other sends
+    /// waiting (``Mailbox``); otherwise, and when a crash in the turn left it unapplied, through
+    /// ``sendDirect(_:timeout:reply:)``, which waits for the process to run again.
+    nonisolated func send(
+        _ message: P.Message, timeout: Duration?, reply: (@Sendable (P.State) -> any Sendable)?
+    ) async throws -> (sequence: UInt64, reply: (any Sendable)?) {
+        var outcome: Mailbox<P>.Outcome
+        if mailbox.tryTakeTurn() {
+            outcome = await runTurn(own: message, reply: reply)
+        } else {
+            outcome = await mailbox.wait(message, reply: reply)
+            if case .takeTurn = outcome { outcome = await runTurn(own: message, reply: reply) }
+        }
+        switch outcome {
+        case .acknowledged(let sequence, let reply): return (sequence, reply)
+        case .failed(let error): throw error
+        case .direct, .takeTurn:
+            return try await sendDirect(message, timeout: timeout, reply: { state in reply?(state) })
+        }
+    }
+
+    /// What a turn has applied and not yet handed to the journal, and what it handed.
+    private struct Turn {
+        /// Encoded messages for the next `submit`, in order.
+        var bytes: [[UInt8]] = []
+        /// Their senders (nil: the turn's own) and replies, in the same order.
+        var senders: [(continuation: CheckedContinuation<Mailbox<P>.Outcome, Never>?, reply: (any Sendable)?)] = []
+        /// The sequence number of `bytes[0]`.
+        var firstSequence: UInt64 = 0
+        /// The tickets submitted, in order.
+        var tickets: [AppendTicket] = []
+        /// The turn's own message: answered already, or where it was submitted.
+        var own: Mailbox<P>.Outcome?
+        var ownTicket: (ticket: AppendTicket, offset: Int, reply: (any Sendable)?)?
+    }
+
+    /// Runs a turn that starts with the caller's message; returns its outcome.
+    private func runTurn(own message: P.Message, reply: (@Sendable (P.State) -> any Sendable)?) async
+        -> Mailbox<P>.Outcome
+    {
+        await runTurn([Mailbox<P>.Entry(message: message, reply: reply, continuation: nil)])
+    }
+
+    /// Applies `first` and every send that queues meanwhile, in order, handing them to the
+    /// journal in batches; returns once what it submitted is acknowledged (or failed), with the
+    /// outcome of its own message (the entry without a continuation), if any.
+    private func runTurn(_ first: [Mailbox<P>.Entry]) async -> Mailbox<P>.Outcome {
+        var turn = Turn()
+        var batch = first
+        let turnWriter = writer
+        while true {
+            guard case .running = phase, let writer, writer === turnWriter else {
+                for entry in batch { answer(entry, .direct, in: &turn) }
+                for entry in mailbox.endTurnTakingAll() { entry.answer(.direct) }
+                break
+            }
+            turn.firstSequence = writer.nextSequence
+            for entry in batch { apply(entry, in: &turn, writer: writer) }
+            submit(&turn, to: writer)
+            metrics.turnMessages.record(batch.count)
+            batch = mailbox.takeQueuedOrEndTurn()
+            if batch.isEmpty { break }
+        }
+        // Acknowledged in order: what the last ticket covers acknowledges everything before.
+        for ticket in turn.tickets {
+            do {
+                let range = try await ticket.value()
+                if case .running = phase, let writer, writer === turnWriter { acknowledge(through: range.upperBound) }
+            } catch let cause {
+                if case .running = phase, let writer, writer === turnWriter {
+                    crash(error(.journalFailed, "the journal failed; messages are not acknowledged", cause: cause))
+                }
+                break
+            }
+        }
+        if let own = turn.own { return own }
+        guard let (ticket, offset, reply) = turn.ownTicket else { return .direct }
+        do {
+            let range = try await ticket.value()
+            return .acknowledged(range.lowerBound + UInt64(offset), reply: reply)
+        } catch let cause {
+            return .failed(
+                error(
+                    .journalFailed, "the journal failed; the message is not acknowledged",
+                    sequence: turn.firstSequence, cause: cause))
+        }
+    }
+
+    private func answer(_ entry: Mailbox<P>.Entry, _ outcome: Mailbox<P>.Outcome, in turn: inout Turn) {
+        if entry.continuation == nil { turn.own = outcome } else { entry.answer(outcome) }
+    }
+
+    /// Validates, applies and encodes one message of a turn, and adds it to the next submit.
+    private func apply(_ entry: Mailbox<P>.Entry, in turn: inout Turn, writer: any OwnedJournal) {
+        guard case .running = phase else {
+            // An earlier message of this batch crashed the process: this one waits for the restart.
+            answer(entry, .direct, in: &turn)
+            return
+        }
+        let sequence = turn.firstSequence + UInt64(turn.bytes.count)
+        do {
+            try process.validate(entry.message, against: state)
+        } catch let refusal {
+            metrics.refused.increment()
+            answer(entry, .failed(refusal), in: &turn)
+            return
+        }
+        do {
+            try process.apply(entry.message, to: &state)
+        } catch let cause {
+            metrics.rejected.increment()
+            let failure = error(
+                .rejected, "apply threw; the message was not journaled and the process crashed", sequence: sequence,
+                cause: cause)
+            // The messages applied before it in this turn were accepted: they are journaled.
+            submit(&turn, to: writer)
+            crash(failure)
+            answer(entry, .failed(failure), in: &turn)
+            return
+        }
+        let bytes: [UInt8]
+        do {
+            bytes = try messageCodec.encode(entry.message)
+        } catch let cause {
+            let failure = error(
+                .encodingFailed, "the message could not be encoded; the process crashed", sequence: sequence,
+                cause: cause)
+            submit(&turn, to: writer)
+            crash(failure)
+            answer(entry, .failed(failure), in: &turn)
+            return
+        }
+        lastSequence = sequence
+        // Kept for live subscribers only; one that subscribes later and misses this message
+        // sees the gap and reads it from the journal.
+        if !subscriptions.isEmpty { unacknowledged.append((sequence, entry.message)) }
+        turn.bytes.append(bytes)
+        turn.senders.append((entry.continuation, entry.reply?(state)))
+        metrics.appends.increment()
+        metrics.appendedBytes.increment(by: bytes.count)
+        if dueAfterAppend(bytes: bytes.count) {
+            // A digest or snapshot is queued right after its message.
+            submit(&turn, to: writer)
+            afterAppend(writer: writer)
+        }
+    }
+
+    /// Hands what the turn applied to the journal as one batch; its senders are answered from
+    /// the journal's completion, on the store's thread, each with its own sequence number.
+    private func submit(_ turn: inout Turn, to writer: any OwnedJournal) {
+        guard !turn.bytes.isEmpty else { return }
+        let ticket = writer.submit(contentsOf: turn.bytes)
+        turn.tickets.append(ticket)
+        var waiting = false
+        for (offset, sender) in turn.senders.enumerated() {
+            if sender.continuation == nil {
+                turn.ownTicket = (ticket, offset, sender.reply)
+            } else {
+                waiting = true
+            }
+        }
+        if waiting {
+            let senders = turn.senders
+            let first = turn.firstSequence
+            let (id, journal) = (self.id, journalPath)
+            ticket.whenComplete { result in
+                switch result {
+                case .success(let range):
+                    for (offset, sender) in senders.enumerated() {
+                        sender.continuation?.resume(
+                            returning: .acknowledged(range.lowerBound + UInt64(offset), reply: sender.reply))
+                    }
+                case .failure(let cause):
+                    for (offset, sender) in senders.enumerated() {
+                        sender.continuation?.resume(
+                            returning: .failed(
+                                ProcessError(
+                                    code: .journalFailed,
+                                    message: "the journal failed; the message is not acknowledged",
+                                    processID: id, journal: journal, sequence: first + UInt64(offset), cause: cause)))
+                    }
+                }
+            }
+        }
+        turn.firstSequence += UInt64(turn.bytes.count)
+        turn.bytes.removeAll(keepingCapacity: true)
+        turn.senders.removeAll(keepingCapacity: true)
+    }
+
+    /// Tests: sends queue up instead of taking a turn, until ``runHeldTurn()``.
+    nonisolated func holdTurns() async {
+        while !mailbox.hold() { await Task.yield() }
+    }
+
+    /// Tests: how many sends wait for a turn.
+    nonisolated var queuedSends: Int { mailbox.queued }
+
+    /// Tests: runs one turn for every send queued since ``holdTurns()``.
+    func runHeldTurn() async {
+        mailbox.release()
+        let queued = mailbox.takeQueuedOrEndTurn()
+        guard !queued.isEmpty else { return }
+        _ = await runTurn(queued)
+    }
+
+    /// Applies and journals `message` on the actor, one message at a time: for a process that is
+    /// not running (it waits, cancellably, up to `timeout`, while the process restarts). From
+    /// the moment it applies the message and hands it to the writer, the outcome is the
+    /// journal's: acknowledged or a journal error, never abandoned half-way.
+    func sendDirect<R: Sendable>(
         _ message: P.Message, timeout: Duration?, reply: @Sendable (P.State) -> R
     ) async throws -> (sequence: UInt64, reply: R) {
         try await waitUntilRunning(timeout: timeout)
@@ -180,13 +386,11 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         // Queued now, on this actor: the journal's order is the order of apply.
         let ticket = writer.submit(contentsOf: [bytes])
         lastSequence = sequence
-        // Kept for live subscribers only; one that subscribes later and misses this message
-        // sees the gap and reads it from the journal.
         if !subscriptions.isEmpty { unacknowledged.append((sequence, message)) }
         let answer = reply(state)
         metrics.appends.increment()
         metrics.appendedBytes.increment(by: bytes.count)
-        afterAppend(bytes: bytes.count, writer: writer)
+        if dueAfterAppend(bytes: bytes.count) { afterAppend(writer: writer) }
         do {
             let range = try await ticket.value()
             if case .running = phase, writer === self.writer { acknowledge(through: range.lowerBound) }
@@ -264,18 +468,33 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         }
     }
 
-    /// Digests and snapshots, queued right after the message they follow.
-    private func afterAppend(bytes: Int, writer: any OwnedJournal) {
+    /// Counts an appended message; true when a digest or a snapshot is due after it.
+    private func dueAfterAppend(bytes: Int) -> Bool {
         messagesSinceSnapshot += 1
         bytesSinceSnapshot += bytes
-        if let interval = options.determinismCheckInterval, let stateCodec {
+        var due = false
+        if let interval = options.determinismCheckInterval, stateCodec != nil {
             messagesSinceDigest += 1
-            if messagesSinceDigest >= interval {
-                messagesSinceDigest = 0
-                if let encoded = try? stateCodec.encode(state) {
-                    let value = encoded.withUnsafeBytes { StateDigest.digest(of: $0) }
-                    writer.recordStateDigest(StateDigest(sequence: lastSequence, value: value))
-                }
+            due = messagesSinceDigest >= interval
+        }
+        let policy = options.snapshots
+        if stateCodec != nil,
+            (policy.everyMessages.map { messagesSinceSnapshot >= $0 } ?? false)
+                || (policy.everyBytes.map { bytesSinceSnapshot >= $0 } ?? false)
+        {
+            due = true
+        }
+        return due
+    }
+
+    /// Queues the digest and the snapshot that are due, right after the message they follow
+    /// (already submitted).
+    private func afterAppend(writer: any OwnedJournal) {
+        if let interval = options.determinismCheckInterval, let stateCodec, messagesSinceDigest >= interval {
+            messagesSinceDigest = 0
+            if let encoded = try? stateCodec.encode(state) {
+                let value = encoded.withUnsafeBytes { StateDigest.digest(of: $0) }
+                writer.recordStateDigest(StateDigest(sequence: lastSequence, value: value))
             }
         }
         let policy = options.snapshots

@@ -28,9 +28,17 @@ public struct ProcessHandle<P: JournaledProcess>: Sendable {
     /// task (that wait is bounded by one write and, at `.synced`, one sync):
     /// a returned sequence number means acknowledged, a thrown
     /// ``ProcessError/Code/journalFailed`` means not acknowledged.
+    ///
+    /// Sends that arrive while the process is busy are taken together in its
+    /// next turn: applied one by one in the order they arrived, handed to the
+    /// journal as one batch, and each sender answered from the journal's
+    /// acknowledgement without entering the process again. A refusal, or an
+    /// `apply` that throws, in such a batch answers only its own sender: the
+    /// messages before it are journaled, those after it are applied after it
+    /// (after the restart, when `apply` threw).
     @discardableResult
     public func send(_ message: P.Message, timeout: Duration? = nil) async throws -> UInt64 {
-        try await cell.send(message, timeout: timeout)
+        try await cell.send(message, timeout: timeout, reply: nil).sequence
     }
 
     /// Sends `message` as ``send(_:timeout:)`` does and returns `reply`'s
@@ -42,16 +50,19 @@ public struct ProcessHandle<P: JournaledProcess>: Sendable {
     /// let count = try await cart.send(.add("apple", 2)) { $0.items["apple"] ?? 0 }
     /// ```
     public func send<R: Sendable>(
-        _ message: P.Message, timeout: Duration? = nil, reply: @Sendable (P.State) -> R
+        _ message: P.Message, timeout: Duration? = nil, reply: @escaping @Sendable (P.State) -> R
     ) async throws -> R {
-        try await cell.send(message, timeout: timeout, reply: reply).reply
+        let answer = try await cell.send(message, timeout: timeout, reply: { reply($0) })
+        // Safe: the reply is what `reply` returned.
+        return answer.reply as! R
     }
 
     /// As ``send(_:timeout:reply:)``, with the message's sequence number too.
     public func sendWithSequence<R: Sendable>(
-        _ message: P.Message, timeout: Duration? = nil, reply: @Sendable (P.State) -> R
+        _ message: P.Message, timeout: Duration? = nil, reply: @escaping @Sendable (P.State) -> R
     ) async throws -> (sequence: UInt64, reply: R) {
-        try await cell.send(message, timeout: timeout, reply: reply)
+        let answer = try await cell.send(message, timeout: timeout, reply: { reply($0) })
+        return (answer.sequence, answer.reply as! R)
     }
 
     /// The acknowledged messages from sequence number `from` on: those in the journal first, then
@@ -95,6 +106,21 @@ public struct ProcessHandle<P: JournaledProcess>: Sendable {
     /// supervisor: throws what the restart throws (a replay error), never retries. For the test kit.
     package func crashAndRestartInPlace() async throws {
         try await cell.crashAndRestartInPlace()
+    }
+
+    /// Sends queue up instead of entering the process, until ``runHeldTurn()``: a test makes a
+    /// batch of the sends it wants, in the order it wants. For tests.
+    package func holdTurns() async {
+        await cell.holdTurns()
+    }
+
+    /// How many sends wait for a turn. For tests.
+    package var queuedSends: Int { cell.queuedSends }
+
+    /// Applies and journals, in one turn, every send queued since ``holdTurns()``, and returns
+    /// once the batch is acknowledged (or failed). For tests.
+    package func runHeldTurn() async {
+        await cell.runHeldTurn()
     }
 
     /// What the last start or restart replayed.

@@ -1,0 +1,125 @@
+import StateJournalSystem
+
+/// Sends waiting for a process's next turn.
+///
+/// A process is an actor, and a send that entered it one message at a time would pay an actor
+/// hop, a suspension for its acknowledgement and a hop back on the actor for each message. The
+/// mailbox batches instead: the first sender that finds no turn under way takes the turn — it
+/// enters the actor and applies, encodes and hands to the journal its own message and every
+/// message that queued meanwhile, as one batch (one `submit`), then looks again until the
+/// mailbox is empty. The other senders only queue and wait; each is answered once, straight
+/// from the journal's completion (its sequence number and reply, or the error), without
+/// entering the actor.
+///
+/// The order is the one replay uses: messages are applied one by one on the actor in the order
+/// they queued, and a batch keeps that order in the journal. A turn only runs while the process
+/// runs: otherwise every queued send takes the direct path (``ProcessCell/sendDirect``), which
+/// waits for the restart with the sender's own timeout and cancellation.
+final class Mailbox<P: JournaledProcess>: Sendable {
+    /// A send waiting for a turn.
+    struct Entry: @unchecked Sendable {
+        // Unchecked: `reply` is a `@Sendable` closure and `message` is `Sendable`; the
+        // continuation is resumed exactly once, by the turn that took the entry.
+        let message: P.Message
+        /// Computes the sender's reply on the state right after its message (nil: no reply).
+        let reply: (@Sendable (P.State) -> any Sendable)?
+        /// nil for the message of the sender that runs the turn (it is answered on its own task).
+        let continuation: CheckedContinuation<Outcome, Never>?
+
+        func answer(_ outcome: Outcome) { continuation?.resume(returning: outcome) }
+    }
+
+    /// What a send gets from a turn.
+    enum Outcome: @unchecked Sendable {
+        // Unchecked: the reply is a value the sender's `@Sendable` reply closure returned.
+        /// Journaled and acknowledged per the process's durability.
+        case acknowledged(UInt64, reply: (any Sendable)?)
+        /// Refused by `validate` (the refusal as is), or the `ProcessError` of a crash or a
+        /// journal failure.
+        case failed(any Error)
+        /// Not applied: the process was not running; the sender goes the direct path.
+        case direct
+        /// The sender takes the turn (its message was not queued).
+        case takeTurn
+    }
+
+    private struct State {
+        var entries: [Entry] = []
+        /// A sender holds the turn (it has entered, or is entering, the actor).
+        var turnTaken = false
+        /// Tests hold turns so that many sends queue up for one.
+        var held = false
+    }
+
+    private let state = LockedValue(State())
+
+    /// Takes the turn when no one has it. One lock, no allocation: the path of a lone sender.
+    func tryTakeTurn() -> Bool {
+        state.withLock { state in
+            if state.turnTaken { return false }
+            state.turnTaken = true
+            return true
+        }
+    }
+
+    /// Queues a send and waits for its outcome, or returns ``Outcome/takeTurn`` at once when the
+    /// turn was given up meanwhile (the caller then runs it).
+    func wait(
+        _ message: P.Message, reply: (@Sendable (P.State) -> any Sendable)?
+    ) async -> Outcome {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Outcome, Never>) in
+            let queued = state.withLock { state in
+                if state.turnTaken {
+                    state.entries.append(Entry(message: message, reply: reply, continuation: continuation))
+                    return true
+                }
+                state.turnTaken = true
+                return false
+            }
+            if !queued { continuation.resume(returning: .takeTurn) }
+        }
+    }
+
+    /// The sends queued so far, in order; when there are none (and turns are not held for a
+    /// test), the turn is given up in the same step: a send that comes next takes it.
+    func takeQueuedOrEndTurn() -> [Entry] {
+        state.withLock { state in
+            if state.entries.isEmpty {
+                if !state.held { state.turnTaken = false }
+                return []
+            }
+            var taken: [Entry] = []
+            swap(&taken, &state.entries)
+            return taken
+        }
+    }
+
+    /// Every queued send, and the turn given up: the process is not running.
+    func endTurnTakingAll() -> [Entry] {
+        state.withLock { state in
+            if !state.held { state.turnTaken = false }
+            var taken: [Entry] = []
+            swap(&taken, &state.entries)
+            return taken
+        }
+    }
+
+    /// Tests: sends queue up instead of taking a turn until ``release()``. Returns false when a
+    /// turn is under way (try again).
+    func hold() -> Bool {
+        state.withLock { state in
+            if state.turnTaken { return false }
+            state.turnTaken = true
+            state.held = true
+            return true
+        }
+    }
+
+    /// Tests: ends ``hold()``; the caller runs the turn for the queued sends.
+    func release() {
+        state.withLock { $0.held = false }
+    }
+
+    /// Tests: how many sends wait.
+    var queued: Int { state.withLock { $0.entries.count } }
+}

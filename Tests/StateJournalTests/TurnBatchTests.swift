@@ -1,0 +1,150 @@
+import StateJournal
+import StateJournalStorage
+import Testing
+
+/// A process takes the sends that queued while it was busy as one batch in one turn (one
+/// `submit`, one frame). These tests build such a batch on purpose (sends held, then one
+/// turn) and check it against a sequential model: the order, the replies, the sequence
+/// numbers, the journal, the subscribers, and that one bad message touches only its sender.
+@Suite(.timeLimit(.minutes(5))) struct TurnBatchTests {
+    /// What one sender got.
+    enum Answer: Equatable {
+        case acknowledged(sequence: UInt64, balance: Int)
+        case refused(Account.Refusal)
+        case rejected
+    }
+
+    /// Queues `messages` one after the other while turns are held (each sender queued before
+    /// the next starts), runs one turn for all of them, and returns each sender's answer.
+    func sendAsOneBatch(_ messages: [Account.Message], to account: ProcessHandle<Account>) async throws -> [Answer] {
+        await account.holdTurns()
+        return try await withThrowingTaskGroup(of: (Int, Answer).self) { group in
+            for (index, message) in messages.enumerated() {
+                group.addTask {
+                    do {
+                        let (sequence, balance) = try await account.sendWithSequence(message) { $0.balance }
+                        return (index, .acknowledged(sequence: sequence, balance: balance))
+                    } catch let refusal as Account.Refusal {
+                        return (index, .refused(refusal))
+                    } catch let error as ProcessError where error.code == .rejected {
+                        return (index, .rejected)
+                    }
+                }
+                while account.queuedSends < index + 1 { try await Task.sleep(for: .milliseconds(1)) }
+            }
+            await account.runHeldTurn()
+            var answers = [Answer?](repeating: nil, count: messages.count)
+            for try await (index, answer) in group { answers[index] = answer }
+            return answers.map { $0! }
+        }
+    }
+
+    /// Frames of the journal at `path` that hold messages.
+    func messageFrames(at path: String) throws -> Int {
+        let reader = try JournalReader(path: path)
+        var frames = 0
+        while let frame = try reader.nextFrame() {
+            if !frame.messages.isEmpty { frames += 1 }
+        }
+        return frames
+    }
+
+    /// Ten deposits with an overdrawing withdrawal in the middle, queued as one batch: the nine
+    /// accepted messages get sequence numbers 1…9 in the order they queued, each reply is the
+    /// balance right after its own message, the journal holds them in that order in one frame,
+    /// a subscriber sees them acknowledged in that order, and the refused sender alone gets
+    /// its refusal.
+    @Test func aBatchIsJournaledAndAcknowledgedInOrderAndARefusalTouchesOnlyItsSender() async throws {
+        let directory = TemporaryDirectory()
+        let supervisor = Supervisor(directory: directory.path, logger: quietLogger)
+        try await supervisor.run {
+            let account = try await supervisor.start(
+                ChildSpec(id: "batch", process: Account(), options: fastOptions()))
+            let messages: [Account.Message] = [
+                .deposit(10), .deposit(20), .withdraw(5), .deposit(1), .withdraw(1000), .deposit(2),
+                .withdraw(3), .deposit(4), .deposit(5), .deposit(6),
+            ]
+            async let subscriber = {
+                var seen: [(UInt64, Account.Message)] = []
+                for try await event in account.messages(from: 1) {
+                    guard case .message(let sequence, let message) = event else { continue }
+                    seen.append((sequence, message))
+                    if seen.count == 9 { break }
+                }
+                return seen
+            }()
+            let answers = try await sendAsOneBatch(messages, to: account)
+
+            // The sequential model: the same messages, one at a time, in the order they queued.
+            var model = Account.State()
+            var expected: [Answer] = []
+            var accepted: [Account.Message] = []
+            for message in messages {
+                do throws(Account.Refusal) {
+                    try Account().validate(message, against: model)
+                } catch {
+                    expected.append(.refused(error))
+                    continue
+                }
+                try Account().apply(message, to: &model)
+                accepted.append(message)
+                expected.append(.acknowledged(sequence: UInt64(accepted.count), balance: model.balance))
+            }
+            #expect(answers == expected)
+            #expect(answers[4] == .refused(.insufficientFunds(balance: 26, asked: 1000)))
+
+            let journal = try Account.journal(at: account.journalPath)
+            #expect(journal.map(\.sequence) == Array(1...9))
+            #expect(journal.map(\.message) == accepted)
+            #expect(try messageFrames(at: account.journalPath) == 1, "the batch was handed to the journal as one")
+            let seen = try await subscriber
+            #expect(seen.map(\.0) == Array(1...9))
+            #expect(seen.map(\.1) == accepted)
+            #expect(try await account.state == model)
+            // The process went on: no crash, no restart.
+            #expect(await account.lastReplay?.messages == 0)
+            #expect(try await account.send(.deposit(1)) == 10)
+        }
+    }
+
+    /// A message whose `apply` throws in the middle of a batch crashes the process and fails
+    /// its own sender only: the messages before it are journaled and acknowledged, the ones
+    /// after it wait for the restart and are applied to the replayed state, and nothing of the
+    /// bad message is journaled.
+    @Test func aRejectionInTheMiddleOfABatchFailsOnlyItsSender() async throws {
+        let directory = TemporaryDirectory()
+        let supervisor = Supervisor(directory: directory.path, logger: quietLogger)
+        try await supervisor.run {
+            let account = try await supervisor.start(
+                ChildSpec(id: "poison", process: Account(), options: fastOptions()))
+            let before: [Account.Message] = [.deposit(1), .deposit(2), .deposit(3), .deposit(4)]
+            let after: [Account.Message] = [.deposit(100), .deposit(200), .deposit(300)]
+            let answers = try await sendAsOneBatch(before + [.deposit(-1)] + after, to: account)
+
+            #expect(
+                Array(answers.prefix(4)) == [
+                    .acknowledged(sequence: 1, balance: 1), .acknowledged(sequence: 2, balance: 3),
+                    .acknowledged(sequence: 3, balance: 6), .acknowledged(sequence: 4, balance: 10),
+                ])
+            #expect(answers[4] == .rejected)
+            // After the restart, on the replayed state (balance 10), in whatever order they came.
+            var afterSequences: [UInt64] = []
+            for answer in answers.suffix(3) {
+                guard case .acknowledged(let sequence, let balance) = answer else {
+                    Issue.record("a sender after the bad message was not acknowledged: \(answer)")
+                    continue
+                }
+                #expect(balance > 10, "applied to a state without the messages before the crash")
+                afterSequences.append(sequence)
+            }
+            #expect(afterSequences.sorted() == [5, 6, 7])
+
+            let journal = try Account.journal(at: account.journalPath)
+            #expect(journal.map(\.sequence) == Array(1...7))
+            #expect(Array(journal.map(\.message).prefix(4)) == before)
+            #expect(Set(journal.map(\.message).suffix(3).map { "\($0)" }) == Set(after.map { "\($0)" }))
+            #expect(try await account.state.balance == 610)
+            #expect(await account.lastReplay?.messages == 4, "the restart replayed the four messages before the crash")
+        }
+    }
+}

@@ -1,5 +1,8 @@
+import Foundation
+import Logging
 import StateJournal
-import StateJournalStorage
+@_spi(JournalStores) import StateJournalStorage
+import StateJournalSystem
 import Testing
 
 /// A process takes the sends that queued while it was busy as one batch in one turn (one
@@ -145,6 +148,120 @@ import Testing
             #expect(Set(journal.map(\.message).suffix(3).map { "\($0)" }) == Set(after.map { "\($0)" }))
             #expect(try await account.state.balance == 610)
             #expect(await account.lastReplay?.messages == 4, "the restart replayed the four messages before the crash")
+        }
+    }
+}
+
+/// A subscriber that goes live after a message was applied and before it was acknowledged still
+/// gets it, though no later message comes (the acknowledgement, not a next message, sends it
+/// back to the journal for what it missed).
+@Suite(.timeLimit(.minutes(1))) struct AcknowledgementWindowTests {
+    /// The file store, with a gate that holds every acknowledgement while it is closed.
+    final class GatedStore: JournalStore {
+        let inner: FileJournalStore
+        private let held = LockedValue(
+            (closed: false, tickets: [(AppendTicket, Result<ClosedRange<UInt64>, JournalError>)]()))
+
+        init(directory: String) { inner = FileJournalStore(directory: directory) }
+
+        func close() { held.withLock { $0.closed = true } }
+
+        func open() {
+            let released = held.withLock { held in
+                held.closed = false
+                defer { held.tickets = [] }
+                return held.tickets
+            }
+            for (ticket, result) in released { ticket.complete(result) }
+        }
+
+        /// Completes `ticket` with `result` now, or when the gate opens.
+        func pass(_ ticket: AppendTicket, _ result: Result<ClosedRange<UInt64>, JournalError>) {
+            let now = held.withLock { held in
+                if held.closed { held.tickets.append((ticket, result)) }
+                return !held.closed
+            }
+            if now { ticket.complete(result) }
+        }
+
+        func open(_ name: String, options: JournalOptions, logger: Logger) async throws(JournalError)
+            -> any OwnedJournal
+        {
+            Gated(inner: try await inner.open(name, options: options, logger: logger), store: self)
+        }
+        func list() async throws(JournalError) -> [StoredJournal] { try await inner.list() }
+        func replay(_ name: String, from sequence: UInt64, chunkMessages: Int) -> JournalReplay {
+            inner.replay(name, from: sequence, chunkMessages: chunkMessages)
+        }
+        func discard(_ journal: StoredJournal, logger: Logger) async throws(JournalError) {
+            try await inner.discard(journal, logger: logger)
+        }
+        func location(of name: String) -> String { inner.location(of: name) }
+    }
+
+    final class Gated: OwnedJournal {
+        let inner: any OwnedJournal
+        let store: GatedStore
+        init(inner: any OwnedJournal, store: GatedStore) {
+            self.inner = inner
+            self.store = store
+        }
+
+        var location: String { inner.location }
+        var nextSequence: UInt64 { inner.nextSequence }
+        func submit(contentsOf messages: [[UInt8]]) -> AppendTicket {
+            let ticket = AppendTicket()
+            let store = self.store
+            inner.submit(contentsOf: messages).whenComplete { store.pass(ticket, $0) }
+            return ticket
+        }
+        func flush() async throws(JournalError) { try await inner.flush() }
+        func replay(chunkMessages: Int) -> JournalReplay { inner.replay(chunkMessages: chunkMessages) }
+        func writeSnapshot(_ state: [UInt8], through sequence: UInt64) async throws(JournalError) {
+            try await inner.writeSnapshot(state, through: sequence)
+        }
+        func requestSnapshot(
+            _ state: [UInt8], through sequence: UInt64, then: @escaping @Sendable (Result<Void, JournalError>) -> Void
+        ) { inner.requestSnapshot(state, through: sequence, then: then) }
+        func recordStateDigest(_ digest: StateDigest) { inner.recordStateDigest(digest) }
+        func quarantine(from sequence: UInt64) async throws(JournalError) -> String {
+            try await inner.quarantine(from: sequence)
+        }
+        func close(discard: Bool) async throws(JournalError) { try await inner.close(discard: discard) }
+        func closeIgnoringCancellation(discard: Bool) async throws(JournalError) {
+            try await inner.closeIgnoringCancellation(discard: discard)
+        }
+        func abandon() async { await inner.abandon() }
+    }
+
+    @Test func aSubscriberBetweenApplyAndAcknowledgementGetsTheMessage() async throws {
+        let directory = TemporaryDirectory()
+        let store = GatedStore(directory: directory.path)
+        let supervisor = Supervisor(store: store, logger: quietLogger)
+        try await supervisor.run {
+            let account = try await supervisor.start(
+                ChildSpec(id: "window", process: Account(), options: fastOptions()))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                store.close()
+                group.addTask {
+                    let sequence = try await account.send(.deposit(7))
+                    #expect(sequence == 1)
+                }
+                // Applied (the state shows it), not acknowledged (the gate holds it).
+                while try await account.read({ $0.balance }) != 7 { try await Task.sleep(for: .milliseconds(1)) }
+                group.addTask {
+                    for try await event in account.messages(from: 1) {
+                        #expect(event.sequence == 1)
+                        if case .message(_, let message) = event { #expect(message == .deposit(7)) }
+                        return
+                    }
+                    Issue.record("the subscription ended without the message")
+                }
+                // The subscriber is live (it found nothing more to read) before the acknowledgement.
+                while account.waitingSubscriptions == 0 { try await Task.sleep(for: .milliseconds(1)) }
+                store.open()
+                try await group.waitForAll()
+            }
         }
     }
 }

@@ -87,7 +87,8 @@ print(
     "machine: \(ProcessInfo.processInfo.activeProcessorCount) cores; messages: chat posts, about \(sampleSize) B encoded\n"
 )
 
-func sendRate(processes: Int, durability: Durability) async throws -> Double {
+/// Sends per second from `processes` processes, each with `inFlight` senders awaiting one send each.
+func sendRate(processes: Int, durability: Durability, inFlight: Int = 1) async throws -> Double {
     let directory = base + "/send-\(UUID().uuidString.prefix(8))"
     let supervisor = Supervisor(directory: directory, logger: logger)
     var options = ProcessOptions(durability: durability)
@@ -102,13 +103,17 @@ func sendRate(processes: Int, durability: Durability) async throws -> Double {
     let deadline = start + .milliseconds(Int(configuration.seconds * 1000))
     let total = try await withThrowingTaskGroup(of: Int.self) { group in
         for p in 0..<processes {
-            group.addTask {
-                var n = 0
-                while ContinuousClock.now < deadline {
-                    try await copy[p].send(message(p * 1000 + n))
-                    n += 1
+            for lane in 0..<inFlight {
+                group.addTask {
+                    var n = lane
+                    var sent = 0
+                    while ContinuousClock.now < deadline {
+                        try await copy[p].send(message(p * 1000 + n))
+                        n += inFlight
+                        sent += 1
+                    }
+                    return sent
                 }
-                return n
             }
         }
         return try await group.reduce(0, +)
@@ -131,6 +136,20 @@ if enabled("send") {
                 "  \(String(describing: durability).padding(toLength: 8, withPad: " ", startingAt: 0)) \(String(processes).padding(toLength: 5, withPad: " ", startingAt: 0)) process(es): \(format(median(values))) msg/s   (runs: \(values.map(format).joined(separator: ", ")))"
             )
         }
+    }
+    print("")
+}
+
+if enabled("send-pipelined") {
+    print("== send() with 16 senders per process, each awaiting its own send (median of \(repetitions))")
+    for processes in [1, 64, 1024] {
+        var values: [Double] = []
+        for _ in 0..<repetitions {
+            values.append(try await sendRate(processes: processes, durability: .written, inFlight: 16))
+        }
+        print(
+            "  written  \(String(processes).padding(toLength: 5, withPad: " ", startingAt: 0)) process(es): \(format(median(values))) msg/s   (runs: \(values.map(format).joined(separator: ", ")))"
+        )
     }
     print("")
 }

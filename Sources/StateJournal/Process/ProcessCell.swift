@@ -408,7 +408,6 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
     private func acknowledge(through sequence: UInt64) {
         guard sequence > acknowledgedThrough else { return }
         acknowledgedThrough = sequence
-        guard !unacknowledged.isEmpty else { return }
         let offering = !subscriptions.isEmpty
         var count = 0
         while count < unacknowledged.count, unacknowledged[count].sequence <= sequence {
@@ -418,7 +417,11 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
             count += 1
         }
         unacknowledged.removeFirst(count)
-        if offering { subscriptionSignal.wakeAll() }
+        guard offering else { return }
+        // A subscriber that went live after a message was applied (so the message was not kept
+        // for it) and before it was acknowledged has not got it: it reads it from the journal.
+        subscriptions.catchUpBehind(sequence)
+        subscriptionSignal.wakeAll()
     }
 
     enum SubscriptionStep: Sendable {

@@ -123,6 +123,9 @@ public struct ProcessHandle<P: JournaledProcess>: Sendable {
         await cell.runHeldTurn()
     }
 
+    /// How many subscriptions wait for live messages. For tests.
+    package var waitingSubscriptions: Int { cell.subscriptionSignal.count }
+
     /// What the last start or restart replayed.
     public var lastReplay: ReplayReport? {
         get async { await cell.lastReplay }

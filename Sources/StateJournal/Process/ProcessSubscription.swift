@@ -182,6 +182,17 @@ final class Subscriptions<P: JournaledProcess>: Sendable {
         }
     }
 
+    /// Sends every live subscriber still expecting a message through `sequence` (all of them
+    /// acknowledged, and offered) back to the journal: it missed one, since it was applied
+    /// before the subscriber went live.
+    func catchUpBehind(_ sequence: UInt64) {
+        state.withLock { state in
+            for subscriber in state.subscribers.values where !subscriber.catchingUp && subscriber.next <= sequence {
+                subscriber.catchingUp = true
+            }
+        }
+    }
+
     /// Offers an element to every live subscriber: the one it expects is buffered; a full buffer,
     /// or a gap, sends the subscriber back to the journal. Returns whether anyone took it.
     @discardableResult

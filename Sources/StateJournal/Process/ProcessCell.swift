@@ -148,7 +148,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
     nonisolated func send(
         _ message: P.Message, timeout: Duration?, reply: (@Sendable (P.State) -> any Sendable)?
     ) async throws -> (sequence: UInt64, reply: (any Sendable)?) {
-        var outcome: Mailbox<P>.Outcome
+        var outcome: TurnOutcome
         if mailbox.tryTakeTurn() {
             outcome = await runTurn(own: message, reply: reply)
         } else {
@@ -163,74 +163,65 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         }
     }
 
-    /// What a turn has applied and not yet handed to the journal, and what it handed.
-    private struct Turn {
-        /// Encoded messages for the next `submit`, in order.
-        var bytes: [[UInt8]] = []
-        /// Their senders (nil: the turn's own) and replies, in the same order.
-        var senders: [(continuation: CheckedContinuation<Mailbox<P>.Outcome, Never>?, reply: (any Sendable)?)] = []
-        /// The sequence number of `bytes[0]`.
-        var firstSequence: UInt64 = 0
-        /// The tickets submitted, in order.
-        var tickets: [AppendTicket] = []
-        /// The turn's own message: answered already, or where it was submitted.
-        var own: Mailbox<P>.Outcome?
-        var ownTicket: (ticket: AppendTicket, offset: Int, reply: (any Sendable)?)?
-    }
-
     /// Runs a turn that starts with the caller's message; returns its outcome.
     private func runTurn(own message: P.Message, reply: (@Sendable (P.State) -> any Sendable)?) async
-        -> Mailbox<P>.Outcome
+        -> TurnOutcome
     {
-        await runTurn([Mailbox<P>.Entry(message: message, reply: reply, continuation: nil)])
+        await runTurn(own: Mailbox<P>.Entry(message: message, reply: reply, continuation: nil), [])
     }
 
     /// Applies `first` and every send that queues meanwhile, in order, handing them to the
     /// journal in batches; returns once what it submitted is acknowledged (or failed), with the
     /// outcome of its own message (the entry without a continuation), if any.
-    private func runTurn(_ first: [Mailbox<P>.Entry]) async -> Mailbox<P>.Outcome {
+    private func runTurn(own: Mailbox<P>.Entry?, _ first: [Mailbox<P>.Entry]) async -> TurnOutcome {
         var turn = Turn()
         var batch = first
+        var ownEntry = own
         let turnWriter = writer
         while true {
             guard case .running = phase, let writer, writer === turnWriter else {
+                if ownEntry != nil { turn.own = .direct }
                 for entry in batch { answer(entry, .direct, in: &turn) }
                 for entry in mailbox.endTurnTakingAll() { entry.answer(.direct) }
                 break
             }
             turn.firstSequence = writer.nextSequence
+            if let entry = ownEntry {
+                ownEntry = nil
+                apply(entry, in: &turn, writer: writer)
+            }
             for entry in batch { apply(entry, in: &turn, writer: writer) }
             submit(&turn, to: writer)
-            metrics.turnMessages.record(batch.count)
             batch = mailbox.takeQueuedOrEndTurn()
             if batch.isEmpty { break }
         }
         // Acknowledged in order: what the last ticket covers acknowledges everything before.
+        var ownOutcome = turn.own ?? .direct
         for ticket in turn.tickets {
-            do {
-                let range = try await ticket.value()
+            let result: Result<ClosedRange<UInt64>, JournalError>
+            do throws(JournalError) { result = .success(try await ticket.value()) } catch { result = .failure(error) }
+            switch result {
+            case .success(let range):
+                if ticket === turn.ownTicket {
+                    ownOutcome = .acknowledged(range.lowerBound + UInt64(turn.ownOffset), reply: turn.ownReply)
+                }
                 if case .running = phase, let writer, writer === turnWriter { acknowledge(through: range.upperBound) }
-            } catch let cause {
+            case .failure(let cause):
+                if ticket === turn.ownTicket {
+                    ownOutcome = .failed(
+                        error(
+                            .journalFailed, "the journal failed; the message is not acknowledged",
+                            sequence: turn.firstSequence, cause: cause))
+                }
                 if case .running = phase, let writer, writer === turnWriter {
                     crash(error(.journalFailed, "the journal failed; messages are not acknowledged", cause: cause))
                 }
-                break
             }
         }
-        if let own = turn.own { return own }
-        guard let (ticket, offset, reply) = turn.ownTicket else { return .direct }
-        do {
-            let range = try await ticket.value()
-            return .acknowledged(range.lowerBound + UInt64(offset), reply: reply)
-        } catch let cause {
-            return .failed(
-                error(
-                    .journalFailed, "the journal failed; the message is not acknowledged",
-                    sequence: turn.firstSequence, cause: cause))
-        }
+        return ownOutcome
     }
 
-    private func answer(_ entry: Mailbox<P>.Entry, _ outcome: Mailbox<P>.Outcome, in turn: inout Turn) {
+    private func answer(_ entry: Mailbox<P>.Entry, _ outcome: TurnOutcome, in turn: inout Turn) {
         if entry.continuation == nil { turn.own = outcome } else { entry.answer(outcome) }
     }
 
@@ -279,7 +270,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         // sees the gap and reads it from the journal.
         if !subscriptions.isEmpty { unacknowledged.append((sequence, entry.message)) }
         turn.bytes.append(bytes)
-        turn.senders.append((entry.continuation, entry.reply?(state)))
+        turn.senders.append(TurnSender(continuation: entry.continuation, reply: entry.reply?(state)))
         metrics.appends.increment()
         metrics.appendedBytes.increment(by: bytes.count)
         if dueAfterAppend(bytes: bytes.count) {
@@ -298,7 +289,9 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         var waiting = false
         for (offset, sender) in turn.senders.enumerated() {
             if sender.continuation == nil {
-                turn.ownTicket = (ticket, offset, sender.reply)
+                turn.ownTicket = ticket
+                turn.ownOffset = offset
+                turn.ownReply = sender.reply
             } else {
                 waiting = true
             }
@@ -344,7 +337,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         mailbox.release()
         let queued = mailbox.takeQueuedOrEndTurn()
         guard !queued.isEmpty else { return }
-        _ = await runTurn(queued)
+        _ = await runTurn(own: nil, queued)
     }
 
     /// Applies and journals `message` on the actor, one message at a time: for a process that is

@@ -1,3 +1,4 @@
+import StateJournalStorage
 import StateJournalSystem
 
 /// Sends waiting for a process's next turn.
@@ -24,23 +25,9 @@ final class Mailbox<P: JournaledProcess>: Sendable {
         /// Computes the sender's reply on the state right after its message (nil: no reply).
         let reply: (@Sendable (P.State) -> any Sendable)?
         /// nil for the message of the sender that runs the turn (it is answered on its own task).
-        let continuation: CheckedContinuation<Outcome, Never>?
+        let continuation: UnsafeContinuation<TurnOutcome, Never>?
 
-        func answer(_ outcome: Outcome) { continuation?.resume(returning: outcome) }
-    }
-
-    /// What a send gets from a turn.
-    enum Outcome: @unchecked Sendable {
-        // Unchecked: the reply is a value the sender's `@Sendable` reply closure returned.
-        /// Journaled and acknowledged per the process's durability.
-        case acknowledged(UInt64, reply: (any Sendable)?)
-        /// Refused by `validate` (the refusal as is), or the `ProcessError` of a crash or a
-        /// journal failure.
-        case failed(any Error)
-        /// Not applied: the process was not running; the sender goes the direct path.
-        case direct
-        /// The sender takes the turn (its message was not queued).
-        case takeTurn
+        func answer(_ outcome: TurnOutcome) { continuation?.resume(returning: outcome) }
     }
 
     private struct State {
@@ -62,12 +49,13 @@ final class Mailbox<P: JournaledProcess>: Sendable {
         }
     }
 
-    /// Queues a send and waits for its outcome, or returns ``Outcome/takeTurn`` at once when the
+    /// Queues a send and waits for its outcome, or returns ``TurnOutcome/takeTurn`` at once when the
     /// turn was given up meanwhile (the caller then runs it).
     func wait(
         _ message: P.Message, reply: (@Sendable (P.State) -> any Sendable)?
-    ) async -> Outcome {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Outcome, Never>) in
+    ) async -> TurnOutcome {
+        // Unsafe (not checked): the entry is resumed exactly once, by the turn that takes it.
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<TurnOutcome, Never>) in
             let queued = state.withLock { state in
                 if state.turnTaken {
                     state.entries.append(Entry(message: message, reply: reply, continuation: continuation))
@@ -122,4 +110,45 @@ final class Mailbox<P: JournaledProcess>: Sendable {
 
     /// Tests: how many sends wait.
     var queued: Int { state.withLock { $0.entries.count } }
+}
+
+/// What a send gets from a turn. Not generic (nor is anything a turn keeps per message): the
+/// runtime's code is not specialized for the user's process type, and a generic type would cost a
+/// metadata lookup on every use.
+enum TurnOutcome: @unchecked Sendable {
+    // Unchecked: the reply is a value the sender's `@Sendable` reply closure returned.
+    /// Journaled and acknowledged per the process's durability.
+    case acknowledged(UInt64, reply: (any Sendable)?)
+    /// Refused by `validate` (the refusal as is), or the `ProcessError` of a crash or a journal
+    /// failure.
+    case failed(any Error)
+    /// Not applied: the process was not running; the sender goes the direct path.
+    case direct
+    /// The sender takes the turn (its message was not queued).
+    case takeTurn
+}
+
+/// A sender whose message a turn applied: answered once its batch is acknowledged.
+struct TurnSender {
+    /// nil: the turn's own message.
+    let continuation: UnsafeContinuation<TurnOutcome, Never>?
+    let reply: (any Sendable)?
+}
+
+/// What a turn has applied and not yet handed to the journal, and what it handed.
+struct Turn {
+    /// Encoded messages for the next `submit`, in order.
+    var bytes: [[UInt8]] = []
+    /// Their senders and replies, in the same order.
+    var senders: [TurnSender] = []
+    /// The sequence number of `bytes[0]`.
+    var firstSequence: UInt64 = 0
+    /// The tickets submitted, in order.
+    var tickets: [AppendTicket] = []
+    /// The turn's own message, when it was answered at once (refused, crashed, not running).
+    var own: TurnOutcome?
+    /// Where the turn's own message was submitted.
+    var ownTicket: AppendTicket?
+    var ownOffset = 0
+    var ownReply: (any Sendable)?
 }

@@ -10,8 +10,6 @@ struct RuntimeMetrics: Sendable {
     let replayedMessages: Counter
     let replayDuration: Metrics.Timer
     let snapshots: Counter
-    /// Messages a process applied in one turn (sends batched while it was busy).
-    let turnMessages: Recorder
 
     init(supervisor: String) {
         let dimensions = [("supervisor", supervisor)]
@@ -23,6 +21,5 @@ struct RuntimeMetrics: Sendable {
         replayedMessages = Counter(label: "statejournal_replayed_messages_total", dimensions: dimensions)
         replayDuration = Metrics.Timer(label: "statejournal_replay_duration", dimensions: dimensions)
         snapshots = Counter(label: "statejournal_snapshots_total", dimensions: dimensions)
-        turnMessages = Recorder(label: "statejournal_turn_messages", dimensions: dimensions)
     }
 }

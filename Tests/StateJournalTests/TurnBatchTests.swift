@@ -150,6 +150,41 @@ import Testing
             #expect(await account.lastReplay?.messages == 4, "the restart replayed the four messages before the crash")
         }
     }
+
+    /// A message too large for the journal, in the middle of a batch, fails alone (as it would
+    /// on its own: journal failed, process crashed), not the whole batch's submit.
+    @Test func aMessageTooLargeInTheMiddleOfABatchFailsOnlyItsSender() async throws {
+        let directory = TemporaryDirectory()
+        let supervisor = Supervisor(directory: directory.path, logger: quietLogger)
+        try await supervisor.run {
+            let room = try await supervisor.start(ChildSpec(id: "large", process: ChatRoom(), options: fastOptions()))
+            let huge = String(repeating: "x", count: JournalFormat.maxMessageSize + 1)
+            await room.holdTurns()
+            let answers = try await withThrowingTaskGroup(of: (Int, Result<UInt64, ProcessError>).self) { group in
+                for (index, message) in [ChatRoom.Message.post("a"), .post(huge), .post("b")].enumerated() {
+                    group.addTask {
+                        do { return (index, .success(try await room.send(message))) } catch let error as ProcessError {
+                            return (index, .failure(error))
+                        }
+                    }
+                    while room.queuedSends < index + 1 { try await Task.sleep(for: .milliseconds(1)) }
+                }
+                await room.runHeldTurn()
+                var answers = [Result<UInt64, ProcessError>?](repeating: nil, count: 3)
+                for try await (index, answer) in group { answers[index] = answer }
+                return answers.map { $0! }
+            }
+            #expect(try answers[0].get() == 1)
+            guard case .failure(let error) = answers[1] else {
+                Issue.record("the large message was acknowledged")
+                return
+            }
+            #expect(error.code == .journalFailed)
+            #expect((error.cause as? JournalError)?.code == .messageTooLarge)
+            #expect(try answers[2].get() == 2, "the message after it is applied after the restart")
+            #expect(try await room.state.posts == ["a", "b"])
+        }
+    }
 }
 
 /// A subscriber that goes live after a message was applied and before it was acknowledged still

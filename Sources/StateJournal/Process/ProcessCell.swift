@@ -265,6 +265,21 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
             answer(entry, .failed(failure), in: &turn)
             return
         }
+        if bytes.count > writer.largestMessage {
+            // In a batch it would fail every message of the submit: it fails alone, as it would
+            // have on its own (applied and not journaled: the process crashes).
+            let failure = error(
+                .journalFailed, "the journal failed; the message is not acknowledged", sequence: sequence,
+                cause: JournalError(
+                    code: .messageTooLarge,
+                    message:
+                        "a message of \(bytes.count) bytes exceeds the journal's limit of \(writer.largestMessage)",
+                    path: writer.location))
+            submit(&turn, to: writer)
+            crash(failure)
+            answer(entry, .failed(failure), in: &turn)
+            return
+        }
         lastSequence = sequence
         // Kept for live subscribers only; one that subscribes later and misses this message
         // sees the gap and reads it from the journal.

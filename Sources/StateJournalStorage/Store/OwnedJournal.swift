@@ -7,6 +7,9 @@ public protocol OwnedJournal: AnyObject, Sendable {
     var location: String { get }
     /// The sequence number the next submitted message will get.
     var nextSequence: UInt64 { get }
+    /// The largest message, in bytes, ``submit(contentsOf:)`` takes: a larger one fails its
+    /// whole submit with ``JournalError/Code/messageTooLarge``.
+    var largestMessage: Int { get }
     /// Queues `messages` in one step (their sequence numbers follow in order, with no other
     /// message between them) and returns their acknowledgement, which comes once they are
     /// durable per the journal's durability, or fails. Never blocks.
@@ -41,6 +44,9 @@ public protocol OwnedJournal: AnyObject, Sendable {
 }
 
 extension OwnedJournal {
+    /// The file format's limit, ``JournalFormat/maxMessageSize``.
+    public var largestMessage: Int { JournalFormat.maxMessageSize }
+
     /// Replays this journal in chunks of up to 4,096 messages.
     public func replay() -> JournalReplay { replay(chunkMessages: 4096) }
 }

@@ -113,6 +113,7 @@ final class PostgresJournal: OwnedJournal, @unchecked Sendable {
     }
 
     var nextSequence: UInt64 { state.withLock { $0.next } }
+    var largestMessage: Int { Self.largestMessage }
 
     /// Owns the journal and may append: not failed, closed or abandoned.
     var isHealthy: Bool { state.withLock { !$0.ended } }

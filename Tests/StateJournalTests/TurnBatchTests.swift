@@ -190,7 +190,7 @@ import Testing
 /// A subscriber that goes live after a message was applied and before it was acknowledged still
 /// gets it, though no later message comes (the acknowledgement, not a next message, sends it
 /// back to the journal for what it missed).
-@Suite(.timeLimit(.minutes(1))) struct AcknowledgementWindowTests {
+@Suite(.timeLimit(.minutes(5))) struct AcknowledgementWindowTests {
     /// The file store, with a gate that holds every acknowledgement while it is closed.
     final class GatedStore: JournalStore {
         let inner: FileJournalStore

@@ -170,31 +170,23 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         await runTurn(own: Mailbox<P>.Entry(message: message, reply: reply, continuation: nil), [])
     }
 
-    /// Applies `first` and every send that queues meanwhile, in order, handing them to the
-    /// journal in batches; returns once what it submitted is acknowledged (or failed), with the
-    /// outcome of its own message (the entry without a continuation), if any.
+    /// Applies `own`, `first` and the sends queued so far, in order, and hands them to the journal
+    /// as one batch (more when a digest or snapshot comes between them), then hands the turn on;
+    /// returns once what it submitted is acknowledged (or failed), with the outcome of `own`.
     private func runTurn(own: Mailbox<P>.Entry?, _ first: [Mailbox<P>.Entry]) async -> TurnOutcome {
         var turn = Turn()
-        var batch = first
-        var ownEntry = own
         let turnWriter = writer
-        while true {
-            guard case .running = phase, let writer, writer === turnWriter else {
-                if ownEntry != nil { turn.own = .direct }
-                for entry in batch { answer(entry, .direct, in: &turn) }
-                for entry in mailbox.endTurnTakingAll() { entry.answer(.direct) }
-                break
-            }
+        let batch = first + mailbox.takeQueued()
+        if case .running = phase, let writer = turnWriter {
             turn.firstSequence = writer.nextSequence
-            if let entry = ownEntry {
-                ownEntry = nil
-                apply(entry, in: &turn, writer: writer)
-            }
+            if let own { apply(own, in: &turn, writer: writer) }
             for entry in batch { apply(entry, in: &turn, writer: writer) }
             submit(&turn, to: writer)
-            batch = mailbox.takeQueuedOrEndTurn()
-            if batch.isEmpty { break }
+        } else {
+            if own != nil { turn.own = .direct }
+            for entry in batch { entry.answer(.direct) }
         }
+        mailbox.handOffOrEndTurn()?.answer(.takeTurn)
         // Acknowledged in order: what the last ticket covers acknowledges everything before.
         var ownOutcome = turn.own ?? .direct
         for ticket in turn.tickets {
@@ -211,7 +203,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
                     ownOutcome = .failed(
                         error(
                             .journalFailed, "the journal failed; the message is not acknowledged",
-                            sequence: turn.firstSequence, cause: cause))
+                            sequence: turn.ownSequence, cause: cause))
                 }
                 if case .running = phase, let writer, writer === turnWriter {
                     crash(error(.journalFailed, "the journal failed; messages are not acknowledged", cause: cause))
@@ -306,6 +298,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
             if sender.continuation == nil {
                 turn.ownTicket = ticket
                 turn.ownOffset = offset
+                turn.ownSequence = turn.firstSequence + UInt64(offset)
                 turn.ownReply = sender.reply
             } else {
                 waiting = true
@@ -350,9 +343,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
     /// Tests: runs one turn for every send queued since ``holdTurns()``.
     func runHeldTurn() async {
         mailbox.release()
-        let queued = mailbox.takeQueuedOrEndTurn()
-        guard !queued.isEmpty else { return }
-        _ = await runTurn(own: nil, queued)
+        _ = await runTurn(own: nil, [])
     }
 
     /// Applies and journals `message` on the actor, one message at a time: for a process that is

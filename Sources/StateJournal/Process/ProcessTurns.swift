@@ -7,10 +7,10 @@ import StateJournalSystem
 /// hop, a suspension for its acknowledgement and a hop back on the actor for each message. The
 /// mailbox batches instead: the first sender that finds no turn under way takes the turn — it
 /// enters the actor and applies, encodes and hands to the journal its own message and every
-/// message that queued meanwhile, as one batch (one `submit`), then looks again until the
-/// mailbox is empty. The other senders only queue and wait; each is answered once, straight
-/// from the journal's completion (its sequence number and reply, or the error), without
-/// entering the actor.
+/// message that queued meanwhile, as one batch (one `submit`), then hands the turn to the
+/// oldest send that queued since, if any. The other senders only queue and wait; each is
+/// answered once, straight from the journal's completion (its sequence number and reply, or
+/// the error), without entering the actor.
 ///
 /// The order is the one replay uses: messages are applied one by one on the actor in the order
 /// they queued, and a batch keeps that order in the journal. A turn only runs while the process
@@ -68,27 +68,26 @@ final class Mailbox<P: JournaledProcess>: Sendable {
         }
     }
 
-    /// The sends queued so far, in order; when there are none (and turns are not held for a
-    /// test), the turn is given up in the same step: a send that comes next takes it.
-    func takeQueuedOrEndTurn() -> [Entry] {
+    /// The sends queued so far, in order.
+    func takeQueued() -> [Entry] {
         state.withLock { state in
-            if state.entries.isEmpty {
-                if !state.held { state.turnTaken = false }
-                return []
-            }
             var taken: [Entry] = []
             swap(&taken, &state.entries)
             return taken
         }
     }
 
-    /// Every queued send, and the turn given up: the process is not running.
-    func endTurnTakingAll() -> [Entry] {
+    /// Ends the turn, or, when sends queued meanwhile, hands it to the oldest of them (the caller
+    /// answers it ``TurnOutcome/takeTurn``): a turn takes one batch, and the actor's other work —
+    /// reads, stops, subscriptions — comes in between turns under a steady load. In the same
+    /// step as the check: a send that comes next either queues for the new turn or takes one.
+    func handOffOrEndTurn() -> Entry? {
         state.withLock { state in
-            if !state.held { state.turnTaken = false }
-            var taken: [Entry] = []
-            swap(&taken, &state.entries)
-            return taken
+            if state.entries.isEmpty {
+                if !state.held { state.turnTaken = false }
+                return nil
+            }
+            return state.entries.removeFirst()
         }
     }
 
@@ -150,5 +149,6 @@ struct Turn {
     /// Where the turn's own message was submitted.
     var ownTicket: AppendTicket?
     var ownOffset = 0
+    var ownSequence: UInt64 = 0
     var ownReply: (any Sendable)?
 }

@@ -10,71 +10,39 @@ import Testing
 /// owner (a split brain). The store here is the file store with one switch that refuses every
 /// later append as fenced, as the PostgreSQL store does once another node took the journal.
 @Suite(.timeLimit(.minutes(2))) struct FencedJournalTests {
-    final class FencingStore: JournalStore {
-        let inner: FileJournalStore
+    final class FencingStore: ForwardingStore, @unchecked Sendable {
         let fenced = LockedValue(false)
         let opens = LockedValue(0)
 
-        init(directory: String) { inner = FileJournalStore(directory: directory) }
-
-        func open(_ name: String, options: JournalOptions, logger: Logger) async throws(JournalError)
-            -> any OwnedJournal
-        {
+        override func wrap(_ journal: any OwnedJournal) -> any OwnedJournal {
             opens.withLock { $0 += 1 }
-            return Fenceable(inner: try await inner.open(name, options: options, logger: logger), store: self)
+            return Fenceable(inner: journal, store: self)
         }
-        func list() async throws(JournalError) -> [StoredJournal] { try await inner.list() }
-        func replay(_ name: String, from sequence: UInt64, chunkMessages: Int) -> JournalReplay {
-            inner.replay(name, from: sequence, chunkMessages: chunkMessages)
-        }
-        func discard(_ journal: StoredJournal, logger: Logger) async throws(JournalError) {
-            try await inner.discard(journal, logger: logger)
-        }
-        func location(of name: String) -> String { inner.location(of: name) }
     }
 
     /// The file store's journal, whose appends and flushes fail with `fenced` once its store says
     /// so (the PostgreSQL store's flush is a write conditional on the epoch too).
-    final class Fenceable: OwnedJournal {
-        let inner: any OwnedJournal
+    final class Fenceable: ForwardingJournal, @unchecked Sendable {
         let store: FencingStore
         init(inner: any OwnedJournal, store: FencingStore) {
-            self.inner = inner
             self.store = store
+            super.init(inner: inner)
         }
 
-        var location: String { inner.location }
-        var nextSequence: UInt64 { inner.nextSequence }
         var fencedError: JournalError? {
             guard store.fenced.withLock({ $0 }) else { return nil }
             return JournalError(code: .fenced, message: "another owner took the journal over", path: location)
         }
-        func submit(contentsOf messages: [[UInt8]]) -> AppendTicket {
+        override func submit(contentsOf messages: [[UInt8]]) -> AppendTicket {
             guard let fencedError else { return inner.submit(contentsOf: messages) }
             let ticket = AppendTicket()
             ticket.complete(.failure(fencedError))
             return ticket
         }
-        func flush() async throws(JournalError) {
+        override func flush() async throws(JournalError) {
             if let fencedError { throw fencedError }
             try await inner.flush()
         }
-        func replay(chunkMessages: Int) -> JournalReplay { inner.replay(chunkMessages: chunkMessages) }
-        func writeSnapshot(_ state: [UInt8], through sequence: UInt64) async throws(JournalError) {
-            try await inner.writeSnapshot(state, through: sequence)
-        }
-        func requestSnapshot(
-            _ state: [UInt8], through sequence: UInt64, then: @escaping @Sendable (Result<Void, JournalError>) -> Void
-        ) { inner.requestSnapshot(state, through: sequence, then: then) }
-        func recordStateDigest(_ digest: StateDigest) { inner.recordStateDigest(digest) }
-        func quarantine(from sequence: UInt64) async throws(JournalError) -> String {
-            try await inner.quarantine(from: sequence)
-        }
-        func close(discard: Bool) async throws(JournalError) { try await inner.close(discard: discard) }
-        func closeIgnoringCancellation(discard: Bool) async throws(JournalError) {
-            try await inner.closeIgnoringCancellation(discard: discard)
-        }
-        func abandon() async { await inner.abandon() }
     }
 
     @Test func aFencedProcessStopsAndIsNotRestarted() async throws {

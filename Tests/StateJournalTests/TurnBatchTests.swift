@@ -192,12 +192,9 @@ import Testing
 /// back to the journal for what it missed).
 @Suite(.timeLimit(.minutes(5))) struct AcknowledgementWindowTests {
     /// The file store, with a gate that holds every acknowledgement while it is closed.
-    final class GatedStore: JournalStore {
-        let inner: FileJournalStore
+    final class GatedStore: ForwardingStore, @unchecked Sendable {
         private let held = LockedValue(
             (closed: false, tickets: [(AppendTicket, Result<ClosedRange<UInt64>, JournalError>)]()))
-
-        init(directory: String) { inner = FileJournalStore(directory: directory) }
 
         func close() { held.withLock { $0.closed = true } }
 
@@ -219,54 +216,22 @@ import Testing
             if now { ticket.complete(result) }
         }
 
-        func open(_ name: String, options: JournalOptions, logger: Logger) async throws(JournalError)
-            -> any OwnedJournal
-        {
-            Gated(inner: try await inner.open(name, options: options, logger: logger), store: self)
-        }
-        func list() async throws(JournalError) -> [StoredJournal] { try await inner.list() }
-        func replay(_ name: String, from sequence: UInt64, chunkMessages: Int) -> JournalReplay {
-            inner.replay(name, from: sequence, chunkMessages: chunkMessages)
-        }
-        func discard(_ journal: StoredJournal, logger: Logger) async throws(JournalError) {
-            try await inner.discard(journal, logger: logger)
-        }
-        func location(of name: String) -> String { inner.location(of: name) }
+        override func wrap(_ journal: any OwnedJournal) -> any OwnedJournal { Gated(inner: journal, store: self) }
     }
 
-    final class Gated: OwnedJournal {
-        let inner: any OwnedJournal
+    final class Gated: ForwardingJournal, @unchecked Sendable {
         let store: GatedStore
         init(inner: any OwnedJournal, store: GatedStore) {
-            self.inner = inner
             self.store = store
+            super.init(inner: inner)
         }
 
-        var location: String { inner.location }
-        var nextSequence: UInt64 { inner.nextSequence }
-        func submit(contentsOf messages: [[UInt8]]) -> AppendTicket {
+        override func submit(contentsOf messages: [[UInt8]]) -> AppendTicket {
             let ticket = AppendTicket()
             let store = self.store
             inner.submit(contentsOf: messages).whenComplete { store.pass(ticket, $0) }
             return ticket
         }
-        func flush() async throws(JournalError) { try await inner.flush() }
-        func replay(chunkMessages: Int) -> JournalReplay { inner.replay(chunkMessages: chunkMessages) }
-        func writeSnapshot(_ state: [UInt8], through sequence: UInt64) async throws(JournalError) {
-            try await inner.writeSnapshot(state, through: sequence)
-        }
-        func requestSnapshot(
-            _ state: [UInt8], through sequence: UInt64, then: @escaping @Sendable (Result<Void, JournalError>) -> Void
-        ) { inner.requestSnapshot(state, through: sequence, then: then) }
-        func recordStateDigest(_ digest: StateDigest) { inner.recordStateDigest(digest) }
-        func quarantine(from sequence: UInt64) async throws(JournalError) -> String {
-            try await inner.quarantine(from: sequence)
-        }
-        func close(discard: Bool) async throws(JournalError) { try await inner.close(discard: discard) }
-        func closeIgnoringCancellation(discard: Bool) async throws(JournalError) {
-            try await inner.closeIgnoringCancellation(discard: discard)
-        }
-        func abandon() async { await inner.abandon() }
     }
 
     @Test func aSubscriberBetweenApplyAndAcknowledgementGetsTheMessage() async throws {

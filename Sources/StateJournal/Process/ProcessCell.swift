@@ -239,10 +239,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
             let failure = error(
                 .rejected, "apply threw; the message was not journaled and the process crashed", sequence: sequence,
                 cause: cause)
-            // The messages applied before it in this turn were accepted: they are journaled.
-            submit(&turn, to: writer)
-            crash(failure)
-            answer(entry, .failed(failure), in: &turn)
+            crash(failure, answering: entry, in: &turn, writer: writer)
             return
         }
         let bytes: [UInt8]
@@ -252,9 +249,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
             let failure = error(
                 .encodingFailed, "the message could not be encoded; the process crashed", sequence: sequence,
                 cause: cause)
-            submit(&turn, to: writer)
-            crash(failure)
-            answer(entry, .failed(failure), in: &turn)
+            crash(failure, answering: entry, in: &turn, writer: writer)
             return
         }
         if bytes.count > writer.largestMessage {
@@ -267,9 +262,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
                     message:
                         "a message of \(bytes.count) bytes exceeds the journal's limit of \(writer.largestMessage)",
                     path: writer.location))
-            submit(&turn, to: writer)
-            crash(failure)
-            answer(entry, .failed(failure), in: &turn)
+            crash(failure, answering: entry, in: &turn, writer: writer)
             return
         }
         lastSequence = sequence
@@ -285,6 +278,16 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
             submit(&turn, to: writer)
             afterAppend(writer: writer)
         }
+    }
+
+    /// A message of the turn crashed the process (applied, not journaled): the messages applied
+    /// before it were accepted and are journaled; its sender alone gets `failure`.
+    private func crash(
+        _ failure: ProcessError, answering entry: Mailbox<P>.Entry, in turn: inout Turn, writer: any OwnedJournal
+    ) {
+        submit(&turn, to: writer)
+        crash(failure)
+        answer(entry, .failed(failure), in: &turn)
     }
 
     /// Hands what the turn applied to the journal as one batch; its senders are answered from

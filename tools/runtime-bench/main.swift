@@ -429,17 +429,19 @@ if enabled("memory") {
     options.journal.idleTimeout = .milliseconds(100)
     let supervisor = Supervisor(directory: directory, logger: logger)
     let before = sj_bench_malloc_in_use()
+    let creation = ContinuousClock.now
     for p in 0..<processes {
         let room = try await supervisor.child(id: "session-\(p)") {
             ChildSpec(id: $0, process: ChatRoom(), options: options)
         }
         try await room.send(message(p))
     }
+    let created = seconds(ContinuousClock.now - creation)
     try await Task.sleep(for: .milliseconds(500))
     let after = sj_bench_malloc_in_use()
     let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
     print(
-        "  \(format(Double(after - before) / Double(processes))) B per idle process (malloc in use); \(descriptors) descriptors open in the whole program"
+        "  \(format(Double(after - before) / Double(processes))) B per idle process (malloc in use); \(descriptors) descriptors open in the whole program; created (child started + one send) in \(String(format: "%.1f", created)) s"
     )
     await supervisor.shutdown()
 }

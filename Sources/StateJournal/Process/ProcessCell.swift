@@ -167,16 +167,16 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
     private func runTurn(own message: P.Message, reply: (@Sendable (P.State) -> any Sendable)?) async
         -> TurnOutcome
     {
-        await runTurn(own: Mailbox<P>.Entry(message: message, reply: reply, continuation: nil), [])
+        await runTurn(own: Mailbox<P>.Entry(message: message, reply: reply, continuation: nil))
     }
 
-    /// Applies `own`, `first` and the sends queued so far, in order, and hands them to the journal
+    /// Applies `own` and the sends queued so far, in order, and hands them to the journal
     /// as one batch (more when a digest or snapshot comes between them), then hands the turn on;
     /// returns once what it submitted is acknowledged (or failed), with the outcome of `own`.
-    private func runTurn(own: Mailbox<P>.Entry?, _ first: [Mailbox<P>.Entry]) async -> TurnOutcome {
+    private func runTurn(own: Mailbox<P>.Entry?) async -> TurnOutcome {
         var turn = Turn()
         let turnWriter = writer
-        let batch = first + mailbox.takeQueued()
+        let batch = mailbox.takeQueued()
         if case .running = phase, let writer = turnWriter {
             turn.firstSequence = writer.nextSequence
             if let own { apply(own, in: &turn, writer: writer) }
@@ -346,7 +346,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
     /// Tests: runs one turn for every send queued since ``holdTurns()``.
     func runHeldTurn() async {
         mailbox.release()
-        _ = await runTurn(own: nil, [])
+        _ = await runTurn(own: nil)
     }
 
     /// Applies and journals `message` on the actor, one message at a time: for a process that is

@@ -64,10 +64,18 @@ extension PostgresConnection {
             }
         }
         defer { watch.cancel() }
-        try await withTaskCancellationHandler {
-            try await outcome.futureResult.get()
-        } onCancel: {
-            decide(.failure(PostgresStatementInterrupted(reason: .cancelled)))
+        do {
+            try await withTaskCancellationHandler {
+                try await outcome.futureResult.get()
+            } onCancel: {
+                decide(.failure(PostgresStatementInterrupted(reason: .cancelled)))
+            }
+        } catch let interrupted as PostgresStatementInterrupted where interrupted.reason != .cancelled {
+            // The connection goes back to the pool only once it is closed: given back while it
+            // was still closing, the pool handed it to the next statement, which then failed
+            // (`clientClosedConnection`) and failed a journal that had nothing to do with it.
+            try? await closeFuture.get()
+            throw interrupted
         }
     }
 
@@ -87,10 +95,17 @@ final class RowCollector: Sendable {
 }
 
 extension PostgresJournalStore {
-    /// The rows of `query`, run on a connection of the pool (see
-    /// ``PostgresConnection/answer(_:logger:timeout:onRow:)``).
+    /// Runs `query` on a connection of the store's client and returns its rows: the way the
+    /// store runs its own statements, for statements of yours on the same database.
+    ///
+    /// Unlike `client.query`, it never waits without end. It throws
+    /// ``PostgresStatementInterrupted`` when the server does not answer within the
+    /// configuration's `statementTimeout` (the connection is then closed), when the connection
+    /// closes first (a query postgres-nio wrote to a connection closing under it is otherwise
+    /// never answered), or when the waiting task is cancelled. In the first two cases the
+    /// statement's outcome is unknown.
     @discardableResult
-    func rows(_ query: PostgresQuery) async throws -> [PostgresRow] {
+    public func rows(_ query: PostgresQuery) async throws -> [PostgresRow] {
         try await client.withConnection { connection in
             try await connection.rows(query, logger: logger, timeout: configuration.statementTimeout)
         }

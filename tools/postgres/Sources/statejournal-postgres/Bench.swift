@@ -42,7 +42,7 @@ func bench(_ arguments: Arguments) async throws {
                     Double(appended) / Double(max(1, messages)), messages))
         }
         guard parts.contains("replay") else {
-            try await postgres.client.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \"\(schema)\" CASCADE"))
+            try await postgres.rows(PostgresQuery(unsafeSQL: "DROP SCHEMA \"\(schema)\" CASCADE"))
             return
         }
         let bytes = try await tableBytes(postgres, schema: schema)
@@ -82,7 +82,7 @@ func bench(_ arguments: Arguments) async throws {
             String(
                 format: "table space of the replay journal: %.1f bytes per message (batches of 1,000)",
                 Double(replayBytes) / Double(replayCount)))
-        try await postgres.client.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \"\(schema)\" CASCADE"))
+        try await postgres.rows(PostgresQuery(unsafeSQL: "DROP SCHEMA \"\(schema)\" CASCADE"))
     }
     guard parts.contains("takeover") else { return }
     // Take-over: a node holding a journal of 1,000 messages stops (its row and backend are gone);
@@ -106,7 +106,7 @@ func bench(_ arguments: Arguments) async throws {
                 format: "take-over: open %.1f ms, open + replay of %d messages %.1f ms", opened.seconds * 1000,
                 replayed,
                 total.seconds * 1000))
-        try await second.client.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \"\(takeover)\" CASCADE"))
+        try await second.rows(PostgresQuery(unsafeSQL: "DROP SCHEMA \"\(takeover)\" CASCADE"))
     }
 }
 
@@ -153,10 +153,10 @@ func awaitOne(_ store: any JournalStore, journals: Int, durability: Durability, 
 }
 
 func tableBytes(_ store: PostgresJournalStore, schema: String) async throws -> Int {
-    try await store.client.query(PostgresQuery(unsafeSQL: "CHECKPOINT"))
-    let rows = try await store.client.query(
+    try await store.rows(PostgresQuery(unsafeSQL: "CHECKPOINT"))
+    let rows = try await store.rows(
         PostgresQuery(unsafeSQL: "SELECT pg_total_relation_size('\"\(schema)\".frames')::int8"))
-    for try await size in rows.decode(Int64.self) { return Int(size) }
+    for row in rows { return Int(try row.decode(Int64.self)) }
     return 0
 }
 
@@ -189,7 +189,7 @@ func pgbenchLimits(_ store: PostgresJournalStore, url: String, schema: String, j
         return
     }
     let table = "\"\(schema)\".pgbench_rows"
-    try await store.client.query(
+    try await store.rows(
         PostgresQuery(
             unsafeSQL:
                 "CREATE TABLE \(table) (journal int8, first_sequence int8, kind int2, frame bytea, PRIMARY KEY (journal, first_sequence, kind))"
@@ -235,7 +235,7 @@ func pgbenchLimits(_ store: PostgresJournalStore, url: String, schema: String, j
                     + String(format: "%9.0f  %8.2f", tps * Double(perTransaction), latency ?? 0))
         }
     }
-    try await store.client.query(PostgresQuery(unsafeSQL: "DROP TABLE \(table)"))
+    try await store.rows(PostgresQuery(unsafeSQL: "DROP TABLE \(table)"))
 }
 
 /// Runs `path` to its exit; its status and standard output (and error).

@@ -105,6 +105,7 @@ func node(_ arguments: Arguments) async throws {
     options.durability = arguments.durability
     options.retention = .persistent
     let processOptions = options
+    exitWhenOrphaned()
     try await withStore(url: arguments.string("url"), schema: arguments.string("schema", "statejournal"), lease: lease)
     {
         store in
@@ -153,6 +154,17 @@ func node(_ arguments: Arguments) async throws {
     }
 }
 
+/// A node outlives no trial: when its parent is gone (a trial killed for overstaying its time),
+/// it exits, whatever it is waiting for.
+func exitWhenOrphaned() {
+    let parent = getppid()
+    let watcher = Thread {
+        while getppid() == parent { usleep(200_000) }
+        _exit(5)
+    }
+    watcher.start()
+}
+
 // MARK: Trials
 
 /// A child node, its output lines collected as they come.
@@ -178,18 +190,32 @@ final class Child: @unchecked Sendable {
         } else {
             process.standardError = FileHandle.nullDevice
         }
-        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard let self, !data.isEmpty else { return }
-            self.lock.lock()
-            self.partial += String(decoding: data, as: UTF8.self)
-            while let newline = self.partial.firstIndex(of: "\n") {
-                self.lines.append(String(self.partial[..<newline]))
-                self.partial = String(self.partial[self.partial.index(after: newline)...])
+        // Read by a thread of its own, with blocking reads to the end of the stream: a
+        // `readabilityHandler` (a dispatch source on the pipe) crashed the trial in libdispatch
+        // (`_dispatch_event_loop_drain`) when a node was killed and its pipe ended.
+        let reading = pipe.fileHandleForReading
+        let reader = Thread { [self] in
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(reading.fileDescriptor, $0.baseAddress, $0.count) }
+                if count < 0 && errno == EINTR { continue }
+                guard count > 0 else { break }
+                self.append(buffer[..<count])
             }
-            self.lock.unlock()
+            try? reading.close()
         }
-        try process.run()
+        try process.run()  // (closes the pipe's writing end in this process)
+        reader.start()
+    }
+
+    private func append(_ bytes: ArraySlice<UInt8>) {
+        lock.lock()
+        defer { lock.unlock() }
+        partial += String(decoding: bytes, as: UTF8.self)
+        while let newline = partial.firstIndex(of: "\n") {
+            lines.append(String(partial[..<newline]))
+            partial = String(partial[partial.index(after: newline)...])
+        }
     }
 
     var output: [String] {
@@ -210,6 +236,13 @@ final class Child: @unchecked Sendable {
     }
 
     func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// Waits up to `seconds` for the node to exit; kills it if it has not.
+    func waitForExit(seconds: Int = 60) async throws {
+        for _ in 0..<(seconds * 100) where process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
+        stop()
+    }
+
     func stop() {
         if process.isRunning { signal(SIGKILL) }
         process.waitUntilExit()
@@ -235,12 +268,12 @@ func readJournal(url: String, schema: String, process: String) async throws -> [
 func leaseRenewedSinceServerStart(url: String, schema: String, node: String) async throws -> Bool {
     try await withStore(url: url, schema: schema, lease: .seconds(2)) { store in
         for _ in 0..<100 {
-            let rows = try await store.client.query(
+            let rows = try await store.rows(
                 """
                 SELECT count(*) FROM \(unescaped: "\"\(schema)\"").nodes
                 WHERE name = \(node) AND lease_until > pg_postmaster_start_time() + interval '300 milliseconds'
                 """)
-            for try await count in rows.decode(Int64.self) where count > 0 { return true }
+            for row in rows where try row.decode(Int64.self) > 0 { return true }
             try await Task.sleep(for: .milliseconds(100))
         }
         return false
@@ -285,7 +318,7 @@ func trial(_ arguments: Arguments) async throws -> Int {
             say("trial \(mode) \(seed): node B did not finish: \(b.output.suffix(3))")
             return 1
         }
-        b.process.waitUntilExit()
+        try await b.waitForExit()
         a.signal(SIGCONT)
         let verdict = try await a.wait(for: { $0 == "fenced" || $0.hasPrefix("error") })
         // A fenced node exits; one that was not goes on sending (a node rides out errors).
@@ -309,8 +342,7 @@ func trial(_ arguments: Arguments) async throws -> Int {
             "trial stop \(seed): A acknowledged \(a.acknowledged.count) (\(lateAcks) after the pause), B \(b.acknowledged.count), journal \(journal.count), violations \(violations.count)"
         )
     case "kill":
-        a.signal(SIGKILL)
-        a.process.waitUntilExit()
+        a.stop()
         let b = try Child(common + ["--label", "B", "--count", "5", "--interval-ms", "0", "--exit"])
         defer { b.stop() }
         let replayed = try await b.wait(for: { $0.hasPrefix("replayed") })

@@ -31,7 +31,7 @@ struct CommitConfirmationTests {
             }
             #expect(refused != nil, "a message whose commit failed was acknowledged")
 
-            try await store.client.query(
+            try await store.rows(
                 PostgresQuery(unsafeSQL: "DROP TRIGGER refuse_at_commit ON \"\(schema)\".frames"))
             var messages: [[UInt8]] = []
             for try await element in store.replay("cart") {
@@ -64,16 +64,17 @@ struct CommitConfirmationTests {
                 _ = try await store.open("taken", options: options, logger: logger)
             }
 
-            try await store.client.query(
+            try await store.rows(
                 PostgresQuery(unsafeSQL: "DROP TRIGGER refuse_at_commit ON \"\(schema)\".journals"))
             // The refused take left the journal untaken, the refused release left it owned.
-            let rows = try await store.client.query(
+            let rows = try await store.rows(
                 PostgresQuery(
                     unsafeSQL:
                         "SELECT name, epoch, owner IS NOT NULL, stopped_cleanly FROM \"\(schema)\".journals ORDER BY name"
                 ))
             var found: [String] = []
-            for try await (name, epoch, owned, stopped) in rows.decode((String, Int64, Bool, Bool).self) {
+            for row in rows {
+                let (name, epoch, owned, stopped) = try row.decode((String, Int64, Bool, Bool).self)
                 found.append("\(name) \(epoch) \(owned) \(stopped)")
             }
             #expect(found == ["closed 1 true false", "flushed 1 true false", "taken 0 false false"])
@@ -84,7 +85,7 @@ struct CommitConfirmationTests {
     /// `operation` on it, a notice (which flushes the server's output), then an error.
     static func refuseCommits(of table: String, on operation: String, in store: PostgresJournalStore) async throws {
         let schema = store.configuration.schema
-        try await store.client.query(
+        try await store.rows(
             PostgresQuery(
                 unsafeSQL: """
                     CREATE OR REPLACE FUNCTION "\(schema)".refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -93,7 +94,7 @@ struct CommitConfirmationTests {
                         RAISE EXCEPTION 'commit refused (test)';
                     END $$
                     """))
-        try await store.client.query(
+        try await store.rows(
             PostgresQuery(
                 unsafeSQL: """
                     CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER \(operation) ON "\(schema)".\(table)

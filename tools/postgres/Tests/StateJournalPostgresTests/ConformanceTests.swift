@@ -15,7 +15,7 @@ struct ConformanceTests {
                 makeStore: { store },
                 removeBehindOwner: { _, name in
                     // Behind the owner's back: its row and frames deleted by another client.
-                    try await store.client.query(
+                    try await store.rows(
                         PostgresQuery(
                             unsafeSQL: """
                                 WITH j AS (DELETE FROM "\(store.configuration.schema)".journals WHERE name = $1 RETURNING id)
@@ -26,7 +26,7 @@ struct ConformanceTests {
                     // The server itself refuses every frame of the journal's current owner (a
                     // trigger raising an error), as a full disk or a broken constraint would.
                     let schema = store.configuration.schema
-                    try await store.client.query(
+                    try await store.rows(
                         PostgresQuery(
                             unsafeSQL: """
                                 CREATE OR REPLACE FUNCTION "\(schema)".refuse() RETURNS trigger LANGUAGE plpgsql AS $f$
@@ -37,12 +37,13 @@ struct ConformanceTests {
                                     RETURN NEW;
                                 END $f$
                                 """))
-                    let rows = try await store.client.query(
+                    let rows = try await store.rows(
                         PostgresQuery(
                             unsafeSQL: "SELECT id, epoch FROM \"\(schema)\".journals WHERE name = $1",
                             binds: binds(name)))
-                    for try await (id, epoch) in rows.decode((Int64, Int64).self) {
-                        try await store.client.query(
+                    for row in rows {
+                        let (id, epoch) = try row.decode((Int64, Int64).self)
+                        try await store.rows(
                             PostgresQuery(
                                 unsafeSQL: """
                                     CREATE TRIGGER refuse BEFORE INSERT ON "\(schema)".frames FOR EACH ROW

@@ -23,10 +23,12 @@ struct FencingTrialTests {
     }
 
     /// Runs `path` to its exit, its output collected in a file: `posix_spawn` and `waitpid`, since
-    /// a server daemon started below it must not keep the test waiting on a pipe.
-    func run(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws
-        -> (status: Int32, output: String)
-    {
+    /// a server daemon started below it must not keep the test waiting on a pipe. A child still
+    /// running after `limit` is killed with its process group (a trial's nodes among it), and the
+    /// test fails saying so, with the child's output: a stuck trial never holds the suite.
+    func run(
+        _ path: String, _ arguments: [String], environment: [String: String] = [:], limit: Duration = .seconds(300)
+    ) throws -> (status: Int32, output: String) {
         let output = FileManager.default.temporaryDirectory
             .appendingPathComponent("statejournal-trial-\(UInt64.random(in: 0...UInt64.max)).out").path
         defer { unlink(output) }
@@ -48,13 +50,32 @@ struct FencingTrialTests {
         var all = sigset_t()
         sigfillset(&all)
         posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        // A process group of its own, so that a child that overstays is killed with its children.
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(
+            &attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
         var pid: pid_t = 0
         let spawned = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
         guard spawned == 0 else { throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EIO) }
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let clock = ContinuousClock()
+        let deadline = clock.now + limit
+        var overstayed = false
+        while true {
+            let reaped = waitpid(pid, &status, overstayed ? 0 : WNOHANG)
+            if reaped == pid || (reaped == -1 && errno != EINTR) { break }
+            if reaped == 0 && clock.now >= deadline {
+                kill(-pid, SIGKILL)
+                overstayed = true
+            } else if reaped == 0 {
+                usleep(20_000)
+            }
+        }
         let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        if overstayed {
+            let command = ([path] + arguments).joined(separator: " ")
+            Issue.record("\(command) was still running after \(limit): killed. Its output: \(text)")
+        }
         return ((status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f), text)
     }
 

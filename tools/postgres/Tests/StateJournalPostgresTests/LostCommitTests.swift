@@ -21,7 +21,7 @@ struct LostCommitTests {
                 _ = try await owner.submit(contentsOf: [[UInt8(batch), 1], [UInt8(batch), 2]]).value()
             }
             // The last committed row disappears, as an asynchronous commit does in a server crash.
-            try await store.client.query(
+            try await store.rows(
                 PostgresQuery(
                     unsafeSQL: """
                         DELETE FROM "\(schema)".frames

@@ -23,7 +23,7 @@ struct ReplayGapTests {
             }
             try await owner.close(discard: false)
             if let missing {
-                try await store.client.query(
+                try await store.rows(
                     PostgresQuery(
                         unsafeSQL: """
                             DELETE FROM "\(schema)".frames WHERE first_sequence = \(missing * 3 + 1)

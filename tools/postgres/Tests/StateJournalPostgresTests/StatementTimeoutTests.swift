@@ -21,7 +21,7 @@ struct StatementTimeoutTests {
             let other = try await store.open("other", options: JournalOptions(durability: .synced), logger: logger)
             _ = try await stuck.submit(contentsOf: [[1]]).value()
             // An insert of the stuck journal's next frame waits 8 s in the server.
-            try await store.client.query(
+            try await store.rows(
                 PostgresQuery(
                     unsafeSQL: """
                         CREATE FUNCTION "\(schema)".stall() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -32,7 +32,7 @@ struct StatementTimeoutTests {
                             RETURN NEW;
                         END $$
                         """))
-            try await store.client.query(
+            try await store.rows(
                 PostgresQuery(
                     unsafeSQL: """
                         CREATE TRIGGER stall BEFORE INSERT ON "\(schema)".frames

@@ -45,11 +45,11 @@ enum TestDatabase {
             do {
                 try await store.prepare()
                 let result = try await body(store)
-                try await dropSchema(schema, client)
+                try await dropSchema(schema, store)
                 group.cancelAll()
                 return result
             } catch {
-                _ = try? await client.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \"\(schema)\" CASCADE"))
+                _ = try? await store.rows(PostgresQuery(unsafeSQL: "DROP SCHEMA \"\(schema)\" CASCADE"))
                 group.cancelAll()
                 throw error
             }
@@ -58,10 +58,10 @@ enum TestDatabase {
 
     /// Drops a test's schema. A drop can lose a deadlock to a statement of the test still ending
     /// in the server (a stalled backend, a lease renewal); it is tried again, up to five times.
-    static func dropSchema(_ schema: String, _ client: PostgresClient) async throws {
+    static func dropSchema(_ schema: String, _ store: PostgresJournalStore) async throws {
         for attempt in 1...5 {
             do {
-                try await client.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \"\(schema)\" CASCADE"))
+                try await store.rows(PostgresQuery(unsafeSQL: "DROP SCHEMA \"\(schema)\" CASCADE"))
                 return
             } catch  where attempt < 5 {
                 try await Task.sleep(for: .milliseconds(500))

@@ -151,6 +151,78 @@ import Testing
         }
     }
 
+    /// A send cancelled while it waits for a turn is taken out of the queue at once, before any
+    /// turn runs, and throws `CancellationError`: its message is neither applied nor journaled,
+    /// and the sends queued around it keep their order and get consecutive sequence numbers.
+    @Test func aSendCancelledWhileQueuedIsNeverApplied() async throws {
+        let directory = TemporaryDirectory()
+        let supervisor = Supervisor(directory: directory.path, logger: quietLogger)
+        try await supervisor.run {
+            let account = try await supervisor.start(
+                ChildSpec(id: "cancelled", process: Account(), options: fastOptions()))
+            await account.holdTurns()
+            var senders: [Task<UInt64, any Error>] = []
+            for amount in [1, 10, 100] {
+                senders.append(Task { try await account.send(.deposit(amount)) })
+                while account.queuedSends < senders.count { try await Task.sleep(for: .milliseconds(1)) }
+            }
+            senders[1].cancel()
+            // Taken out now, not when a turn comes (the turns are held).
+            for _ in 0..<10_000 where account.queuedSends != 2 { try await Task.sleep(for: .milliseconds(1)) }
+            #expect(account.queuedSends == 2, "the cancelled send still waits for a turn")
+            await account.runHeldTurn()
+
+            await #expect(throws: CancellationError.self) { try await senders[1].value }
+            #expect(try await senders[0].value == 1)
+            #expect(try await senders[2].value == 2)
+            let journal = try Account.journal(at: account.journalPath)
+            #expect(journal.map(\.message) == [.deposit(1), .deposit(100)])
+            #expect(try await account.state.balance == 101)
+        }
+    }
+
+    /// Cancellations racing the turns, under load: 600 senders, one message each, every third
+    /// one cancelled while the sends go on (some then wait in the queue, some are in a turn,
+    /// some are done, some have not started). Each send ends either acknowledged or with
+    /// `CancellationError`, nothing else; the acknowledged ones hold the sequence numbers 1…n
+    /// with no gap; the journal holds exactly them in that order; the state is their sum. A
+    /// cancelled send is never applied, and an applied one is never lost.
+    @Test func cancellationsRacingTurnsLoseAndDuplicateNothing() async throws {
+        let directory = TemporaryDirectory()
+        let supervisor = Supervisor(directory: directory.path, logger: quietLogger)
+        try await supervisor.run {
+            let account = try await supervisor.start(
+                ChildSpec(id: "racing", process: Account(), options: fastOptions()))
+            var senders: [(amount: Int, task: Task<UInt64, any Error>)] = []
+            for amount in 1...600 {
+                senders.append((amount, Task { try await account.send(.deposit(amount)) }))
+            }
+            for (amount, task) in senders where amount % 3 == 0 {
+                task.cancel()
+                if amount % 30 == 0 { await Task.yield() }
+            }
+            var acknowledged: [UInt64: Int] = [:]
+            for (amount, task) in senders {
+                do {
+                    let sequence = try await task.value
+                    #expect(acknowledged[sequence] == nil, "sequence \(sequence) acknowledged twice")
+                    acknowledged[sequence] = amount
+                } catch is CancellationError {
+                    #expect(amount % 3 == 0, "a send that was not cancelled ended with CancellationError")
+                } catch {
+                    Issue.record("send of \(amount) ended with \(error)")
+                }
+            }
+            #expect(acknowledged.count >= 400, "a send that was not cancelled was not acknowledged")
+            #expect(acknowledged.keys.sorted() == Array(1...UInt64(acknowledged.count)))
+            let inOrder = acknowledged.keys.sorted().map { acknowledged[$0]! }
+            let journal = try Account.journal(at: account.journalPath)
+            #expect(journal.map(\.sequence) == Array(1...UInt64(inOrder.count)))
+            #expect(journal.map(\.message) == inOrder.map { Account.Message.deposit($0) })
+            #expect(try await account.state.balance == inOrder.reduce(0, +))
+        }
+    }
+
     /// A message too large for the journal, in the middle of a batch, fails alone (as it would
     /// on its own: journal failed, process crashed), not the whole batch's submit.
     @Test func aMessageTooLargeInTheMiddleOfABatchFailsOnlyItsSender() async throws {

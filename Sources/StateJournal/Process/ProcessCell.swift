@@ -153,7 +153,15 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
             outcome = await runTurn(own: message, reply: reply)
         } else {
             outcome = await mailbox.wait(message, reply: reply)
-            if case .takeTurn = outcome { outcome = await runTurn(own: message, reply: reply) }
+            if case .takeTurn = outcome {
+                guard !Task.isCancelled else {
+                    // Handed the turn once cancelled: it runs it for the sends queued behind it,
+                    // without its own message, which is not applied.
+                    _ = await runTurn(own: nil)
+                    throw CancellationError()
+                }
+                outcome = await runTurn(own: message, reply: reply)
+            }
         }
         switch outcome {
         case .acknowledged(let sequence, let reply): return (sequence, reply)

@@ -32,7 +32,9 @@ public struct ProcessHandle<P: JournaledProcess>: Sendable {
     /// Sends that arrive while the process is busy are taken together in its
     /// next turn: applied one by one in the order they arrived, handed to the
     /// journal as one batch, and each sender answered from the journal's
-    /// acknowledgement without entering the process again. A refusal, or an
+    /// acknowledgement without entering the process again. A send cancelled
+    /// while it waits for that turn is taken out of it and throws
+    /// `CancellationError`, its message neither applied nor journaled. A refusal, or an
     /// `apply` that throws, in such a batch answers only its own sender: the
     /// messages before it are journaled, those after it are applied after it
     /// (after the restart, when `apply` threw).

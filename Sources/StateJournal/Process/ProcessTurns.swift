@@ -26,12 +26,15 @@ final class Mailbox<P: JournaledProcess>: Sendable {
         let reply: (@Sendable (P.State) -> any Sendable)?
         /// nil for the message of the sender that runs the turn (it is answered on its own task).
         let continuation: UnsafeContinuation<TurnOutcome, Never>?
+        /// Which wait queued it (a cancelled wait takes its entry back by it).
+        var ticket: UInt64 = 0
 
         func answer(_ outcome: TurnOutcome) { continuation?.resume(returning: outcome) }
     }
 
     private struct State {
         var entries: [Entry] = []
+        var nextTicket: UInt64 = 0
         /// A sender holds the turn (it has entered, or is entering, the actor).
         var turnTaken = false
         /// Tests hold turns so that many sends queue up for one.
@@ -51,20 +54,47 @@ final class Mailbox<P: JournaledProcess>: Sendable {
 
     /// Queues a send and waits for its outcome, or returns ``TurnOutcome/takeTurn`` at once when the
     /// turn was given up meanwhile (the caller then runs it).
+    ///
+    /// Cancellable while the send waits in the queue: it is taken out, never applied, and the
+    /// outcome is a `CancellationError`. Once a turn has taken it, the outcome is the journal's
+    /// (as for a message the direct path handed to the journal): a turn is bounded by one round
+    /// of the journal.
     func wait(
         _ message: P.Message, reply: (@Sendable (P.State) -> any Sendable)?
     ) async -> TurnOutcome {
-        // Unsafe (not checked): the entry is resumed exactly once, by the turn that takes it.
-        await withUnsafeContinuation { (continuation: UnsafeContinuation<TurnOutcome, Never>) in
-            let queued = state.withLock { state in
-                if state.turnTaken {
-                    state.entries.append(Entry(message: message, reply: reply, continuation: continuation))
-                    return true
+        let ticket = state.withLock { state in
+            state.nextTicket &+= 1
+            return state.nextTicket
+        }
+        return await withTaskCancellationHandler {
+            // Unsafe (not checked): the entry is resumed exactly once, by the turn that takes it
+            // or by the cancellation that takes it back, whichever removes it from the queue.
+            await withUnsafeContinuation { (continuation: UnsafeContinuation<TurnOutcome, Never>) in
+                let queued = state.withLock { state -> QueueAttempt in
+                    // Under the lock the cancellation handler takes too: a cancellation that came
+                    // before this check found nothing to take back, and is seen here.
+                    if Task.isCancelled { return .cancelled }
+                    if state.turnTaken {
+                        var entry = Entry(message: message, reply: reply, continuation: continuation)
+                        entry.ticket = ticket
+                        state.entries.append(entry)
+                        return .queued
+                    }
+                    state.turnTaken = true
+                    return .takeTurn
                 }
-                state.turnTaken = true
-                return false
+                switch queued {
+                case .queued: break
+                case .takeTurn: continuation.resume(returning: .takeTurn)
+                case .cancelled: continuation.resume(returning: .failed(CancellationError()))
+                }
             }
-            if !queued { continuation.resume(returning: .takeTurn) }
+        } onCancel: {
+            let taken = state.withLock { state -> Entry? in
+                guard let index = state.entries.firstIndex(where: { $0.ticket == ticket }) else { return nil }
+                return state.entries.remove(at: index)
+            }
+            taken?.answer(.failed(CancellationError()))
         }
     }
 
@@ -109,6 +139,11 @@ final class Mailbox<P: JournaledProcess>: Sendable {
 
     /// Tests: how many sends wait.
     var queued: Int { state.withLock { $0.entries.count } }
+}
+
+/// What became of a send that came to wait for a turn.
+private enum QueueAttempt {
+    case queued, takeTurn, cancelled
 }
 
 /// What a send gets from a turn. Not generic (nor is anything a turn keeps per message): the

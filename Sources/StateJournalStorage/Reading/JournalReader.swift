@@ -62,7 +62,9 @@ public final class JournalReader {
         self.ownsDescriptor = ownsDescriptor
         self.path = path
         self.limit = limit
-        self.window = FileWindow(fd: fd, path: path)
+        // No larger than the file (a restart of many small journals reads each with a buffer
+        // of its size, not 1 MiB of fresh pages), up to 1 MiB.
+        self.window = FileWindow(fd: fd, path: path, capacity: Int(min(max(limit, 4096), 1 << 20)))
         let prefixLength = Int(min(limit, Int64(JournalFormat.headerFixedSize + JournalFormat.maxProcessIDLength + 4)))
         var (decoded, needed) = try JournalHeader.decode(try window.bytes(at: 0, count: prefixLength), path: path)
         if decoded == nil, needed > prefixLength, Int64(needed) <= limit {

@@ -5,8 +5,8 @@ import StateJournalSystem
 /// memory stays bounded however long the journal is.
 ///
 /// ``init(path:from:chunkMessages:chunkBytes:)`` reads a journal file on the library's I/O
-/// threads. It reads complete frames only, up to the end of the file when each chunk is read; a
-/// torn tail ends it. Damage in the middle throws ``JournalError`` with the path, offset and
+/// threads, one chunk ahead of the consumer. It reads complete frames only, up to where the
+/// file ended when the replay began; a torn tail ends it. Damage in the middle throws ``JournalError`` with the path, offset and
 /// sequence number. Another ``JournalStore`` makes its replay with ``init(_:)``.
 public struct JournalReplay: AsyncSequence, Sendable {
     public typealias Element = ReplayElement
@@ -58,15 +58,28 @@ public struct JournalReplay: AsyncSequence, Sendable {
     }
 }
 
-/// A file's reading, one pool job per chunk.
-final class FileReplayCursor: JournalReplayCursor {
+/// A file's reading, one pool job per chunk, one chunk ahead of its consumer: while the consumer
+/// uses a chunk, the next one is read, checked and decompressed on the library's I/O threads
+/// (at most two chunks are held).
+final class FileReplayCursor: JournalReplayCursor, @unchecked Sendable {
+    // Safe: `next()` is never called concurrently (an async iterator's contract), and `ahead`
+    // is only touched there; the cursor runs one pool job at a time.
     let cursor: ReplayCursor
+    private var ahead: StartedJob<ReplayElement?, JournalError>?
 
     init(_ cursor: ReplayCursor) { self.cursor = cursor }
 
     func next() async throws(JournalError) -> ReplayElement? {
+        let reading = ahead ?? read()
+        ahead = nil
+        let element = try await reading.value()
+        if element != nil { ahead = read() }
+        return element
+    }
+
+    private func read() -> StartedJob<ReplayElement?, JournalError> {
         let cursor = self.cursor
-        return try await IOThreadPool.shared.run { () throws(JournalError) -> ReplayElement? in try cursor.next() }
+        return IOThreadPool.shared.start { () throws(JournalError) -> ReplayElement? in try cursor.next() }
     }
 }
 

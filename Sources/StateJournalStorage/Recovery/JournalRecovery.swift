@@ -165,7 +165,9 @@ enum JournalRecovery {
             _ = try? Syscall.unlink(temporary)
         }
         do throws(SystemCallError) {
-            _ = try Syscall.tryLockExclusive(fd)
+            // Locked until the journal is linked and opened: a sweep leaves a locked temporary
+            // alone, and one that took the lock first is about to remove it (try again).
+            guard try Syscall.tryLockExclusive(fd) else { return nil }
             try Syscall.pwriteAll(fd, header.encoded(), at: 0)
             try Syscall.fsync(fd)
             do { try Syscall.link(temporary, path) } catch  where error.errno == .fileExists { return nil }
@@ -256,10 +258,29 @@ enum JournalRecovery {
             }
         }
         let directory = FileNames.directory(of: path)
-        let prefix = FileNames.base(of: FileNames.createTemporaryPrefix(path))
-        for (name, _) in (try? Syscall.directoryEntries(directory)) ?? [] {
-            if name.hasPrefix(prefix) && name.hasSuffix(".tmp") {
-                _ = try? Syscall.unlink(directory + "/" + name)
+        if sweptDirectories.withLock({ $0.insert(directory).inserted }) {
+            sweepCreationTemporaries(in: directory, logger: logger)
+        }
+    }
+
+    /// The directories whose creation temporaries this OS process has swept: each is listed
+    /// once, at its first open, not at every open (a listing costs as much as the directory
+    /// holds journals, and a restart opens them all).
+    private static let sweptDirectories = LockedValue<Set<String>>([])
+
+    /// Removes the creation temporaries (`<journal>.create.<pid>.<n>.tmp`) that creators which
+    /// died before finishing left in `directory`. A creator holds its temporary locked until it
+    /// is done, so a locked one belongs to a creation at work (here or in another OS process)
+    /// and is left alone.
+    static func sweepCreationTemporaries(in directory: String, logger: Logger) {
+        for (name, _) in (try? Syscall.directoryEntries(directory)) ?? []
+        where name.contains(".journal.create.") && name.hasSuffix(".tmp") {
+            let temporary = directory + "/" + name
+            guard let fd = try? Syscall.open(temporary, .readOnly) else { continue }
+            defer { Syscall.close(fd) }
+            guard (try? Syscall.tryLockExclusive(fd)) == true else { continue }
+            if (try? Syscall.unlink(temporary)) != nil {
+                logger.debug("removed an interrupted creation's temporary file", metadata: ["path": "\(temporary)"])
             }
         }
     }

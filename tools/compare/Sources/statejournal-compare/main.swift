@@ -12,7 +12,8 @@ import Foundation
 
 let usage = """
     USAGE: statejournal-compare [--quick] [--seconds S] [--repetitions N] [--processes 1,64,1024]
-                                [--only limits|append|replay|size|scale]... [--json FILE] [--dir DIR]
+                                [--only limits|append|replay|size|scale]... [--system TEXT]...
+                                [--json FILE] [--dir DIR]
 
     Measures StateJournal (.buffered, .written, .synced) against SQLite through GRDB in WAL mode
     (synchronous NORMAL and FULL with one transaction per message, FULL with one transaction per
@@ -26,6 +27,8 @@ let usage = """
       --repetitions N   runs per figure, the median is reported (default 3)
       --processes LIST  concurrent processes for append (default 1,64,1024)
       --only SECTION    run only these sections (repeatable)
+      --system TEXT     measure only the systems whose name contains TEXT, such as "StateJournal" or
+                        "[json]" (repeatable; the targets compare only what was measured)
       --json FILE       also write every figure as JSON
       --dir DIR         where the data goes (default: a fresh folder under the temporary directory)
 
@@ -40,10 +43,13 @@ struct Settings: Sendable {
     var repetitions = 3
     var processCounts = [1, 64, 1024]
     var only: Set<String> = []
+    var systems: [String] = []
     var jsonPath: String?
     var directory = FileManager.default.temporaryDirectory.path + "/statejournal-compare-\(getpid())"
 
     func enabled(_ section: String) -> Bool { only.isEmpty || only.contains(section) }
+    /// Whether the system described by `description` ("StateJournal [compact]") is measured.
+    func measures(_ description: String) -> Bool { systems.isEmpty || systems.contains { description.contains($0) } }
 
     static func parse(_ arguments: [String]) -> Settings {
         var settings = Settings()
@@ -81,6 +87,7 @@ struct Settings: Sendable {
                     fail("unknown section '\(section)'")
                 }
                 settings.only.insert(section)
+            case "--system": settings.systems.append(value(argument))
             case "--json": settings.jsonPath = value(argument)
             case "--dir": settings.directory = value(argument)
             case "-h", "--help":
@@ -230,7 +237,7 @@ if settings.enabled("append") {
     for shape in Shape.allCases {
         for processes in settings.processCounts {
             var figures: [AppendFigure] = []
-            for kind in SystemKind.all {
+            for kind in SystemKind.all where settings.measures(kind.description) {
                 figures.append(try await measureAppend(kind, processes: processes, shape: shape, settings: settings))
             }
             let peers = figures.filter { !$0.system.hasPrefix("StateJournal") }
@@ -274,7 +281,7 @@ if settings.enabled("replay") || settings.enabled("size") {
     fflush(nil)
     for (processes, perProcess) in layouts {
         var figures: [ReplayFigure] = []
-        for system in ReplaySystem.all {
+        for system in ReplaySystem.all where settings.measures(system.description) {
             figures.append(
                 try await measureReplay(system, processes: processes, perProcess: perProcess, settings: settings))
         }

@@ -761,9 +761,9 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
                     // from the journal.
                     let offering = !subscriptions.isEmpty
                     for message in messages {
-                        replayedBytes += message.bytes.count
+                        replayedBytes += message.count
                         do {
-                            let decoded = try message.bytes.withUnsafeBytes { try messageCodec.decode($0) }
+                            let decoded = try message.withUnsafeBytes { try messageCodec.decode($0) }
                             try process.apply(decoded, to: &state)
                             if offering { subscriptions.offer(.message(sequence: message.sequence, decoded)) }
                         } catch let cause {

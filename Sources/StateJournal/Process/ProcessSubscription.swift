@@ -68,7 +68,7 @@ final class SubscriptionToken<P: JournaledProcess>: @unchecked Sendable {
                 case .messages(let messages)?:
                     for message in messages where message.sequence >= after && message.sequence <= target {
                         guard message.sequence == after else { break }
-                        let decoded = try message.bytes.withUnsafeBytes { try cell.messageCodec.decode($0) }
+                        let decoded = try message.withUnsafeBytes { try cell.messageCodec.decode($0) }
                         elements.append(.message(sequence: message.sequence, decoded))
                         after += 1
                     }

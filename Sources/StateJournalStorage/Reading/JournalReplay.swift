@@ -107,12 +107,19 @@ final class ReplayCursor: @unchecked Sendable {
     /// The rest of a frame that did not fit in the last chunk, as an owned copy.
     private var carry: ([UInt8], Rest)?
 
+    /// A chunk being read: its messages' bytes in one buffer, which the messages share.
+    struct Chunk {
+        var buffer: [UInt8] = []
+        var entries: [(sequence: UInt64, range: Range<Int>)] = []
+
+        var messages: [JournalMessage] {
+            entries.map { JournalMessage(sequence: $0.sequence, bytes: buffer, in: $0.range) }
+        }
+    }
+
     /// Appends messages from `payload` at `rest` until the chunk is full or the frame ends.
-    private func take(
-        from payload: UnsafeRawBufferPointer, _ rest: inout Rest, into messages: inout [JournalMessage],
-        bytes: inout Int
-    ) {
-        while rest.left > 0 && messages.count < chunkMessages && bytes < chunkBytes {
+    private func take(from payload: UnsafeRawBufferPointer, _ rest: inout Rest, into chunk: inout Chunk) {
+        while rest.left > 0 && chunk.entries.count < chunkMessages && chunk.buffer.count < chunkBytes {
             // The frame was validated when read: every length prefix and message is in bounds.
             guard let length = payload.readVarint(at: &rest.offset) else {
                 rest.left = 0
@@ -120,11 +127,9 @@ final class ReplayCursor: @unchecked Sendable {
             }
             let end = rest.offset + Int(length)
             if rest.sequence > skipThrough {
-                messages.append(
-                    JournalMessage(
-                        sequence: rest.sequence,
-                        bytes: Array(UnsafeRawBufferPointer(rebasing: payload[rest.offset..<end]))))
-                bytes += Int(length)
+                let start = chunk.buffer.count
+                chunk.buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: payload[rest.offset..<end]))
+                chunk.entries.append((rest.sequence, start..<chunk.buffer.count))
             }
             rest.offset = end
             rest.sequence += 1
@@ -164,27 +169,26 @@ final class ReplayCursor: @unchecked Sendable {
             pendingDigest = nil
             return .stateDigest(digest)
         }
-        var messages: [JournalMessage] = []
-        var bytes = 0
+        var chunk = Chunk()
         if case (let payload, var rest)? = carry {
             // A frame larger than a chunk is yielded in chunks too (memory stays bounded by the
             // chunk, not by the frame's message count).
-            payload.withUnsafeBytes { take(from: $0, &rest, into: &messages, bytes: &bytes) }
+            payload.withUnsafeBytes { take(from: $0, &rest, into: &chunk) }
             carry = rest.left > 0 ? (payload, rest) : nil
-            if carry != nil { return .messages(messages) }
+            if carry != nil { return .messages(chunk.messages) }
         }
-        while messages.count < chunkMessages && bytes < chunkBytes {
+        while chunk.entries.count < chunkMessages && chunk.buffer.count < chunkBytes {
             guard let (header, _, payload) = try reader.nextRawFrame() else { break }
             if header.type.isMark { continue }
             if header.type.isStateDigest {
                 let digest = StateDigest(payload: payload, type: header.type)
                 if digest.sequence <= skipThrough { continue }
-                if messages.isEmpty { return .stateDigest(digest) }
+                if chunk.entries.isEmpty { return .stateDigest(digest) }
                 pendingDigest = digest
                 break
             }
             var rest = Rest(offset: 0, sequence: header.firstSequence, left: header.messageCount)
-            take(from: payload, &rest, into: &messages, bytes: &bytes)
+            take(from: payload, &rest, into: &chunk)
             if rest.left > 0 {
                 // The chunk is full inside this frame: keep the rest of its payload for the next call.
                 carry = (
@@ -194,11 +198,11 @@ final class ReplayCursor: @unchecked Sendable {
                 break
             }
         }
-        if messages.isEmpty {
+        if chunk.entries.isEmpty {
             finished = true
             self.reader = nil
             return nil
         }
-        return .messages(messages)
+        return .messages(chunk.messages)
     }
 }

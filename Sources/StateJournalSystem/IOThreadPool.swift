@@ -37,6 +37,13 @@ package final class IOThreadPool: @unchecked Sendable {
     /// The pool shared by all journals of this OS process: one thread per core, at least two.
     package static let shared = IOThreadPool(name: "sj-io", threads: max(2, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
 
+    /// Where journals are opened, created and moved: work that waits on `fsync`s of new files
+    /// and directories for milliseconds. Kept off ``shared``, whose threads write and sync the
+    /// journals already open, so that a burst of new journals does not hold up their appends;
+    /// enough threads that concurrent creations wait on the file system's journal commits
+    /// together rather than one after another.
+    package static let opening = IOThreadPool(name: "sj-open", threads: 16, spinMicroseconds: 0)
+
     package init(name: String, threads: Int, spinMicroseconds: Int = 50) {
         self.name = name
         self.threadCount = threads

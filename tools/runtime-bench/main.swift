@@ -1,5 +1,5 @@
 // Figures of the runtime on this machine: sends per second through the
-// public API, replay time, memory per idle process.
+// public API, replay time, memory per idle process, a burst of new processes.
 //
 //     swift run -c release statejournal-runtime-bench [--quick] [--seconds S] [--only NAME]
 import CBenchSupport
@@ -418,6 +418,83 @@ if enabled("codec") || enabled("codec-decode") || enabled("codec-encode") {
         print("  Foundation JSON:  encode \(format(jsonEncode))/s, decode \(format(jsonDecode))/s")
         if sink == 42 { print("") }
         print("")
+    }
+}
+
+if enabled("creation") {
+    // New journals are made durable where they are created (the header file and its directory
+    // synced): a burst of creations must not hold up the appends of the journals already live.
+    let journals = configuration.quick ? 400 : 4000
+    let workers = 32
+    print(
+        "== A burst of creations: \(journals) new processes, \(workers) at a time, each sent one .written message; meanwhile one live process sends .written, awaiting each"
+    )
+    let directory = base + "/creation"
+    let options = {
+        var options = ProcessOptions(durability: .written)
+        options.journal.idleTimeout = .milliseconds(100)
+        return options
+    }()
+    let supervisor = Supervisor(directory: directory, logger: logger)
+    let live = try await supervisor.start(ChildSpec(id: "live", process: ChatRoom(), options: options))
+    try await live.send(message(0))
+    let (created, latencies) = try await withThrowingTaskGroup(of: [Double].self) { group in
+        let burstDone = Flag()
+        group.addTask {
+            var latencies: [Double] = []
+            var i = 0
+            while !burstDone.isSet {
+                let start = ContinuousClock.now
+                try await live.send(message(i))
+                latencies.append(seconds(ContinuousClock.now - start))
+                i += 1
+            }
+            return latencies
+        }
+        let start = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { burst in
+            for worker in 0..<workers {
+                burst.addTask {
+                    for p in stride(from: worker, to: journals, by: workers) {
+                        let room = try await supervisor.child(id: "session-\(p)") {
+                            ChildSpec(id: $0, process: ChatRoom(), options: options)
+                        }
+                        try await room.send(message(p))
+                    }
+                }
+            }
+            try await burst.waitForAll()
+        }
+        let created = seconds(ContinuousClock.now - start)
+        burstDone.set()
+        return (created, try await group.next() ?? [])
+    }
+    let sorted = latencies.sorted()
+    func at(_ q: Double) -> String {
+        guard !sorted.isEmpty else { return "-" }
+        return String(format: "%.2f ms", sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))] * 1000)
+    }
+    print(
+        "  created in \(String(format: "%.2f", created)) s (\(format(Double(journals) / created)) per second); the live process meanwhile: \(sorted.count) sends, p50 \(at(0.5)), p99 \(at(0.99)), max \(at(1))"
+    )
+    await supervisor.shutdown()
+    print("")
+}
+
+/// A flag one task sets and another polls.
+final class Flag: @unchecked Sendable {
+    // Safe: the flag is only read and written under the lock.
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return value
+    }
+    func set() {
+        lock.lock()
+        value = true
+        lock.unlock()
     }
 }
 

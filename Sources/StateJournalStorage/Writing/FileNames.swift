@@ -24,7 +24,7 @@ package enum JournalDirectory {
     /// cache holds: everything written, acknowledged or not (recovery then checks them as
     /// usual). If the copy's own sync fails, this throws and the old file stays as it was.
     package static func moveToNewFile(_ path: String) async throws(JournalError) {
-        try await IOThreadPool.shared.run { () throws(JournalError) in
+        try await IOThreadPool.opening.run { () throws(JournalError) in
             let temporary = path + ".resync.tmp"
             do throws(SystemCallError) {
                 let source = try Syscall.open(path, .readOnly)
@@ -63,7 +63,7 @@ package enum JournalDirectory {
     /// name exists — a journal named by an earlier version of the naming rule — and makes
     /// the rename durable. Never overwrites: when both exist, nothing moves.
     package static func adopt(legacy: String, as path: String) async throws(JournalError) {
-        try await IOThreadPool.shared.run { () throws(JournalError) in
+        try await IOThreadPool.opening.run { () throws(JournalError) in
             guard !Syscall.exists(path), Syscall.exists(legacy) else { return }
             let snapshot = JournalSnapshot.path(forJournal: legacy)
             do throws(SystemCallError) {

@@ -137,7 +137,7 @@ public final class JournalWriter: Sendable {
     public static func open(
         path: String, processID: String, options: JournalOptions = JournalOptions(), logger: Logger
     ) async throws(JournalError) -> JournalWriter {
-        let (opened, rounds, method) = try await IOThreadPool.shared.run {
+        let (opened, rounds, method) = try await IOThreadPool.opening.run {
             () throws(JournalError) -> (OpenedJournalBox, SyncRounds?, SyncMethod) in
             if options.createDirectory { try JournalRecovery.createDirectories(FileNames.directory(of: path)) }
             try JournalOwnership.claim(path)

@@ -65,6 +65,16 @@ public final class JournalWriter: Sendable {
         case close(discard: Bool, DoneContinuation)
         /// Holds a queue slot while its batch is mutated in place.
         case vacated
+
+        /// Snapshots, closes, quarantines and flushes sync files and directories (milliseconds
+        /// each); appends and digests only write (a `.synced` append's sync goes to the sync
+        /// rounds).
+        var waitsOnFileSyncs: Bool {
+            switch self {
+            case .snapshot, .close, .quarantine, .flush: true
+            case .append, .digest, .abandon, .vacated: false
+            }
+        }
     }
 
     private enum Phase {
@@ -485,6 +495,17 @@ public final class JournalWriter: Sendable {
             armIdleTimer()
             return
         }
+        if operation.waitsOnFileSyncs {
+            // Milliseconds of `fsync`s (of new files and the directory): on the opening threads,
+            // so that the appends of other journals do not wait behind them.
+            IOThreadPool.opening.execute { self.perform(operation) }
+        } else {
+            perform(operation)
+        }
+    }
+
+    /// Runs `operation`, then hands the worker token on (or gives it up).
+    private func perform(_ operation: Operation) {
         switch operation {
         case .append(let batch):
             do {

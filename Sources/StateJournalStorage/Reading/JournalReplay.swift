@@ -6,8 +6,9 @@ import StateJournalSystem
 ///
 /// ``init(path:from:chunkMessages:chunkBytes:)`` reads a journal file on the library's I/O
 /// threads, one chunk ahead of the consumer. It reads complete frames only, up to where the
-/// file ended when the replay began; a torn tail ends it. Damage in the middle throws ``JournalError`` with the path, offset and
-/// sequence number. Another ``JournalStore`` makes its replay with ``init(_:)``.
+/// file ended when the replay began; a torn tail ends it. Damage in the middle throws
+/// ``JournalError`` with the path, offset and sequence number. Another ``JournalStore`` makes
+/// its replay with ``init(_:)``.
 public struct JournalReplay: AsyncSequence, Sendable {
     public typealias Element = ReplayElement
     public typealias Failure = JournalError

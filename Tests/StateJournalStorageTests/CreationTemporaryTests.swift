@@ -32,33 +32,4 @@ import Testing
         #expect(try await reopened.append([2]) == 2)
         try await reopened.close(discard: false)
     }
-
-    @Test func creationsBesideASweepEachHappenOnceAndWhole() async throws {
-        // Many journals created at once in one directory while others open: every one is
-        // created once, whole (the sweep never takes a temporary from under its creator).
-        let directory = TemporaryDirectory()
-        for i in 0..<8 {
-            let writer = try await JournalWriter.open(
-                path: directory.file("old\(i).journal"), processID: "old\(i)", options: .testing(), logger: testLogger)
-            try await writer.close(discard: false)
-        }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for i in 0..<64 {
-                group.addTask {
-                    let name = i < 8 ? "old\(i)" : "new\(i)"
-                    let writer = try await JournalWriter.open(
-                        path: directory.file("\(name).journal"), processID: name, options: .testing(),
-                        logger: testLogger)
-                    try await writer.append([UInt8(i)])
-                    try await writer.close(discard: false)
-                }
-            }
-            try await group.waitForAll()
-        }
-        #expect(directory.entries.filter { $0.hasSuffix(".tmp") }.isEmpty)
-        for i in 8..<64 {
-            let (_, messages) = try await replayAll(directory.file("new\(i).journal"))
-            #expect(messages.map(\.bytes) == [[UInt8(i)]])
-        }
-    }
 }

@@ -273,8 +273,7 @@ enum JournalRecovery {
     /// is done, so a locked one belongs to a creation at work (here or in another OS process)
     /// and is left alone.
     static func sweepCreationTemporaries(in directory: String, logger: Logger) {
-        for (name, _) in (try? Syscall.directoryEntries(directory)) ?? []
-        where name.contains(".journal.create.") && name.hasSuffix(".tmp") {
+        for (name, _) in (try? Syscall.directoryEntries(directory)) ?? [] where FileNames.isCreateTemporary(name) {
             let temporary = directory + "/" + name
             guard let fd = try? Syscall.open(temporary, .readOnly) else { continue }
             defer { Syscall.close(fd) }

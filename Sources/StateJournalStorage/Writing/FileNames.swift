@@ -8,6 +8,11 @@ enum FileNames {
     static func snapshotTemporary(_ path: String) -> String { path + ".snapshot.tmp" }
     static func compactTemporary(_ path: String) -> String { path + ".compact.tmp" }
     static func createTemporaryPrefix(_ path: String) -> String { path + ".create." }
+    /// Whether `name` (in a journal's directory) is a creation temporary: the prefix above, then
+    /// the creator's process id and a random number, then `.tmp`.
+    static func isCreateTemporary(_ name: String) -> Bool {
+        name.contains(".journal.create.") && name.hasSuffix(".tmp")
+    }
 
     /// Where bytes cut at `offset` are kept: `<journal>.cut-<offset>-<unix seconds>`, made unique.
     static func cut(_ path: String, offset: Int64, seconds: Int) -> String {

@@ -7,10 +7,11 @@ import StateJournalSystem
 /// all of them at once. Only writes that completed before a round's sync call
 /// are covered by it, because a request is made after its `pwrite` returned.
 ///
-/// The thread that finds no round running leads rounds until none is
-/// pending; it is always a library I/O thread. Before syncing, a leader
-/// gathers: while fewer journals have asked than took part in the previous
-/// round, it waits for them, at most a fraction of the last sync's duration.
+/// A request that finds no round running starts a leader on one of the
+/// file system's sync threads, which runs rounds until none is pending, so
+/// the threads that write journals never block in a sync. Before syncing, a
+/// leader gathers: until every journal of the previous round has asked again,
+/// it waits for them, at most as long as the last sync took (and 2 ms).
 /// Under the usual load (many processes, each awaiting its acknowledgement
 /// before sending again) one round then covers every journal instead of
 /// splitting in two.
@@ -28,7 +29,9 @@ final class SyncRounds: @unchecked Sendable {
     private var pending: [Request] = []
     private var roundRunning = false
     private var leaderGathering = false
-    private var previousRoundSize = 0
+    /// The journals of the previous round that have not asked again since it ended: the
+    /// leader gathers until they have (or a budget runs out).
+    private var awaited: Set<Int32> = []
     private var lastSyncNanoseconds: UInt64 = 0
     private(set) var rounds = 0
     private(set) var requests = 0
@@ -39,11 +42,11 @@ final class SyncRounds: @unchecked Sendable {
 
     /// An open directory on the file system, for `syncfs`. Never closed: one per file system.
     private let directoryFD: Int32
-    private let fileSyncThreads: IOThreadPool
+    private let syncThreads: IOThreadPool
 
     private init(directoryFD: Int32) {
         self.directoryFD = directoryFD
-        self.fileSyncThreads = IOThreadPool(name: "sj-fsync", threads: Self.fileSyncThreadCount)
+        self.syncThreads = IOThreadPool(name: "sj-fsync", threads: Self.fileSyncThreadCount)
     }
 
     /// The sync rounds of each file system, by device.
@@ -62,16 +65,16 @@ final class SyncRounds: @unchecked Sendable {
     }
 
     /// Makes the completed writes of `fd` durable, then calls `completion`
-    /// with nil or the error of the failed call. Call it on a library I/O
-    /// thread: when no round is running, that thread leads rounds until none
-    /// is pending (blocking in `syncfs`/`fdatasync`, never on Swift's pool).
+    /// (on a sync thread) with nil or the error of the failed call. Returns at
+    /// once: the `syncfs`/`fdatasync` calls block threads of this file
+    /// system's sync pool, never the caller's and never Swift's pool.
     func request(fd: Int32, method: SyncMethod, completion: @escaping Completion) {
         if method != .fileSystem {
             // Start this journal's write-back now, so that the data of every journal of the
             // moment is on its way before the first `fdatasync` commits the file system's
             // journal, and one commit covers more of them.
             Syscall.startWriteback(fd, offset: 0, count: 0)
-            fileSyncThreads.execute {
+            syncThreads.execute {
                 do throws(SystemCallError) {
                     try Syscall.fdatasync(fd)
                     completion(nil)
@@ -83,12 +86,16 @@ final class SyncRounds: @unchecked Sendable {
         }
         arrived.lock()
         pending.append(Request(fd: fd, completion: completion))
+        awaited.remove(fd)
         let lead = !roundRunning
         if lead { roundRunning = true }
         let wake = leaderGathering
         arrived.unlock()
         if wake { arrived.signal() }
-        if lead { runRounds(method: method) }
+        // The rounds are led on a sync thread, not on the calling one: a writing thread blocked
+        // in `syncfs` (or waiting for the round to gather) would leave the other journals'
+        // writes, those the next round waits for, to the remaining writing threads.
+        if lead { syncThreads.execute { self.runRounds(method: method) } }
     }
 
     private func runRounds(method: SyncMethod) {
@@ -99,19 +106,21 @@ final class SyncRounds: @unchecked Sendable {
                 arrived.unlock()
                 return
             }
-            // Gather: wait for the journals of the previous round, briefly.
-            if pending.count < previousRoundSize && previousRoundSize > 1 {
-                let budget = min(lastSyncNanoseconds / 2, 2_000_000)
+            // Gather: wait, briefly, for the journals of the previous round to ask again. Waiting
+            // for those very journals (not for as many requests) lets the journals that missed a
+            // round join the next one with the rest, instead of splitting every later round in two.
+            if !awaited.isEmpty {
+                let budget = min(lastSyncNanoseconds, 2_000_000)
                 let deadline = IOThreadPool.now() &+ budget
                 leaderGathering = true
-                while pending.count < previousRoundSize && IOThreadPool.now() < deadline {
+                while !awaited.isEmpty && IOThreadPool.now() < deadline {
                     arrived.wait(untilNanoseconds: deadline)
                 }
                 leaderGathering = false
             }
             let batch = pending
             pending.removeAll(keepingCapacity: true)
-            previousRoundSize = batch.count
+            awaited = batch.count > 1 ? Set(batch.lazy.map(\.fd)) : []
             rounds += 1
             requests += batch.count
             arrived.unlock()

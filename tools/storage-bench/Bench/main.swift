@@ -3,6 +3,7 @@
 // replay rate and memory per journal.
 //
 //     swift run -c release statejournal-storage-bench [--quick] [--seconds S] [--only NAME] [--dir DIR]
+//         [--processes 1,64,1024] [--method automatic,syncfs,fdatasync]
 //
 // Every figure is a median of three runs, all in this one process.
 import CBenchSupport
@@ -23,6 +24,8 @@ struct Configuration: Sendable {
     var seconds = 2.0
     var quick = false
     var only: Set<String> = []
+    var processCounts: [Int]? = nil
+    var syncMethods: Set<String>? = nil
     var baseDirectory = FileManager.default.temporaryDirectory.path + "/sj-bench-\(getpid())"
 
     static func parse() -> Configuration {
@@ -35,6 +38,10 @@ struct Configuration: Sendable {
                 configuration.seconds = 0.3
             case "--seconds": configuration.seconds = Double(iterator.next()!)!
             case "--only": configuration.only.insert(iterator.next()!)
+            case "--processes":
+                configuration.processCounts = iterator.next()!.split(separator: ",").map { Int($0)! }
+            case "--method":
+                configuration.syncMethods = Set(iterator.next()!.split(separator: ",").map(String.init))
             case "--dir": configuration.baseDirectory = iterator.next()!
             case "--write-journal":
                 _ = iterator.next()
@@ -415,16 +422,18 @@ if enabled("append") {
 
 if enabled("processes") {
     print("== Many processes, one journal each, each awaiting one append at a time, .synced")
-    for processes in [1, 64, 1024] {
+    for processes in configuration.processCounts ?? [1, 64, 1024] {
         for method in [SyncMethod.automatic, .fileSystem, .perFile] {
             if processes == 1 && method == .fileSystem { continue }
+            if let methods = configuration.syncMethods, !methods.contains(method.description) { continue }
             try await measure("\(processes) process(es), sync \(method)") {
                 try await appendRate(processes: processes, shared: false, durability: .synced, syncMethod: method)
             }
         }
     }
     print("== Many processes, .written")
-    for processes in [1, 64, 1024] {
+    for processes in configuration.processCounts ?? [1, 64, 1024] {
+        if let methods = configuration.syncMethods, !methods.contains("written") { continue }
         try await measure("\(processes) process(es), written") {
             try await appendRate(processes: processes, shared: false, durability: .written)
         }

@@ -25,15 +25,6 @@ int sj_writeback_error(int fd) {
 #endif
 }
 
-int sj_start_writeback(int fd, long long offset, long long count) {
-#if defined(__linux__)
-    return sync_file_range(fd, (off_t)offset, (off_t)count, SYNC_FILE_RANGE_WRITE);
-#else
-    (void)fd; (void)offset; (void)count;
-    return 0;
-#endif
-}
-
 #include <sys/file.h>
 int sj_flock(int fd, int operation) { return flock(fd, operation); }
 

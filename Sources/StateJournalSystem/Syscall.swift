@@ -253,14 +253,6 @@ package enum Syscall {
         _ = try retryingInterrupted("sync_file_range", code: sj_errno) { sj_writeback_error(fd) }
     }
 
-    /// Starts write-back of `count` bytes at `offset` of `fd` without waiting
-    /// (`sync_file_range` with `SYNC_FILE_RANGE_WRITE`), so that the data of
-    /// many journals is on its way before their `fdatasync`s commit. A hint:
-    /// its failure is reported by the sync that follows, never by this call.
-    package static func startWriteback(_ fd: Int32, offset: Int64, count: Int) {
-        _ = sj_start_writeback(fd, offset, Int64(count))
-    }
-
     package static func ftruncate(_ fd: Int32, _ length: Int64) throws(SystemCallError) {
         _ = try retryingInterrupted("ftruncate") { Glibc.ftruncate(fd, off_t(length)) }
     }

@@ -10,11 +10,6 @@ int sj_syncfs(int fd);
 /// and flushes nothing. -1 and errno on failure.
 int sj_writeback_error(int fd);
 
-/// sync_file_range(2) with SYNC_FILE_RANGE_WRITE: starts write-back of the
-/// dirty pages of [offset, offset + count) without waiting. -1 and errno on failure.
-int sj_start_writeback(int fd, long long offset, long long count);
-
-
 /// The errno of the calling thread.
 int sj_errno(void);
 

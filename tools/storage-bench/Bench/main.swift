@@ -396,11 +396,17 @@ func appendRate(processes: Int, shared: Bool, durability: Durability, syncMethod
     if ProcessInfo.processInfo.environment["SJ_BENCH_ROUNDS"] != nil,
         let after = syncRoundStatistics(forDirectory: directory), let before = roundsBefore
     {
-        let rounds = after.rounds - before.rounds
+        let rounds = max(after.rounds - before.rounds, 1)
         let requests = after.requests - before.requests
+        func perRound(_ total: UInt64, _ before: UInt64) -> String {
+            String(format: "%.0f", Double(total &- before) / 1000 / Double(rounds))
+        }
         print(
-            "    [rounds \(rounds), requests \(requests), \(String(format: "%.1f", Double(requests) / Double(max(rounds, 1)))) per round, \(String(format: "%.0f", elapsed / Double(max(rounds, 1)) * 1e6)) µs per round]"
-        )
+            "    [rounds \(rounds), \(String(format: "%.1f", Double(requests) / Double(rounds))) requests per round, "
+                + "\(String(format: "%.0f", elapsed / Double(rounds) * 1e6)) µs per round: gather "
+                + "\(perRound(after.gatherNanoseconds, before.gatherNanoseconds)), sync "
+                + "\(perRound(after.syncNanoseconds, before.syncNanoseconds)), answers "
+                + "\(perRound(after.completionNanoseconds, before.completionNanoseconds))]")
     }
     for w in writers { try await w.close(discard: true) }
     return Double(total) / elapsed

@@ -17,10 +17,14 @@ import StateJournalSystem
 /// splitting in two.
 final class SyncRounds: @unchecked Sendable {
     // Safe: every mutable field is read and written with `mutex` held.
-    typealias Completion = @Sendable (SystemCallError?) -> Void
+    /// Answers a request: the failed sync call, or else the journal's failed identity check.
+    typealias Completion = @Sendable (SystemCallError?, JournalError?) -> Void
+    /// Checks that a journal's file is still the one at its path (``JournalEngine/checkIdentity(sequence:)``).
+    typealias IdentityCheck = @Sendable () throws(JournalError) -> Void
 
     private struct Request {
         var fd: Int32
+        var check: IdentityCheck
         var completion: Completion
     }
 
@@ -63,27 +67,29 @@ final class SyncRounds: @unchecked Sendable {
         }
     }
 
-    /// Makes the completed writes of `fd` durable, then calls `completion`
-    /// (on a sync thread) with nil or the error of the failed call. Returns at
-    /// once: the `syncfs`/`fdatasync` calls block threads of this file
-    /// system's sync pool, never the caller's and never Swift's pool.
-    func request(fd: Int32, method: SyncMethod, completion: @escaping Completion) {
+    /// Makes the completed writes of `fd` durable and runs `check` (after the
+    /// writes, before the answer; in a round, while the round's sync blocks, so
+    /// that its file-system lookup costs the writing threads nothing), then
+    /// calls `completion` (on a sync thread) with the error of the failed sync
+    /// call, or else the error of the check, or nils. Returns at once: the
+    /// `syncfs`/`fdatasync` calls block threads of this file system's sync
+    /// pool, never the caller's and never Swift's pool.
+    func request(
+        fd: Int32, method: SyncMethod, checkingIdentity check: @escaping IdentityCheck,
+        completion: @escaping Completion
+    ) {
         if method != .fileSystem {
             // No `sync_file_range` hint to start the write-back first: measured with
             // statejournal-storage-bench, it made 64 and 1,024 journals slower on ext4 without a
             // journal (27k -> 33k msg/s at 64 without it) and changed nothing on ext4 with one.
             syncThreads.execute {
-                do throws(SystemCallError) {
-                    try Syscall.fdatasync(fd)
-                    completion(nil)
-                } catch {
-                    completion(error)
-                }
+                let outcome = Self.fileSync(fd)
+                completion(outcome, outcome == nil ? Self.run(check) : nil)
             }
             return
         }
         arrived.lock()
-        pending.append(Request(fd: fd, completion: completion))
+        pending.append(Request(fd: fd, check: check, completion: completion))
         awaited.remove(fd)
         let lead = !roundRunning
         if lead { roundRunning = true }
@@ -129,9 +135,9 @@ final class SyncRounds: @unchecked Sendable {
             statistics.gatherNanoseconds &+= start &- gatherStart
             arrived.unlock()
 
-            let outcomes = Self.syncRound(batch.map(\.fd), directoryFD: directoryFD)
+            let outcomes = syncRound(batch)
             let synced = IOThreadPool.now()
-            for (request, outcome) in zip(batch, outcomes) { request.completion(outcome) }
+            for (request, outcome) in zip(batch, outcomes) { request.completion(outcome.sync, outcome.identity) }
             let completed = IOThreadPool.now()
             arrived.lock()
             lastSyncNanoseconds = completed &- start
@@ -140,31 +146,49 @@ final class SyncRounds: @unchecked Sendable {
         }
     }
 
+    /// Syncs the journals of `batch` in one round and checks their identities meanwhile, on
+    /// another sync thread. Returns each one's outcomes.
+    private func syncRound(_ batch: [Request]) -> [(sync: SystemCallError?, identity: JournalError?)] {
+        if batch.count == 1 {
+            let outcome = Self.fileSync(batch[0].fd)
+            return [(outcome, outcome == nil ? Self.run(batch[0].check) : nil)]
+        }
+        let checks = RoundChecks(batch.map(\.check))
+        syncThreads.execute { checks.run() }
+        let outcomes = Self.syncRound(batch.map(\.fd), directoryFD: directoryFD)
+        let identities = checks.wait()
+        return zip(outcomes, identities).map { sync, identity in (sync, sync == nil ? identity : nil) }
+    }
+
+    private static func run(_ check: IdentityCheck) -> JournalError? {
+        do throws(JournalError) {
+            try check()
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    private static func fileSync(_ fd: Int32) -> SystemCallError? {
+        do throws(SystemCallError) {
+            try Syscall.fdatasync(fd)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
     /// Makes the completed writes of the journals `fds` durable in one round and returns each
     /// one's own outcome (nil: durable). `directoryFD` is an open directory of their file system.
     static func syncRound(_ fds: [Int32], directoryFD: Int32) -> [SystemCallError?] {
-        if fds.count == 1 {
-            do throws(SystemCallError) {
-                try Syscall.fdatasync(fds[0])
-                return [nil]
-            } catch {
-                return [error]
-            }
-        }
+        if fds.count == 1 { return [fileSync(fds[0])] }
         do throws(SystemCallError) {
             try Syscall.syncfs(directoryFD, covering: fds)
         } catch {
             // The file system's error is not the journal's: each journal of the round asks
             // with its own `fdatasync`, which reports its own file's write-back error (and
             // makes its bytes durable if they are not yet). Never retried after its own failure.
-            return fds.map { fd in
-                do throws(SystemCallError) {
-                    try Syscall.fdatasync(fd)
-                    return nil
-                } catch {
-                    return error
-                }
-            }
+            return fds.map(fileSync)
         }
         // `syncfs` persisted the file system, and reports a write-back error once per file
         // system, to whichever round asks first: maybe not this one, though a journal of it
@@ -203,4 +227,37 @@ package struct SyncRoundStatistics: Sendable {
 package func syncRoundStatistics(forDirectory directory: String) -> SyncRoundStatistics? {
     guard let rounds = try? SyncRounds.forDirectory(directory) else { return nil }
     return rounds.counters
+}
+
+/// The identity checks of one round's journals, run on one sync thread while the round's
+/// leader waits for the file system, and awaited by the leader before it answers.
+private final class RoundChecks: @unchecked Sendable {
+    // Safe: `outcomes` is written by `run` before it signals under `done`, read after `wait`.
+    private let checks: [SyncRounds.IdentityCheck]
+    private let done = ConditionLock()
+    private var outcomes: [JournalError?]?
+
+    init(_ checks: [SyncRounds.IdentityCheck]) { self.checks = checks }
+
+    func run() {
+        let results = checks.map { check -> JournalError? in
+            do throws(JournalError) {
+                try check()
+                return nil
+            } catch {
+                return error
+            }
+        }
+        done.lock()
+        outcomes = results
+        done.unlock()
+        done.broadcast()
+    }
+
+    func wait() -> [JournalError?] {
+        done.lock()
+        defer { done.unlock() }
+        while outcomes == nil { done.wait() }
+        return outcomes!
+    }
 }

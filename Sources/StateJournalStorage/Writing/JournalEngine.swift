@@ -124,7 +124,14 @@ final class JournalEngine: @unchecked Sendable {
     ///
     /// With `syncedThrough` (a `.synced` journal), the write ends with a synced-watermark frame:
     /// the highest sequence known durable before this write, for recovery after a power cut.
-    func write(_ messages: [[UInt8]], firstSequence: UInt64, syncedThrough: UInt64? = nil) throws(JournalError) {
+    ///
+    /// Then, unless `checkingIdentity` is false, the file must still be the journal at `path`
+    /// (``checkIdentity(sequence:)``). A caller that passes false checks it itself, after
+    /// this write and before it acknowledges any message of it (a sync round does, while it
+    /// waits for the file system).
+    func write(
+        _ messages: [[UInt8]], firstSequence: UInt64, syncedThrough: UInt64? = nil, checkingIdentity: Bool = true
+    ) throws(JournalError) {
         try ensureOpen()
         builder.reset()
         if timeMarkInterval > 0 {
@@ -157,7 +164,7 @@ final class JournalEngine: @unchecked Sendable {
             describing: "\(messages.count) message(s) from sequence \(firstSequence)", sequence: firstSequence)
         // Written into the file this writer holds; before it is acknowledged, that file must
         // still be the journal at `path` (not removed, not replaced by another file).
-        try checkIdentity(sequence: firstSequence)
+        if checkingIdentity { try checkIdentity(sequence: firstSequence) }
         if payload.capacity > 4 * JournalFormat.targetFramePayload { payload = [] }
         if builder.bytes.capacity > 4 * JournalFormat.targetFramePayload { builder = FrameBuilder() }
     }

@@ -510,20 +510,32 @@ public final class JournalWriter: Sendable {
         case .append(let batch):
             do {
                 let watermark = options.durability == .synced ? state.withLock { $0.syncedThrough } : nil
-                try engine.write(batch.messages, firstSequence: batch.firstSequence, syncedThrough: watermark)
+                // A journal synced in rounds has its identity checked by the round, while the
+                // round waits for the file system, rather than here on a writing thread.
+                try engine.write(
+                    batch.messages, firstSequence: batch.firstSequence, syncedThrough: watermark,
+                    checkingIdentity: options.durability != .synced || syncRounds == nil)
             } catch {
                 fail(error, batchWaiters: batch.waiters)
                 return
             }
             state.withLock { $0.batchesWritten += 1 }
             if options.durability == .synced, let syncRounds {
-                syncRounds.request(fd: engine.fd, method: syncMethod) { failure in
+                let engine = self.engine
+                let check: SyncRounds.IdentityCheck = { () throws(JournalError) in
+                    try engine.checkIdentity(sequence: batch.firstSequence)
+                }
+                syncRounds.request(fd: engine.fd, method: syncMethod, checkingIdentity: check) { failure, replaced in
                     if let failure {
                         let error = JournalError(
                             code: .syncFailed, message: "\(failure); the journal is not synced again",
                             path: self.path, sequence: batch.firstSequence, systemCall: failure.call,
                             errno: failure.errno, cause: failure)
                         self.fail(error, batchWaiters: batch.waiters)
+                        return
+                    }
+                    if let replaced {
+                        self.fail(replaced, batchWaiters: batch.waiters)
                         return
                     }
                     let last = batch.firstSequence + UInt64(batch.messages.count) - 1

@@ -394,7 +394,8 @@ func appendRate(processes: Int, shared: Bool, durability: Durability, syncMethod
     }
     let elapsed = now() - start
     if ProcessInfo.processInfo.environment["SJ_BENCH_ROUNDS"] != nil,
-        let after = syncRoundStatistics(forDirectory: directory), let before = roundsBefore
+        let after = syncRoundStatistics(forDirectory: directory), let before = roundsBefore,
+        after.rounds > before.rounds
     {
         let rounds = max(after.rounds - before.rounds, 1)
         let requests = after.requests - before.requests

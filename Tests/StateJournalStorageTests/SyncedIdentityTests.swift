@@ -19,7 +19,7 @@ import Testing
         }
         // j1 removed; another file moved over j2.
         #expect(unlink(directory.file("j1.journal")) == 0)
-        FileManager.default.createFile(atPath: directory.file("other"), contents: Data([9]))
+        #expect(FileManager.default.createFile(atPath: directory.file("other"), contents: Data([9])))
         #expect(rename(directory.file("other"), directory.file("j2.journal")) == 0)
 
         // One more message to each, all at once: the round (or the per-file syncs) covers the

@@ -217,7 +217,10 @@ public final class FileFaults: Sendable {
     /// from `seed`: the bytes synced last, and of the writes made since, each 512-byte sector
     /// kept or lost independently (a disk persists the sectors of an unsynced write in any
     /// subset and order; a lost sector past the synced end reads as zeros up to the last kept
-    /// one). Call it after the writers are gone (or failed), then reopen.
+    /// one). The entries of each directory changed since its last sync (files created, linked,
+    /// renamed, removed) are all kept or all undone, drawn per directory (a file system commits
+    /// a directory's operations in order: all of them, or none, are among its outcomes). Call it
+    /// after the writers are gone (or failed), then reopen.
     public func cutPower(seed: UInt64) throws {
         var generator = SplitMix64(seed: seed)
         let (durable, unsynced, names, frozen) = rules.withLock { ($0.durable, $0.unsynced, $0.names, $0.frozen) }
@@ -241,7 +244,7 @@ public final class FileFaults: Sendable {
             }
             try Data(kept).write(to: URL(fileURLWithPath: path))
         }
-        try restoreDirectories()
+        try restoreDirectories(keepingUnsynced: { _ in generator.next() % 2 == 0 })
     }
 
     func beforeWrite(path: String, offset: Int64, count: Int) -> InjectedFault {
@@ -374,9 +377,11 @@ public final class FileFaults: Sendable {
     /// Undoes every directory operation not followed by a sync of its directory: entries
     /// created since are removed, entries removed or renamed over come back with what their
     /// file had made durable. Then what is left is the new durable state.
-    private func restoreDirectories() throws {
+    /// Undoes the directory operations not followed by a sync of their directory, except in the
+    /// directories for which `keepingUnsynced` says they reached the disk.
+    private func restoreDirectories(keepingUnsynced: (String) -> Bool = { _ in false }) throws {
         let (listings, durable) = rules.withLock { ($0.listings, $0.durable) }
-        for directory in Self.directories(under: self.directory) {
+        for directory in Self.directories(under: self.directory) where !keepingUnsynced(directory) {
             let kept = listings[directory] ?? [:]
             for (name, inode) in Self.entries(of: directory) where kept[name] != inode {
                 try FileManager.default.removeItem(atPath: directory + "/" + name)

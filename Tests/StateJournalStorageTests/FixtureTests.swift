@@ -87,6 +87,41 @@ func loadManifest() throws -> [String: ManifestEntry] {
         #expect(fileBytes(fixturesDirectory + "/MANIFEST.json") == Array(FixtureCatalog.manifest(fixtures).utf8))
     }
 
+    /// The `.written` journals torn by a power cut: a reader (and a `.synced` writer) cannot tell
+    /// the lost sector from damage; a `.written` writer can, and cuts it, unless a watermark
+    /// after it says the bytes were synced (a flush).
+    @Test func aWrittenWriterCutsAPowerCutsTearButNotFlushedDamage() async throws {
+        for (name, id) in [
+            ("torn-unsynced-written.journal", "room-10"), ("damaged-flushed-written.journal", "room-11"),
+        ] {
+            for durability in [Durability.written, .synced] {
+                let directory = TemporaryDirectory()
+                let path = directory.file(name)
+                try FileManager.default.copyItem(atPath: fixturesDirectory + "/" + name, toPath: path)
+                let original = fileBytes(path)
+                let open = {
+                    try await JournalWriter.open(
+                        path: path, processID: id, options: .testing(durability), logger: testLogger)
+                }
+                if name.hasPrefix("torn"), durability == .written {
+                    let writer = try await open()
+                    #expect(writer.recovery.tornTail?.sequence == 2, "\(name)")
+                    #expect(writer.recovery.messagesToReplay == 1, "\(name)")
+                    let saved = try #require(writer.recovery.savedTo)
+                    #expect(fileBytes(saved) == Array(original[Int(writer.recovery.tornTail!.offset)...]))
+                    #expect(try await writer.append(Array("after".utf8)) == 2)
+                    try await writer.close(discard: false)
+                } else {
+                    let error = await #expect(throws: JournalError.self, "\(name), \(durability)") {
+                        _ = try await open()
+                    }
+                    #expect(error?.code == .corruptFrame, "\(name), \(durability)")
+                    #expect(fileBytes(path) == original, "\(name), \(durability): a failed recovery changes nothing")
+                }
+            }
+        }
+    }
+
     /// A writer opening the fixtures recovers them as documented.
     @Test func writerRecoversFixtureCopies() async throws {
         let directory = TemporaryDirectory()

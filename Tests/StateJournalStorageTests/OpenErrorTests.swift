@@ -14,9 +14,10 @@ func craftedHeader(_ change: (inout [UInt8]) -> Void) -> [UInt8] {
 }
 
 @Suite struct OpenErrorTests {
-    func expectOpenFails(_ path: String, _ code: JournalError.Code, sourceLocation: SourceLocation = #_sourceLocation)
-        async
-    {
+    func expectOpenFails(
+        _ path: String, _ code: JournalError.Code, options: JournalOptions = .testing(),
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async {
         do {
             _ = try JournalReader(path: path)
             Issue.record("the reader accepted the file", sourceLocation: sourceLocation)
@@ -27,7 +28,7 @@ func craftedHeader(_ change: (inout [UInt8]) -> Void) -> [UInt8] {
         let before = fileBytes(path)
         do {
             let writer = try await JournalWriter.open(
-                path: path, processID: "p", options: .testing(), logger: testLogger)
+                path: path, processID: "p", options: options, logger: testLogger)
             try? await writer.close(discard: false)
             Issue.record("the writer accepted the file", sourceLocation: sourceLocation)
         } catch {
@@ -46,11 +47,14 @@ func craftedHeader(_ change: (inout [UInt8]) -> Void) -> [UInt8] {
         await expectOpenFails(png, .notAJournal)
     }
 
+    /// Empty: an error for the reader and for a `.synced` writer. (A `.written` or `.buffered`
+    /// writer takes it for a creation a power cut undid, sets it aside and starts anew:
+    /// LostCreationTests.)
     @Test func emptyFile() async throws {
         let directory = TemporaryDirectory()
         let path = directory.file("empty.journal")
         writeBytes([], to: path)
-        await expectOpenFails(path, .emptyFile)
+        await expectOpenFails(path, .emptyFile, options: .testing(.synced))
     }
 
     @Test(arguments: [4, 8, 30, 55, 60])

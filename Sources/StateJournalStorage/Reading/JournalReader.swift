@@ -30,6 +30,13 @@ public final class JournalReader {
     public private(set) var framesRead = 0
     public private(set) var chainsRead = 0
 
+    /// Set when the journal is opened by a `.written` or `.buffered` writer, whose writes are
+    /// never synced and whose other syncs (``JournalWriter/flush()``) each end with a synced
+    /// watermark: then damage with valid frames after it, none of which carries a watermark at
+    /// or above the damaged sequence, is a torn tail (bytes no sync covered, torn by a power
+    /// cut) even when none of those frames carries a watermark at all.
+    var writtenWithoutSyncs = false
+
     private let fd: Int32
     private let ownsDescriptor: Bool
     private let window: FileWindow
@@ -365,11 +372,14 @@ public final class JournalReader {
                 path: path, offset: frameOffset, sequence: nextSequence)
         }
         if let next = found {
+            let lostSector = try lostSectorEvidence(from: frameOffset, to: next)
             // Valid frames follow. If every synced watermark among them is below the damaged
             // sequence, none of the damaged bytes had been synced when they were written, so no
             // sync covering them completed (a completed sync leaves no torn sectors): a power
             // cut tore an unacknowledged tail of several frames. Cut it, as a torn tail.
-            if let watermark = try highestWatermark(from: next), watermark < nextSequence {
+            let watermarks = try highestWatermark(from: next)
+            switch watermarks {
+            case .highest(let watermark?) where watermark < nextSequence:
                 end = .tornTail(
                     TornTail(
                         offset: frameOffset, length: limit - frameOffset, sequence: nextSequence,
@@ -377,19 +387,57 @@ public final class JournalReader {
                             "\(reason); the frames after it say the journal was synced only through sequence \(watermark): damage in bytes never synced"
                     ))
                 return
+            case .highest(nil) where lostSector && writtenWithoutSyncs:
+                // A `.written` or `.buffered` journal: its writes are not synced, and a sync of
+                // it (a flush) ends with a watermark. None after the damage: no sync covered it.
+                // And the damage is what a lost sector leaves (zeros), not a flipped bit.
+                end = .tornTail(
+                    TornTail(
+                        offset: frameOffset, length: limit - frameOffset, sequence: nextSequence,
+                        reason:
+                            "\(reason); the journal is not synced on every write and no sync covered the frames after it: damage in bytes never synced"
+                    ))
+                return
+            default:
+                break
+            }
+            var message = "\(reason); a valid frame follows at offset \(next), so this is damage, not a torn tail"
+            if lostSector, !writtenWithoutSyncs, case .highest(nil) = watermarks {
+                message +=
+                    " (the damaged bytes are zeros, as a power cut leaves of a write never synced: if the journal is .written or .buffered, its writer cuts them when it opens it)"
             }
             throw JournalError(
-                code: .corruptFrame,
-                message: "\(reason); a valid frame follows at offset \(next), so this is damage, not a torn tail",
-                path: path, offset: frameOffset, sequence: nextSequence)
+                code: .corruptFrame, message: message, path: path, offset: frameOffset, sequence: nextSequence)
         }
         end = .tornTail(
             TornTail(offset: frameOffset, length: limit - frameOffset, sequence: nextSequence, reason: reason))
     }
 
+    /// Whether the damaged bytes from `start` to `end` (the next valid frame) are what a power
+    /// cut leaves of an unsynced write: a sector that never reached the disk reads as zeros.
+    /// So the damaged frame's first 8 bytes (its length and type) are zeros, or a whole
+    /// 512-byte sector among the damaged bytes is. A flipped bit leaves neither.
+    private func lostSectorEvidence(from start: Int64, to end: Int64) throws(JournalError) -> Bool {
+        if let head = try window.exactly(at: start, count: 8), head.allSatisfy({ $0 == 0 }) { return true }
+        var sector = (start + 511) / 512 * 512
+        while sector + 512 <= end {
+            guard let bytes = try window.exactly(at: sector, count: 512) else { return false }
+            if bytes.allSatisfy({ $0 == 0 }) { return true }
+            sector += 512
+        }
+        return false
+    }
+
+    enum WatermarkScan {
+        /// The highest synced watermark among the valid frames, nil when none has one.
+        case highest(UInt64?)
+        /// A scan for the next valid frame gave up: nothing can be said.
+        case gaveUp
+    }
+
     /// The highest synced watermark among the valid frames from `start` to the end of the
-    /// file (across further damage); nil when there is none, or when a scan gave up.
-    private func highestWatermark(from start: Int64) throws(JournalError) -> UInt64? {
+    /// file (across further damage).
+    private func highestWatermark(from start: Int64) throws(JournalError) -> WatermarkScan {
         var highest: UInt64?
         var at = start
         while at < limit {
@@ -404,12 +452,12 @@ public final class JournalReader {
             case .bad:
                 switch try scanForValidFrame(after: at) {
                 case .found(let next): at = next
-                case .none: return highest
-                case .gaveUp: return nil
+                case .none: return .highest(highest)
+                case .gaveUp: return .gaveUp
                 }
             }
         }
-        return highest
+        return .highest(highest)
     }
 
     /// The offset of the first valid frame (CRC with this file's salt) after

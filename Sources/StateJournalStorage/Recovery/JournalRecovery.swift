@@ -62,7 +62,19 @@ enum JournalRecovery {
             removeTemporaries(path: path, logger: logger)
             let status: Syscall.FileStatus
             do { status = try Syscall.fstat(fd) } catch { throw JournalError.system(error, path: path) }
-            let reader = try JournalReader(fd: fd, ownsDescriptor: false, path: path, limit: status.size)
+            let reader: JournalReader
+            do {
+                reader = try JournalReader(fd: fd, ownsDescriptor: false, path: path, limit: status.size)
+            } catch  where options.durability != .synced && isLostCreation(error, fd: fd, size: status.size, path: path)
+            {
+                report.lostCreation = true
+                report.savedTo = try setAside(path: path)
+                logger.warning(
+                    "the journal's creation did not reach the disk (a power cut): set aside, created anew",
+                    metadata: ["path": "\(path)", "savedTo": "\(report.savedTo ?? "")"])
+                continue
+            }
+            reader.writtenWithoutSyncs = options.durability != .synced
             guard reader.header.processID == processID else {
                 throw JournalError(
                     code: .invalidArgument,
@@ -141,9 +153,45 @@ enum JournalRecovery {
             path: path)
     }
 
-    /// Creates a new journal: header written to a temporary file, synced, then
-    /// linked into place (atomic, and never over an existing journal). Nil when
-    /// another opener created the journal first.
+    /// Whether the journal at `path`, whose header could not be read (`error`), is one whose
+    /// creation never reached the disk: empty, or its first bytes (where the magic number goes)
+    /// zeros, and no snapshot beside it. A `.written` or `.buffered` journal is created without
+    /// syncing; a file that was ever synced has its header on the disk (it is written once, at
+    /// creation, and sector writes do not tear it). So a lost header means nothing in the file
+    /// was ever synced: after a power cut, its bytes are whatever unsynced sectors persisted.
+    /// A file that starts with anything else is not a journal, or a damaged one.
+    private static func isLostCreation(_ error: JournalError, fd: Int32, size: Int64, path: String) -> Bool {
+        guard error.code == .emptyFile || error.code == .truncatedHeader || error.code == .notAJournal else {
+            return false
+        }
+        guard (try? Syscall.status(ofPath: JournalSnapshot.path(forJournal: path))) == nil else { return false }
+        var magic = (UInt64(0), UInt64(0))
+        let count = min(Int(size), JournalFormat.magic.count)
+        let read = withUnsafeMutableBytes(of: &magic) { raw in
+            try? Syscall.preadFully(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<count]), at: 0)
+        }
+        return read == count && magic == (0, 0)
+    }
+
+    /// Renames the file at `path` to a free `.cut-0-<seconds>` name beside it; returns that name.
+    private static func setAside(path: String) throws(JournalError) -> String {
+        let seconds = Int(JournalEngine.wallClockNanoseconds() / 1_000_000_000)
+        var target = FileNames.cut(path, offset: 0, seconds: seconds)
+        var suffix = 0
+        while (try? Syscall.status(ofPath: target)) != nil {
+            suffix += 1
+            target = FileNames.cut(path, offset: 0, seconds: seconds) + ".\(suffix)"
+        }
+        do { try Syscall.rename(path, target) } catch { throw JournalError.system(error, path: path) }
+        return target
+    }
+
+    /// Creates a new journal: header written to a temporary file, then linked
+    /// into place (atomic, and never over an existing journal). Nil when
+    /// another opener created the journal first. A `.synced` journal's file
+    /// and directory are synced before it is used; a `.written` or `.buffered`
+    /// one's are not (two `fsync`s, milliseconds, for a guarantee its messages
+    /// do not have: after a power cut, ``isLostCreation(_:fd:size:path:)``).
     private static func create(path: String, processID: String, options: JournalOptions, report: RecoveryReport)
         throws(JournalError) -> OpenedJournal?
     {
@@ -169,10 +217,11 @@ enum JournalRecovery {
             // alone, and one that took the lock first is about to remove it (try again).
             guard try Syscall.tryLockExclusive(fd) else { return nil }
             try Syscall.pwriteAll(fd, header.encoded(), at: 0)
-            try Syscall.fsync(fd)
+            let synced = options.durability == .synced
+            if synced { try Syscall.fsync(fd) }
             do { try Syscall.link(temporary, path) } catch  where error.errno == .fileExists { return nil }
             try Syscall.unlink(temporary)
-            try Syscall.syncDirectory(directory)
+            if synced { try Syscall.syncDirectory(directory) }
         } catch {
             throw JournalError.system(error, path: path)
         }

@@ -23,11 +23,16 @@ final class JournalEngine: @unchecked Sendable {
     private var payload: [UInt8] = []
     /// The latest snapshot's sequence number, 0 when none.
     private(set) var snapshotSequence: UInt64
+    /// The last sequence number written to the file (0 when none).
+    private(set) var writtenThrough: UInt64
     var snapshotHook: (@Sendable (SnapshotStep) throws -> Void)?
     var closeHook: (@Sendable (CloseStep) throws -> Void)?
 
     /// Nanoseconds between time marks, 0 for none.
     var timeMarkInterval: UInt64 = 0
+    /// Whether a flush first appends a synced watermark: for a journal whose writes are not
+    /// synced (`.written`, `.buffered`).
+    var marksSyncs = false
     private var lastTimeMark: UInt64 = 0
 
     init(opened: OpenedJournal, processID: String, compression: Bool) {
@@ -40,6 +45,7 @@ final class JournalEngine: @unchecked Sendable {
         self.endOffset = opened.endOffset
         self.inode = opened.inode
         self.snapshotSequence = opened.report.snapshotSequence ?? 0
+        self.writtenThrough = opened.report.nextSequence - 1
     }
 
     deinit {
@@ -162,6 +168,7 @@ final class JournalEngine: @unchecked Sendable {
         if let syncedThrough { appendMark(.syncedThrough, syncedThrough, firstSequence: sequence) }
         try writeBuilt(
             describing: "\(messages.count) message(s) from sequence \(firstSequence)", sequence: firstSequence)
+        writtenThrough = sequence - 1
         // Written into the file this writer holds; before it is acknowledged, that file must
         // still be the journal at `path` (not removed, not replaced by another file).
         if checkingIdentity { try checkIdentity(sequence: firstSequence) }
@@ -219,8 +226,17 @@ final class JournalEngine: @unchecked Sendable {
     }
 
     /// `fdatasync` of the journal. A failure is final for this file.
-    func syncFile() throws(JournalError) {
+    /// Syncs the file. With `marking` (a journal not synced on every write), first appends a
+    /// synced watermark saying that everything written so far is durable, so that recovery
+    /// tells damage to these bytes (an error) from a tear of later, unsynced ones.
+    func syncFile(marking: Bool = false) throws(JournalError) {
         try ensureOpen()
+        if marking {
+            let sequence = writtenThrough
+            builder.reset()
+            appendMark(.syncedThrough, sequence, firstSequence: sequence + 1)
+            try writeBuilt(describing: "a synced watermark through sequence \(sequence)", sequence: sequence + 1)
+        }
         do { try Syscall.fdatasync(fd) } catch {
             throw JournalError(
                 code: .syncFailed, message: "\(error); the journal is not synced again", path: path, offset: endOffset,
@@ -356,9 +372,11 @@ final class JournalEngine: @unchecked Sendable {
         let oldHeader = header
         let oldEnd = endOffset
         let oldInode = inode
+        let oldWritten = writtenThrough
         fd = newFD
         header = newHeader
         endOffset = Int64(newHeader.headerLength)
+        writtenThrough = max(base, 1) - 1
         encoder?.reset()
         do throws(JournalError) {
             var index = 0
@@ -366,6 +384,14 @@ final class JournalEngine: @unchecked Sendable {
                 let end = min(index + 4096, kept.count)
                 try write(Array(kept[index..<end]), firstSequence: keptFirst + UInt64(index))
                 index = end
+            }
+            if !kept.isEmpty {
+                // Synced below: a watermark says so, so that damage to these bytes is an error
+                // and not taken for a tear of later, unsynced writes.
+                builder.reset()
+                appendMark(.syncedThrough, writtenThrough, firstSequence: writtenThrough + 1)
+                try writeBuilt(
+                    describing: "a synced watermark through sequence \(writtenThrough)", sequence: writtenThrough + 1)
             }
             do { try Syscall.fsync(newFD) } catch { throw JournalError.system(error, path: temporary) }
             try hook(.compactedTemporaryWritten)
@@ -380,6 +406,7 @@ final class JournalEngine: @unchecked Sendable {
             header = oldHeader
             endOffset = oldEnd
             inode = oldInode
+            writtenThrough = oldWritten
             encoder?.reset()
             throw error
         }

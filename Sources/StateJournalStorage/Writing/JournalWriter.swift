@@ -128,6 +128,7 @@ public final class JournalWriter: Sendable {
         self.recovery = opened.report
         self.engine = JournalEngine(opened: opened, processID: processID, compression: options.compression)
         self.engine.timeMarkInterval = options.timeMarkInterval.map(Self.nanoseconds) ?? 0
+        self.engine.marksSyncs = options.durability != .synced
         self.pool = .shared
         self.syncRounds = syncRounds
         self.syncMethod = syncMethod
@@ -583,7 +584,7 @@ public final class JournalWriter: Sendable {
         case .flush(let done):
             do {
                 try engine.checkIdentity()
-                try engine.syncFile()
+                try engine.syncFile(marking: engine.marksSyncs)
             } catch {
                 done.resume(returning: .failure(error))
                 fail(error, batchWaiters: [])

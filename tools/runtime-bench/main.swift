@@ -422,8 +422,8 @@ if enabled("codec") || enabled("codec-decode") || enabled("codec-encode") {
 }
 
 if enabled("creation") {
-    // New journals are made durable where they are created (the header file and its directory
-    // synced): a burst of creations must not hold up the appends of the journals already live.
+    // Creating a journal waits on the file system (a `.synced` one's header file and directory
+    // are synced): a burst of creations must not hold up the appends of the journals already live.
     let journals = configuration.quick ? 400 : 4000
     let workers = 32
     print(

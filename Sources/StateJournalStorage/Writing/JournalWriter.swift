@@ -354,7 +354,10 @@ public final class JournalWriter: Sendable {
     // MARK: Flush, snapshot, close
 
     /// Returns once everything appended before is written and synced
-    /// (`fdatasync`), whatever the journal's durability.
+    /// (`fdatasync`), whatever the journal's durability. A `.written` or
+    /// `.buffered` journal first gets a synced watermark (40 bytes): after a
+    /// power cut, damage to what a flush synced is then an error, never taken
+    /// for a tear of later, unsynced writes (docs/FORMAT.md).
     public func flush() async throws(JournalError) {
         try await control { .flush($0) }
     }

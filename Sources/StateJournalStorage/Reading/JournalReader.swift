@@ -378,28 +378,24 @@ public final class JournalReader {
             // sync covering them completed (a completed sync leaves no torn sectors): a power
             // cut tore an unacknowledged tail of several frames. Cut it, as a torn tail.
             let watermarks = try highestWatermark(from: next)
+            let never: String?
             switch watermarks {
             case .highest(let watermark?) where watermark < nextSequence:
-                end = .tornTail(
-                    TornTail(
-                        offset: frameOffset, length: limit - frameOffset, sequence: nextSequence,
-                        reason:
-                            "\(reason); the frames after it say the journal was synced only through sequence \(watermark): damage in bytes never synced"
-                    ))
-                return
+                never = "the frames after it say the journal was synced only through sequence \(watermark)"
             case .highest(nil) where lostSector && writtenWithoutSyncs:
                 // A `.written` or `.buffered` journal: its writes are not synced, and a sync of
                 // it (a flush) ends with a watermark. None after the damage: no sync covered it.
                 // And the damage is what a lost sector leaves (zeros), not a flipped bit.
+                never = "the journal is not synced on every write and no sync covered the frames after it"
+            default:
+                never = nil
+            }
+            if let never {
                 end = .tornTail(
                     TornTail(
                         offset: frameOffset, length: limit - frameOffset, sequence: nextSequence,
-                        reason:
-                            "\(reason); the journal is not synced on every write and no sync covered the frames after it: damage in bytes never synced"
-                    ))
+                        reason: "\(reason); \(never): damage in bytes never synced"))
                 return
-            default:
-                break
             }
             var message = "\(reason); a valid frame follows at offset \(next), so this is damage, not a torn tail"
             if lostSector, !writtenWithoutSyncs, case .highest(nil) = watermarks {

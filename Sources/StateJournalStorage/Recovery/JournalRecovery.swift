@@ -161,7 +161,7 @@ enum JournalRecovery {
     /// was ever synced: after a power cut, its bytes are whatever unsynced sectors persisted.
     /// A file that starts with anything else is not a journal, or a damaged one.
     private static func isLostCreation(_ error: JournalError, fd: Int32, size: Int64, path: String) -> Bool {
-        guard error.code == .emptyFile || error.code == .truncatedHeader || error.code == .notAJournal else {
+        guard error.code == .emptyFile || error.code == .notAJournal else {
             return false
         }
         guard (try? Syscall.status(ofPath: JournalSnapshot.path(forJournal: path))) == nil else { return false }

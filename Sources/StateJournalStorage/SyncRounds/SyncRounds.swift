@@ -99,10 +99,10 @@ final class SyncRounds: @unchecked Sendable {
         // The rounds are led on a sync thread, not on the calling one: a writing thread blocked
         // in `syncfs` (or waiting for the round to gather) would leave the other journals'
         // writes, those the next round waits for, to the remaining writing threads.
-        if lead { syncThreads.execute { self.runRounds(method: method) } }
+        if lead { syncThreads.execute { self.runRounds() } }
     }
 
-    private func runRounds(method: SyncMethod) {
+    private func runRounds() {
         arrived.lock()
         while true {
             // Gather: wait, briefly, for the journals of the previous round to ask again. Waiting
@@ -160,7 +160,8 @@ final class SyncRounds: @unchecked Sendable {
         return zip(outcomes, identities).map { sync, identity in (sync, sync == nil ? identity : nil) }
     }
 
-    private static func run(_ check: IdentityCheck) -> JournalError? {
+    /// Runs `check`; its error, or nil.
+    fileprivate static func run(_ check: IdentityCheck) -> JournalError? {
         do throws(JournalError) {
             try check()
             return nil
@@ -240,14 +241,7 @@ private final class RoundChecks: @unchecked Sendable {
     init(_ checks: [SyncRounds.IdentityCheck]) { self.checks = checks }
 
     func run() {
-        let results = checks.map { check -> JournalError? in
-            do throws(JournalError) {
-                try check()
-                return nil
-            } catch {
-                return error
-            }
-        }
+        let results = checks.map(SyncRounds.run)
         done.lock()
         outcomes = results
         done.unlock()

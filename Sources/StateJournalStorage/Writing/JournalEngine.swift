@@ -178,6 +178,14 @@ final class JournalEngine: @unchecked Sendable {
 
     /// Appends a frame of one little-endian 8-byte value and no message (a time mark or a
     /// synced watermark) to the batch being built.
+    /// Writes a synced watermark through ``writtenThrough``, alone; the caller syncs it.
+    private func writeSyncedMark() throws(JournalError) {
+        let sequence = writtenThrough
+        builder.reset()
+        appendMark(.syncedThrough, sequence, firstSequence: sequence + 1)
+        try writeBuilt(describing: "a synced watermark through sequence \(sequence)", sequence: sequence + 1)
+    }
+
     private func appendMark(_ type: FrameType, _ value: UInt64, firstSequence: UInt64) {
         withUnsafeBytes(of: value.littleEndian) { raw in
             builder.append(
@@ -225,18 +233,13 @@ final class JournalEngine: @unchecked Sendable {
         try writeBuilt(describing: "the state digest after sequence \(digest.sequence)", sequence: digest.sequence + 1)
     }
 
-    /// `fdatasync` of the journal. A failure is final for this file.
-    /// Syncs the file. With `marking` (a journal not synced on every write), first appends a
-    /// synced watermark saying that everything written so far is durable, so that recovery
-    /// tells damage to these bytes (an error) from a tear of later, unsynced ones.
+    /// `fdatasync` of the journal. A failure is final for this file. With `marking` (a journal
+    /// not synced on every write), first appends a synced watermark saying that everything
+    /// written so far is durable, so that recovery tells damage to these bytes (an error) from
+    /// a tear of later, unsynced ones.
     func syncFile(marking: Bool = false) throws(JournalError) {
         try ensureOpen()
-        if marking {
-            let sequence = writtenThrough
-            builder.reset()
-            appendMark(.syncedThrough, sequence, firstSequence: sequence + 1)
-            try writeBuilt(describing: "a synced watermark through sequence \(sequence)", sequence: sequence + 1)
-        }
+        if marking { try writeSyncedMark() }
         do { try Syscall.fdatasync(fd) } catch {
             throw JournalError(
                 code: .syncFailed, message: "\(error); the journal is not synced again", path: path, offset: endOffset,
@@ -385,14 +388,9 @@ final class JournalEngine: @unchecked Sendable {
                 try write(Array(kept[index..<end]), firstSequence: keptFirst + UInt64(index))
                 index = end
             }
-            if !kept.isEmpty {
-                // Synced below: a watermark says so, so that damage to these bytes is an error
-                // and not taken for a tear of later, unsynced writes.
-                builder.reset()
-                appendMark(.syncedThrough, writtenThrough, firstSequence: writtenThrough + 1)
-                try writeBuilt(
-                    describing: "a synced watermark through sequence \(writtenThrough)", sequence: writtenThrough + 1)
-            }
+            // Synced below: a watermark says so, so that damage to these bytes is an error and
+            // not taken for a tear of later, unsynced writes.
+            if !kept.isEmpty { try writeSyncedMark() }
             do { try Syscall.fsync(newFD) } catch { throw JournalError.system(error, path: temporary) }
             try hook(.compactedTemporaryWritten)
             do throws(SystemCallError) {

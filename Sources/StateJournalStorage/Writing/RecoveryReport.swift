@@ -4,8 +4,8 @@ public struct RecoveryReport: Sendable {
     public var created = false
     /// A clean-stop marker was found: the previous run stopped normally, so the journal was discarded.
     public var discardedCleanStop = false
-    /// The journal's file held nothing but zero bytes, or nothing: its creation had not reached
-    /// the disk when the machine lost power. Only a `.written` or `.buffered` journal is
+    /// The journal's file was empty, or started with zero bytes where the magic number goes:
+    /// its creation had not reached the disk when the machine lost power. Only a `.written` or `.buffered` journal is
     /// created without syncing, so only such a journal is opened this way; the file was set
     /// aside (``savedTo``) and the journal created anew. A `.synced` journal in that state
     /// fails to open instead (its creation was synced: the zeros are damage).

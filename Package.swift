@@ -1,4 +1,5 @@
 // swift-tools-version:6.1
+import CompilerPluginSupport
 import PackageDescription
 
 let strictSwift: [SwiftSetting] = [
@@ -21,6 +22,8 @@ let package = Package(
         .library(name: "StateJournalStorage", targets: ["StateJournalStorage"]),
         .library(name: "StateJournalEncoding", targets: ["StateJournalEncoding"]),
         .library(name: "StateJournalTesting", targets: ["StateJournalTesting"]),
+        // `@CompactCodable`: a product of its own, so that only its users build swift-syntax.
+        .library(name: "StateJournalMacros", targets: ["StateJournalMacros"]),
         .executable(name: "statejournal", targets: ["StateJournalCLI"]),
     ],
     traits: [
@@ -36,6 +39,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swiftlang/swift-syntax.git", "602.0.0"..<"604.0.0"),
     ],
     targets: [
         // liblz4 from the system (apt: liblz4-dev).
@@ -64,6 +68,31 @@ let package = Package(
             name: "StateJournalEncoding",
             dependencies: ["StateJournalSystem"],
             swiftSettings: strictSwift
+        ),
+        // `@CompactCodable`, which writes a type's `CompactCodable` conformance, and its compiler plugin.
+        .target(
+            name: "StateJournalMacros",
+            dependencies: ["StateJournalEncoding", "StateJournalMacroPlugin"],
+            swiftSettings: strictSwift
+        ),
+        .macro(
+            name: "StateJournalMacroPlugin",
+            dependencies: [
+                .product(name: "SwiftSyntax", package: "swift-syntax"),
+                .product(name: "SwiftSyntaxMacros", package: "swift-syntax"),
+                .product(name: "SwiftCompilerPlugin", package: "swift-syntax"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "StateJournalMacrosTests",
+            dependencies: [
+                "StateJournalMacros", "StateJournalEncoding", "StateJournalMacroPlugin",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "SwiftSyntaxMacrosGenericTestSupport", package: "swift-syntax"),
+                .product(name: "SwiftSyntaxMacroExpansion", package: "swift-syntax"),
+            ],
+            swiftSettings: testSwift
         ),
         // The journal file layer: format, compression, checksum, reading, writing, recovery, sync
         // rounds, snapshots, maintenance, and the store seam.

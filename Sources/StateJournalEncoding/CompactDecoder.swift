@@ -20,6 +20,9 @@ public struct CompactDecoder: Sendable {
             throw DecodingError.dataCorrupted(
                 .init(codingPath: [], debugDescription: "a compact value of \(bytes.count) bytes is larger than 2 GiB"))
         }
+        if let fast = T.self as? any CompactCodable.Type, let value = Self.decodeDirectly(fast, as: type, from: bytes) {
+            return value
+        }
         var cursor = CompactCursor(bytes, position: 0)
         do {
             try cursor.skipValue()
@@ -39,6 +42,22 @@ public struct CompactDecoder: Sendable {
                     debugDescription: "compact value followed by \(bytes.count - cursor.position) extra bytes"))
         }
         return try CompactDecoding(bytes: bytes, position: 0).decodeValue(type, depth: 0)
+    }
+
+    /// Decodes with the type's own ``CompactCodable/init(from:)``: nil when it throws or leaves
+    /// bytes unread (the value is then decoded through `Codable`, which gives the value or the
+    /// error).
+    private static func decodeDirectly<T>(
+        _ fast: any CompactCodable.Type, as type: T.Type, from bytes: UnsafeRawBufferPointer
+    )
+        -> T?
+    {
+        withUnsafeTemporaryAllocation(of: T.self, capacity: 1) { buffer -> T? in
+            var reader = CompactReader(bytes)
+            do { try fast.decodeCompact(into: buffer.baseAddress!, from: &reader) } catch { return nil }
+            let value = buffer.baseAddress!.move()
+            return reader.cursor.atEnd ? value : nil
+        }
     }
 
     /// Checks that `bytes` hold exactly one well-formed compact value: its

@@ -172,7 +172,12 @@ final class CompactEncoding: Encoder {
         // encoding a small struct); the types last found not to conform are remembered.
         let type = ObjectIdentifier(T.self)
         let knownPlain = plainTypes.contains(type)
-        if !knownPlain, let v = value as? any CompactCanonicalEncodable {
+        if !knownPlain, let fast = T.self as? any CompactCodable.Type {
+            // Its own `encode(to:)` writes the bytes `Codable` would, without a container.
+            var writer = CompactWriter(self)
+            try withUnsafePointer(to: value) { try fast.encodeCompact(at: $0, to: &writer) }
+            markSingle()
+        } else if !knownPlain, let v = value as? any CompactCanonicalEncodable {
             try v.encodeCanonical(into: self)
             markSingle()
         } else {

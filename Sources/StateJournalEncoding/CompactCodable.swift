@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A `Codable` type that also writes and reads its compact encoding directly, without going
 /// through `Encoder` and `Decoder`: the same bytes, several times faster.
 ///
@@ -45,6 +47,36 @@ extension CompactCodable {
     /// uninitialized when it throws.
     static func decodeCompact(into pointer: UnsafeMutableRawPointer, from reader: inout CompactReader) throws {
         pointer.assumingMemoryBound(to: Self.self).initialize(to: try Self(from: &reader))
+    }
+}
+
+/// The types last found not to conform to ``CompactCodable``, for ``CompactDecoder``: a failed
+/// conformance lookup costs about a tenth of decoding a small struct, on every value. Racing
+/// updates are harmless: a type missing from the slots is looked up again.
+enum NotCompactCodable {
+    private static let slot0 = Atomic<UInt>(0)
+    private static let slot1 = Atomic<UInt>(0)
+    private static let slot2 = Atomic<UInt>(0)
+    private static let slot3 = Atomic<UInt>(0)
+    private static let next = Atomic<UInt>(0)
+
+    /// `T`'s conformance, or nil; remembers the types that have none.
+    @inline(__always)
+    static func conformance<T>(of type: T.Type) -> (any CompactCodable.Type)? {
+        let id = UInt(bitPattern: ObjectIdentifier(type))
+        if slot0.load(ordering: .relaxed) == id || slot1.load(ordering: .relaxed) == id
+            || slot2.load(ordering: .relaxed) == id || slot3.load(ordering: .relaxed) == id
+        {
+            return nil
+        }
+        if let conforming = type as? any CompactCodable.Type { return conforming }
+        switch next.wrappingAdd(1, ordering: .relaxed).oldValue & 3 {
+        case 0: slot0.store(id, ordering: .relaxed)
+        case 1: slot1.store(id, ordering: .relaxed)
+        case 2: slot2.store(id, ordering: .relaxed)
+        default: slot3.store(id, ordering: .relaxed)
+        }
+        return nil
     }
 }
 

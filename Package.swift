@@ -87,7 +87,8 @@ let package = Package(
         .testTarget(
             name: "StateJournalMacrosTests",
             dependencies: [
-                "StateJournalMacros", "StateJournalEncoding", "StateJournalMacroPlugin",
+                "StateJournalMacros", "StateJournalEncoding", "StateJournalMacroPlugin", "StateJournal",
+                "StateJournalTesting", .product(name: "Logging", package: "swift-log"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "SwiftSyntaxMacrosGenericTestSupport", package: "swift-syntax"),
                 .product(name: "SwiftSyntaxMacroExpansion", package: "swift-syntax"),
@@ -218,8 +219,8 @@ let package = Package(
         .executableTarget(
             name: "statejournal-storage-bench",
             dependencies: [
-                "StateJournalStorage", "StateJournalEncoding", "StateJournalSystem", "CLZ4", "CBenchSupport",
-                .product(name: "Logging", package: "swift-log"),
+                "StateJournalStorage", "StateJournalEncoding", "StateJournalMacros", "StateJournalSystem", "CLZ4",
+                "CBenchSupport", .product(name: "Logging", package: "swift-log"),
             ],
             path: "tools/storage-bench/Bench",
             swiftSettings: testSwift

@@ -20,7 +20,9 @@ public struct CompactDecoder: Sendable {
             throw DecodingError.dataCorrupted(
                 .init(codingPath: [], debugDescription: "a compact value of \(bytes.count) bytes is larger than 2 GiB"))
         }
-        if let fast = NotCompactCodable.conformance(of: T.self), let value = Self.decodeDirectly(fast, as: type, from: bytes) {
+        if let fast = NotCompactCodable.conformance(of: T.self),
+            let value = Self.decodeDirectly(fast, as: type, from: bytes)
+        {
             return value
         }
         var cursor = CompactCursor(bytes, position: 0)

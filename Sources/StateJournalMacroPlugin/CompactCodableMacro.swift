@@ -110,17 +110,31 @@ public struct CompactCodableMacro: ExtensionMacro {
                         "@CompactCodable: '\(name)' is a let with an initial value, which Codable encodes and never decodes; make it a var or drop its value"
                     )
                 }
-                // `var a, b: Int`: a binding without a type takes the next one's.
-                guard
-                    let annotation = bindings[index...].lazy.compactMap({ $0.typeAnnotation }).first
-                else {
+                // `var a, b: Int`: a binding without a type takes the next one's; `var a = false`
+                // has the type of its literal.
+                if let annotation = bindings[index...].lazy.compactMap({ $0.typeAnnotation }).first {
+                    let type = annotation.type
+                    result.append(Property(name: name, type: type.trimmedDescription, wrapped: wrappedType(of: type)))
+                } else if let value = binding.initializer?.value, let type = literalType(of: value) {
+                    result.append(Property(name: name, type: type, wrapped: nil))
+                } else {
                     throw MacroFailure("@CompactCodable needs the type of '\(name)' written out")
                 }
-                let type = annotation.type
-                result.append(Property(name: name, type: type.trimmedDescription, wrapped: wrappedType(of: type)))
             }
         }
         return result
+    }
+
+    /// The type Swift gives a literal without context: `Bool`, `Int`, `Double`, `String`.
+    static func literalType(of expression: ExprSyntax) -> String? {
+        if expression.is(BooleanLiteralExprSyntax.self) { return "Bool" }
+        if expression.is(IntegerLiteralExprSyntax.self) { return "Int" }
+        if expression.is(FloatLiteralExprSyntax.self) { return "Double" }
+        if expression.is(StringLiteralExprSyntax.self) { return "String" }
+        if let prefix = expression.as(PrefixOperatorExprSyntax.self), prefix.operator.text == "-" {
+            return literalType(of: prefix.expression).flatMap { $0 == "Int" || $0 == "Double" ? $0 : nil }
+        }
+        return nil
     }
 
     /// A property with a getter (or a body) is computed; one with only observers is stored.

@@ -23,7 +23,7 @@
 /// an object of one entry holding its associated values by label (`_0`, `_1`… when unlabeled),
 /// an enum with a raw type as its raw value. The macro refuses, with a message, what it cannot
 /// mirror: custom `CodingKeys`, a hand-written `init(from:)` or `encode(to:)`, property
-/// wrappers, `lazy` properties, a `let` with an initial value, a stored property without a type
-/// annotation, classes.
+/// wrappers, `lazy` properties, a `let` with an initial value, a stored property whose type is
+/// neither written nor that of a plain literal (`var count = 0` is an `Int`), classes.
 @attached(extension, conformances: CompactCodable, names: named(encode(to:)), named(init(from:)))
 public macro CompactCodable() = #externalMacro(module: "StateJournalMacroPlugin", type: "CompactCodableMacro")

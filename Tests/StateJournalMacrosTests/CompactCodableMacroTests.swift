@@ -79,7 +79,7 @@ import Testing
             "struct S: Codable {\n    let a: Int = 1\n}",
             "@CompactCodable: 'a' is a let with an initial value, which Codable encodes and never decodes; make it a var or drop its value"
         ),
-        ("struct S: Codable {\n    var a = 1\n}", "@CompactCodable needs the type of 'a' written out"),
+        ("struct S: Codable {\n    var a = [1]\n}", "@CompactCodable needs the type of 'a' written out"),
         ("class C: Codable {\n    var a: Int = 1\n}", "@CompactCodable applies to a struct or an enum"),
         ("struct S: Codable {\n    lazy var a: Int = 1\n}", "@CompactCodable cannot mirror the lazy property 'a'"),
     ])

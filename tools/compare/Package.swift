@@ -22,6 +22,7 @@ let package = Package(
                 .product(name: "StateJournal", package: "StateJournal"),
                 .product(name: "StateJournalStorage", package: "StateJournal"),
                 .product(name: "StateJournalTesting", package: "StateJournal"),
+                .product(name: "StateJournalMacros", package: "StateJournal"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]

@@ -11,6 +11,7 @@ import CLZ4
 import Foundation
 import Logging
 import StateJournalEncoding
+import StateJournalMacros
 import StateJournalStorage
 import StateJournalSystem
 
@@ -218,6 +219,23 @@ enum ChatMessage: Codable, Equatable {
     case post(user: String, room: String, text: String, ts: Int64)
 }
 
+/// The same shapes with `@CompactCodable`: the same bytes, written and read without `Codable`.
+@CompactCodable
+struct FastChatEvent: Codable, Equatable {
+    var type: String
+    var room: String
+    var user: String
+    var id: Int
+    var ts: Int64
+    var text: String
+}
+
+@CompactCodable
+enum FastChatMessage: Codable, Equatable {
+    case join(user: String)
+    case post(user: String, room: String, text: String, ts: Int64)
+}
+
 if enabled("encoding") {
     var g = SplitMix(seed: 7)
     let words = ["hello", "world", "state", "journal", "replay", "crash", "again", "swift", "actor", "batch"]
@@ -308,8 +326,46 @@ if enabled("encoding") {
         let decoder = JSONDecoder()
         return try rate { for b in jsonEncoded { _ = try decoder.decode(ChatEvent.self, from: b) } }
     }
+    let fastValues = values.map {
+        FastChatEvent(type: $0.type, room: $0.room, user: $0.user, id: $0.id, ts: $0.ts, text: $0.text)
+    }
+    let fastEnums = values.map { FastChatMessage.post(user: $0.user, room: $0.room, text: $0.text, ts: $0.ts) }
+    let fastEncoded = try fastValues.map { try CompactEncoder().encode($0) }
+    let fastEnumEncoded = try fastEnums.map { try CompactEncoder().encode($0) }
+    precondition(fastEncoded == encoded && fastEnumEncoded == enumEncoded, "@CompactCodable bytes differ")
+    try await measure("@CompactCodable: CompactEncoder.encode (reused buffer)") {
+        var buffer: [UInt8] = []
+        let encoder = CompactEncoder()
+        return try rate {
+            for v in fastValues {
+                buffer.removeAll(keepingCapacity: true)
+                try encoder.encode(v, into: &buffer)
+            }
+        }
+    }
+    try await measure("@CompactCodable: CompactDecoder.decode") {
+        let decoder = CompactDecoder()
+        return try rate { for b in encoded { _ = try decoder.decode(FastChatEvent.self, from: b) } }
+    }
+    try await measure("@CompactCodable: CompactEncoder.encode, enum") {
+        var buffer: [UInt8] = []
+        let encoder = CompactEncoder()
+        return try rate {
+            for v in fastEnums {
+                buffer.removeAll(keepingCapacity: true)
+                try encoder.encode(v, into: &buffer)
+            }
+        }
+    }
+    try await measure("@CompactCodable: CompactDecoder.decode, enum") {
+        let decoder = CompactDecoder()
+        return try rate { for b in enumEncoded { _ = try decoder.decode(FastChatMessage.self, from: b) } }
+    }
     let decodedBack = try encoded.map { try CompactDecoder().decode(ChatEvent.self, from: $0) }
     precondition(decodedBack == values)
+    let fastDecoded = try encoded.map { try CompactDecoder().decode(FastChatEvent.self, from: $0) }
+    let fastEnumDecoded = try enumEncoded.map { try CompactDecoder().decode(FastChatMessage.self, from: $0) }
+    precondition(fastDecoded == fastValues && fastEnumDecoded == fastEnums, "@CompactCodable values differ")
     print("")
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import StateJournal
+import StateJournalMacros
 import StateJournalStorage
 import StateJournalTesting
 import Synchronization
@@ -193,4 +194,30 @@ struct EventBinaryCodec: ValueCodec {
 struct JSONEventCodec: ValueCodec {
     func encode(_ event: Event) throws -> [UInt8] { try Encoding.json.encode(event) }
     func decode(_ bytes: UnsafeRawBufferPointer) throws -> Event { try Encoding.json.decode(bytes) }
+}
+
+/// `Event` with `@CompactCodable`: the same fields, the same bytes as `Event`'s `Codable`
+/// conformance, written and read without `Encoder`/`Decoder`.
+@CompactCodable
+struct MacroEvent: Codable, Sendable, Equatable {
+    var type: String
+    var room: String
+    var user: String
+    var id: Int64
+    var ts: Int64
+    var text: String
+}
+
+/// The compact codec over `MacroEvent`: what a user gets by adding `@CompactCodable` to `Event`
+/// (the runtime's `CompactCodec` takes the conformance by itself).
+struct MacroEventCodec: ValueCodec {
+    func encode(_ event: Event) throws -> [UInt8] {
+        try CompactEncoder().encode(
+            MacroEvent(
+                type: event.type, room: event.room, user: event.user, id: event.id, ts: event.ts, text: event.text))
+    }
+    func decode(_ bytes: UnsafeRawBufferPointer) throws -> Event {
+        let event = try CompactDecoder().decode(MacroEvent.self, from: bytes)
+        return Event(type: event.type, room: event.room, user: event.user, id: event.id, ts: event.ts, text: event.text)
+    }
 }

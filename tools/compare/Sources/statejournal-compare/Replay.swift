@@ -9,11 +9,17 @@ enum ReplaySystem: Hashable, Sendable, CustomStringConvertible {
     case stateJournalBinary
     /// StateJournal with Foundation's JSON as its message codec, as the JSON peers decode.
     case stateJournalJSON
+    /// StateJournal with the `@CompactCodable` conformance of the same event (`MacroEvent`):
+    /// the same bytes as `Codable`'s, read without `Decoder`.
+    case stateJournalMacro
     case sqlite(Encoding)
     case files(Encoding)
 
     static let all: [ReplaySystem] =
-        [.stateJournal(snapshot: false), .stateJournal(snapshot: true), .stateJournalBinary, .stateJournalJSON]
+        [
+            .stateJournal(snapshot: false), .stateJournal(snapshot: true), .stateJournalMacro, .stateJournalBinary,
+            .stateJournalJSON,
+        ]
         + Encoding.allCases.flatMap { [ReplaySystem.sqlite($0), .files($0)] }
 
     var system: String {
@@ -21,6 +27,7 @@ enum ReplaySystem: Hashable, Sendable, CustomStringConvertible {
         case .stateJournal(let snapshot): snapshot ? "StateJournal, snapshot" : "StateJournal"
         case .stateJournalBinary: "StateJournal, own codec"
         case .stateJournalJSON: "StateJournal, JSON codec"
+        case .stateJournalMacro: "StateJournal, @CompactCodable"
         case .sqlite: "SQLite WAL"
         case .files(let encoding): encoding == .json ? "JSON lines" : "length-prefixed file"
         }
@@ -28,7 +35,7 @@ enum ReplaySystem: Hashable, Sendable, CustomStringConvertible {
 
     var encoding: String {
         switch self {
-        case .stateJournal: "compact"
+        case .stateJournal, .stateJournalMacro: "compact"
         case .stateJournalBinary: "hand-written"
         case .stateJournalJSON: "json"
         case .sqlite(let encoding), .files(let encoding): encoding.rawValue
@@ -43,6 +50,9 @@ enum ReplaySystem: Hashable, Sendable, CustomStringConvertible {
         }
         if self == .stateJournalJSON {
             return ChildSpec(id: "p\(p)", process: EventLog(), options: options, messageCodec: JSONEventCodec())
+        }
+        if self == .stateJournalMacro {
+            return ChildSpec(id: "p\(p)", process: EventLog(), options: options, messageCodec: MacroEventCodec())
         }
         return ChildSpec(id: "p\(p)", process: EventLog(), options: options)
     }
@@ -106,7 +116,7 @@ private func prepareReplay(_ system: ReplaySystem, directory: String, processes:
     -> [RoomState]
 {
     switch system {
-    case .stateJournal, .stateJournalBinary, .stateJournalJSON:
+    case .stateJournal, .stateJournalBinary, .stateJournalJSON, .stateJournalMacro:
         // Through the public API, pipelined (several senders per process), at `.written`.
         let snapshot = system == .stateJournal(snapshot: true)
         let supervisor = Supervisor(directory: directory, logger: quietLogger)
@@ -154,7 +164,7 @@ private func prepareReplay(_ system: ReplaySystem, directory: String, processes:
 /// One restart of every process: the state each one has when it is running again.
 private func replay(_ system: ReplaySystem, directory: String, processes: Int) async throws -> [RoomState] {
     switch system {
-    case .stateJournal, .stateJournalBinary, .stateJournalJSON:
+    case .stateJournal, .stateJournalBinary, .stateJournalJSON, .stateJournalMacro:
         let supervisor = Supervisor(directory: directory, logger: quietLogger)
         let handles = try await withThrowingTaskGroup(of: (Int, ProcessHandle<EventLog>).self) { group in
             for p in 0..<processes {

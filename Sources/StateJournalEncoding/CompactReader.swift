@@ -1,0 +1,127 @@
+/// Reads compact-encoded values; handed to ``CompactCodable/init(from:)``. It borrows the bytes
+/// it reads: valid only during that call.
+///
+/// Every read checks the bytes it reads: a read that finds another tag, another key, or the
+/// end of the input throws. Values of types that are not ``CompactCodable`` are read through
+/// their `Decodable` conformance, as ``CompactDecoder`` would.
+public struct CompactReader {
+    var cursor: CompactCursor
+    var depth: Int
+
+    init(_ bytes: UnsafeRawBufferPointer, depth: Int = 0) {
+        self.cursor = CompactCursor(bytes, position: 0)
+        self.depth = depth
+    }
+
+    /// The error of a read that found something else than what it expected.
+    public func mismatch(_ expected: String) -> any Error {
+        DecodingError.dataCorrupted(
+            .init(
+                codingPath: [],
+                debugDescription: "at byte \(cursor.position) of the compact value: expected \(expected)"))
+    }
+
+    /// Reads the start of an object.
+    public mutating func beginObject() throws {
+        guard (try? cursor.peek()) == CompactTag.objectStart else { throw mismatch("an object") }
+        guard depth < CompactTag.maxDepth else { throw mismatch("nesting no deeper than \(CompactTag.maxDepth)") }
+        cursor.position += 1
+        depth += 1
+    }
+
+    /// Reads the end of the object started last.
+    public mutating func endObject() throws {
+        guard (try? cursor.peek()) == CompactTag.objectEnd else { throw mismatch("the end of an object") }
+        cursor.position += 1
+        depth -= 1
+    }
+
+    /// Reads the key of the next entry, which must be `name`.
+    public mutating func key(_ name: StaticString) throws {
+        guard nextKey(is: name) else { throw mismatch("the key \"\(name)\"") }
+    }
+
+    /// Reads the key of the next entry when it is `name` (and returns true); otherwise reads
+    /// nothing and returns false.
+    public mutating func nextKey(is name: StaticString) -> Bool {
+        var probe = cursor
+        guard let range = (try? probe.objectKey()) ?? nil, range.count == name.utf8CodeUnitCount else { return false }
+        guard
+            range.isEmpty
+                || compareBytes(
+                    cursor.bytes.baseAddress! + range.lowerBound, UnsafeRawPointer(name.utf8Start), count: range.count)
+                    == 0
+        else { return false }
+        cursor = probe
+        return true
+    }
+
+    /// Reads nil when the next value is nil (and returns true); otherwise reads nothing.
+    public mutating func decodeNil() -> Bool {
+        guard (try? cursor.peek()) == CompactTag.null else { return false }
+        cursor.position += 1
+        return true
+    }
+
+    /// Reads a string.
+    public mutating func decode(_ type: String.Type) throws -> String { try cursor.readString() }
+    /// Reads a Boolean.
+    public mutating func decode(_ type: Bool.Type) throws -> Bool { try cursor.readBool() }
+    /// Reads a Double (integers are read as their Double, as `Codable` decoding does).
+    public mutating func decode(_ type: Double.Type) throws -> Double { try cursor.readDouble() }
+    /// Reads a Float.
+    public mutating func decode(_ type: Float.Type) throws -> Float { Float(try cursor.readDouble()) }
+    /// Reads an integer; throws when it does not fit.
+    public mutating func decode(_ type: Int.Type) throws -> Int { try cursor.readInteger(Int.self) }
+    /// Reads an integer; throws when it does not fit.
+    public mutating func decode(_ type: Int8.Type) throws -> Int8 { try cursor.readInteger(Int8.self) }
+    /// Reads an integer; throws when it does not fit.
+    public mutating func decode(_ type: Int16.Type) throws -> Int16 { try cursor.readInteger(Int16.self) }
+    /// Reads an integer; throws when it does not fit.
+    public mutating func decode(_ type: Int32.Type) throws -> Int32 { try cursor.readInteger(Int32.self) }
+    /// Reads an integer; throws when it does not fit.
+    public mutating func decode(_ type: Int64.Type) throws -> Int64 { try cursor.readInteger(Int64.self) }
+    /// Reads an integer; throws when it does not fit.
+    public mutating func decode(_ type: UInt.Type) throws -> UInt { try cursor.readInteger(UInt.self) }
+    /// Reads an integer; throws when it does not fit.
+    public mutating func decode(_ type: UInt8.Type) throws -> UInt8 { try cursor.readInteger(UInt8.self) }
+    /// Reads an integer; throws when it does not fit.
+    public mutating func decode(_ type: UInt16.Type) throws -> UInt16 { try cursor.readInteger(UInt16.self) }
+    /// Reads an integer; throws when it does not fit.
+    public mutating func decode(_ type: UInt32.Type) throws -> UInt32 { try cursor.readInteger(UInt32.self) }
+    /// Reads an integer; throws when it does not fit.
+    public mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try cursor.readInteger(UInt64.self) }
+
+    /// Reads a value of a ``CompactCodable`` type with its own `init(from:)`.
+    public mutating func decode<T: CompactCodable>(_ type: T.Type) throws -> T {
+        try T(from: &self)
+    }
+
+    /// Reads a value through its `Decodable` conformance, as ``CompactDecoder`` does: the value's
+    /// bytes are checked whole first.
+    public mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        let start = cursor.position
+        var end = cursor
+        do {
+            try end.skipValue(depth: depth)
+        } catch {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: [], debugDescription: error.description, underlyingError: error))
+        }
+        let value = try CompactDecoding(bytes: cursor.bytes, position: start).decodeValue(type, depth: depth)
+        cursor = end
+        return value
+    }
+
+    /// Reads a value, or nil when the value is nil (`decodeIfPresent` of a present key).
+    public mutating func decodeIfPresent<T: CompactCodable>(_ type: T.Type) throws -> T? {
+        if decodeNil() { return nil }
+        return try decode(type)
+    }
+
+    /// Reads a value, or nil when the value is nil (`decodeIfPresent` of a present key).
+    public mutating func decodeIfPresent<T: Decodable>(_ type: T.Type) throws -> T? {
+        if decodeNil() { return nil }
+        return try decode(type)
+    }
+}

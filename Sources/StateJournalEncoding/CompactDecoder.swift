@@ -20,11 +20,29 @@ public struct CompactDecoder: Sendable {
             throw DecodingError.dataCorrupted(
                 .init(codingPath: [], debugDescription: "a compact value of \(bytes.count) bytes is larger than 2 GiB"))
         }
-        if let fast = NotCompactCodable.conformance(of: T.self),
-            let value = Self.decodeDirectly(fast, as: type, from: bytes)
-        {
-            return value
+        if let fast = NotCompactCodable.conformance(of: T.self) {
+            return try decode(type, from: bytes, conformance: fast)
         }
+        return try decodeThroughCodable(type, from: bytes)
+    }
+
+    /// Decodes with `conformance`, `T`'s own (a codec that looked it up once passes it): the
+    /// type's ``CompactCodable/init(from:)`` first, `Codable` when it refuses the bytes.
+    package func decode<T: Decodable>(
+        _ type: T.Type, from bytes: UnsafeRawBufferPointer, conformance: any CompactCodable.Type
+    ) throws -> T {
+        // No `T?` on this path: the metadata of an optional of a generic type is looked up on
+        // every call (measured: a seventh of decoding a small struct).
+        try withUnsafeTemporaryAllocation(of: T.self, capacity: 1) { buffer throws -> T in
+            if Self.decodeDirectly(conformance, into: buffer.baseAddress!, from: bytes) {
+                return buffer.baseAddress!.move()
+            }
+            return try decodeThroughCodable(type, from: bytes)
+        }
+    }
+
+    /// Checks the whole value, then decodes it through `Decodable`.
+    private func decodeThroughCodable<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer) throws -> T {
         var cursor = CompactCursor(bytes, position: 0)
         do {
             try cursor.skipValue()
@@ -46,20 +64,17 @@ public struct CompactDecoder: Sendable {
         return try CompactDecoding(bytes: bytes, position: 0).decodeValue(type, depth: 0)
     }
 
-    /// Decodes with the type's own ``CompactCodable/init(from:)``: nil when it throws or leaves
-    /// bytes unread (the value is then decoded through `Codable`, which gives the value or the
-    /// error).
+    /// Decodes with the type's own ``CompactCodable/init(from:)`` into `pointer`: false, with
+    /// `pointer` left uninitialized, when it throws or leaves bytes unread (the value is then
+    /// decoded through `Codable`, which gives the value or the error).
     private static func decodeDirectly<T>(
-        _ fast: any CompactCodable.Type, as type: T.Type, from bytes: UnsafeRawBufferPointer
-    )
-        -> T?
-    {
-        withUnsafeTemporaryAllocation(of: T.self, capacity: 1) { buffer -> T? in
-            var reader = CompactReader(bytes)
-            do { try fast.decodeCompact(into: buffer.baseAddress!, from: &reader) } catch { return nil }
-            let value = buffer.baseAddress!.move()
-            return reader.cursor.atEnd ? value : nil
-        }
+        _ fast: any CompactCodable.Type, into pointer: UnsafeMutablePointer<T>, from bytes: UnsafeRawBufferPointer
+    ) -> Bool {
+        var reader = CompactReader(bytes)
+        do { try fast.decodeCompact(into: pointer, from: &reader) } catch { return false }
+        if reader.cursor.atEnd { return true }
+        pointer.deinitialize(count: 1)
+        return false
     }
 
     /// Checks that `bytes` hold exactly one well-formed compact value: its

@@ -35,6 +35,16 @@ public struct CompactEncoder: Sendable {
         }
     }
 
+    /// The value's bytes, written by `conformance`, `T`'s own ``CompactCodable`` conformance
+    /// (a codec that looked it up once passes it).
+    package func encode<T: Encodable>(_ value: T, conformance: any CompactCodable.Type) throws -> [UInt8] {
+        try CompactEncoding.withReusable { encoding in
+            var writer = CompactWriter(encoding)
+            try withUnsafePointer(to: value) { try conformance.encodeCompact(at: $0, to: &writer) }
+            return encoding.makeArray()
+        }
+    }
+
     /// Encodes the value and hands its bytes to `body` without copying them; the bytes are
     /// valid only inside `body`.
     public func withEncoded<T: Encodable, R>(_ value: T, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {

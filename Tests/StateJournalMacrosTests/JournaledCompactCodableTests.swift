@@ -4,7 +4,7 @@ import StateJournalMacros
 import StateJournalTesting
 import Testing
 
-/// The doc comment's example of `@CompactCodable`.
+/// The example of `@CompactCodable` in the README and in the macro's doc comment.
 @CompactCodable
 enum CartMessage: Codable, Sendable, Equatable {
     case add(sku: String, quantity: Int)

@@ -124,4 +124,167 @@ public struct CompactReader {
         if decodeNil() { return nil }
         return try decode(type)
     }
+
+    // MARK: Entries (a key and its value; an optional absent or nil when its key is missing)
+
+    /// Reads an entry: its key, which must be `key`, and its value.
+    public mutating func decode(_ type: String.Type, forKey key: StaticString) throws -> String {
+        try self.key(key)
+        return try decode(type)
+    }
+    /// Reads an optional entry: nil when the next key is not `key` or its value is nil.
+    public mutating func decode(_ type: String?.Type, forKey key: StaticString) throws -> String? {
+        guard nextKey(is: key), !decodeNil() else { return nil }
+        return try decode(String.self)
+    }
+    /// Reads an entry: its key, which must be `key`, and its value.
+    public mutating func decode(_ type: Bool.Type, forKey key: StaticString) throws -> Bool {
+        try self.key(key)
+        return try decode(type)
+    }
+    /// Reads an optional entry: nil when the next key is not `key` or its value is nil.
+    public mutating func decode(_ type: Bool?.Type, forKey key: StaticString) throws -> Bool? {
+        guard nextKey(is: key), !decodeNil() else { return nil }
+        return try decode(Bool.self)
+    }
+    /// Reads an entry: its key, which must be `key`, and its value.
+    public mutating func decode(_ type: Double.Type, forKey key: StaticString) throws -> Double {
+        try self.key(key)
+        return try decode(type)
+    }
+    /// Reads an optional entry: nil when the next key is not `key` or its value is nil.
+    public mutating func decode(_ type: Double?.Type, forKey key: StaticString) throws -> Double? {
+        guard nextKey(is: key), !decodeNil() else { return nil }
+        return try decode(Double.self)
+    }
+    /// Reads an entry: its key, which must be `key`, and its value.
+    public mutating func decode(_ type: Float.Type, forKey key: StaticString) throws -> Float {
+        try self.key(key)
+        return try decode(type)
+    }
+    /// Reads an optional entry: nil when the next key is not `key` or its value is nil.
+    public mutating func decode(_ type: Float?.Type, forKey key: StaticString) throws -> Float? {
+        guard nextKey(is: key), !decodeNil() else { return nil }
+        return try decode(Float.self)
+    }
+    /// Reads an entry: its key, which must be `key`, and its value.
+    public mutating func decode(_ type: Int.Type, forKey key: StaticString) throws -> Int {
+        try self.key(key)
+        return try decode(type)
+    }
+    /// Reads an optional entry: nil when the next key is not `key` or its value is nil.
+    public mutating func decode(_ type: Int?.Type, forKey key: StaticString) throws -> Int? {
+        guard nextKey(is: key), !decodeNil() else { return nil }
+        return try decode(Int.self)
+    }
+    /// Reads an entry: its key, which must be `key`, and its value.
+    public mutating func decode(_ type: Int8.Type, forKey key: StaticString) throws -> Int8 {
+        try self.key(key)
+        return try decode(type)
+    }
+    /// Reads an optional entry: nil when the next key is not `key` or its value is nil.
+    public mutating func decode(_ type: Int8?.Type, forKey key: StaticString) throws -> Int8? {
+        guard nextKey(is: key), !decodeNil() else { return nil }
+        return try decode(Int8.self)
+    }
+    /// Reads an entry: its key, which must be `key`, and its value.
+    public mutating func decode(_ type: Int16.Type, forKey key: StaticString) throws -> Int16 {
+        try self.key(key)
+        return try decode(type)
+    }
+    /// Reads an optional entry: nil when the next key is not `key` or its value is nil.
+    public mutating func decode(_ type: Int16?.Type, forKey key: StaticString) throws -> Int16? {
+        guard nextKey(is: key), !decodeNil() else { return nil }
+        return try decode(Int16.self)
+    }
+    /// Reads an entry: its key, which must be `key`, and its value.
+    public mutating func decode(_ type: Int32.Type, forKey key: StaticString) throws -> Int32 {
+        try self.key(key)
+        return try decode(type)
+    }
+    /// Reads an optional entry: nil when the next key is not `key` or its value is nil.
+    public mutating func decode(_ type: Int32?.Type, forKey key: StaticString) throws -> Int32? {
+        guard nextKey(is: key), !decodeNil() else { return nil }
+        return try decode(Int32.self)
+    }
+    /// Reads an entry: its key, which must be `key`, and its value.
+    public mutating func decode(_ type: Int64.Type, forKey key: StaticString) throws -> Int64 {
+        try self.key(key)
+        return try decode(type)
+    }
+    /// Reads an optional entry: nil when the next key is not `key` or its value is nil.
+    public mutating func decode(_ type: Int64?.Type, forKey key: StaticString) throws -> Int64? {
+        guard nextKey(is: key), !decodeNil() else { return nil }
+        return try decode(Int64.self)
+    }
+    /// Reads an entry: its key, which must be `key`, and its value.
+    public mutating func decode(_ type: UInt.Type, forKey key: StaticString) throws -> UInt {
+        try self.key(key)
+        return try decode(type)
+    }
+    /// Reads an optional entry: nil when the next key is not `key` or its value is nil.
+    public mutating func decode(_ type: UInt?.Type, forKey key: StaticString) throws -> UInt? {
+        guard nextKey(is: key), !decodeNil() else { return nil }
+        return try decode(UInt.self)
+    }
+    /// Reads an entry: its key, which must be `key`, and its value.
+    public mutating func decode(_ type: UInt8.Type, forKey key: StaticString) throws -> UInt8 {
+        try self.key(key)
+        return try decode(type)
+    }
+    /// Reads an optional entry: nil when the next key is not `key` or its value is nil.
+    public mutating func decode(_ type: UInt8?.Type, forKey key: StaticString) throws -> UInt8? {
+        guard nextKey(is: key), !decodeNil() else { return nil }
+        return try decode(UInt8.self)
+    }
+    /// Reads an entry: its key, which must be `key`, and its value.
+    public mutating func decode(_ type: UInt16.Type, forKey key: StaticString) throws -> UInt16 {
+        try self.key(key)
+        return try decode(type)
+    }
+    /// Reads an optional entry: nil when the next key is not `key` or its value is nil.
+    public mutating func decode(_ type: UInt16?.Type, forKey key: StaticString) throws -> UInt16? {
+        guard nextKey(is: key), !decodeNil() else { return nil }
+        return try decode(UInt16.self)
+    }
+    /// Reads an entry: its key, which must be `key`, and its value.
+    public mutating func decode(_ type: UInt32.Type, forKey key: StaticString) throws -> UInt32 {
+        try self.key(key)
+        return try decode(type)
+    }
+    /// Reads an optional entry: nil when the next key is not `key` or its value is nil.
+    public mutating func decode(_ type: UInt32?.Type, forKey key: StaticString) throws -> UInt32? {
+        guard nextKey(is: key), !decodeNil() else { return nil }
+        return try decode(UInt32.self)
+    }
+    /// Reads an entry: its key, which must be `key`, and its value.
+    public mutating func decode(_ type: UInt64.Type, forKey key: StaticString) throws -> UInt64 {
+        try self.key(key)
+        return try decode(type)
+    }
+    /// Reads an optional entry: nil when the next key is not `key` or its value is nil.
+    public mutating func decode(_ type: UInt64?.Type, forKey key: StaticString) throws -> UInt64? {
+        guard nextKey(is: key), !decodeNil() else { return nil }
+        return try decode(UInt64.self)
+    }
+    /// Reads an entry whose value decodes itself.
+    public mutating func decode<T: CompactCodable>(_ type: T.Type, forKey key: StaticString) throws -> T {
+        try self.key(key)
+        return try T(from: &self)
+    }
+    /// Reads an optional entry whose value decodes itself.
+    public mutating func decode<T: CompactCodable>(_ type: T?.Type, forKey key: StaticString) throws -> T? {
+        guard nextKey(is: key), !decodeNil() else { return nil }
+        return try T(from: &self)
+    }
+    /// Reads an entry through the value's `Decodable` conformance.
+    public mutating func decode<T: Decodable>(_ type: T.Type, forKey key: StaticString) throws -> T {
+        try self.key(key)
+        return try decode(type)
+    }
+    /// Reads an optional entry through the value's `Decodable` conformance.
+    public mutating func decode<T: Decodable>(_ type: T?.Type, forKey key: StaticString) throws -> T? {
+        guard nextKey(is: key), !decodeNil() else { return nil }
+        return try decode(T.self)
+    }
 }

@@ -2,9 +2,12 @@
 /// during that call.
 ///
 /// Objects are written as their entries come: ``beginObject()``, then a ``key(_:)`` and a value
-/// per entry, then ``endObject()``. Every `encode` is `throws`, so that generated code writes
-/// `try` whatever the value's type; only the `Encodable` fallback can actually throw. Values of types that are not ``CompactCodable`` are written
-/// through their `Encodable` conformance, as ``CompactEncoder`` would.
+/// per entry, then ``endObject()``; or an entry at once with `encode(_:forKey:)`, which leaves
+/// out a nil optional as `encodeIfPresent` does (overloads pick the optional form by the value's
+/// type, as the synthesized `Codable` conformance does). Every `encode` is `throws`, so that
+/// generated code writes `try` whatever the value's type; only the `Encodable` fallback can
+/// actually throw. Values of types that are not ``CompactCodable`` are written through their
+/// `Encodable` conformance, as ``CompactEncoder`` would.
 public struct CompactWriter {
     let encoding: CompactEncoding
 
@@ -63,6 +66,185 @@ public struct CompactWriter {
 
     /// Writes a value through its `Encodable` conformance, as ``CompactEncoder`` does.
     public mutating func encode<T: Encodable>(_ value: T) throws {
+        try encoding.encodeValue(value)
+    }
+
+    // MARK: Entries (a key and its value; an optional left out when nil)
+
+    /// Writes an entry.
+    public mutating func encode(_ value: String, forKey key: StaticString) throws {
+        self.key(key)
+        try encode(value)
+    }
+    /// Writes an entry, unless `value` is nil.
+    public mutating func encode(_ value: String?, forKey key: StaticString) throws {
+        guard let value else { return }
+        self.key(key)
+        try encode(value)
+    }
+    /// Writes an entry.
+    public mutating func encode(_ value: Bool, forKey key: StaticString) throws {
+        self.key(key)
+        try encode(value)
+    }
+    /// Writes an entry, unless `value` is nil.
+    public mutating func encode(_ value: Bool?, forKey key: StaticString) throws {
+        guard let value else { return }
+        self.key(key)
+        try encode(value)
+    }
+    /// Writes an entry.
+    public mutating func encode(_ value: Double, forKey key: StaticString) throws {
+        self.key(key)
+        try encode(value)
+    }
+    /// Writes an entry, unless `value` is nil.
+    public mutating func encode(_ value: Double?, forKey key: StaticString) throws {
+        guard let value else { return }
+        self.key(key)
+        try encode(value)
+    }
+    /// Writes an entry.
+    public mutating func encode(_ value: Float, forKey key: StaticString) throws {
+        self.key(key)
+        try encode(value)
+    }
+    /// Writes an entry, unless `value` is nil.
+    public mutating func encode(_ value: Float?, forKey key: StaticString) throws {
+        guard let value else { return }
+        self.key(key)
+        try encode(value)
+    }
+    /// Writes an entry.
+    public mutating func encode(_ value: Int, forKey key: StaticString) throws {
+        self.key(key)
+        try encode(value)
+    }
+    /// Writes an entry, unless `value` is nil.
+    public mutating func encode(_ value: Int?, forKey key: StaticString) throws {
+        guard let value else { return }
+        self.key(key)
+        try encode(value)
+    }
+    /// Writes an entry.
+    public mutating func encode(_ value: Int8, forKey key: StaticString) throws {
+        self.key(key)
+        try encode(value)
+    }
+    /// Writes an entry, unless `value` is nil.
+    public mutating func encode(_ value: Int8?, forKey key: StaticString) throws {
+        guard let value else { return }
+        self.key(key)
+        try encode(value)
+    }
+    /// Writes an entry.
+    public mutating func encode(_ value: Int16, forKey key: StaticString) throws {
+        self.key(key)
+        try encode(value)
+    }
+    /// Writes an entry, unless `value` is nil.
+    public mutating func encode(_ value: Int16?, forKey key: StaticString) throws {
+        guard let value else { return }
+        self.key(key)
+        try encode(value)
+    }
+    /// Writes an entry.
+    public mutating func encode(_ value: Int32, forKey key: StaticString) throws {
+        self.key(key)
+        try encode(value)
+    }
+    /// Writes an entry, unless `value` is nil.
+    public mutating func encode(_ value: Int32?, forKey key: StaticString) throws {
+        guard let value else { return }
+        self.key(key)
+        try encode(value)
+    }
+    /// Writes an entry.
+    public mutating func encode(_ value: Int64, forKey key: StaticString) throws {
+        self.key(key)
+        try encode(value)
+    }
+    /// Writes an entry, unless `value` is nil.
+    public mutating func encode(_ value: Int64?, forKey key: StaticString) throws {
+        guard let value else { return }
+        self.key(key)
+        try encode(value)
+    }
+    /// Writes an entry.
+    public mutating func encode(_ value: UInt, forKey key: StaticString) throws {
+        self.key(key)
+        try encode(value)
+    }
+    /// Writes an entry, unless `value` is nil.
+    public mutating func encode(_ value: UInt?, forKey key: StaticString) throws {
+        guard let value else { return }
+        self.key(key)
+        try encode(value)
+    }
+    /// Writes an entry.
+    public mutating func encode(_ value: UInt8, forKey key: StaticString) throws {
+        self.key(key)
+        try encode(value)
+    }
+    /// Writes an entry, unless `value` is nil.
+    public mutating func encode(_ value: UInt8?, forKey key: StaticString) throws {
+        guard let value else { return }
+        self.key(key)
+        try encode(value)
+    }
+    /// Writes an entry.
+    public mutating func encode(_ value: UInt16, forKey key: StaticString) throws {
+        self.key(key)
+        try encode(value)
+    }
+    /// Writes an entry, unless `value` is nil.
+    public mutating func encode(_ value: UInt16?, forKey key: StaticString) throws {
+        guard let value else { return }
+        self.key(key)
+        try encode(value)
+    }
+    /// Writes an entry.
+    public mutating func encode(_ value: UInt32, forKey key: StaticString) throws {
+        self.key(key)
+        try encode(value)
+    }
+    /// Writes an entry, unless `value` is nil.
+    public mutating func encode(_ value: UInt32?, forKey key: StaticString) throws {
+        guard let value else { return }
+        self.key(key)
+        try encode(value)
+    }
+    /// Writes an entry.
+    public mutating func encode(_ value: UInt64, forKey key: StaticString) throws {
+        self.key(key)
+        try encode(value)
+    }
+    /// Writes an entry, unless `value` is nil.
+    public mutating func encode(_ value: UInt64?, forKey key: StaticString) throws {
+        guard let value else { return }
+        self.key(key)
+        try encode(value)
+    }
+    /// Writes an entry whose value encodes itself.
+    public mutating func encode<T: CompactCodable>(_ value: T, forKey key: StaticString) throws {
+        self.key(key)
+        try value.encode(to: &self)
+    }
+    /// Writes an entry whose value encodes itself, unless `value` is nil.
+    public mutating func encode<T: CompactCodable>(_ value: T?, forKey key: StaticString) throws {
+        guard let value else { return }
+        self.key(key)
+        try value.encode(to: &self)
+    }
+    /// Writes an entry through the value's `Encodable` conformance.
+    public mutating func encode<T: Encodable>(_ value: T, forKey key: StaticString) throws {
+        self.key(key)
+        try encoding.encodeValue(value)
+    }
+    /// Writes an entry through the value's `Encodable` conformance, unless `value` is nil.
+    public mutating func encode<T: Encodable>(_ value: T?, forKey key: StaticString) throws {
+        guard let value else { return }
+        self.key(key)
         try encoding.encodeValue(value)
     }
 }

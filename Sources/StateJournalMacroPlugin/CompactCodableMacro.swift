@@ -77,8 +77,6 @@ public struct CompactCodableMacro: ExtensionMacro {
     struct Property {
         let name: String
         let type: String
-        /// The wrapped type when the declared type is optional (`T?`, `T!`, `Optional<T>`).
-        let wrapped: String?
     }
 
     /// The stored instance properties, in declaration order.
@@ -114,9 +112,9 @@ public struct CompactCodableMacro: ExtensionMacro {
                 // has the type of its literal.
                 if let annotation = bindings[index...].lazy.compactMap({ $0.typeAnnotation }).first {
                     let type = annotation.type
-                    result.append(Property(name: name, type: type.trimmedDescription, wrapped: wrappedType(of: type)))
+                    result.append(Property(name: name, type: spelled(type)))
                 } else if let value = binding.initializer?.value, let type = literalType(of: value) {
-                    result.append(Property(name: name, type: type, wrapped: nil))
+                    result.append(Property(name: name, type: type))
                 } else {
                     throw MacroFailure("@CompactCodable needs the type of '\(name)' written out")
                 }
@@ -151,19 +149,12 @@ public struct CompactCodableMacro: ExtensionMacro {
         }
     }
 
-    /// `T` of `T?`, `T!` or `Optional<T>`; nil for any other type.
-    static func wrappedType(of type: TypeSyntax) -> String? {
-        if let optional = type.as(OptionalTypeSyntax.self) { return optional.wrappedType.trimmedDescription }
+    /// The type as an expression can name it: `T!` becomes `T?` (the same type to `Codable`).
+    static func spelled(_ type: TypeSyntax) -> String {
         if let implicit = type.as(ImplicitlyUnwrappedOptionalTypeSyntax.self) {
-            return implicit.wrappedType.trimmedDescription
+            return "\(implicit.wrappedType.trimmedDescription)?"
         }
-        if let identifier = type.as(IdentifierTypeSyntax.self), identifier.name.text == "Optional",
-            let argument = identifier.genericArgumentClause?.arguments.first,
-            identifier.genericArgumentClause?.arguments.count == 1
-        {
-            return argument.argument.trimmedDescription
-        }
-        return nil
+        return type.trimmedDescription
     }
 
     /// The raw type of an enum declared `enum E: String` (or another literal type), if any.
@@ -178,7 +169,7 @@ public struct CompactCodableMacro: ExtensionMacro {
 
     struct Case {
         let name: String
-        /// Each associated value's key (its label, or `_0`, `_1`…), type and optional wrapped type.
+        /// Each associated value's key (its label, or `_0`, `_1`…) and type.
         let values: [Property]
     }
 
@@ -190,10 +181,7 @@ public struct CompactCodableMacro: ExtensionMacro {
                 var values: [Property] = []
                 for (index, parameter) in (element.parameterClause?.parameters ?? []).enumerated() {
                     let label = parameter.firstName.map { $0.tokenKind == .wildcard ? nil : $0.text } ?? nil
-                    values.append(
-                        Property(
-                            name: label ?? "_\(index)", type: parameter.type.trimmedDescription,
-                            wrapped: wrappedType(of: parameter.type)))
+                    values.append(Property(name: label ?? "_\(index)", type: spelled(parameter.type)))
                 }
                 result.append(Case(name: element.name.text, values: values))
             }
@@ -216,38 +204,19 @@ public struct CompactCodableMacro: ExtensionMacro {
     }
 
     /// Writes an object's entries for `properties`, whose values are the expressions `value(p)`.
+    /// The writer's overloads leave out a nil optional, by the value's type (a type alias of an
+    /// optional too), as the synthesized conformance's `encodeIfPresent` does.
     static func writeEntries(_ properties: [Property], value: (Property) -> String, indent: String) -> String {
-        var lines: [String] = []
-        for property in properties {
-            if property.wrapped != nil {
-                lines.append("\(indent)if let value = \(value(property)) {")
-                lines.append("\(indent)    writer.key(\(key(property.name)))")
-                lines.append("\(indent)    try writer.encode(value)")
-                lines.append("\(indent)}")
-            } else {
-                lines.append("\(indent)writer.key(\(key(property.name)))")
-                lines.append("\(indent)try writer.encode(\(value(property)))")
-            }
-        }
-        return lines.joined(separator: "\n")
+        properties.map { "\(indent)try writer.encode(\(value($0)), forKey: \(key($0.name)))" }
+            .joined(separator: "\n")
     }
 
-    /// Reads an object's entries for `properties` into locals named `target(p)`.
+    /// Reads an object's entries for `properties` into `target(p)`; an optional's key may be
+    /// missing, as with `decodeIfPresent`.
     static func readEntries(_ properties: [Property], target: (Property) -> String, indent: String) -> String {
-        var lines: [String] = []
-        for property in properties {
-            if let wrapped = property.wrapped {
-                lines.append("\(indent)if reader.nextKey(is: \(key(property.name))) && !reader.decodeNil() {")
-                lines.append("\(indent)    \(target(property)) = try reader.decode((\(wrapped)).self)")
-                lines.append("\(indent)} else {")
-                lines.append("\(indent)    \(target(property)) = nil")
-                lines.append("\(indent)}")
-            } else {
-                lines.append("\(indent)try reader.key(\(key(property.name)))")
-                lines.append("\(indent)\(target(property)) = try reader.decode((\(property.type)).self)")
-            }
-        }
-        return lines.joined(separator: "\n")
+        properties.map {
+            "\(indent)\(target($0)) = try reader.decode((\($0.type)).self, forKey: \(key($0.name)))"
+        }.joined(separator: "\n")
     }
 
     static func structMembers(_ properties: [Property], access: String) throws -> String {

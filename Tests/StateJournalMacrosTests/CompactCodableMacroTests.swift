@@ -46,24 +46,15 @@ import Testing
             extension Posted: CompactCodable {
                 public func encode(to writer: inout CompactWriter) throws {
                     writer.beginObject()
-                    writer.key("room")
-                    try writer.encode(self.`room`)
-                    if let value = self.`note` {
-                        writer.key("note")
-                        try writer.encode(value)
-                    }
+                    try writer.encode(self.`room`, forKey: "room")
+                    try writer.encode(self.`note`, forKey: "note")
                     writer.endObject()
                 }
 
                 public init(from reader: inout CompactReader) throws {
                     try reader.beginObject()
-                    try reader.key("room")
-                    self.`room` = try reader.decode((String).self)
-                    if reader.nextKey(is: "note") && !reader.decodeNil() {
-                        self.`note` = try reader.decode((String).self)
-                    } else {
-                        self.`note` = nil
-                    }
+                    self.`room` = try reader.decode((String).self, forKey: "room")
+                    self.`note` = try reader.decode((String?).self, forKey: "note")
                     try reader.endObject()
                 }
             }

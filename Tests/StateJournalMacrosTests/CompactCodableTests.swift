@@ -30,9 +30,14 @@ struct Event: Codable, Equatable {
     var maybeInner: Optional<Inner>
     var counts: [String: Int]
     var kind: Kind
+    /// Optional through a type alias, and implicitly unwrapped: `Codable` leaves both out when nil.
+    var alias: Note
+    var unwrapped: Int!
     static let unused = 1
     var computed: Int { id * 2 }
 }
+
+typealias Note = String?
 
 @CompactCodable
 enum Kind: String, Codable, Equatable {
@@ -115,7 +120,7 @@ struct Tape {
             maybeInner: below(2) == 0 ? nil : inner(),
             counts: Dictionary(
                 (0..<below(4)).map { _ in (string(), below(1000) - 500) }, uniquingKeysWith: { a, _ in a }),
-            kind: kind())
+            kind: kind(), alias: below(2) == 0 ? nil : string(), unwrapped: below(2) == 0 ? nil : below(9))
     }
     mutating func message(depth: Int = 0) -> Message {
         switch below(depth > 1 ? 7 : 8) {
@@ -207,7 +212,8 @@ func checkDecodingAgrees<T: CompactCodable>(
     @Test func everyCaseRoundTrips() throws {
         let event = Event(
             type: "t", room: "r", id: -1, ts: .max, score: .nan, flag: true, note: nil, tags: [], small: 255,
-            big: .max, inner: Inner(a: .min, default: "", f: -0.0), maybeInner: nil, counts: [:], kind: .gamma)
+            big: .max, inner: Inner(a: .min, default: "", f: -0.0), maybeInner: nil, counts: [:], kind: .gamma,
+            alias: nil, unwrapped: nil)
         let messages: [Message] = [
             .join(user: "u"), .post(user: "u", text: "t", ts: 0), .pair(-5, "x"), .mixed(7, label: "l"), .mark,
             .optional(note: nil, count: nil), .optional(note: "n", count: 0), .event(event), .default(x: 0),
@@ -216,6 +222,8 @@ func checkDecodingAgrees<T: CompactCodable>(
         var full = event
         full.note = "note"
         full.maybeInner = Inner(a: 1, default: "d", f: 1)
+        full.alias = "a"
+        full.unwrapped = 3
         try checkAgainstCodable(full)
         for kind in [Kind.alpha, .beta, .gamma] { try checkAgainstCodable(kind) }
     }

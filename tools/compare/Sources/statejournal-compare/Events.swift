@@ -209,15 +209,17 @@ struct MacroEvent: Codable, Sendable, Equatable {
 }
 
 /// The compact codec over `MacroEvent`: what a user gets by adding `@CompactCodable` to `Event`
-/// (the runtime's `CompactCodec` takes the conformance by itself).
+/// (the runtime's `CompactCodec` finds the conformance once and uses it).
 struct MacroEventCodec: ValueCodec {
+    let codec = CompactCodec<MacroEvent>()
+
     func encode(_ event: Event) throws -> [UInt8] {
-        try CompactEncoder().encode(
+        try codec.encode(
             MacroEvent(
                 type: event.type, room: event.room, user: event.user, id: event.id, ts: event.ts, text: event.text))
     }
     func decode(_ bytes: UnsafeRawBufferPointer) throws -> Event {
-        let event = try CompactDecoder().decode(MacroEvent.self, from: bytes)
+        let event = try codec.decode(bytes)
         return Event(type: event.type, room: event.room, user: event.user, id: event.id, ts: event.ts, text: event.text)
     }
 }

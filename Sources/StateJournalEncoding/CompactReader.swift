@@ -45,13 +45,14 @@ public struct CompactReader {
     /// nothing and returns false.
     public mutating func nextKey(is name: StaticString) -> Bool {
         var probe = cursor
-        guard let range = (try? probe.objectKey()) ?? nil, range.count == name.utf8CodeUnitCount else { return false }
-        guard
-            range.isEmpty
-                || compareBytes(
-                    cursor.bytes.baseAddress! + range.lowerBound, UnsafeRawPointer(name.utf8Start), count: range.count)
-                    == 0
-        else { return false }
+        guard let range = (try? probe.objectKey()) ?? nil else { return false }
+        let matches = name.withUTF8Buffer { utf8 in
+            utf8.count == range.count
+                && (range.isEmpty
+                    || compareBytes(cursor.bytes.baseAddress! + range.lowerBound, utf8.baseAddress!, count: range.count)
+                        == 0)
+        }
+        guard matches else { return false }
         cursor = probe
         return true
     }

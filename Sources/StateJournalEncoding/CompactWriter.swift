@@ -23,9 +23,10 @@ public struct CompactWriter {
 
     /// Writes the key of the next entry of the open object.
     public mutating func key(_ name: StaticString) {
-        precondition(name.hasPointerRepresentation, "an object key is a string literal")
-        encoding.writeVarint(UInt64(name.utf8CodeUnitCount) + 1)
-        encoding.append(contentsOf: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        name.withUTF8Buffer { utf8 in
+            encoding.writeVarint(UInt64(utf8.count) + 1)
+            encoding.append(contentsOf: UnsafeRawBufferPointer(utf8))
+        }
     }
 
     /// Writes nil.

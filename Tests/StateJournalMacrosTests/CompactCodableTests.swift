@@ -13,6 +13,9 @@ struct Inner: Codable, Equatable {
     var a: Int32
     var `default`: String
     var f: Float
+    /// Keys of one character, ASCII or not, and an empty-looking one.
+    var é: Bool?
+    var 𝔵: [Int]?
 }
 
 @CompactCodable
@@ -108,7 +111,9 @@ struct Tape {
         [0, -0.0, 1.5, -2.25, .infinity, -.infinity, .nan, Double(Int64(bitPattern: next())), 1e300][below(9)]
     }
     mutating func inner() -> Inner {
-        Inner(a: Int32(truncatingIfNeeded: next()), default: string(), f: Float(double()))
+        Inner(
+            a: Int32(truncatingIfNeeded: next()), default: string(), f: Float(double()),
+            é: below(2) == 0 ? nil : below(2) == 0, 𝔵: below(2) == 0 ? nil : [below(5)])
     }
     mutating func kind() -> Kind { [.alpha, .beta, .gamma][below(3)] }
     mutating func event() -> Event {
@@ -212,7 +217,8 @@ func checkDecodingAgrees<T: CompactCodable>(
     @Test func everyCaseRoundTrips() throws {
         let event = Event(
             type: "t", room: "r", id: -1, ts: .max, score: .nan, flag: true, note: nil, tags: [], small: 255,
-            big: .max, inner: Inner(a: .min, default: "", f: -0.0), maybeInner: nil, counts: [:], kind: .gamma,
+            big: .max, inner: Inner(a: .min, default: "", f: -0.0, é: true, 𝔵: []), maybeInner: nil, counts: [:],
+            kind: .gamma,
             alias: nil, unwrapped: nil)
         let messages: [Message] = [
             .join(user: "u"), .post(user: "u", text: "t", ts: 0), .pair(-5, "x"), .mixed(7, label: "l"), .mark,
@@ -221,7 +227,7 @@ func checkDecodingAgrees<T: CompactCodable>(
         for message in messages { try checkAgainstCodable(message) }
         var full = event
         full.note = "note"
-        full.maybeInner = Inner(a: 1, default: "d", f: 1)
+        full.maybeInner = Inner(a: 1, default: "d", f: 1, é: false, 𝔵: nil)
         full.alias = "a"
         full.unwrapped = 3
         try checkAgainstCodable(full)
@@ -244,7 +250,7 @@ func checkDecodingAgrees<T: CompactCodable>(
                 _ = try Inner(from: &reader)
             }
         }
-        #expect(try CompactDecoder().decode(Inner.self, from: bytes) == Inner(a: 9, default: "d", f: 2))
+        #expect(try CompactDecoder().decode(Inner.self, from: bytes) == Inner(a: 9, default: "d", f: 2, é: nil, 𝔵: nil))
         checkDecodingAgrees(Inner.self, bytes)
 
         struct WithNil: Codable {

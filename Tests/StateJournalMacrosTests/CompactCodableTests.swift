@@ -13,8 +13,10 @@ struct Inner: Codable, Equatable {
     var a: Int32
     var `default`: String
     var f: Float
-    /// Keys of one character, ASCII or not, and an empty-looking one.
+    /// Keys of one character, ASCII (`a`, `f`) or not: what users name their properties.
+    // swift-format-ignore: IdentifiersMustBeASCII
     var é: Bool?
+    // swift-format-ignore: IdentifiersMustBeASCII
     var 𝔵: [Int]?
 }
 

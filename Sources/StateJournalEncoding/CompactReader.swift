@@ -288,4 +288,57 @@ public struct CompactReader {
         guard nextKey(is: key), !decodeNil() else { return nil }
         return try decode(T.self)
     }
+
+    // MARK: Arrays read element by element (what `Array`'s `Decodable` conformance reads)
+
+    /// Reads the start of an array.
+    private mutating func beginArray() throws {
+        guard (try? cursor.peek()) == CompactTag.arrayStart else { throw mismatch("an array") }
+        guard depth < CompactTag.maxDepth else { throw mismatch("nesting no deeper than \(CompactTag.maxDepth)") }
+        cursor.position += 1
+        depth += 1
+    }
+
+    /// Reads the end of the array started last, when it comes next (and returns true).
+    private mutating func endArray() -> Bool {
+        guard (try? cursor.peek()) == CompactTag.end else { return false }
+        cursor.position += 1
+        depth -= 1
+        return true
+    }
+
+    /// Reads an array of strings.
+    public mutating func decode(_ type: [String].Type) throws -> [String] {
+        try beginArray()
+        var result: [String] = []
+        while !endArray() { result.append(try cursor.readString()) }
+        return result
+    }
+    /// Reads an array whose elements decode themselves.
+    public mutating func decode<T: CompactCodable>(_ type: [T].Type) throws -> [T] {
+        try beginArray()
+        var result: [T] = []
+        while !endArray() { result.append(try T(from: &self)) }
+        return result
+    }
+    /// Reads an entry holding an array of strings.
+    public mutating func decode(_ type: [String].Type, forKey key: StaticString) throws -> [String] {
+        try self.key(key)
+        return try decode(type)
+    }
+    /// Reads an optional entry holding an array of strings.
+    public mutating func decode(_ type: [String]?.Type, forKey key: StaticString) throws -> [String]? {
+        guard nextKey(is: key), !decodeNil() else { return nil }
+        return try decode([String].self)
+    }
+    /// Reads an entry holding an array whose elements decode themselves.
+    public mutating func decode<T: CompactCodable>(_ type: [T].Type, forKey key: StaticString) throws -> [T] {
+        try self.key(key)
+        return try decode(type)
+    }
+    /// Reads an optional entry holding an array whose elements decode themselves.
+    public mutating func decode<T: CompactCodable>(_ type: [T]?.Type, forKey key: StaticString) throws -> [T]? {
+        guard nextKey(is: key), !decodeNil() else { return nil }
+        return try decode([T].self)
+    }
 }

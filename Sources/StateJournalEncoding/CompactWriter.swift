@@ -248,4 +248,41 @@ public struct CompactWriter {
         self.key(key)
         try encoding.encodeValue(value)
     }
+
+    // MARK: Arrays written element by element (the bytes of `Array`'s `Encodable` conformance)
+
+    /// Writes an array of strings.
+    public mutating func encode(_ value: [String]) throws {
+        encoding.append(CompactTag.arrayStart)
+        for element in value { encoding.writeString(element) }
+        encoding.append(CompactTag.end)
+    }
+    /// Writes an array whose elements encode themselves.
+    public mutating func encode<T: CompactCodable>(_ value: [T]) throws {
+        encoding.append(CompactTag.arrayStart)
+        for element in value { try element.encode(to: &self) }
+        encoding.append(CompactTag.end)
+    }
+    /// Writes an entry holding an array of strings.
+    public mutating func encode(_ value: [String], forKey key: StaticString) throws {
+        self.key(key)
+        try encode(value)
+    }
+    /// Writes an entry holding an array of strings, unless `value` is nil.
+    public mutating func encode(_ value: [String]?, forKey key: StaticString) throws {
+        guard let value else { return }
+        self.key(key)
+        try encode(value)
+    }
+    /// Writes an entry holding an array whose elements encode themselves.
+    public mutating func encode<T: CompactCodable>(_ value: [T], forKey key: StaticString) throws {
+        self.key(key)
+        try encode(value)
+    }
+    /// Writes an entry holding an array whose elements encode themselves, unless `value` is nil.
+    public mutating func encode<T: CompactCodable>(_ value: [T]?, forKey key: StaticString) throws {
+        guard let value else { return }
+        self.key(key)
+        try encode(value)
+    }
 }

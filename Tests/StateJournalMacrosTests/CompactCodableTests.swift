@@ -38,6 +38,10 @@ struct Event: Codable, Equatable {
     /// Optional through a type alias, and implicitly unwrapped: `Codable` leaves both out when nil.
     var alias: Note
     var unwrapped: Int!
+    /// Arrays the writer and reader take element by element.
+    var inners: [Inner]
+    var maybeTags: [String]?
+    var maybeInners: [Inner]?
     static let unused = 1
     var computed: Int { id * 2 }
 }
@@ -85,6 +89,7 @@ struct Box<T: Codable & Equatable>: Codable, Equatable {
     var value: T
     var list: [T]
     var message: Message?
+    var messages: [Message]
 }
 
 /// Encodes and decodes `T` through its synthesized `Codable` conformance only: the oracle.
@@ -127,7 +132,9 @@ struct Tape {
             maybeInner: below(2) == 0 ? nil : inner(),
             counts: Dictionary(
                 (0..<below(4)).map { _ in (string(), below(1000) - 500) }, uniquingKeysWith: { a, _ in a }),
-            kind: kind(), alias: below(2) == 0 ? nil : string(), unwrapped: below(2) == 0 ? nil : below(9))
+            kind: kind(), alias: below(2) == 0 ? nil : string(), unwrapped: below(2) == 0 ? nil : below(9),
+            inners: (0..<below(3)).map { _ in inner() }, maybeTags: below(2) == 0 ? nil : [string()],
+            maybeInners: below(2) == 0 ? nil : (0..<below(3)).map { _ in inner() })
     }
     mutating func message(depth: Int = 0) -> Message {
         switch below(depth > 1 ? 7 : 8) {
@@ -201,8 +208,11 @@ func checkDecodingAgrees<T: CompactCodable>(
             try checkAgainstCodable(tape.event())
             try checkAgainstCodable(tape.inner())
             try checkAgainstCodable(Counter(value: tape.below(99), observed: tape.below(9)))
-            try checkAgainstCodable(Box(value: tape.string(), list: [tape.string()], message: nil))
-            try checkAgainstCodable(Box(value: tape.event(), list: [tape.event()], message: tape.message()))
+            try checkAgainstCodable(Box(value: tape.string(), list: [tape.string()], message: nil, messages: []))
+            try checkAgainstCodable(
+                Box(
+                    value: tape.event(), list: [tape.event()], message: tape.message(),
+                    messages: (0..<tape.below(4)).map { _ in tape.message(depth: 1) }))
         }
     }
 
@@ -221,7 +231,7 @@ func checkDecodingAgrees<T: CompactCodable>(
             type: "t", room: "r", id: -1, ts: .max, score: .nan, flag: true, note: nil, tags: [], small: 255,
             big: .max, inner: Inner(a: .min, default: "", f: -0.0, é: true, 𝔵: []), maybeInner: nil, counts: [:],
             kind: .gamma,
-            alias: nil, unwrapped: nil)
+            alias: nil, unwrapped: nil, inners: [], maybeTags: nil, maybeInners: [])
         let messages: [Message] = [
             .join(user: "u"), .post(user: "u", text: "t", ts: 0), .pair(-5, "x"), .mixed(7, label: "l"), .mark,
             .optional(note: nil, count: nil), .optional(note: "n", count: 0), .event(event), .default(x: 0),

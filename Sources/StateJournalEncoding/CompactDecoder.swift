@@ -16,10 +16,6 @@ public struct CompactDecoder: Sendable {
 
     /// Decodes from a borrowed buffer (such as a message handed out by `JournalReader.forEachMessage`).
     public func decode<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer) throws -> T {
-        guard bytes.count < Int(Int32.max) else {
-            throw DecodingError.dataCorrupted(
-                .init(codingPath: [], debugDescription: "a compact value of \(bytes.count) bytes is larger than 2 GiB"))
-        }
         if let fast = NotCompactCodable.conformance(of: T.self) {
             return try decode(type, from: bytes, conformance: fast)
         }
@@ -31,9 +27,10 @@ public struct CompactDecoder: Sendable {
     package func decode<T: Decodable>(
         _ type: T.Type, from bytes: UnsafeRawBufferPointer, conformance: any CompactCodable.Type
     ) throws -> T {
+        try Self.checkSize(bytes)
         // No `T?` on this path: the metadata of an optional of a generic type is looked up on
         // every call (measured: a seventh of decoding a small struct).
-        try withUnsafeTemporaryAllocation(of: T.self, capacity: 1) { buffer throws -> T in
+        return try withUnsafeTemporaryAllocation(of: T.self, capacity: 1) { buffer throws -> T in
             if Self.decodeDirectly(conformance, into: buffer.baseAddress!, from: bytes) {
                 return buffer.baseAddress!.move()
             }
@@ -41,8 +38,10 @@ public struct CompactDecoder: Sendable {
         }
     }
 
-    /// Checks the whole value, then decodes it through `Decodable`.
-    private func decodeThroughCodable<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer) throws -> T {
+    /// Checks the whole value, then decodes it through `Decodable` (a codec that found `T` has
+    /// no ``CompactCodable`` conformance calls it directly).
+    package func decodeThroughCodable<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer) throws -> T {
+        try Self.checkSize(bytes)
         var cursor = CompactCursor(bytes, position: 0)
         do {
             try cursor.skipValue()
@@ -62,6 +61,15 @@ public struct CompactDecoder: Sendable {
                     debugDescription: "compact value followed by \(bytes.count - cursor.position) extra bytes"))
         }
         return try CompactDecoding(bytes: bytes, position: 0).decodeValue(type, depth: 0)
+    }
+
+    /// Positions inside a value are kept in 32 bits.
+    @inline(__always)
+    private static func checkSize(_ bytes: UnsafeRawBufferPointer) throws {
+        guard bytes.count < Int(Int32.max) else {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: [], debugDescription: "a compact value of \(bytes.count) bytes is larger than 2 GiB"))
+        }
     }
 
     /// Decodes with the type's own ``CompactCodable/init(from:)`` into `pointer`: false, with

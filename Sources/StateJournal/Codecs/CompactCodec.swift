@@ -23,6 +23,6 @@ public struct CompactCodec<Value: Codable>: ValueCodec, CompactEncodingCodec {
     /// Decodes a value from its compact encoding; throws on bytes that are not one complete value of the type.
     public func decode(_ bytes: UnsafeRawBufferPointer) throws -> Value {
         if let conformance { return try CompactDecoder().decode(Value.self, from: bytes, conformance: conformance) }
-        return try CompactDecoder().decode(Value.self, from: bytes)
+        return try CompactDecoder().decodeThroughCodable(Value.self, from: bytes)
     }
 }

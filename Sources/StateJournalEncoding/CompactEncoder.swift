@@ -99,6 +99,8 @@ final class CompactEncoding: Encoder {
     @exclusivity(unchecked) private var slots: [(depth: Int, container: Int?, wroteSingle: Bool)] = []
     /// Types recently found not to be `CompactCanonicalEncodable` (kept across values).
     @exclusivity(unchecked) private var plainTypes = InlineTypeSet()
+    /// Types recently found to be `CompactCanonicalEncodable` (kept across values).
+    @exclusivity(unchecked) private var canonicalTypes = InlineTypeSet()
 
     /// A kept encoding's buffer beyond this size is given back rather than kept for the next value.
     private static let keptCapacity = 64 * 1024
@@ -179,15 +181,17 @@ final class CompactEncoding: Encoder {
             return
         }
         // A cast to `any CompactCanonicalEncodable` is a conformance lookup (about a tenth of
-        // encoding a small struct); the types last found not to conform are remembered.
+        // encoding a small struct); the types last found not to conform are remembered, and so
+        // are the canonical ones (a `Set` or `Dictionary` is never `CompactCodable`).
         let type = ObjectIdentifier(T.self)
         let knownPlain = plainTypes.contains(type)
-        if !knownPlain, let fast = T.self as? any CompactCodable.Type {
+        if !knownPlain, !canonicalTypes.contains(type), let fast = T.self as? any CompactCodable.Type {
             // Its own `encode(to:)` writes the bytes `Codable` would, without a container.
             var writer = CompactWriter(self)
             try withUnsafePointer(to: value) { try fast.encodeCompact(at: $0, to: &writer) }
             markSingle()
         } else if !knownPlain, let v = value as? any CompactCanonicalEncodable {
+            if !canonicalTypes.contains(type) { canonicalTypes.insert(type) }
             try v.encodeCanonical(into: self)
             markSingle()
         } else {

@@ -46,11 +46,22 @@ public struct CompactReader {
     public mutating func nextKey(is name: StaticString) -> Bool {
         var probe = cursor
         guard let range = (try? probe.objectKey()) ?? nil else { return false }
-        let matches = name.withUTF8Buffer { utf8 in
-            utf8.count == range.count
+        let matches: Bool
+        if name.hasPointerRepresentation {
+            // The usual literal: compared in place, without a closure.
+            matches =
+                name.utf8CodeUnitCount == range.count
                 && (range.isEmpty
-                    || compareBytes(cursor.bytes.baseAddress! + range.lowerBound, utf8.baseAddress!, count: range.count)
-                        == 0)
+                    || compareBytes(
+                        cursor.bytes.baseAddress! + range.lowerBound, UnsafeRawPointer(name.utf8Start),
+                        count: range.count) == 0)
+        } else {
+            matches = name.withUTF8Buffer { utf8 in
+                utf8.count == range.count
+                    && (range.isEmpty
+                        || compareBytes(
+                            cursor.bytes.baseAddress! + range.lowerBound, utf8.baseAddress!, count: range.count) == 0)
+            }
         }
         guard matches else { return false }
         cursor = probe

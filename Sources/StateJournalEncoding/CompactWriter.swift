@@ -23,9 +23,15 @@ public struct CompactWriter {
 
     /// Writes the key of the next entry of the open object.
     public mutating func key(_ name: StaticString) {
-        name.withUTF8Buffer { utf8 in
-            encoding.writeVarint(UInt64(utf8.count) + 1)
-            encoding.append(contentsOf: UnsafeRawBufferPointer(utf8))
+        if name.hasPointerRepresentation {
+            // The usual literal: its UTF-8 in place, without a closure.
+            encoding.writeVarint(UInt64(name.utf8CodeUnitCount) + 1)
+            encoding.append(contentsOf: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        } else {
+            name.withUTF8Buffer { utf8 in
+                encoding.writeVarint(UInt64(utf8.count) + 1)
+                encoding.append(contentsOf: UnsafeRawBufferPointer(utf8))
+            }
         }
     }
 

@@ -10,7 +10,7 @@ import Testing
 
 @CompactCodable
 struct Inner: Codable, Equatable {
-    var a: Int32
+    let a: Int32
     var `default`: String
     var f: Float
     /// Keys of one character, ASCII (`a`, `f`) or not: what users name their properties.

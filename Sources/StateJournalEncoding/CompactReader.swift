@@ -125,18 +125,6 @@ public struct CompactReader {
         return value
     }
 
-    /// Reads a value, or nil when the value is nil (`decodeIfPresent` of a present key).
-    public mutating func decodeIfPresent<T: CompactCodable>(_ type: T.Type) throws -> T? {
-        if decodeNil() { return nil }
-        return try decode(type)
-    }
-
-    /// Reads a value, or nil when the value is nil (`decodeIfPresent` of a present key).
-    public mutating func decodeIfPresent<T: Decodable>(_ type: T.Type) throws -> T? {
-        if decodeNil() { return nil }
-        return try decode(type)
-    }
-
     // MARK: Entries (a key and its value; an optional absent or nil when its key is missing)
 
     /// Reads an entry: its key, which must be `key`, and its value.

@@ -259,16 +259,18 @@ if enabled("encoding") {
         }
         return Double(n) / (now() - start)
     }
-    try await measure("CompactEncoder.encode (reused buffer)") {
+    /// Encodes `items` into one reused buffer, as the journal's writer does.
+    func encodeRate<T: Encodable>(_ items: [T]) throws -> Double {
         var buffer: [UInt8] = []
         let encoder = CompactEncoder()
         return try rate {
-            for v in values {
+            for v in items {
                 buffer.removeAll(keepingCapacity: true)
                 try encoder.encode(v, into: &buffer)
             }
         }
     }
+    try await measure("CompactEncoder.encode (reused buffer)") { try encodeRate(values) }
     try await measure("CompactEncodingSession.encode (buffers kept)") {
         let session = CompactEncodingSession()
         return try rate { for v in values { _ = try session.encode(v) } }
@@ -333,30 +335,12 @@ if enabled("encoding") {
     let fastEncoded = try fastValues.map { try CompactEncoder().encode($0) }
     let fastEnumEncoded = try fastEnums.map { try CompactEncoder().encode($0) }
     precondition(fastEncoded == encoded && fastEnumEncoded == enumEncoded, "@CompactCodable bytes differ")
-    try await measure("@CompactCodable: CompactEncoder.encode (reused buffer)") {
-        var buffer: [UInt8] = []
-        let encoder = CompactEncoder()
-        return try rate {
-            for v in fastValues {
-                buffer.removeAll(keepingCapacity: true)
-                try encoder.encode(v, into: &buffer)
-            }
-        }
-    }
+    try await measure("@CompactCodable: CompactEncoder.encode (reused buffer)") { try encodeRate(fastValues) }
     try await measure("@CompactCodable: CompactDecoder.decode") {
         let decoder = CompactDecoder()
         return try rate { for b in encoded { _ = try decoder.decode(FastChatEvent.self, from: b) } }
     }
-    try await measure("@CompactCodable: CompactEncoder.encode, enum") {
-        var buffer: [UInt8] = []
-        let encoder = CompactEncoder()
-        return try rate {
-            for v in fastEnums {
-                buffer.removeAll(keepingCapacity: true)
-                try encoder.encode(v, into: &buffer)
-            }
-        }
-    }
+    try await measure("@CompactCodable: CompactEncoder.encode, enum") { try encodeRate(fastEnums) }
     try await measure("@CompactCodable: CompactDecoder.decode, enum") {
         let decoder = CompactDecoder()
         return try rate { for b in enumEncoded { _ = try decoder.decode(FastChatMessage.self, from: b) } }

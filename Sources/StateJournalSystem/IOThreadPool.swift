@@ -90,7 +90,9 @@ package final class IOThreadPool: @unchecked Sendable {
         condition.lock()
         jobs.append(job)
         queued.add(1, ordering: .releasing)
-        let wake = idleThreads > 0
+        // A polling thread takes a job without a wake-up (it checks the queue under the lock
+        // before it sleeps): a sleeping one is woken only for the jobs the pollers cannot take.
+        let wake = idleThreads > 0 && jobs.count - head > spinningThreads
         condition.unlock()
         if wake { condition.signal() }
     }

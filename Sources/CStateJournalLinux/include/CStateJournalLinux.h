@@ -30,4 +30,14 @@ int sj_ofd_held(int fd, long long offset);
 
 /// Names the calling thread (at most 15 bytes are kept).
 void sj_set_thread_name(const char *name);
+
+/// Tells the CPU the caller is in a spin-wait loop (x86 `pause`, Arm `yield`): the other
+/// hyperthread gets the core's resources, and leaving the loop costs no memory-order flush.
+static inline void sj_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
 #endif

@@ -215,12 +215,18 @@ public final class JournalWriter: Sendable {
         return try result.get()
     }
 
+    /// How long an awaiting sender may poll for a `.written` acknowledgement (``AppendTicket``).
+    static let writtenPollNanoseconds: UInt64 = 30_000
+
     /// Queues messages now — their sequence numbers are assigned before this
     /// returns — and hands back a ticket to await their acknowledgement. For
     /// callers that must do more work in order right after queueing (an actor
     /// recording a state digest after its message).
     public func submit(contentsOf messages: [[UInt8]]) -> AppendTicket {
-        let ticket = AppendTicket()
+        // A `.written` append is acknowledged once its `pwrite` returns, microseconds from now.
+        let ticket =
+            options.durability == .written
+            ? AppendTicket(expectedWithinNanoseconds: Self.writtenPollNanoseconds) : AppendTicket()
         if let invalid = validate(messages) {
             ticket.complete(.failure(invalid))
         } else if case .buffered = options.durability {

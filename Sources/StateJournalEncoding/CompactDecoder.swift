@@ -1,3 +1,5 @@
+import StateJournalSystem
+
 /// Decodes values written by ``CompactEncoder``, and values of the first
 /// compact encoding (objects tagged `0x09`, read through ``CompactLegacy``).
 ///

@@ -1,3 +1,5 @@
+import StateJournalSystem
+
 /// Collections whose iteration order is not part of their value: a `Set` or a
 /// `Dictionary` iterates in an order that depends on its history and on the
 /// hash seed of the OS process. The compact encoding writes them in one

@@ -1,3 +1,5 @@
+import StateJournalSystem
+
 /// The compact value encoding: a self-describing, canonical binary form of
 /// `Codable` values (see docs/FORMAT.md, "Message encoding").
 ///

@@ -1,3 +1,5 @@
+import StateJournalSystem
+
 /// Renders compact-encoded values as JSON, without knowing their Swift type
 /// (for the CLI and for logs).
 package enum CompactJSON {

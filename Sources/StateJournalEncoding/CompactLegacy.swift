@@ -1,3 +1,5 @@
+import StateJournalSystem
+
 /// Reads values of the first compact encoding, whose objects (tag `0x09`) wrote
 /// each key's length as a bare LEB128 byte and ended with `0x0A`, so a key of
 /// exactly 10 bytes could not be told from the end of its object.

@@ -1,3 +1,5 @@
+import StateJournalSystem
+
 /// Reads compact-encoded values; handed to ``CompactCodable/init(from:)``. It borrows the bytes
 /// it reads: valid only during that call.
 ///

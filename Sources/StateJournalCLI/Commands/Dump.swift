@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import StateJournalEncoding
 import StateJournalStorage
+import StateJournalSystem
 
 enum DumpFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json, hex

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import StateJournalEncoding
 import StateJournalStorage
+import StateJournalSystem
 
 struct Tail: ParsableCommand {
     static let configuration = CommandConfiguration(

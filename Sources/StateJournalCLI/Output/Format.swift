@@ -1,5 +1,6 @@
 import Foundation
 import StateJournalEncoding
+import StateJournalSystem
 
 enum Format {
     static func bytes(_ count: Int64) -> String {

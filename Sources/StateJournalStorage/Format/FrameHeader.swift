@@ -1,4 +1,5 @@
 import StateJournalEncoding
+import StateJournalSystem
 
 /// The fixed 32-byte header of a frame.
 public struct FrameHeader: Sendable, Hashable {

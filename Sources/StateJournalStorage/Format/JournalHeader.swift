@@ -1,4 +1,5 @@
 import StateJournalEncoding
+import StateJournalSystem
 
 /// The header at the start of every journal file.
 public struct JournalHeader: Sendable, Hashable {

@@ -1,4 +1,5 @@
 import StateJournalEncoding
+import StateJournalSystem
 
 /// A digest of a process's encoded state after a message, recorded for the
 /// determinism check: a replay recomputes it and compares.

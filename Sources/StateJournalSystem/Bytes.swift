@@ -1,20 +1,24 @@
 /// Little-endian integers and LEB128 varints: the byte helpers of the compact encoding and the
 /// journal format.
+///
+/// Public, not `package`: this toolchain inlines no `package` function across modules, and these
+/// run per field and per frame in the modules above (unspecialized, a generic `appendLE` costs a
+/// witness-table call per byte copy). StateJournalSystem is no product: nothing here is API.
 
 extension Array where Element == UInt8 {
     @inlinable @inline(__always)
-    package mutating func appendLE<T: FixedWidthInteger>(_ value: T) {
+    public mutating func appendLE<T: FixedWidthInteger>(_ value: T) {
         Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
     }
 
     @inlinable @inline(__always)
-    package mutating func storeLE<T: FixedWidthInteger>(_ value: T, at offset: Int) {
+    public mutating func storeLE<T: FixedWidthInteger>(_ value: T, at offset: Int) {
         withUnsafeMutableBytes { $0.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self) }
     }
 
     /// Appends `value` as an unsigned LEB128 varint.
     @inlinable @inline(__always)
-    package mutating func appendVarint(_ value: UInt64) {
+    public mutating func appendVarint(_ value: UInt64) {
         var v = value
         while v >= 0x80 {
             append(UInt8(truncatingIfNeeded: v) | 0x80)
@@ -26,13 +30,13 @@ extension Array where Element == UInt8 {
 
 extension UnsafeRawBufferPointer {
     @inlinable @inline(__always)
-    package func loadLE<T: FixedWidthInteger>(_: T.Type = T.self, at offset: Int) -> T {
+    public func loadLE<T: FixedWidthInteger>(_: T.Type = T.self, at offset: Int) -> T {
         T(littleEndian: loadUnaligned(fromByteOffset: offset, as: T.self))
     }
 
     /// Reads an unsigned LEB128 varint of at most 10 bytes; nil when malformed or cut short.
     @inlinable @inline(__always)
-    package func readVarint(at offset: inout Int) -> UInt64? {
+    public func readVarint(at offset: inout Int) -> UInt64? {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while offset < count, shift < 64 {
@@ -48,7 +52,7 @@ extension UnsafeRawBufferPointer {
 
 /// `value` in hexadecimal with all its digits: `0x0000002a`.
 @inlinable @inline(__always)
-package func hex<T: FixedWidthInteger>(_ value: T) -> String {
+public func hex<T: FixedWidthInteger>(_ value: T) -> String {
     let digits = String(value, radix: 16)
     return "0x" + String(repeating: "0", count: max(0, T.bitWidth / 4 - digits.count)) + digits
 }
@@ -56,7 +60,7 @@ package func hex<T: FixedWidthInteger>(_ value: T) -> String {
 /// Compares `count` bytes at `a` and `b` as unsigned bytes, as `memcmp` does: negative, zero or
 /// positive. Eight bytes at a time (compared big-endian, so the first difference decides).
 @inlinable @inline(__always)
-package func compareBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) -> Int {
+public func compareBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) -> Int {
     var offset = 0
     while offset + 8 <= count {
         let x = UInt64(bigEndian: a.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
@@ -79,7 +83,7 @@ extension String {
     /// of decoding a string field); decoding with repair is specialized, and a repaired string
     /// never has the input's bytes.
     @inlinable
-    package init?(validUTF8 bytes: UnsafeRawBufferPointer) {
+    public init?(validUTF8 bytes: UnsafeRawBufferPointer) {
         var string = String(decoding: bytes.assumingMemoryBound(to: UInt8.self), as: UTF8.self)
         let same = string.withUTF8 { utf8 in
             utf8.count == bytes.count

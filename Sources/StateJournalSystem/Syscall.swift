@@ -318,6 +318,17 @@ package enum Syscall {
         return FileStatus(s)
     }
 
+    /// The device and inode of what `path` names: cheaper than ``status(ofPath:)``, and it leaves
+    /// the file's time stamps unqueried (a `stat` of a file makes its next `write` dirty its
+    /// inode on a kernel with multigrain time stamps: measured 0.9 -> 3.5 µs for a 150-byte
+    /// append followed by a `stat`, 2.4 µs with this).
+    package static func identity(ofPath path: String) throws(SystemCallError) -> (device: UInt64, inode: UInt64) {
+        var device: UInt64 = 0
+        var inode: UInt64 = 0
+        if sj_path_identity(path, &device, &inode) != 0 { throw check("statx", sj_errno()) }
+        return (device, inode)
+    }
+
     /// The status of what `path` names itself (`lstat`: a symbolic link is not followed).
     package static func linkStatus(ofPath path: String) throws(SystemCallError) -> FileStatus {
         var s = Glibc.stat()

@@ -2,6 +2,7 @@
 // public API, replay time, memory per idle process, a burst of new processes.
 //
 //     swift run -c release statejournal-runtime-bench [--quick] [--seconds S] [--only NAME]
+//                                                     [--processes 1,64,1024] [--durability written|synced]
 import CBenchSupport
 import Foundation
 import Logging
@@ -12,6 +13,8 @@ struct Configuration: Sendable {
     var seconds = 2.0
     var quick = false
     var only: Set<String> = []
+    var processCounts = [1, 64, 1024]
+    var durabilities: [Durability] = [.written, .synced]
     static func parse() -> Configuration {
         var c = Configuration()
         var iterator = CommandLine.arguments.dropFirst().makeIterator()
@@ -22,6 +25,13 @@ struct Configuration: Sendable {
                 c.seconds = 0.3
             case "--seconds": c.seconds = Double(iterator.next()!)!
             case "--only": c.only.insert(iterator.next()!)
+            case "--processes": c.processCounts = iterator.next()!.split(separator: ",").map { Int($0)! }
+            case "--durability":
+                switch iterator.next()! {
+                case "written": c.durabilities = [.written]
+                case "synced": c.durabilities = [.synced]
+                case let other: fatalError("unknown durability \(other) (written or synced)")
+                }
             default: fatalError("unknown argument \(argument)")
             }
         }
@@ -136,8 +146,8 @@ let repetitions = configuration.quick ? 1 : 3
 
 if enabled("send") {
     print("== send() through the public API, each process awaiting one send at a time (median of \(repetitions))")
-    for durability in [Durability.written, .synced] {
-        for processes in [1, 64, 1024] {
+    for durability in configuration.durabilities {
+        for processes in configuration.processCounts {
             var values: [Double] = []
             for _ in 0..<repetitions { values.append(try await sendRate(processes: processes, durability: durability)) }
             print(

@@ -28,6 +28,11 @@ int sj_ofd_lock(int fd, long long offset, int mode);
 /// 1 yes, 0 no, -1 and errno.
 int sj_ofd_held(int fd, long long offset);
 
+/// The device and inode of what `path` names (following symbolic links): 0, or -1 and errno.
+/// `statx` asking for the inode alone, so that the check leaves the file's time stamps unqueried
+/// (with multigrain time stamps, a query makes the file's next write update its inode).
+int sj_path_identity(const char *path, unsigned long long *device, unsigned long long *inode);
+
 /// Names the calling thread (at most 15 bytes are kept).
 void sj_set_thread_name(const char *name);
 

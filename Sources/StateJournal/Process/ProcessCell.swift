@@ -70,6 +70,8 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
     private var acknowledgedThrough: UInt64 = 0
     /// Messages applied and handed to the journal, not yet acknowledged, in sequence order.
     private var unacknowledged: [(sequence: UInt64, message: P.Message)] = []
+    /// `unacknowledged.count`, without a generic call.
+    private var keptMessages = 0
     /// Bumped by every restart and stop: a restart that finds it changed after an
     /// `await` gives way to the newer one.
     private var generation = 0
@@ -188,13 +190,13 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         if case .running = phase, let writer = turnWriter {
             turn.firstSequence = writer.nextSequence
             if let own { apply(own, in: &turn, writer: writer) }
-            for entry in batch { apply(entry, in: &turn, writer: writer) }
+            if let batch { for entry in batch { apply(entry, in: &turn, writer: writer) } }
             submit(&turn, to: writer)
         } else {
             if own != nil { turn.own = .direct }
-            for entry in batch { entry.answer(.direct) }
+            if let batch { for entry in batch { entry.answer(.direct) } }
         }
-        mailbox.handOffOrEndTurn()?.answer(.takeTurn)
+        mailbox.handOffOrEndTurn()
         // Acknowledged in order: what the last ticket covers acknowledges everything before.
         var ownOutcome = turn.own ?? .direct
         for ticket in turn.tickets {
@@ -276,7 +278,10 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         lastSequence = sequence
         // Kept for live subscribers only; one that subscribes later and misses this message
         // sees the gap and reads it from the journal.
-        if !subscriptions.isEmpty { unacknowledged.append((sequence, entry.message)) }
+        if !subscriptions.isEmpty {
+            unacknowledged.append((sequence, entry.message))
+            keptMessages += 1
+        }
         turn.bytes.append(bytes)
         turn.senders.append(TurnSender(continuation: entry.continuation, reply: entry.reply?(state)))
         metrics.appends.increment()
@@ -396,7 +401,10 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         // Queued now, on this actor: the journal's order is the order of apply.
         let ticket = writer.submit(contentsOf: [bytes])
         lastSequence = sequence
-        if !subscriptions.isEmpty { unacknowledged.append((sequence, message)) }
+        if !subscriptions.isEmpty {
+            unacknowledged.append((sequence, message))
+            keptMessages += 1
+        }
         let answer = reply(state)
         metrics.appends.increment()
         metrics.appendedBytes.increment(by: bytes.count)
@@ -419,6 +427,9 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         guard sequence > acknowledgedThrough else { return }
         acknowledgedThrough = sequence
         let offering = !subscriptions.isEmpty
+        // Messages are kept only while there are subscribers: without any, nothing to do (and no
+        // generic array work, which costs metadata lookups in this unspecialized code).
+        guard offering || keptMessages > 0 else { return }
         var count = 0
         while count < unacknowledged.count, unacknowledged[count].sequence <= sequence {
             if offering {
@@ -427,6 +438,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
             count += 1
         }
         unacknowledged.removeFirst(count)
+        keptMessages -= count
         guard offering else { return }
         // A subscriber that went live after a message was applied (so the message was not kept
         // for it) and before it was acknowledged has not got it: it reads it from the journal.
@@ -630,6 +642,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         guard case .running = phase else { return }
         phase = .crashed(failure)
         unacknowledged.removeAll()
+        keptMessages = 0
         state = process.initialState
         logger.warning("process crashed", metadata: ["process": "\(id)", "error": "\(failure)"])
         reporter.crashed(id, failure)
@@ -662,6 +675,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
             // What the replay rebuilt is the acknowledged history from now on.
             acknowledgedThrough = lastSequence
             unacknowledged.removeAll()
+            keptMessages = 0
             phase = .running
             subscriptions.open()
             subscriptionSignal.wakeAll()

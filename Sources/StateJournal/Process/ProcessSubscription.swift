@@ -1,4 +1,5 @@
 import StateJournalSystem
+import Synchronization
 
 /// One subscription: its registration in the process, and its reading of the journal while it
 /// catches up. Dropping the iterator ends the subscription.
@@ -138,6 +139,9 @@ final class Subscriptions<P: JournaledProcess>: Sendable {
     }
 
     private let state = LockedValue(State())
+    /// How many subscribers there are, kept with `state.subscribers` under its lock: read
+    /// without the lock on every message (the lock of a generic type costs metadata lookups).
+    private let subscriberCount = Atomic<Int>(0)
 
     func newID() -> Int {
         state.withLock { state in
@@ -151,6 +155,7 @@ final class Subscriptions<P: JournaledProcess>: Sendable {
             let subscriber = Subscriber(next: from, limit: bufferLimit)
             subscriber.ending = state.closed
             state.subscribers[id] = subscriber
+            subscriberCount.store(state.subscribers.count, ordering: .releasing)
         }
     }
 
@@ -160,10 +165,13 @@ final class Subscriptions<P: JournaledProcess>: Sendable {
     }
 
     func remove(_ id: Int) {
-        _ = state.withLock { $0.subscribers.removeValue(forKey: id) }
+        state.withLock { state in
+            state.subscribers.removeValue(forKey: id)
+            subscriberCount.store(state.subscribers.count, ordering: .releasing)
+        }
     }
 
-    var isEmpty: Bool { state.withLock { $0.subscribers.isEmpty } }
+    var isEmpty: Bool { subscriberCount.load(ordering: .acquiring) == 0 }
 
     /// Ends every subscription once its buffer is drained: normally (nil) or with `error`.
     func endAll(_ error: ProcessError?) {

@@ -32,22 +32,18 @@ final class Mailbox<P: JournaledProcess>: Sendable {
         func answer(_ outcome: TurnOutcome) { continuation?.resume(returning: outcome) }
     }
 
-    private struct State {
-        var entries: [Entry] = []
-        var nextTicket: UInt64 = 0
-        /// A sender holds the turn (it has entered, or is entering, the actor).
-        var turnTaken = false
-        /// Tests hold turns so that many sends queue up for one.
-        var held = false
-    }
-
-    private let state = LockedValue(State())
+    /// Guards `entries` and `turn`. Not generic: the runtime's code is not specialized for the
+    /// user's process type, and the lock of a generic value costs metadata lookups on every use;
+    /// a lone sender's turn touches only `turn`.
+    private let turn = LockedValue(MailboxTurn())
+    // Safe: only read and changed inside `turn.withLock`.
+    private nonisolated(unsafe) var entries: [Entry] = []
 
     /// Takes the turn when no one has it. One lock, no allocation: the path of a lone sender.
     func tryTakeTurn() -> Bool {
-        state.withLock { state in
-            if state.turnTaken { return false }
-            state.turnTaken = true
+        turn.withLock { turn in
+            if turn.taken { return false }
+            turn.taken = true
             return true
         }
     }
@@ -62,25 +58,26 @@ final class Mailbox<P: JournaledProcess>: Sendable {
     func wait(
         _ message: P.Message, reply: (@Sendable (P.State) -> any Sendable)?
     ) async -> TurnOutcome {
-        let ticket = state.withLock { state in
-            state.nextTicket &+= 1
-            return state.nextTicket
+        let ticket = turn.withLock { turn in
+            turn.nextTicket &+= 1
+            return turn.nextTicket
         }
         return await withTaskCancellationHandler {
             // Unsafe (not checked): the entry is resumed exactly once, by the turn that takes it
             // or by the cancellation that takes it back, whichever removes it from the queue.
             await withUnsafeContinuation { (continuation: UnsafeContinuation<TurnOutcome, Never>) in
-                let queued = state.withLock { state -> QueueAttempt in
+                let queued = turn.withLock { turn -> QueueAttempt in
                     // Under the lock the cancellation handler takes too: a cancellation that came
                     // before this check found nothing to take back, and is seen here.
                     if Task.isCancelled { return .cancelled }
-                    if state.turnTaken {
+                    if turn.taken {
                         var entry = Entry(message: message, reply: reply, continuation: continuation)
                         entry.ticket = ticket
-                        state.entries.append(entry)
+                        entries.append(entry)
+                        turn.queued += 1
                         return .queued
                     }
-                    state.turnTaken = true
+                    turn.taken = true
                     return .takeTurn
                 }
                 switch queued {
@@ -90,55 +87,84 @@ final class Mailbox<P: JournaledProcess>: Sendable {
                 }
             }
         } onCancel: {
-            let taken = state.withLock { state -> Entry? in
-                guard let index = state.entries.firstIndex(where: { $0.ticket == ticket }) else { return nil }
-                return state.entries.remove(at: index)
+            let taken = turn.withLock { turn -> Entry? in
+                guard let index = entries.firstIndex(where: { $0.ticket == ticket }) else { return nil }
+                turn.queued -= 1
+                return entries.remove(at: index)
             }
             taken?.answer(.failed(CancellationError()))
         }
     }
 
-    /// The sends queued so far, in order.
-    func takeQueued() -> [Entry] {
-        state.withLock { state in
+    /// The sends queued so far, in order; nil when none is.
+    func takeQueued() -> [Entry]? {
+        turn.withLock { turn in
+            if turn.queued == 0 { return nil }
+            turn.queued = 0
             var taken: [Entry] = []
-            swap(&taken, &state.entries)
+            swap(&taken, &entries)
             return taken
         }
     }
 
-    /// Ends the turn, or, when sends queued meanwhile, hands it to the oldest of them (the caller
-    /// answers it ``TurnOutcome/takeTurn``): a turn takes one batch, and the actor's other work —
+    /// Ends the turn, or, when sends queued meanwhile, hands it to the oldest of them (which is
+    /// answered ``TurnOutcome/takeTurn``): a turn takes one batch, and the actor's other work —
     /// reads, stops, subscriptions — comes in between turns under a steady load. In the same
     /// step as the check: a send that comes next either queues for the new turn or takes one.
-    func handOffOrEndTurn() -> Entry? {
-        state.withLock { state in
-            if state.entries.isEmpty {
-                if !state.held { state.turnTaken = false }
+    func handOffOrEndTurn() {
+        let ended = turn.withLock { turn in
+            if turn.queued > 0 { return false }
+            if !turn.held { turn.taken = false }
+            return true
+        }
+        if !ended { handOff() }
+    }
+
+    /// Hands the turn to the oldest queued send. Apart from ``handOffOrEndTurn()``, whose path
+    /// without queued sends then needs no metadata of `Entry` (looked up on entry to a function).
+    @inline(never)
+    private func handOff() {
+        let next = turn.withLock { turn -> Entry? in
+            if turn.queued == 0 {
+                // Taken back by a cancellation in between.
+                if !turn.held { turn.taken = false }
                 return nil
             }
-            return state.entries.removeFirst()
+            turn.queued -= 1
+            return entries.removeFirst()
         }
+        next?.answer(.takeTurn)
     }
 
     /// Tests: sends queue up instead of taking a turn until ``release()``. Returns false when a
     /// turn is under way (try again).
     func hold() -> Bool {
-        state.withLock { state in
-            if state.turnTaken { return false }
-            state.turnTaken = true
-            state.held = true
+        turn.withLock { turn in
+            if turn.taken { return false }
+            turn.taken = true
+            turn.held = true
             return true
         }
     }
 
     /// Tests: ends ``hold()``; the caller runs the turn for the queued sends.
     func release() {
-        state.withLock { $0.held = false }
+        turn.withLock { $0.held = false }
     }
 
     /// Tests: how many sends wait.
-    var queued: Int { state.withLock { $0.entries.count } }
+    var queued: Int { turn.withLock { $0.queued } }
+}
+
+/// Who has a process's turn, and how many sends wait for it (``Mailbox``).
+private struct MailboxTurn {
+    /// How many entries the mailbox holds.
+    var queued = 0
+    var nextTicket: UInt64 = 0
+    /// A sender holds the turn (it has entered, or is entering, the actor).
+    var taken = false
+    /// Tests hold turns so that many sends queue up for one.
+    var held = false
 }
 
 /// What became of a send that came to wait for a turn.

@@ -71,8 +71,8 @@ final class JournalEngine: @unchecked Sendable {
     /// removed or renamed over, where no replay would ever find it.
     func checkIdentity(sequence: UInt64? = nil) throws(JournalError) {
         guard fd >= 0 else { return }  // released: `ensureOpen` checks when it reopens
-        let status: Syscall.FileStatus
-        do { status = try Syscall.status(ofPath: path) } catch {
+        let status: (device: UInt64, inode: UInt64)
+        do { status = try Syscall.identity(ofPath: path) } catch {
             guard error.errno == .noSuchFileOrDirectory || error.errno == .notDirectory else {
                 throw JournalError.system(error, path: path)
             }

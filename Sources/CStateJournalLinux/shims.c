@@ -105,3 +105,33 @@ int sj_path_identity(const char *path, unsigned long long *device, unsigned long
     return 0;
 #endif
 }
+
+#include <poll.h>
+#include <sys/inotify.h>
+int sj_inotify_open(void) { return inotify_init1(IN_NONBLOCK | IN_CLOEXEC); }
+
+int sj_inotify_watch(int fd, const char *directory, int names) {
+    // A directory's own move or removal always; with `names`, every name created, removed or
+    // moved in it too. Symbolic links are not followed (the caller's path has none).
+    // IN_MASK_ADD: the kernel keeps one watch per directory, and a directory can be both a
+    // journal directory and an ancestor of another; its mask only grows.
+    uint32_t mask = IN_MOVE_SELF | IN_DELETE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW | IN_MASK_ADD;
+    if (names) mask |= IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO;
+    return inotify_add_watch(fd, directory, mask);
+}
+
+int sj_inotify_unwatch(int fd, int wd) { return inotify_rm_watch(fd, wd); }
+
+unsigned int sj_inotify_ignored_mask(void) { return IN_IGNORED; }
+
+unsigned int sj_inotify_self_mask(void) { return IN_MOVE_SELF | IN_DELETE_SELF | IN_IGNORED | IN_UNMOUNT; }
+
+int sj_poll_two(int first, int second, short *first_events, short *second_events) {
+    struct pollfd fds[2] = {{.fd = first, .events = POLLIN}, {.fd = second, .events = POLLPRI}};
+    int count = second >= 0 ? 2 : 1;
+    int result = poll(fds, (nfds_t)count, 0);
+    if (result < 0) return -1;
+    *first_events = fds[0].revents;
+    *second_events = count == 2 ? fds[1].revents : 0;
+    return result;
+}

@@ -33,6 +33,27 @@ int sj_ofd_held(int fd, long long offset);
 /// (with multigrain time stamps, a query makes the file's next write update its inode).
 int sj_path_identity(const char *path, unsigned long long *device, unsigned long long *inode);
 
+/// inotify_init1 with IN_NONBLOCK | IN_CLOEXEC: a descriptor, or -1 and errno.
+int sj_inotify_open(void);
+
+/// Watches `directory` (not following a symbolic link) for its own move or removal, and with
+/// `names` non-zero for every name created, removed or moved in it: a watch descriptor, or -1.
+int sj_inotify_watch(int fd, const char *directory, int names);
+
+/// inotify_rm_watch: 0, or -1 and errno.
+int sj_inotify_unwatch(int fd, int wd);
+
+/// IN_IGNORED: the event a watch gets when it ends (its directory removed or unmounted).
+unsigned int sj_inotify_ignored_mask(void);
+
+/// The events about a watched directory itself: moved, removed, unmounted, watch ended.
+unsigned int sj_inotify_self_mask(void);
+
+/// poll(2) without waiting: `first` for input, `second` (or -1 for none) for POLLPRI. The
+/// number of ready descriptors, or -1 and errno; their revents in `*first_events` and
+/// `*second_events`.
+int sj_poll_two(int first, int second, short *first_events, short *second_events);
+
 /// Names the calling thread (at most 15 bytes are kept).
 void sj_set_thread_name(const char *name);
 

@@ -18,6 +18,10 @@ final class JournalEngine: @unchecked Sendable {
     private(set) var header: JournalHeader
     private(set) var endOffset: Int64
     private var inode: UInt64
+    /// Watches the journal's directory while the descriptor is open (nil: check by path).
+    private var watch: NamespaceWatch.Registration?
+    /// The watch's generation when the path last named this file (nil: look it up next time).
+    private var checkedGeneration: UInt64?
     private var encoder: LZ4ChainEncoder?
     private var builder = FrameBuilder()
     private var payload: [UInt8] = []
@@ -46,10 +50,27 @@ final class JournalEngine: @unchecked Sendable {
         self.inode = opened.inode
         self.snapshotSequence = opened.report.snapshotSequence ?? 0
         self.writtenThrough = opened.report.nextSequence - 1
+        startWatching()
     }
 
     deinit {
         if fd >= 0 { Syscall.close(fd) }
+        stopWatching()
+    }
+
+    /// Watches the directory for the open descriptor's time (an idle journal holds no watch).
+    private func startWatching() {
+        guard watch == nil, fd >= 0, let shared = NamespaceWatch.shared,
+            let type = try? Syscall.fileSystemType(fd)
+        else { return }
+        watch = shared.register(directory: directory, fileSystemType: type)
+        checkedGeneration = nil
+    }
+
+    private func stopWatching() {
+        if let watch { NamespaceWatch.shared?.unregister(watch) }
+        watch = nil
+        checkedGeneration = nil
     }
 
     var isOpen: Bool { fd >= 0 }
@@ -61,16 +82,32 @@ final class JournalEngine: @unchecked Sendable {
         guard fd >= 0 else { return }
         Syscall.close(fd)
         fd = -1
+        stopWatching()
         encoder = nil
         builder = FrameBuilder()
         payload = []
     }
 
     /// Throws ``JournalError/Code/replaced`` unless `path` still names the file this engine
-    /// writes: one `stat` per batch, so that nothing is acknowledged into a file that was
-    /// removed or renamed over, where no replay would ever find it.
+    /// writes: checked before every acknowledgement, so that nothing is acknowledged into a file
+    /// that was removed or renamed over, where no replay would ever find it. The path is looked
+    /// up (`statx`) unless the directory's ``NamespaceWatch`` saw no change since it last was.
     func checkIdentity(sequence: UInt64? = nil) throws(JournalError) {
         guard fd >= 0 else { return }  // released: `ensureOpen` checks when it reopens
+        guard let watch, let shared = NamespaceWatch.shared else {
+            return try checkIdentityByPath(sequence: sequence)
+        }
+        guard let generation = shared.generation(of: watch) else {
+            checkedGeneration = nil
+            return try checkIdentityByPath(sequence: sequence)
+        }
+        if generation == checkedGeneration { return }
+        try checkIdentityByPath(sequence: sequence)
+        checkedGeneration = generation
+    }
+
+    /// ``checkIdentity(sequence:)`` by looking the path up.
+    private func checkIdentityByPath(sequence: UInt64?) throws(JournalError) {
         let status: (device: UInt64, inode: UInt64)
         do { status = try Syscall.identity(ofPath: path) } catch {
             guard error.errno == .noSuchFileOrDirectory || error.errno == .notDirectory else {
@@ -117,6 +154,7 @@ final class JournalEngine: @unchecked Sendable {
                     path: path, offset: endOffset)
             }
             fd = newFD
+            startWatching()
         } catch {
             Syscall.close(newFD)
             throw error
@@ -396,6 +434,7 @@ final class JournalEngine: @unchecked Sendable {
             do throws(SystemCallError) {
                 try Syscall.rename(temporary, path)
                 inode = try Syscall.fstat(newFD).inode
+                checkedGeneration = nil
             } catch { throw JournalError.system(error, path: path) }
             try hook(.compactedRenamed)
             do { try Syscall.syncDirectory(directory) } catch { throw JournalError.system(error, path: directory) }
@@ -404,6 +443,7 @@ final class JournalEngine: @unchecked Sendable {
             header = oldHeader
             endOffset = oldEnd
             inode = oldInode
+            checkedGeneration = nil
             writtenThrough = oldWritten
             encoder?.reset()
             throw error

@@ -1,4 +1,4 @@
-import StateJournalSystem
+@_spi(Bytes) import StateJournalSystem
 
 /// Decodes values written by ``CompactEncoder``, and values of the first
 /// compact encoding (objects tagged `0x09`, read through ``CompactLegacy``).

@@ -1,4 +1,4 @@
-import StateJournalSystem
+@_spi(Bytes) import StateJournalSystem
 
 /// Collections whose iteration order is not part of their value: a `Set` or a
 /// `Dictionary` iterates in an order that depends on its history and on the

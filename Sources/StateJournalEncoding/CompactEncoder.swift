@@ -1,4 +1,4 @@
-import StateJournalSystem
+@_spi(Bytes) import StateJournalSystem
 
 /// Encodes `Encodable` values in the compact encoding: self-describing,
 /// canonical (the same value gives the same bytes in every OS process: keys in

@@ -1,4 +1,4 @@
-import StateJournalSystem
+@_spi(Bytes) import StateJournalSystem
 
 /// The compact value encoding: a self-describing, canonical binary form of
 /// `Codable` values (see docs/FORMAT.md, "Message encoding").

@@ -1,4 +1,4 @@
-import StateJournalSystem
+@_spi(Bytes) import StateJournalSystem
 
 /// Renders compact-encoded values as JSON, without knowing their Swift type
 /// (for the CLI and for logs).

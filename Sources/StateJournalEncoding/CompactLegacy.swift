@@ -1,4 +1,4 @@
-import StateJournalSystem
+@_spi(Bytes) import StateJournalSystem
 
 /// Reads values of the first compact encoding, whose objects (tag `0x09`) wrote
 /// each key's length as a bare LEB128 byte and ended with `0x0A`, so a key of

@@ -1,4 +1,4 @@
-import StateJournalSystem
+@_spi(Bytes) import StateJournalSystem
 
 /// Reads compact-encoded values; handed to ``CompactCodable/init(from:)``. It borrows the bytes
 /// it reads: valid only during that call.

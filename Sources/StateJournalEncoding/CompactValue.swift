@@ -1,4 +1,4 @@
-import StateJournalSystem
+@_spi(Bytes) import StateJournalSystem
 
 /// A compact-encoded value as a tree: what message and state upcasting works on, so that an
 /// old journal's values can be reshaped (a field or an enum case renamed, a field added) before

@@ -3,22 +3,24 @@
 ///
 /// Public, not `package`: this toolchain inlines no `package` function across modules, and these
 /// run per field and per frame in the modules above (unspecialized, a generic `appendLE` costs a
-/// witness-table call per byte copy). StateJournalSystem is no product: nothing here is API.
+/// witness-table call per byte copy). Behind `@_spi(Bytes)`: members of a public extension would
+/// otherwise be visible to every user of `import StateJournal` (member lookup sees the modules
+/// loaded behind an internal import); the layers above `@_spi(Bytes) import StateJournalSystem`.
 
 extension Array where Element == UInt8 {
     @inlinable @inline(__always)
-    public mutating func appendLE<T: FixedWidthInteger>(_ value: T) {
+    @_spi(Bytes) public mutating func appendLE<T: FixedWidthInteger>(_ value: T) {
         Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
     }
 
     @inlinable @inline(__always)
-    public mutating func storeLE<T: FixedWidthInteger>(_ value: T, at offset: Int) {
+    @_spi(Bytes) public mutating func storeLE<T: FixedWidthInteger>(_ value: T, at offset: Int) {
         withUnsafeMutableBytes { $0.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self) }
     }
 
     /// Appends `value` as an unsigned LEB128 varint.
     @inlinable @inline(__always)
-    public mutating func appendVarint(_ value: UInt64) {
+    @_spi(Bytes) public mutating func appendVarint(_ value: UInt64) {
         var v = value
         while v >= 0x80 {
             append(UInt8(truncatingIfNeeded: v) | 0x80)
@@ -30,13 +32,13 @@ extension Array where Element == UInt8 {
 
 extension UnsafeRawBufferPointer {
     @inlinable @inline(__always)
-    public func loadLE<T: FixedWidthInteger>(_: T.Type = T.self, at offset: Int) -> T {
+    @_spi(Bytes) public func loadLE<T: FixedWidthInteger>(_: T.Type = T.self, at offset: Int) -> T {
         T(littleEndian: loadUnaligned(fromByteOffset: offset, as: T.self))
     }
 
     /// Reads an unsigned LEB128 varint of at most 10 bytes; nil when malformed or cut short.
     @inlinable @inline(__always)
-    public func readVarint(at offset: inout Int) -> UInt64? {
+    @_spi(Bytes) public func readVarint(at offset: inout Int) -> UInt64? {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while offset < count, shift < 64 {
@@ -52,7 +54,7 @@ extension UnsafeRawBufferPointer {
 
 /// `value` in hexadecimal with all its digits: `0x0000002a`.
 @inlinable @inline(__always)
-public func hex<T: FixedWidthInteger>(_ value: T) -> String {
+@_spi(Bytes) public func hex<T: FixedWidthInteger>(_ value: T) -> String {
     let digits = String(value, radix: 16)
     return "0x" + String(repeating: "0", count: max(0, T.bitWidth / 4 - digits.count)) + digits
 }
@@ -60,7 +62,7 @@ public func hex<T: FixedWidthInteger>(_ value: T) -> String {
 /// Compares `count` bytes at `a` and `b` as unsigned bytes, as `memcmp` does: negative, zero or
 /// positive. Eight bytes at a time (compared big-endian, so the first difference decides).
 @inlinable @inline(__always)
-public func compareBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) -> Int {
+@_spi(Bytes) public func compareBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) -> Int {
     var offset = 0
     while offset + 8 <= count {
         let x = UInt64(bigEndian: a.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
@@ -83,7 +85,7 @@ extension String {
     /// of decoding a string field); decoding with repair is specialized, and a repaired string
     /// never has the input's bytes.
     @inlinable
-    public init?(validUTF8 bytes: UnsafeRawBufferPointer) {
+    @_spi(Bytes) public init?(validUTF8 bytes: UnsafeRawBufferPointer) {
         var string = String(decoding: bytes.assumingMemoryBound(to: UInt8.self), as: UTF8.self)
         let same = string.withUTF8 { utf8 in
             utf8.count == bytes.count

@@ -1,5 +1,6 @@
 import Foundation
 import StateJournalEncoding
+@_spi(Bytes) import StateJournalSystem
 import Testing
 
 @testable import StateJournalStorage

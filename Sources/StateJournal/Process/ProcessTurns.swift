@@ -158,7 +158,8 @@ final class Mailbox<P: JournaledProcess>: Sendable {
 
 /// Who has a process's turn, and how many sends wait for it (``Mailbox``).
 private struct MailboxTurn {
-    /// How many entries the mailbox holds.
+    /// How many entries the mailbox holds: `entries.count`, kept here because reading an array
+    /// of a generic element in this unspecialized code costs a metadata lookup.
     var queued = 0
     var nextTicket: UInt64 = 0
     /// A sender holds the turn (it has entered, or is entering, the actor).

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import StateJournalEncoding
 import StateJournalStorage
-import StateJournalSystem
+@_spi(Bytes) import StateJournalSystem
 
 struct Tail: ParsableCommand {
     static let configuration = CommandConfiguration(

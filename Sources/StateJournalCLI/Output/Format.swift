@@ -1,6 +1,6 @@
 import Foundation
 import StateJournalEncoding
-import StateJournalSystem
+@_spi(Bytes) import StateJournalSystem
 
 enum Format {
     static func bytes(_ count: Int64) -> String {

@@ -1,5 +1,5 @@
 import StateJournalEncoding
-import StateJournalSystem
+@_spi(Bytes) import StateJournalSystem
 
 /// The fixed 32-byte header of a frame.
 public struct FrameHeader: Sendable, Hashable {

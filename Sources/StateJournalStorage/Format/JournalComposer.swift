@@ -1,5 +1,5 @@
 import StateJournalEncoding
-import StateJournalSystem
+@_spi(Bytes) import StateJournalSystem
 
 /// Builds journal bytes in memory with chosen header fields, through the same
 /// frame and chain code the writer uses. For deterministic fixtures and tests;

@@ -1,5 +1,5 @@
 import StateJournalEncoding
-import StateJournalSystem
+@_spi(Bytes) import StateJournalSystem
 
 /// The header at the start of every journal file.
 public struct JournalHeader: Sendable, Hashable {

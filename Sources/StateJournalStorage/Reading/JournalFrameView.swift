@@ -1,5 +1,5 @@
 import StateJournalEncoding
-import StateJournalSystem
+@_spi(Bytes) import StateJournalSystem
 
 /// One frame as read, with its messages borrowed from the reader's buffers.
 /// Valid only during the call that hands it out.

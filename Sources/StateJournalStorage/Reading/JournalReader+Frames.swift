@@ -1,5 +1,5 @@
 import StateJournalEncoding
-import StateJournalSystem
+@_spi(Bytes) import StateJournalSystem
 
 extension JournalReader {
     /// Reads the next frame and hands it to `body` without copying its

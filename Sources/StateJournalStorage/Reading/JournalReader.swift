@@ -1,5 +1,5 @@
 import StateJournalEncoding
-import StateJournalSystem
+@_spi(Bytes) import StateJournalSystem
 
 /// Reads a journal frame by frame, in order, in bounded memory.
 ///

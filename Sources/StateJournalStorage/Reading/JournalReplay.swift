@@ -1,5 +1,5 @@
 import StateJournalEncoding
-import StateJournalSystem
+@_spi(Bytes) import StateJournalSystem
 
 /// Reads a journal's snapshot and the messages after it, one bounded chunk per `next()`:
 /// memory stays bounded however long the journal is.

@@ -1,5 +1,5 @@
 import StateJournalEncoding
-import StateJournalSystem
+@_spi(Bytes) import StateJournalSystem
 
 /// A digest of a process's encoded state after a message, recorded for the
 /// determinism check: a replay recomputes it and compares.

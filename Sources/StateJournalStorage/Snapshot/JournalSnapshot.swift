@@ -1,6 +1,6 @@
 import CLZ4
 import StateJournalEncoding
-import StateJournalSystem
+@_spi(Bytes) import StateJournalSystem
 
 /// A snapshot: the state of a process after the message with `sequence`,
 /// as opaque bytes. Stored beside the journal as `<journal>.snapshot`.

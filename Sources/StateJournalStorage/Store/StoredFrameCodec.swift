@@ -1,5 +1,5 @@
 import StateJournalEncoding
-import StateJournalSystem
+@_spi(Bytes) import StateJournalSystem
 
 /// Version-1 frames for a store that keeps each frame by itself (a database row), not one after
 /// another in a file: every frame it makes is self-contained (a compressed one starts its own

@@ -1,6 +1,6 @@
 import Logging
 import StateJournalEncoding
-import StateJournalSystem
+@_spi(Bytes) import StateJournalSystem
 
 /// The I/O side of one journal: its descriptor, end offset, compression
 /// chain and every blocking step (write, sync, snapshot, close, recovery).

@@ -216,6 +216,60 @@ if enabled("replay") {
     print("")
 }
 
+if enabled("restart-many") {
+    // A restart of many processes at once: what each one costs beyond its messages (open, recovery,
+    // the process's start) shows with empty journals; with 1,000 messages each, the replay rate.
+    let processes = configuration.quick ? 100 : 1000
+    print("== Restart of \(processes) processes at once")
+    for perProcess in [0, 1000] {
+        let directory = base + "/restart-\(perProcess)"
+        let options = {
+            var options = ProcessOptions(durability: .written, retention: .persistent)
+            options.journal.idleTimeout = nil
+            return options
+        }()
+        let spec = { @Sendable (p: Int) in ChildSpec(id: "p\(p)", process: ChatRoom(), options: options) }
+        func start(_ supervisor: Supervisor) async throws -> [ProcessHandle<ChatRoom>] {
+            try await withThrowingTaskGroup(of: ProcessHandle<ChatRoom>.self) { group in
+                for p in 0..<processes { group.addTask { try await supervisor.start(spec(p)) } }
+                var handles: [ProcessHandle<ChatRoom>] = []
+                for try await handle in group { handles.append(handle) }
+                return handles
+            }
+        }
+        do {
+            let supervisor = Supervisor(directory: directory, logger: logger)
+            let handles = try await start(supervisor)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (p, handle) in handles.enumerated() {
+                    group.addTask { for i in 0..<perProcess { try await handle.send(message(p * perProcess + i)) } }
+                }
+                try await group.waitForAll()
+            }
+            await supervisor.shutdown()
+        }
+        var durations: [Double] = []
+        for _ in 0..<(configuration.quick ? 1 : 5) {
+            let supervisor = Supervisor(directory: directory, logger: logger)
+            let begin = ContinuousClock.now
+            let handles = try await start(supervisor)
+            let elapsed = seconds(ContinuousClock.now - begin)
+            var posts = 0
+            for handle in handles { posts += try await handle.state.posts }
+            precondition(posts == processes * perProcess)
+            durations.append(elapsed)
+            await supervisor.shutdown()
+        }
+        let elapsed = median(durations)
+        let rate = perProcess == 0 ? "" : ", \(format(Double(processes * perProcess) / elapsed)) msg/s"
+        print(
+            "  \(processes) × \(perProcess) messages: \(String(format: "%.3f", elapsed)) s to running (\(String(format: "%.0f", elapsed / Double(processes) * 1e6)) µs per process\(rate); runs \(durations.map { String(format: "%.3f", $0) }.joined(separator: " ")))"
+        )
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+    print("")
+}
+
 /// A room that refuses empty posts in `validate` (no crash), and crashes on a post of "crash"
 /// (a bug in `apply`), to compare the two.
 struct StrictRoom: JournaledProcess {

@@ -93,7 +93,10 @@ final class SyncRounds: @unchecked Sendable {
         awaited.remove(fd)
         let lead = !roundRunning
         if lead { roundRunning = true }
-        let wake = leaderGathering
+        // The gathering leader waits for the last of the journals it awaits, not for each one:
+        // waking it per request (and putting it back to sleep) cost two context switches per
+        // journal in every round, on the cores the writes of that same round need.
+        let wake = leaderGathering && awaited.isEmpty
         arrived.unlock()
         if wake { arrived.signal() }
         // The rounds are led on a sync thread, not on the calling one: a writing thread blocked

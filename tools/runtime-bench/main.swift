@@ -9,30 +9,72 @@ import Logging
 import StateJournal
 import StateJournalEncoding
 
+let usage = """
+    USAGE: statejournal-runtime-bench [--quick] [--seconds S] [--only SECTION]... [--processes LIST]
+                                      [--durability written|synced]
+
+      --quick            a smoke run: small data, one repetition
+      --seconds S        length of each send run (default 2)
+      --only SECTION     run only these sections (repeatable): \(Configuration.sections.joined(separator: ", "))
+      --processes LIST   concurrent processes for send (default 1,64,1024)
+      --durability D     written or synced (default both)
+    """
+
 struct Configuration: Sendable {
+    static let sections = [
+        "send", "send-pipelined", "replay", "restart-many", "refusal", "subscription", "codec", "codec-decode",
+        "codec-encode", "creation", "memory",
+    ]
     var seconds = 2.0
     var quick = false
     var only: Set<String> = []
     var processCounts = [1, 64, 1024]
     var durabilities: [Durability] = [.written, .synced]
+
+    /// The configuration the command line asks for; a usage error ends the program (exit 2).
     static func parse() -> Configuration {
         var c = Configuration()
         var iterator = CommandLine.arguments.dropFirst().makeIterator()
+        func fail(_ message: String) -> Never {
+            FileHandle.standardError.write(Data("error: \(message)\n\n\(usage)\n".utf8))
+            exit(2)
+        }
+        func value(_ option: String) -> String {
+            guard let value = iterator.next() else { fail("\(option) needs a value") }
+            return value
+        }
         while let argument = iterator.next() {
             switch argument {
+            case "--help", "-h":
+                print(usage)
+                exit(0)
             case "--quick":
                 c.quick = true
                 c.seconds = 0.3
-            case "--seconds": c.seconds = Double(iterator.next()!)!
-            case "--only": c.only.insert(iterator.next()!)
-            case "--processes": c.processCounts = iterator.next()!.split(separator: ",").map { Int($0)! }
+            case "--seconds":
+                let text = value(argument)
+                guard let seconds = Double(text), seconds > 0 else {
+                    fail("--seconds needs a positive number, not \(text)")
+                }
+                c.seconds = seconds
+            case "--only":
+                let section = value(argument)
+                guard sections.contains(section) else { fail("no section \(section)") }
+                c.only.insert(section)
+            case "--processes":
+                let text = value(argument)
+                let counts = text.split(separator: ",").map { Int($0) }
+                guard !counts.isEmpty, counts.allSatisfy({ ($0 ?? 0) > 0 }) else {
+                    fail("--processes needs positive counts separated by commas, not \(text)")
+                }
+                c.processCounts = counts.map { $0! }
             case "--durability":
-                switch iterator.next()! {
+                switch value(argument) {
                 case "written": c.durabilities = [.written]
                 case "synced": c.durabilities = [.synced]
-                case let other: fatalError("unknown durability \(other) (written or synced)")
+                case let other: fail("unknown durability \(other) (written or synced)")
                 }
-            default: fatalError("unknown argument \(argument)")
+            default: fail("unknown argument \(argument)")
             }
         }
         return c

@@ -21,7 +21,23 @@ import StateJournalSystem
 
 // MARK: Arguments
 
+let usage = """
+    USAGE: statejournal-storage-bench [--quick] [--seconds S] [--only SECTION]... [--dir DIR]
+                                      [--processes LIST] [--method LIST]
+
+      --quick            a smoke run of seconds
+      --seconds S        length of each timed run (default 2)
+      --only SECTION     run only these sections (repeatable): \(Configuration.sections.joined(separator: ", "))
+      --processes LIST   journals for the many-processes sections (default 1,64,1024)
+      --method LIST      sync methods for .synced: automatic, syncfs, fdatasync (default all)
+      --dir DIR          where the journals go (default: a fresh folder under the temporary directory)
+    """
+
 struct Configuration: Sendable {
+    static let sections = [
+        "compression", "encoding", "append", "limits", "processes", "neighbour", "replay", "memory",
+    ]
+    static let methods: Set<String> = ["automatic", "syncfs", "fdatasync"]
     var seconds = 2.0
     var quick = false
     var only: Set<String> = []
@@ -29,30 +45,61 @@ struct Configuration: Sendable {
     var syncMethods: Set<String>? = nil
     var baseDirectory = FileManager.default.temporaryDirectory.path + "/sj-bench-\(getpid())"
 
+    /// The configuration the command line asks for; a usage error ends the program (exit 2).
     static func parse() -> Configuration {
         var configuration = Configuration()
         var iterator = CommandLine.arguments.dropFirst().makeIterator()
+        func fail(_ message: String) -> Never {
+            FileHandle.standardError.write(Data("error: \(message)\n\n\(usage)\n".utf8))
+            exit(2)
+        }
+        func value(_ option: String) -> String {
+            guard let value = iterator.next() else { fail("\(option) needs a value") }
+            return value
+        }
         while let argument = iterator.next() {
             switch argument {
+            case "--help", "-h":
+                print(usage)
+                exit(0)
             case "--quick":
                 configuration.quick = true
                 configuration.seconds = 0.3
-            case "--seconds": configuration.seconds = Double(iterator.next()!)!
-            case "--only": configuration.only.insert(iterator.next()!)
+            case "--seconds":
+                let text = value(argument)
+                guard let seconds = Double(text), seconds > 0 else {
+                    fail("--seconds needs a positive number, not \(text)")
+                }
+                configuration.seconds = seconds
+            case "--only":
+                let section = value(argument)
+                guard sections.contains(section) else { fail("no section \(section)") }
+                configuration.only.insert(section)
             case "--processes":
-                configuration.processCounts = iterator.next()!.split(separator: ",").map { Int($0)! }
+                let text = value(argument)
+                let counts = text.split(separator: ",").map { Int($0) }
+                guard !counts.isEmpty, counts.allSatisfy({ ($0 ?? 0) > 0 }) else {
+                    fail("--processes needs positive counts separated by commas, not \(text)")
+                }
+                configuration.processCounts = counts.map { $0! }
             case "--method":
-                configuration.syncMethods = Set(iterator.next()!.split(separator: ",").map(String.init))
-            case "--dir": configuration.baseDirectory = iterator.next()!
+                let text = value(argument)
+                let chosen = Set(text.split(separator: ",").map(String.init))
+                guard !chosen.isEmpty, chosen.isSubset(of: methods) else {
+                    fail("--method takes automatic, syncfs, fdatasync separated by commas, not \(text)")
+                }
+                configuration.syncMethods = chosen
+            case "--dir": configuration.baseDirectory = value(argument)
             case "--write-journal":
-                _ = iterator.next()
-                _ = iterator.next()
-            default: fatalError("unknown argument \(argument)")
+                _ = value(argument)
+                _ = value(argument)
+            default: fail("unknown argument \(argument)")
             }
         }
         return configuration
     }
 }
+
 let configuration = Configuration.parse()
 let seconds = configuration.seconds
 let quick = configuration.quick

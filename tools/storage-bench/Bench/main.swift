@@ -35,7 +35,7 @@ let usage = """
 
 struct Configuration: Sendable {
     static let sections = [
-        "compression", "encoding", "append", "limits", "processes", "neighbour", "replay", "memory",
+        "compression", "lz4-cache", "encoding", "append", "limits", "processes", "neighbour", "replay", "memory",
     ]
     static let methods: Set<String> = ["automatic", "syncfs", "fdatasync"]
     var seconds = 2.0
@@ -281,6 +281,96 @@ struct FastChatEvent: Codable, Equatable {
 enum FastChatMessage: Codable, Equatable {
     case join(user: String)
     case post(user: String, room: String, text: String, ts: Int64)
+}
+
+if enabled("lz4-cache") {
+    // What LZ4 costs per one-message frame when many journals take turns: each journal's own stream
+    // (64 KiB window and 16 KiB of room, as the writer keeps it), with 8 MiB of other memory
+    // touched between two frames of one journal (as the kernel and other threads do between two
+    // appends in a sync round); beside it, a per-thread state with only the journal's last 2 KiB
+    // loaded as the dictionary (output a reader decodes the same way).
+    print("== LZ4 per one-message frame, journals taking turns, 8 MiB touched between turns")
+    func measure(journals: Int, loadedDictionary: Int?, touching: Bool = true) -> (nanoseconds: Double, bytes: Double) {
+        let window = 64 << 10
+        let capacity = window + (16 << 10)
+        let streams = (0..<journals).map { _ in LZ4_createStream()! }
+        let histories = (0..<journals).map { _ in UnsafeMutablePointer<CChar>.allocate(capacity: capacity) }
+        var positions = [Int](repeating: 0, count: journals)
+        let hot = LZ4_createStream()!
+        let junk = UnsafeMutableRawPointer.allocate(byteCount: 8 << 20, alignment: 64)
+        var out = [CChar](repeating: 0, count: 1024)
+        defer {
+            for stream in streams { LZ4_freeStream(stream) }
+            for history in histories { history.deallocate() }
+            LZ4_freeStream(hot)
+            junk.deallocate()
+        }
+        let rounds = quick ? 10 : max(20, 40_000 / journals)
+        var elapsed = 0.0
+        var frames = 0
+        var stored = 0
+        var next = 0
+        for round in 0..<rounds {
+            if touching {
+                junk.initializeMemory(as: UInt8.self, repeating: UInt8(truncatingIfNeeded: round), count: 8 << 20)
+            }
+            for j in 0..<journals {
+                let event = events[next % events.count]
+                next += 1
+                let start = now()
+                let history = histories[j]
+                if positions[j] + event.count > capacity {
+                    if loadedDictionary == nil {
+                        positions[j] = Int(LZ4_saveDict(streams[j], history, Int32(window)))
+                    } else {
+                        history.update(from: history + positions[j] - window, count: window)
+                        positions[j] = window
+                    }
+                }
+                event.withUnsafeBytes { bytes in
+                    (history + positions[j]).update(
+                        from: bytes.baseAddress!.assumingMemoryBound(to: CChar.self), count: bytes.count)
+                }
+                let source = history + positions[j]
+                let written = out.withUnsafeMutableBufferPointer { buffer -> Int32 in
+                    if let size = loadedDictionary {
+                        LZ4_resetStream_fast(hot)
+                        let dictionary = min(positions[j], size)
+                        LZ4_loadDict(hot, source - dictionary, Int32(dictionary))
+                        return LZ4_compress_fast_continue(
+                            hot, source, buffer.baseAddress, Int32(event.count), Int32(buffer.count), 1)
+                    }
+                    return LZ4_compress_fast_continue(
+                        streams[j], source, buffer.baseAddress, Int32(event.count), Int32(buffer.count), 1)
+                }
+                let end = now()
+                positions[j] += event.count
+                if round > 0 {
+                    elapsed += end - start
+                    frames += 1
+                    stored += Int(written)
+                }
+            }
+        }
+        return (elapsed / Double(frames) * 1e9, Double(stored) / Double(frames))
+    }
+    for dictionary in [nil, 2048] as [Int?] {
+        let (nanoseconds, bytes) = measure(journals: 1, loadedDictionary: dictionary, touching: false)
+        let how = dictionary == nil ? "own stream, nothing between" : "last 2 KiB, nothing between"
+        print(
+            "  1     journal(s), \(how.padding(toLength: 28, withPad: " ", startingAt: 0)) \(String(format: "%6.0f", nanoseconds)) ns per frame, \(String(format: "%.1f", bytes)) B stored"
+        )
+    }
+    for journals in [1, 64, 1024] {
+        for dictionary in [nil, 2048] as [Int?] {
+            let (nanoseconds, bytes) = measure(journals: journals, loadedDictionary: dictionary)
+            let how = dictionary == nil ? "each journal's own stream" : "last 2 KiB loaded per frame"
+            print(
+                "  \(String(journals).padding(toLength: 5, withPad: " ", startingAt: 0)) journal(s), \(how.padding(toLength: 28, withPad: " ", startingAt: 0)) \(String(format: "%6.0f", nanoseconds)) ns per frame, \(String(format: "%.1f", bytes)) B stored"
+            )
+        }
+    }
+    print("")
 }
 
 if enabled("encoding") {

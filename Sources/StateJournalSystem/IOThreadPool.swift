@@ -44,9 +44,6 @@ package final class IOThreadPool: @unchecked Sendable {
     /// together rather than one after another.
     package static let opening = IOThreadPool(name: "sj-open", threads: 16, spinMicroseconds: 0)
 
-    /// How long a polling thread checks the queue between two yields of its core.
-    static let pollSliceNanoseconds: UInt64 = 4_000
-
     package init(name: String, threads: Int, spinMicroseconds: Int = 50) {
         self.name = name
         self.threadCount = threads
@@ -164,13 +161,7 @@ package final class IOThreadPool: @unchecked Sendable {
                 let until = Self.now() &+ spinNanoseconds
                 var found = false
                 while Self.now() < until {
-                    // Polls with the CPU's spin hint for a few microseconds, then lets any other
-                    // runnable thread have the core. A `sched_yield` between every check (before)
-                    // costs 0.5-0.6 µs alone on this kind of machine (a virtual one), more under
-                    // load, and a job that came during one waited for it to return.
-                    if SpinWait.poll(
-                        forNanoseconds: Self.pollSliceNanoseconds, until: { queued.load(ordering: .acquiring) > 0 })
-                    {
+                    if queued.load(ordering: .acquiring) > 0 {
                         found = true
                         break
                     }

@@ -16,7 +16,7 @@ let usage = """
       --quick            a smoke run: small data, one repetition
       --seconds S        length of each send run (default 2)
       --only SECTION     run only these sections (repeatable): \(Configuration.sections.joined(separator: ", "))
-      --processes LIST   concurrent processes for send (default 1,64,1024)
+      --processes LIST   concurrent processes for send and send-pipelined (default 1,64,1024)
       --durability D     written or synced (default both)
     """
 
@@ -202,7 +202,7 @@ if enabled("send") {
 
 if enabled("send-pipelined") {
     print("== send() with 16 senders per process, each awaiting its own send (median of \(repetitions))")
-    for processes in [1, 64, 1024] {
+    for processes in configuration.processCounts {
         var values: [Double] = []
         for _ in 0..<repetitions {
             values.append(try await sendRate(processes: processes, durability: .written, inFlight: 16))

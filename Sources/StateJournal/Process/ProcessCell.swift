@@ -344,7 +344,9 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
             }
         }
         turn.firstSequence += UInt64(turn.bytes.count)
-        turn.bytes.removeAll(keepingCapacity: true)
+        // The journal holds the submitted array now: keeping its capacity would copy it into a
+        // new buffer at once, an allocation on every send whether or not the turn goes on.
+        turn.bytes.removeAll()
         turn.senders.removeAll(keepingCapacity: true)
     }
 

@@ -142,6 +142,7 @@ let package = Package(
             dependencies: [
                 "StateJournal", "StateJournalEncoding", "CBenchSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "tools/runtime-bench",
             swiftSettings: testSwift
@@ -221,6 +222,7 @@ let package = Package(
             dependencies: [
                 "StateJournalStorage", "StateJournalEncoding", "StateJournalMacros", "StateJournalSystem", "CLZ4",
                 "CBenchSupport", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "tools/storage-bench/Bench",
             swiftSettings: testSwift

@@ -1,87 +1,73 @@
 // Figures of the runtime on this machine: sends per second through the
 // public API, replay time, memory per idle process, a burst of new processes.
 //
-//     swift run -c release statejournal-runtime-bench [--quick] [--seconds S] [--only NAME]
+//     swift run -c release statejournal-runtime-bench [--quick] [--seconds S] [--only SECTION]...
 //                                                     [--processes 1,64,1024] [--durability written|synced]
+//     (--help lists the sections)
+import ArgumentParser
 import CBenchSupport
 import Foundation
 import Logging
 import StateJournal
 import StateJournalEncoding
 
-let usage = """
-    USAGE: statejournal-runtime-bench [--quick] [--seconds S] [--only SECTION]... [--processes LIST]
-                                      [--durability written|synced]
+/// The command line (`--help` lists it).
+struct Configuration: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "statejournal-runtime-bench",
+        abstract: "Figures of the runtime: sends, replay, restarts, subscriptions, the codec, creations, memory.")
 
-      --quick            a smoke run: small data, one repetition
-      --seconds S        length of each send run (default 2)
-      --only SECTION     run only these sections (repeatable): \(Configuration.sections.joined(separator: ", "))
-      --processes LIST   concurrent processes for send and send-pipelined (default 1,64,1024)
-      --durability D     written or synced (default both)
-    """
+    enum Section: String, CaseIterable, ExpressibleByArgument {
+        case send
+        case sendPipelined = "send-pipelined"
+        case replay
+        case restartMany = "restart-many"
+        case refusal, subscription
+        case codec
+        case codecDecode = "codec-decode"
+        case codecEncode = "codec-encode"
+        case creation, memory
+    }
+    enum DurabilityChoice: String, CaseIterable, ExpressibleByArgument { case written, synced }
 
-struct Configuration: Sendable {
-    static let sections = [
-        "send", "send-pipelined", "replay", "restart-many", "refusal", "subscription", "codec", "codec-decode",
-        "codec-encode", "creation", "memory",
-    ]
-    var seconds = 2.0
+    @Flag(help: "A smoke run: small data, one repetition.")
     var quick = false
-    var only: Set<String> = []
+    @Option(name: .customLong("seconds"), help: "Length of each send run in seconds (default 2, 0.3 with --quick).")
+    var secondsOption: Double?
+    @Option(name: .customLong("only"), help: "Run only this section (repeatable).")
+    var sections: [Section] = []
+    @Option(
+        name: .customLong("processes"), help: "Concurrent processes for send and send-pipelined.",
+        transform: positiveCounts)
     var processCounts = [1, 64, 1024]
-    var durabilities: [Durability] = [.written, .synced]
+    @Option(help: "Only this durability for send (default both).")
+    var durability: DurabilityChoice?
 
-    /// The configuration the command line asks for; a usage error ends the program (exit 2).
-    static func parse() -> Configuration {
-        var c = Configuration()
-        var iterator = CommandLine.arguments.dropFirst().makeIterator()
-        func fail(_ message: String) -> Never {
-            FileHandle.standardError.write(Data("error: \(message)\n\n\(usage)\n".utf8))
-            exit(2)
+    var seconds: Double { secondsOption ?? (quick ? 0.3 : 2) }
+    var only: Set<String> { Set(sections.map(\.rawValue)) }
+    var durabilities: [Durability] {
+        switch durability {
+        case nil: [.written, .synced]
+        case .written: [.written]
+        case .synced: [.synced]
         }
-        func value(_ option: String) -> String {
-            guard let value = iterator.next() else { fail("\(option) needs a value") }
-            return value
-        }
-        while let argument = iterator.next() {
-            switch argument {
-            case "--help", "-h":
-                print(usage)
-                exit(0)
-            case "--quick":
-                c.quick = true
-                c.seconds = 0.3
-            case "--seconds":
-                let text = value(argument)
-                guard let seconds = Double(text), seconds > 0 else {
-                    fail("--seconds needs a positive number, not \(text)")
-                }
-                c.seconds = seconds
-            case "--only":
-                let section = value(argument)
-                guard sections.contains(section) else { fail("no section \(section)") }
-                c.only.insert(section)
-            case "--processes":
-                let text = value(argument)
-                let counts = text.split(separator: ",").map { Int($0) }
-                guard !counts.isEmpty, counts.allSatisfy({ ($0 ?? 0) > 0 }) else {
-                    fail("--processes needs positive counts separated by commas, not \(text)")
-                }
-                c.processCounts = counts.map { $0! }
-            case "--durability":
-                switch value(argument) {
-                case "written": c.durabilities = [.written]
-                case "synced": c.durabilities = [.synced]
-                case let other: fail("unknown durability \(other) (written or synced)")
-                }
-            default: fail("unknown argument \(argument)")
-            }
-        }
-        return c
+    }
+
+    func validate() throws {
+        if let secondsOption, !(secondsOption > 0) { throw ValidationError("--seconds needs a positive number") }
     }
 }
 
-let configuration = Configuration.parse()
+/// "1,64,1024" as counts, each positive.
+func positiveCounts(_ text: String) throws -> [Int] {
+    let counts = text.split(separator: ",").map { Int($0) }
+    guard !counts.isEmpty, counts.allSatisfy({ ($0 ?? 0) > 0 }) else {
+        throw ValidationError("needs positive counts separated by commas, not \(text)")
+    }
+    return counts.map { $0! }
+}
+
+let configuration = Configuration.parseOrExit()
 let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
 let base = FileManager.default.temporaryDirectory.path + "/sj-runtime-bench-\(getpid())"
 try? FileManager.default.removeItem(atPath: base)
@@ -545,7 +531,7 @@ if enabled("creation") {
     let live = try await supervisor.start(ChildSpec(id: "live", process: ChatRoom(), options: options))
     try await live.send(message(0))
     let (created, latencies) = try await withThrowingTaskGroup(of: [Double].self) { group in
-        let burstDone = Flag()
+        let burstDone = DoneFlag()
         group.addTask {
             var latencies: [Double] = []
             var i = 0
@@ -588,7 +574,7 @@ if enabled("creation") {
 }
 
 /// A flag one task sets and another polls.
-final class Flag: @unchecked Sendable {
+final class DoneFlag: @unchecked Sendable {
     // Safe: the flag is only read and written under the lock.
     private let lock = NSLock()
     private var value = false

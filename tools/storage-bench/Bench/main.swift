@@ -2,10 +2,11 @@
 // append rates per durability and concurrency, group commit across journals,
 // replay rate and memory per journal.
 //
-//     swift run -c release statejournal-storage-bench [--quick] [--seconds S] [--only NAME] [--dir DIR]
-//         [--processes 1,64,1024] [--method automatic,syncfs,fdatasync]
+//     swift run -c release statejournal-storage-bench [--quick] [--seconds S] [--only SECTION]... [--dir DIR]
+//         [--processes 1,64,1024] [--method automatic,syncfs,fdatasync,written]   (--help lists the sections)
 //
 // Every figure is a median of three runs, all in this one process.
+import ArgumentParser
 import CBenchSupport
 import CLZ4
 import Foundation
@@ -21,86 +22,75 @@ import StateJournalSystem
 
 // MARK: Arguments
 
-let usage = """
-    USAGE: statejournal-storage-bench [--quick] [--seconds S] [--only SECTION]... [--dir DIR]
-                                      [--processes LIST] [--method LIST]
+/// The command line (`--help` lists it).
+struct Configuration: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "statejournal-storage-bench",
+        abstract: "Figures of the journal file layer: compression, append rates, sync rounds, replay, memory.")
 
-      --quick            a smoke run of seconds
-      --seconds S        length of each timed run (default 2)
-      --only SECTION     run only these sections (repeatable): \(Configuration.sections.joined(separator: ", "))
-      --processes LIST   journals for the many-processes sections (default 1,64,1024)
-      --method LIST      sync methods for .synced: automatic, syncfs, fdatasync (default all)
-      --dir DIR          where the journals go (default: a fresh folder under the temporary directory)
-    """
+    enum Section: String, CaseIterable, ExpressibleByArgument {
+        case compression
+        case lz4Cache = "lz4-cache"
+        case encoding, append, limits, processes, neighbour, replay, memory
+    }
+    /// What the many-processes sections measure: `.synced` with a sync method, or `.written`.
+    enum Method: String, CaseIterable, ExpressibleByArgument { case automatic, syncfs, fdatasync, written }
 
-struct Configuration: Sendable {
-    static let sections = [
-        "compression", "lz4-cache", "encoding", "append", "limits", "processes", "neighbour", "replay", "memory",
-    ]
-    static let methods: Set<String> = ["automatic", "syncfs", "fdatasync"]
-    var seconds = 2.0
+    @Flag(help: "A smoke run of seconds.")
     var quick = false
-    var only: Set<String> = []
-    var processCounts: [Int]? = nil
-    var syncMethods: Set<String>? = nil
-    var baseDirectory = FileManager.default.temporaryDirectory.path + "/sj-bench-\(getpid())"
+    @Option(name: .customLong("seconds"), help: "Length of each timed run in seconds (default 2, 0.3 with --quick).")
+    var secondsOption: Double?
+    @Option(name: .customLong("only"), help: "Run only this section (repeatable).")
+    var sections: [Section] = []
+    @Option(
+        name: .customLong("processes"), help: "Journals for the many-processes sections (default 1,64,1024).",
+        transform: positiveCounts)
+    var processCounts: [Int]?
+    @Option(
+        name: .customLong("method"),
+        help: "What the many-processes sections measure, separated by commas (default all).",
+        transform: methods)
+    var syncMethods: Set<String>?
+    @Option(name: .customLong("dir"), help: "Where the journals go (default: a new folder in the temporary directory).")
+    var directory: String?
+    @Option(
+        name: .customLong("write-journal"), parsing: .upToNextOption,
+        help: "PATH COUNT: write a journal of COUNT events (batches of 64) for CLI measurements, then exit.")
+    var writeJournal: [String] = []
 
-    /// The configuration the command line asks for; a usage error ends the program (exit 2).
-    static func parse() -> Configuration {
-        var configuration = Configuration()
-        var iterator = CommandLine.arguments.dropFirst().makeIterator()
-        func fail(_ message: String) -> Never {
-            FileHandle.standardError.write(Data("error: \(message)\n\n\(usage)\n".utf8))
-            exit(2)
+    var seconds: Double { secondsOption ?? (quick ? 0.3 : 2) }
+    var only: Set<String> { Set(sections.map(\.rawValue)) }
+    var baseDirectory: String { directory ?? FileManager.default.temporaryDirectory.path + "/sj-bench-\(getpid())" }
+
+    func validate() throws {
+        if let secondsOption, !(secondsOption > 0) { throw ValidationError("--seconds needs a positive number") }
+        if !writeJournal.isEmpty && (writeJournal.count != 2 || Int(writeJournal[1]) == nil) {
+            throw ValidationError("--write-journal takes a path and a count")
         }
-        func value(_ option: String) -> String {
-            guard let value = iterator.next() else { fail("\(option) needs a value") }
-            return value
-        }
-        while let argument = iterator.next() {
-            switch argument {
-            case "--help", "-h":
-                print(usage)
-                exit(0)
-            case "--quick":
-                configuration.quick = true
-                configuration.seconds = 0.3
-            case "--seconds":
-                let text = value(argument)
-                guard let seconds = Double(text), seconds > 0 else {
-                    fail("--seconds needs a positive number, not \(text)")
-                }
-                configuration.seconds = seconds
-            case "--only":
-                let section = value(argument)
-                guard sections.contains(section) else { fail("no section \(section)") }
-                configuration.only.insert(section)
-            case "--processes":
-                let text = value(argument)
-                let counts = text.split(separator: ",").map { Int($0) }
-                guard !counts.isEmpty, counts.allSatisfy({ ($0 ?? 0) > 0 }) else {
-                    fail("--processes needs positive counts separated by commas, not \(text)")
-                }
-                configuration.processCounts = counts.map { $0! }
-            case "--method":
-                let text = value(argument)
-                let chosen = Set(text.split(separator: ",").map(String.init))
-                guard !chosen.isEmpty, chosen.isSubset(of: methods) else {
-                    fail("--method takes automatic, syncfs, fdatasync separated by commas, not \(text)")
-                }
-                configuration.syncMethods = chosen
-            case "--dir": configuration.baseDirectory = value(argument)
-            case "--write-journal":
-                _ = value(argument)
-                _ = value(argument)
-            default: fail("unknown argument \(argument)")
-            }
-        }
-        return configuration
     }
 }
 
-let configuration = Configuration.parse()
+/// "1,64,1024" as counts, each positive.
+func positiveCounts(_ text: String) throws -> [Int] {
+    let counts = text.split(separator: ",").map { Int($0) }
+    guard !counts.isEmpty, counts.allSatisfy({ ($0 ?? 0) > 0 }) else {
+        throw ValidationError("needs positive counts separated by commas, not \(text)")
+    }
+    return counts.map { $0! }
+}
+
+/// "automatic,written" as the methods' names, each one of ``Configuration/Method``.
+func methods(_ text: String) throws -> Set<String> {
+    let names = text.split(separator: ",").map(String.init)
+    guard !names.isEmpty, names.allSatisfy({ Configuration.Method(rawValue: $0) != nil }) else {
+        throw ValidationError(
+            "takes \(Configuration.Method.allCases.map(\.rawValue).joined(separator: ", ")) separated by commas, not \(text)"
+        )
+    }
+    return Set(names)
+}
+
+let configuration = Configuration.parseOrExit()
 let seconds = configuration.seconds
 let quick = configuration.quick
 let only = configuration.only
@@ -149,9 +139,8 @@ func format(_ value: Double) -> String {
 let events = makeEvents(200_000)
 
 // `--write-journal PATH COUNT`: writes a journal of COUNT events (batches of 64) for CLI measurements, then exits.
-if let index = CommandLine.arguments.firstIndex(of: "--write-journal") {
-    let path = CommandLine.arguments[index + 1]
-    let count = Int(CommandLine.arguments[index + 2])!
+if configuration.writeJournal.count == 2, let count = Int(configuration.writeJournal[1]) {
+    let path = configuration.writeJournal[0]
     let writer = try await JournalWriter.open(
         path: path, processID: "big", options: JournalOptions(durability: .written, idleTimeout: nil), logger: logger)
     var i = 0

@@ -29,7 +29,10 @@ import Synchronization
 /// order, unknown keys from an older version of the type) makes it throw, and ``CompactDecoder``
 /// then decodes the value through `Codable` instead: the outcome, value or error, is the one
 /// `Codable` gives.
-public protocol CompactCodable: Codable {
+///
+/// The conformance's metatype is `Sendable` (`SendableMetatype`): a codec looks it up once and
+/// uses it from any task.
+public protocol CompactCodable: Codable, SendableMetatype {
     /// Writes the value: exactly the bytes ``CompactEncoder`` writes for its `Codable` conformance.
     func encode(to writer: inout CompactWriter) throws
     /// Reads a value that `encode(to:)` wrote; throws on any other layout.

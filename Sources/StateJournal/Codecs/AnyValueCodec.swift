@@ -19,4 +19,8 @@ public struct AnyValueCodec<Value>: ValueCodec {
     public func encode(_ value: Value) throws -> [UInt8] { try encodeValue(value) }
     /// Decodes a value from `bytes` with the wrapped codec.
     public func decode(_ bytes: UnsafeRawBufferPointer) throws -> Value { try decodeValue(bytes) }
+
+    /// The wrapped codec's decoding, taken once by a loop over many messages (calling it needs
+    /// no copy of the codec, which in unspecialized generic code looks its type up each time).
+    var decoder: @Sendable (UnsafeRawBufferPointer) throws -> Value { decodeValue }
 }

@@ -423,6 +423,30 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         }
     }
 
+    /// Decodes and applies the messages of one replayed chunk to `state`, in order, until one
+    /// fails (it is returned with its error; the state holds every message before it). One call
+    /// per chunk: the loop touches no actor property and copies no generic value, which in this
+    /// unspecialized code would look types up and check exclusive access on every message.
+    private static func applyReplayed(
+        _ messages: [JournalMessage], process: P, decode: (UnsafeRawBufferPointer) throws -> P.Message,
+        to state: inout P.State, offeringTo subscriptions: Subscriptions<P>?
+    ) -> (count: Int, bytes: Int, failure: (sequence: UInt64, cause: any Error)?) {
+        var count = 0
+        var bytes = 0
+        for message in messages {
+            do {
+                let decoded = try message.withUnsafeBytes(decode)
+                try process.apply(decoded, to: &state)
+                subscriptions?.offer(.message(sequence: message.sequence, decoded))
+            } catch {
+                return (count, bytes + message.count, (message.sequence, error))
+            }
+            count += 1
+            bytes += message.count
+        }
+        return (count, bytes, nil)
+    }
+
     /// Everything through `sequence` is acknowledged (a journal acknowledges in order): hands
     /// those messages to the subscriptions.
     private func acknowledge(through sequence: UInt64) {
@@ -748,6 +772,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         var report = ReplayReport()
         var firstMessageAt: Duration?
         var replayedBytes = 0
+        let decode = messageCodec.decoder
         do {
             for try await element in writer.replay() {
                 guard generation == mine else { return false }
@@ -775,21 +800,16 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
                     if firstMessageAt == nil { firstMessageAt = clock.now - start }
                     // Looked at once per chunk: a subscriber that comes meanwhile reads the gap
                     // from the journal.
-                    let offering = !subscriptions.isEmpty
-                    for message in messages {
-                        replayedBytes += message.count
-                        do {
-                            let decoded = try message.withUnsafeBytes { try messageCodec.decode($0) }
-                            try process.apply(decoded, to: &state)
-                            if offering { subscriptions.offer(.message(sequence: message.sequence, decoded)) }
-                        } catch let cause {
-                            try await replayFailed(at: message.sequence, cause: cause, writer: writer)
-                            guard generation == mine else { return false }
-                            report.quarantinedFrom = message.sequence
-                            break
-                        }
-                        lastSequence = message.sequence
-                        report.messages += 1
+                    let applied = Self.applyReplayed(
+                        messages, process: process, decode: decode, to: &state,
+                        offeringTo: subscriptions.isEmpty ? nil : subscriptions)
+                    replayedBytes += applied.bytes
+                    report.messages += applied.count
+                    if applied.count > 0 { lastSequence = messages[applied.count - 1].sequence }
+                    if let failure = applied.failure {
+                        try await replayFailed(at: failure.sequence, cause: failure.cause, writer: writer)
+                        guard generation == mine else { return false }
+                        report.quarantinedFrom = failure.sequence
                     }
                     if report.quarantinedFrom != nil { break }
                 case .stateDigest(let digest):

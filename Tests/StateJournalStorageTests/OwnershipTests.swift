@@ -37,4 +37,29 @@ import Testing
         #expect(JournalLockProbe.holder(of: path) == nil)
         #expect(try readAll(path).messages.map { String(decoding: $0.bytes, as: UTF8.self) } == ["mine", "still mine"])
     }
+
+    /// Claims are counted per journal: the byte stays locked until the last claim of its journal
+    /// is released, whatever the other journals of the directory do.
+    @Test func claimsAreCountedPerJournalAndTheLastReleaseFreesIt() throws {
+        let directory = TemporaryDirectory()
+        let paths = (0..<200).map { directory.path + "/p\($0).journal" }
+        for path in paths { try JournalOwnership.claim(path) }
+        try JournalOwnership.claim(paths[7])
+        #expect(paths.allSatisfy(JournalOwnership.isOwnedElsewhere), "every byte locked, seen from another description")
+
+        JournalOwnership.release(paths[7])
+        #expect(JournalOwnership.isOwnedElsewhere(paths[7]), "one claim of it is left")
+        for path in paths { JournalOwnership.release(path) }
+        #expect(!paths.contains(where: JournalOwnership.isOwnedElsewhere), "all released")
+
+        // Claimed again after the owners file was closed: it is opened again.
+        try JournalOwnership.claim(paths[3])
+        #expect(JournalOwnership.isOwnedElsewhere(paths[3]))
+        #expect(!JournalOwnership.isOwnedElsewhere(paths[4]))
+        JournalOwnership.release(paths[3])
+        #expect(!JournalOwnership.isOwnedElsewhere(paths[3]))
+        // A directory that does not exist: nothing to claim (opening the journal says so).
+        try JournalOwnership.claim(directory.path + "/missing/p.journal")
+        JournalOwnership.release(directory.path + "/missing/p.journal")
+    }
 }

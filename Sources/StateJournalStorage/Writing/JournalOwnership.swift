@@ -34,39 +34,47 @@ enum JournalOwnership {
         }
     }
 
+    // The claims are changed in place (`directories[directory]!`): a copy of the directory's
+    // entry, changed and stored back, copied its whole claims table on every claim and release
+    // (quadratic in the journals claimed in one directory).
     private static func claim(
         _ path: String, directory: String, offset: Int64, in directories: inout [String: Directory]
     )
         throws(JournalError)
     {
-        var entry: Directory
-        if let existing = directories[directory] {
-            entry = existing
-        } else {
+        if directories[directory] == nil {
             do {
-                entry = Directory(fd: try Syscall.open(directory + "/" + fileName, [.readWrite, .create], mode: 0o644))
+                directories[directory] = Directory(
+                    fd: try Syscall.open(directory + "/" + fileName, [.readWrite, .create], mode: 0o644))
             } catch  where error.errno == .noSuchFileOrDirectory {
                 return  // no such directory: opening the journal says so
             } catch {
                 throw JournalError.system(error, path: directory + "/" + fileName)
             }
         }
-        if entry.claims[offset, default: 0] == 0 {
+        let fd = directories[directory]!.fd
+        if directories[directory]!.claims[offset] == nil {
             let taken: Bool
-            do { taken = try Syscall.tryLockByte(entry.fd, at: offset, exclusive: true) } catch {
-                if entry.claims.isEmpty { Syscall.close(entry.fd) }
+            do { taken = try Syscall.tryLockByte(fd, at: offset, exclusive: true) } catch {
+                closeIfUnclaimed(directory, in: &directories)
                 throw JournalError.system(error, path: directory + "/" + fileName)
             }
             if !taken {
-                if entry.claims.isEmpty { Syscall.close(entry.fd) }
+                closeIfUnclaimed(directory, in: &directories)
                 throw JournalError(
                     code: .locked,
                     message: "another OS process owns the journal (its writer may be idle, with the file closed)",
                     path: path)
             }
         }
-        entry.claims[offset, default: 0] += 1
-        directories[directory] = entry
+        directories[directory]!.claims[offset, default: 0] += 1
+    }
+
+    /// Closes the owners file of `directory` when no journal of it is claimed any more.
+    private static func closeIfUnclaimed(_ directory: String, in directories: inout [String: Directory]) {
+        guard let entry = directories[directory], entry.claims.isEmpty else { return }
+        Syscall.close(entry.fd)
+        directories[directory] = nil
     }
 
     /// Gives up one claim of the journal at `path`; the last one releases the byte, and the
@@ -78,20 +86,14 @@ enum JournalOwnership {
     }
 
     private static func release(directory: String, offset: Int64, in directories: inout [String: Directory]) {
-        guard var entry = directories[directory], let count = entry.claims[offset] else { return }
+        guard let count = directories[directory]?.claims[offset] else { return }
         if count > 1 {
-            entry.claims[offset] = count - 1
-            directories[directory] = entry
+            directories[directory]!.claims[offset] = count - 1
             return
         }
-        entry.claims[offset] = nil
-        _ = try? Syscall.tryLockByte(entry.fd, at: offset, exclusive: false)
-        if entry.claims.isEmpty {
-            Syscall.close(entry.fd)
-            directories[directory] = nil
-        } else {
-            directories[directory] = entry
-        }
+        directories[directory]!.claims[offset] = nil
+        _ = try? Syscall.tryLockByte(directories[directory]!.fd, at: offset, exclusive: false)
+        closeIfUnclaimed(directory, in: &directories)
     }
 
     /// Whether another open file description (another OS process) owns the journal at `path`:

@@ -34,9 +34,9 @@ enum JournalOwnership {
         }
     }
 
-    // The claims are changed in place (`directories[directory]!`): a copy of the directory's
-    // entry, changed and stored back, copied its whole claims table on every claim and release
-    // (quadratic in the journals claimed in one directory).
+    // The claims are changed in place (`directories[directory]!`): copying a directory's entry
+    // out, changing it and storing it back would copy its whole claims table on every claim and
+    // release (quadratic in the journals claimed in one directory).
     private static func claim(
         _ path: String, directory: String, offset: Int64, in directories: inout [String: Directory]
     )

@@ -90,20 +90,17 @@ import Testing
         options.retention = .persistent
         options.determinismCheckInterval = 1_000
         // The determinism check needs the state's codec: the process's state is an `Int`.
+        let spec = ChildSpec(
+            id: "c", process: Counter(), options: options, messageCodec: RefusingCodec(),
+            stateCodec: CompactCodec<Int>())
         let supervisor = Supervisor(directory: directory.path, logger: quietLogger)
         try await supervisor.run {
-            let counter = try await supervisor.start(
-                ChildSpec(
-                    id: "c", process: Counter(), options: options, messageCodec: RefusingCodec(),
-                    stateCodec: CompactCodec<Int>()))
+            let counter = try await supervisor.start(spec)
             for value in 1...Self.count { try await counter.send(value) }
         }
         let again = Supervisor(directory: directory.path, logger: quietLogger)
         try await again.run {
-            let counter = try await again.start(
-                ChildSpec(
-                    id: "c", process: Counter(), options: options, messageCodec: RefusingCodec(),
-                    stateCodec: CompactCodec<Int>()))
+            let counter = try await again.start(spec)
             #expect(try await counter.state == Self.sum(through: Self.count))
             let report = try #require(await counter.lastReplay)
             #expect(report.messages == Self.count)

@@ -6,7 +6,8 @@
 //   statejournal-postgres trial --url URL --mode stop|kill|server-crash [--seed N] [--durability D]
 //                               (server-crash: STATEJOURNAL_POSTGRES_SCRIPT and _DATA, from test-server.sh)
 //   statejournal-postgres demo  --url URL
-//   statejournal-postgres bench --url URL [--quick]
+//   statejournal-postgres bench --url URL [--quick] [--journals N] [--seconds S] [--replay N] [--replays R]
+//                               [--only limits,append,replay,takeover]
 import Foundation
 import Logging
 import PostgresNIO

@@ -20,6 +20,9 @@ struct Limits: Sendable, Codable {
     var lz4Ratio: Double
     var compactEncodesPerSecond: Double
     var compactDecodesPerSecond: Double
+    /// The same events as `@CompactCodable` values through `CompactCodec` (the same bytes).
+    var macroEncodesPerSecond: Double?
+    var macroDecodesPerSecond: Double?
     var jsonEncodesPerSecond: Double
     var jsonDecodesPerSecond: Double
 }
@@ -160,6 +163,17 @@ func measureLimits(settings: Settings) throws -> Limits {
     let compactDecodes = try rate {
         for bytes in compact { _ = try bytes.withUnsafeBytes { try CompactDecoder().decode(Event.self, from: $0) } }
     }
+    let macroEvents = events.map {
+        MacroEvent(type: $0.type, room: $0.room, user: $0.user, id: $0.id, ts: $0.ts, text: $0.text)
+    }
+    let codec = CompactCodec<MacroEvent>()
+    for (event, bytes) in zip(macroEvents, compact) where try codec.encode(event) != bytes {
+        throw CheckFailure("@CompactCodable does not write the bytes of the Codable conformance")
+    }
+    let macroEncodes = try rate { for e in macroEvents { _ = try codec.encode(e) } }
+    let macroDecodes = try rate {
+        for bytes in compact { _ = try bytes.withUnsafeBytes { try codec.decode($0) } }
+    }
     let encoder = JSONEncoder()
     let decoder = JSONDecoder()
     let jsonEncodes = try rate { for e in events { _ = try encoder.encode(e) } }
@@ -173,5 +187,6 @@ func measureLimits(settings: Settings) throws -> Limits {
         lz4CompressMBPerSecond: lz4Compress, lz4DecompressMBPerSecond: lz4Decompress,
         lz4Ratio: Double(blocks.count * block) / Double(max(compressedBytes, 1)),
         compactEncodesPerSecond: compactEncodes, compactDecodesPerSecond: compactDecodes,
+        macroEncodesPerSecond: macroEncodes, macroDecodesPerSecond: macroDecodes,
         jsonEncodesPerSecond: jsonEncodes, jsonDecodesPerSecond: jsonDecodes)
 }

@@ -773,65 +773,72 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         var firstMessageAt: Duration?
         var replayedBytes = 0
         let decode = messageCodec.decoder
-        do {
-            for try await element in writer.replay() {
-                guard generation == mine else { return false }
-                switch element {
-                case .snapshot(let snapshot):
-                    guard let stateCodec else {
-                        throw error(
-                            .replayFailed, "the journal has a snapshot but no state codec was given",
-                            sequence: snapshot.sequence)
-                    }
-                    do {
-                        state = try snapshot.bytes.withUnsafeBytes { try stateCodec.decode($0) }
-                    } catch let cause {
-                        throw error(
-                            .replayFailed, "the snapshot does not decode", sequence: snapshot.sequence, cause: cause)
-                    }
-                    lastSequence = snapshot.sequence
-                    report.snapshotSequence = snapshot.sequence
-                    if !subscriptions.isEmpty {
-                        subscriptions.offer(.snapshot(sequence: snapshot.sequence, state), first: 0)
-                    }
-                    report.messages = 0
-                    replayedBytes = 0
-                case .messages(let messages):
-                    if firstMessageAt == nil { firstMessageAt = clock.now - start }
-                    // Looked at once per chunk: a subscriber that comes meanwhile reads the gap
-                    // from the journal.
-                    let applied = Self.applyReplayed(
-                        messages, process: process, decode: decode, to: &state,
-                        offeringTo: subscriptions.isEmpty ? nil : subscriptions)
-                    replayedBytes += applied.bytes
-                    report.messages += applied.count
-                    if applied.count > 0 { lastSequence = messages[applied.count - 1].sequence }
-                    if let failure = applied.failure {
-                        try await replayFailed(at: failure.sequence, cause: failure.cause, writer: writer)
-                        guard generation == mine else { return false }
-                        report.quarantinedFrom = failure.sequence
-                    }
-                    if report.quarantinedFrom != nil { break }
-                case .stateDigest(let digest):
-                    guard let stateCodec, digest.sequence == lastSequence else { continue }
-                    guard digest.isCanonical else {
-                        // Written over the first compact encoding, which was not canonical: not comparable.
-                        report.digestsSkipped += 1
-                        continue
-                    }
-                    let encoded = try stateCodec.encode(state)
-                    let value = encoded.withUnsafeBytes { StateDigest.digest(of: $0) }
-                    if value != digest.value {
-                        throw error(
-                            .nondeterministic,
-                            "the replayed state after this message differs from the state recorded live: apply is not deterministic",
-                            sequence: digest.sequence)
-                    }
-                    report.digestsChecked += 1
-                }
-                if report.quarantinedFrom != nil { break }
+        // A store whose cursor does not read ahead by itself is read one element ahead while
+        // the process applies the element before (`JournalReplay.deliver`).
+        var superseded = false
+        try await writer.replay().deliver { element in
+            guard generation == mine else {
+                superseded = true
+                return false
             }
+            switch element {
+            case .snapshot(let snapshot):
+                guard let stateCodec else {
+                    throw error(
+                        .replayFailed, "the journal has a snapshot but no state codec was given",
+                        sequence: snapshot.sequence)
+                }
+                do {
+                    state = try snapshot.bytes.withUnsafeBytes { try stateCodec.decode($0) }
+                } catch let cause {
+                    throw error(
+                        .replayFailed, "the snapshot does not decode", sequence: snapshot.sequence, cause: cause)
+                }
+                lastSequence = snapshot.sequence
+                report.snapshotSequence = snapshot.sequence
+                if !subscriptions.isEmpty {
+                    subscriptions.offer(.snapshot(sequence: snapshot.sequence, state), first: 0)
+                }
+                report.messages = 0
+                replayedBytes = 0
+            case .messages(let messages):
+                if firstMessageAt == nil { firstMessageAt = clock.now - start }
+                // Looked at once per chunk: a subscriber that comes meanwhile reads the gap
+                // from the journal.
+                let applied = Self.applyReplayed(
+                    messages, process: process, decode: decode, to: &state,
+                    offeringTo: subscriptions.isEmpty ? nil : subscriptions)
+                replayedBytes += applied.bytes
+                report.messages += applied.count
+                if applied.count > 0 { lastSequence = messages[applied.count - 1].sequence }
+                if let failure = applied.failure {
+                    try await replayFailed(at: failure.sequence, cause: failure.cause, writer: writer)
+                    guard generation == mine else {
+                        superseded = true
+                        return false
+                    }
+                    report.quarantinedFrom = failure.sequence
+                }
+            case .stateDigest(let digest):
+                guard let stateCodec, digest.sequence == lastSequence else { return true }
+                guard digest.isCanonical else {
+                    // Written over the first compact encoding, which was not canonical: not comparable.
+                    report.digestsSkipped += 1
+                    return true
+                }
+                let encoded = try stateCodec.encode(state)
+                let value = encoded.withUnsafeBytes { StateDigest.digest(of: $0) }
+                if value != digest.value {
+                    throw error(
+                        .nondeterministic,
+                        "the replayed state after this message differs from the state recorded live: apply is not deterministic",
+                        sequence: digest.sequence)
+                }
+                report.digestsChecked += 1
+            }
+            return report.quarantinedFrom == nil
         }
+        if superseded { return false }
         report.duration = clock.now - start
         report.timeToFirstMessage = firstMessageAt
         lastReplay = report

@@ -45,6 +45,40 @@ public struct JournalReplay: AsyncSequence, Sendable {
         Iterator(cursor: makeCursor())
     }
 
+    /// Hands each element to `body`, in order, until `body` returns false or the replay ends.
+    /// Unless the cursor reads ahead by itself (``JournalReplayCursor/readsAhead``), a child
+    /// task reads it while `body` handles what was read before, up to `readAhead` elements
+    /// ahead (each a bounded chunk; `next()` is still called one at a time). When `body` stops
+    /// or throws, the reading is cancelled and what it read ahead is dropped.
+    package func deliver(
+        readAhead: Int = 16, isolation: isolated (any Actor)? = #isolation,
+        _ body: (ReplayElement) async throws -> Bool
+    ) async throws {
+        let cursor = makeCursor()
+        if cursor.readsAhead {
+            while let element = try await cursor.next(), try await body(element) {}
+            return
+        }
+        let buffer = ReadAhead(capacity: readAhead)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do throws(JournalError) {
+                    while let element = try await cursor.next() {
+                        guard await buffer.put(element) else { return }
+                    }
+                    buffer.finish(nil)
+                } catch {
+                    buffer.finish(error)
+                }
+            }
+            defer {
+                buffer.abandon()
+                group.cancelAll()
+            }
+            while let element = try await buffer.take(), try await body(element) {}
+        }
+    }
+
     /// Reads the replay, one chunk per `next()`.
     public struct Iterator: AsyncIteratorProtocol {
         let cursor: any JournalReplayCursor
@@ -69,6 +103,9 @@ final class FileReplayCursor: JournalReplayCursor, @unchecked Sendable {
     private var ahead: StartedJob<ReplayElement?, JournalError>?
 
     init(_ cursor: ReplayCursor) { self.cursor = cursor }
+
+    /// The next chunk is read on the library's threads while the consumer handles this one.
+    var readsAhead: Bool { true }
 
     func next() async throws(JournalError) -> ReplayElement? {
         let reading = ahead ?? read()

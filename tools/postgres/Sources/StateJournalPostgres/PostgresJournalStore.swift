@@ -61,7 +61,7 @@ public final class PostgresJournalStore: JournalStore, Service {
         public var journalsPerRound = 256
         /// At most about this many bytes of messages per journal in one round.
         public var bytesPerRound = 4 << 20
-        /// Frame rows fetched per page by a replay.
+        /// Frame rows fetched per page by a replay, at most (its first pages are smaller).
         public var replayPageRows = 256
         /// A statement the server has not answered within this is given up, and its connection
         /// closed (``PostgresStatementInterrupted``): the journals it wrote for fail (the outcome

@@ -3,9 +3,12 @@ import PostgresNIO
 @_spi(JournalStores) import StateJournalStorage
 
 /// One reading of a journal from PostgreSQL: the snapshot when it covers the start, then the
-/// frames in keyset pages of `replayPageRows` rows, read through the client's row callbacks
-/// (not its async row sequence, which is an order of magnitude slower per row). The next page is
-/// fetched while one is decoded; memory holds at most two pages of frames and one of messages.
+/// frames in keyset pages (16 rows first, four times more per page up to `replayPageRows`, so
+/// that the first messages come soon), read through the client's row callbacks (not its async
+/// row sequence, which is an order of magnitude slower per row). The next page is fetched while
+/// one is decoded; memory holds at most two pages of frames and one of messages. It does not
+/// read ahead of its consumer by itself: a process's replay reads it in a child task while it
+/// applies what came before (`JournalReplayCursor.readsAhead`).
 final class PostgresReplayCursor: JournalReplayCursor, @unchecked Sendable {
     // Safe: a replay's `next()` calls are never concurrent (JournalReplayCursor's contract).
     enum Journal {
@@ -35,12 +38,16 @@ final class PostgresReplayCursor: JournalReplayCursor, @unchecked Sendable {
     private var salt: UInt64 = 0
     /// The page after the one decoded last, fetched while it was decoded.
     private var ahead: [FrameRow]?
+    /// Rows of the next page fetched: 16 at first, four times more per page up to the store's
+    /// `replayPageRows`.
+    private var pageRows: Int
 
     init(store: PostgresJournalStore, journal: Journal, from: UInt64, chunkMessages: Int) {
         self.store = store
         self.journal = journal
         self.from = max(1, from)
         self.chunkMessages = max(1, chunkMessages)
+        self.pageRows = min(16, max(1, store.configuration.replayPageRows))
     }
 
     func next() async throws(JournalError) -> ReplayElement? {
@@ -122,7 +129,9 @@ final class PostgresReplayCursor: JournalReplayCursor, @unchecked Sendable {
         guard let codec else { return }
         ready.removeAll(keepingCapacity: true)
         readyStart = 0
-        let limit = max(1, store.configuration.replayPageRows)
+        // The first pages are small, so that the first messages come soon; the pages after
+        // them grow to `replayPageRows`. `ahead` was fetched with `pageRows` rows at most.
+        let limit = pageRows
         let page: [FrameRow]
         if let fetched = ahead {
             ahead = nil
@@ -135,8 +144,9 @@ final class PostgresReplayCursor: JournalReplayCursor, @unchecked Sendable {
             try await decode(page, codec)
             return
         }
+        pageRows = min(max(1, store.configuration.replayPageRows), limit * 4)
         // The fetch touches nothing of `self`, which `decode` changes meanwhile.
-        async let next = Self.fetch(store, journal: id, after: (last.first, last.kind), limit: limit)
+        async let next = Self.fetch(store, journal: id, after: (last.first, last.kind), limit: pageRows)
         try await decode(page, codec)
         let following = try await next
         if following.isEmpty { exhausted = true } else { ahead = following }

@@ -92,6 +92,52 @@ func bench(_ arguments: Arguments) async throws {
             String(
                 format: "table space of the replay journal: %.1f bytes per message (batches of 1,000)",
                 Double(replayBytes) / Double(replayCount)))
+        // A restart: a process whose journal holds `replayCount` `Codable` messages (the default
+        // message codec, the compact encoding) is started by a supervisor over each store, and
+        // is timed until it runs with its state.
+        var restartRates: [String: Double] = [:]
+        for (label, store) in [("postgres", postgres as any JournalStore), ("file", file)] {
+            let journal = try await store.open(
+                "restart", options: JournalOptions(durability: .written), logger: makeLogger())
+            var sent = 0
+            let encoder = CompactEncoder()
+            while sent < replayCount {
+                let batch = try (0..<min(1000, replayCount - sent)).map { index in
+                    try encoder.encode(Reading.make(sent + index))
+                }
+                _ = try await journal.submit(contentsOf: batch).value()
+                sent += batch.count
+            }
+            try await journal.close(discard: false)
+            var options = ProcessOptions(durability: .written, retention: .persistent)
+            options.journal.idleTimeout = nil
+            let clock = ContinuousClock()
+            var times: [Duration] = []
+            for _ in 0..<replays {
+                let supervisor = Supervisor(store: store, logger: makeLogger())
+                let start = clock.now
+                let process = try await supervisor.start(
+                    ChildSpec(id: "restart", process: Readings(), options: options))
+                let state = try await process.state
+                times.append(clock.now - start)
+                await supervisor.shutdown()
+                guard state == Readings.expected(replayCount) else {
+                    say("restart of \(label): the state after the replay is not the state of the messages written")
+                    exit(1)
+                }
+            }
+            let elapsed = times.sorted()[times.count / 2]
+            restartRates[label] = Double(replayCount) / elapsed.seconds
+            say(
+                String(
+                    format: "restart with %d Codable messages: %@ %.0f msgs/s (running after %.3f s, median of %d: %@)",
+                    replayCount, label, restartRates[label]!, elapsed.seconds, times.count,
+                    times.map { String(format: "%.3f", $0.seconds) }.joined(separator: " ")))
+        }
+        say(
+            String(
+                format: "restart postgres/file: %.2f×",
+                restartRates["postgres", default: 0] / max(1, restartRates["file", default: 1])))
         try await postgres.rows(PostgresQuery(unsafeSQL: "DROP SCHEMA \"\(schema)\" CASCADE"))
     }
     guard parts.contains("takeover") else { return }
@@ -117,6 +163,50 @@ func bench(_ arguments: Arguments) async throws {
                 replayed,
                 total.seconds * 1000))
         try await second.rows(PostgresQuery(unsafeSQL: "DROP SCHEMA \"\(takeover)\" CASCADE"))
+    }
+}
+
+/// A message of the restart figure: four fields, about 40 bytes in the compact encoding.
+struct Reading: Codable, Sendable {
+    var index: Int64
+    var sensor: String
+    var value: Double
+    var note: String
+
+    static func make(_ index: Int) -> Reading {
+        Reading(
+            index: Int64(index), sensor: "sensor-\(index % 97)", value: Double(index % 1000) / 10,
+            note: index % 3 == 0 ? "calibrated" : "ok")
+    }
+}
+
+/// The process of the restart figure: a running summary of its readings.
+struct Readings: JournaledProcess {
+    struct Summary: Codable, Sendable, Equatable {
+        var count = 0
+        var total = 0.0
+        var lastIndex: Int64 = -1
+        var calibrated = 0
+    }
+    var initialState: Summary { Summary() }
+    func apply(_ reading: Reading, to state: inout Summary) throws {
+        state.count += 1
+        state.total += reading.value
+        state.lastIndex = reading.index
+        if reading.note == "calibrated" { state.calibrated += 1 }
+    }
+
+    /// The state after readings `0..<count`.
+    static func expected(_ count: Int) -> Summary {
+        var state = Summary()
+        for index in 0..<count {
+            let reading = Reading.make(index)
+            state.count += 1
+            state.total += reading.value
+            state.lastIndex = reading.index
+            if reading.note == "calibrated" { state.calibrated += 1 }
+        }
+        return state
     }
 }
 

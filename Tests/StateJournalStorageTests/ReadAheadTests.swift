@@ -1,4 +1,4 @@
-import Synchronization
+import StateJournalSystem
 import Testing
 
 @testable import StateJournalStorage
@@ -19,7 +19,7 @@ import Testing
         let count: Int
         let failing: Int?
         let readsAhead: Bool
-        let counters = Mutex(Counters())
+        let counters = LockedValue(Counters())
 
         init(count: Int, failing: Int? = nil, readsAhead: Bool = false) {
             self.count = count

@@ -1,4 +1,4 @@
-import Synchronization
+import StateJournalSystem
 
 /// The elements a replay's reading task has read and its consumer has not taken yet: at most
 /// `capacity` of them (each a chunk of bounded size), so memory stays bounded however far the
@@ -17,7 +17,7 @@ final class ReadAhead: Sendable {
         var count: Int { elements.count - head }
     }
 
-    private let state = Mutex(State())
+    private let state = LockedValue(State())
     let capacity: Int
 
     init(capacity: Int) {

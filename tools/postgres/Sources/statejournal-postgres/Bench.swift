@@ -166,7 +166,7 @@ func bench(_ arguments: Arguments) async throws {
     }
 }
 
-/// A message of the restart figure: four fields, about 40 bytes in the compact encoding.
+/// A message of the restart figure: four fields (an integer, a number, two short strings).
 struct Reading: Codable, Sendable {
     var index: Int64
     var sensor: String

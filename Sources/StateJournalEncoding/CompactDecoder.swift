@@ -4,9 +4,11 @@
 /// compact encoding (objects tagged `0x09`, read through ``CompactLegacy``).
 ///
 /// Bad input never traps: a malformed value is a `DecodingError` whose
-/// description gives the byte offset. The whole value is checked before any
-/// of it is decoded, so trailing bytes or a torn value are refused even where
-/// the type would not read that far.
+/// description gives the byte offset. The whole value is checked, so trailing
+/// bytes or a torn value are refused even where the type would not read that
+/// far: an object is decoded first and the part of it that the decoding did
+/// not read is checked after (a value comes back only when all of it is well
+/// formed); anything else is checked before it is decoded.
 public struct CompactDecoder: Sendable {
     /// The decoder; it has no settings.
     public init() {}
@@ -40,18 +42,37 @@ public struct CompactDecoder: Sendable {
         }
     }
 
-    /// Checks the whole value, then decodes it through `Decodable` (a codec that found `T` has
-    /// no ``CompactCodable`` conformance calls it directly).
+    /// Decodes through `Decodable`, the whole value checked (a codec that found `T` has no
+    /// ``CompactCodable`` conformance calls it directly).
+    ///
+    /// An object is decoded first and checked after: what the decoding read in order was checked
+    /// as it was read, so only the rest of the object is skipped (``CompactDecodingContext``).
+    /// Anything else, and every object that fails, takes the slow path: the whole value checked,
+    /// then decoded; it gives the same value or the same error as checking first would.
     package func decodeThroughCodable<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer) throws -> T {
         try Self.checkSize(bytes)
+        if bytes.first == CompactTag.objectStart {
+            var context = CompactDecodingContext(bytes: bytes)
+            do {
+                let value = try withUnsafeMutablePointer(to: &context) {
+                    try CompactDecoding(context: $0, position: 0).decodeValue(type, depth: 0)
+                }
+                if context.restIsWellFormed() { return value }
+            } catch {
+                // The slow path gives the error (or, for an object of the first encoding, the value).
+            }
+        }
+        return try decodeCheckingFirst(type, from: bytes)
+    }
+
+    /// Checks the whole value, then decodes it.
+    private func decodeCheckingFirst<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer) throws -> T {
         var cursor = CompactCursor(bytes, position: 0)
         do {
             try cursor.skipValue()
         } catch let error where error.isLegacyObject {
             let upgraded = try Self.rethrowing { try CompactLegacy.upgrade(bytes) }
-            return try upgraded.withUnsafeBytes {
-                try CompactDecoding(bytes: $0, position: 0).decodeValue(type, depth: 0)
-            }
+            return try upgraded.withUnsafeBytes { try CompactDecoding.decode(type, from: $0, position: 0, depth: 0) }
         } catch {
             throw DecodingError.dataCorrupted(
                 .init(codingPath: [], debugDescription: error.description, underlyingError: error))
@@ -62,7 +83,7 @@ public struct CompactDecoder: Sendable {
                     codingPath: [],
                     debugDescription: "compact value followed by \(bytes.count - cursor.position) extra bytes"))
         }
-        return try CompactDecoding(bytes: bytes, position: 0).decodeValue(type, depth: 0)
+        return try CompactDecoding.decode(type, from: bytes, position: 0, depth: 0)
     }
 
     /// Positions inside a value are kept in 32 bits.
@@ -117,12 +138,64 @@ public struct CompactDecoder: Sendable {
     }
 }
 
-/// A decoder positioned at one value. Small enough (22 bytes) to live inline
+/// What one decoding of an object shares: the bytes, and how far the top-level object's entries
+/// were checked by the reads of the decoding (each read checks the value it reads, each skip the
+/// values it skips). After a decoding that succeeded only the rest is skipped, not the whole value.
+struct CompactDecodingContext {
+    /// How the checked part of the top-level object ends.
+    enum Checked: UInt8 {
+        /// Nothing recorded: the whole value is to be checked.
+        case nothing
+        /// `checkedTo` is where an entry (or the object's end tag) starts.
+        case entry
+        /// `checkedTo` is where the value of an entry whose key was read starts.
+        case value
+        /// The whole object was checked; `checkedTo` is just after it.
+        case end
+    }
+
+    let bytes: UnsafeRawBufferPointer
+    private(set) var checkedTo = 0
+    private(set) var checked = Checked.nothing
+
+    init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+    /// Records that the top-level object was checked up to `position`, when that is further than before.
+    @inline(__always)
+    mutating func record(_ position: Int, _ kind: Checked) {
+        if position > checkedTo {
+            checkedTo = position
+            checked = kind
+        }
+    }
+
+    /// Skips the part of the top-level object not checked yet: true when it is well formed and
+    /// nothing follows the object.
+    func restIsWellFormed() -> Bool {
+        var cursor = CompactCursor(bytes, position: checkedTo)
+        do {
+            switch checked {
+            case .nothing: try cursor.skipValue()
+            case .entry, .value:
+                if checked == .value { try cursor.skipValue(depth: 1) }
+                while try cursor.objectKey() != nil { try cursor.skipValue(depth: 1) }
+            case .end: break
+            }
+        } catch {
+            return false
+        }
+        return cursor.atEnd
+    }
+}
+
+/// A decoder positioned at one value. Small enough (14 bytes) to live inline
 /// in an `any Decoder` existential: handing it to `init(from:)` allocates nothing.
 struct CompactDecoding: Decoder {
-    let bytes: UnsafeRawBufferPointer
+    /// Valid while the decoding runs, as the bytes are.
+    let context: UnsafeMutablePointer<CompactDecodingContext>
     private let storedPosition: Int32
     private var storedDepth: UInt16
+    var bytes: UnsafeRawBufferPointer { context.pointee.bytes }
     var position: Int { Int(storedPosition) }
     var depth: Int {
         get { Int(storedDepth) }
@@ -131,10 +204,20 @@ struct CompactDecoding: Decoder {
     var codingPath: [any CodingKey] { [] }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
-    init(bytes: UnsafeRawBufferPointer, position: Int, depth: Int = 0) {
-        self.bytes = bytes
+    init(context: UnsafeMutablePointer<CompactDecodingContext>, position: Int, depth: Int = 0) {
+        self.context = context
         self.storedPosition = Int32(truncatingIfNeeded: position)
         self.storedDepth = UInt16(clamping: depth)
+    }
+
+    /// Decodes the value at `position` of `bytes` (checked already, or checked by the caller).
+    static func decode<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer, position: Int, depth: Int)
+        throws -> T
+    {
+        var context = CompactDecodingContext(bytes: bytes)
+        return try withUnsafeMutablePointer(to: &context) {
+            try CompactDecoding(context: $0, position: position).decodeValue(type, depth: depth)
+        }
     }
 
     func decodeValue<T: Decodable>(_ type: T.Type, depth: Int) throws -> T {
@@ -167,7 +250,7 @@ struct CompactDecoding: Decoder {
             )
         }
         return KeyedDecodingContainer(
-            CompactKeyedDecoder<Key>(bytes: bytes, entries: cursor.position, depth: depth + 1))
+            CompactKeyedDecoder<Key>(context: context, entries: cursor.position, depth: depth + 1))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
@@ -178,11 +261,11 @@ struct CompactDecoding: Decoder {
                 [Any].self,
                 .init(codingPath: [], debugDescription: "expected an array at byte \(position), found tag \(hex(tag))"))
         }
-        return try CompactUnkeyedDecoder(bytes: bytes, cursor: cursor, depth: depth + 1)
+        return try CompactUnkeyedDecoder(context: context, cursor: cursor, depth: depth + 1)
     }
 
     func singleValueContainer() throws -> any SingleValueDecodingContainer {
-        CompactSingleDecoder(bytes: bytes, position: position, depth: depth)
+        CompactSingleDecoder(context: context, position: position, depth: depth)
     }
 }
 
@@ -253,7 +336,10 @@ extension CompactCursor {
                 .init(codingPath: [], debugDescription: "expected a string at byte \(at), found tag \(hex(tag))"))
         }
         let range = try CompactDecoder.rethrowing { try utf8Run() }
-        guard let string = String(validUTF8: UnsafeRawBufferPointer(rebasing: bytes[range])) else {
+        let run = UnsafeRawBufferPointer(rebasing: bytes[range])
+        // ASCII needs no repair: no second look at the string made.
+        if isASCII(run) { return String(decoding: run.assumingMemoryBound(to: UInt8.self), as: UTF8.self) }
+        guard let string = String(validUTF8: run) else {
             throw DecodingError.dataCorrupted(
                 .init(codingPath: [], debugDescription: "the string at byte \(at) is not valid UTF-8"))
         }
@@ -267,6 +353,22 @@ extension CompactCursor {
         }
         return false
     }
+}
+
+/// True when every byte of `bytes` is below 0x80 (eight at a time).
+@inline(__always)
+func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    var offset = 0
+    var high: UInt64 = 0
+    while offset + 8 <= bytes.count {
+        high |= bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+        offset += 8
+    }
+    while offset < bytes.count {
+        high |= UInt64(bytes[offset])
+        offset += 1
+    }
+    return high & 0x8080_8080_8080_8080 == 0
 }
 
 @inline(__always)
@@ -283,9 +385,13 @@ func keyMatches(_ key: some CodingKey, _ bytes: UnsafeRawBufferPointer, _ range:
 }
 
 final class CompactKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
+    let context: UnsafeMutablePointer<CompactDecodingContext>
     let bytes: UnsafeRawBufferPointer
     let entries: Int
     let depth: Int
+    /// True for the top-level object's container, which records how far its reads checked the
+    /// object (``CompactDecodingContext``).
+    private let records: Bool
     /// The next entry's offset, once known: keys are usually decoded in the order they were
     /// encoded, so the entry after the last one found is tried first.
     private var next: Int
@@ -295,11 +401,18 @@ final class CompactKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol 
     private var unread = -1
     var codingPath: [any CodingKey] { [] }
 
-    init(bytes: UnsafeRawBufferPointer, entries: Int, depth: Int) {
-        self.bytes = bytes
+    init(context: UnsafeMutablePointer<CompactDecodingContext>, entries: Int, depth: Int) {
+        self.context = context
+        self.bytes = context.pointee.bytes
         self.entries = entries
         self.depth = depth
         self.next = entries
+        self.records = entries == 1
+    }
+
+    @inline(__always)
+    private func record(_ position: Int, _ kind: CompactDecodingContext.Checked) {
+        if records { context.pointee.record(position, kind) }
     }
 
     /// The offset of `key`'s value, or nil when absent. Tries the next entry first.
@@ -309,11 +422,13 @@ final class CompactKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol 
             try CompactDecoder.rethrowing { try skipped.skipValue(depth: depth) }
             next = skipped.position
             unread = -1
+            record(next, .entry)
         }
         var cursor = CompactCursor(bytes, position: next)
         if let range = try CompactDecoder.rethrowing({ try cursor.objectKey() }) {
             if keyMatches(key, bytes, range) {
                 unread = cursor.position
+                record(unread, .value)
                 return unread
             }
         }
@@ -323,9 +438,11 @@ final class CompactKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol 
             try CompactDecoder.rethrowing { try cursor.skipValue(depth: depth) }
             if keyMatches(key, bytes, range) {
                 next = cursor.position
+                record(next, .entry)
                 return value
             }
         }
+        record(cursor.position, .end)
         return nil
     }
 
@@ -341,7 +458,8 @@ final class CompactKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol 
     }
 
     /// Reads the primitive value of `key` with `body`; when it was the entry found in order, where
-    /// the read ended is where the next entry starts (the whole value was checked before decoding).
+    /// the read ended is where the next entry starts (a primitive read takes exactly its value, and
+    /// checks it as it reads it).
     @inline(__always)
     private func read<T>(_ key: Key, _ body: (inout CompactCursor) throws -> T) throws -> T {
         var cursor = try require(key)
@@ -350,6 +468,7 @@ final class CompactKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol 
         if start == unread {
             next = cursor.position
             unread = -1
+            record(next, .entry)
         }
         return value
     }
@@ -357,7 +476,13 @@ final class CompactKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol 
     var allKeys: [Key] {
         var keys: [Key] = []
         var cursor = CompactCursor(bytes, position: entries)
-        while let range = (try? cursor.objectKey()) ?? nil {
+        while true {
+            let key: Range<Int>?
+            do { key = try cursor.objectKey() } catch { break }
+            guard let range = key else {
+                record(cursor.position, .end)
+                break
+            }
             if let name = String(validUTF8: UnsafeRawBufferPointer(rebasing: bytes[range])),
                 let key = Key(stringValue: name)
             {
@@ -420,36 +545,37 @@ final class CompactKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol 
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
         let cursor = try require(key)
-        return try CompactDecoding(bytes: bytes, position: cursor.position).decodeValue(type, depth: depth)
+        return try CompactDecoding(context: context, position: cursor.position).decodeValue(type, depth: depth)
     }
 
     func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
         guard let at = try find(key) else { return nil }
         var cursor = CompactCursor(bytes, position: at)
         if try cursor.readNil() { return nil }
-        return try CompactDecoding(bytes: bytes, position: at).decodeValue(type, depth: depth)
+        return try CompactDecoding(context: context, position: at).decodeValue(type, depth: depth)
     }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
         -> KeyedDecodingContainer<NestedKey>
     {
         let cursor = try require(key)
-        return try CompactDecoding(bytes: bytes, position: cursor.position, depth: depth).container(keyedBy: type)
+        return try CompactDecoding(context: context, position: cursor.position, depth: depth).container(keyedBy: type)
     }
 
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
         let cursor = try require(key)
-        return try CompactDecoding(bytes: bytes, position: cursor.position, depth: depth).unkeyedContainer()
+        return try CompactDecoding(context: context, position: cursor.position, depth: depth).unkeyedContainer()
     }
 
     func superDecoder() throws -> any Decoder { try superDecoder(forKey: Key(stringValue: "super")!) }
 
     func superDecoder(forKey key: Key) throws -> any Decoder {
-        CompactDecoding(bytes: bytes, position: try require(key).position, depth: depth)
+        CompactDecoding(context: context, position: try require(key).position, depth: depth)
     }
 }
 
 struct CompactUnkeyedDecoder: UnkeyedDecodingContainer {
+    let context: UnsafeMutablePointer<CompactDecodingContext>
     let bytes: UnsafeRawBufferPointer
     var cursor: CompactCursor
     let depth: Int
@@ -457,8 +583,9 @@ struct CompactUnkeyedDecoder: UnkeyedDecodingContainer {
     var count: Int?
     var currentIndex = 0
 
-    init(bytes: UnsafeRawBufferPointer, cursor: CompactCursor, depth: Int) throws {
-        self.bytes = bytes
+    init(context: UnsafeMutablePointer<CompactDecodingContext>, cursor: CompactCursor, depth: Int) throws {
+        self.context = context
+        self.bytes = context.pointee.bytes
         self.cursor = cursor
         self.depth = depth
         var counter = cursor
@@ -516,7 +643,7 @@ struct CompactUnkeyedDecoder: UnkeyedDecodingContainer {
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
         try ensureMore()
         let at = cursor.position
-        let value = try CompactDecoding(bytes: bytes, position: at).decodeValue(type, depth: depth)
+        let value = try CompactDecoding(context: context, position: at).decodeValue(type, depth: depth)
         try CompactDecoder.rethrowing { try cursor.skipValue(depth: depth) }
         currentIndex += 1
         return value
@@ -524,7 +651,7 @@ struct CompactUnkeyedDecoder: UnkeyedDecodingContainer {
 
     private mutating func nestedDecoding() throws -> CompactDecoding {
         try ensureMore()
-        let decoding = CompactDecoding(bytes: bytes, position: cursor.position, depth: depth)
+        let decoding = CompactDecoding(context: context, position: cursor.position, depth: depth)
         try CompactDecoder.rethrowing { try cursor.skipValue(depth: depth) }
         currentIndex += 1
         return decoding
@@ -544,6 +671,7 @@ struct CompactUnkeyedDecoder: UnkeyedDecodingContainer {
 }
 
 struct CompactSingleDecoder: SingleValueDecodingContainer {
+    let context: UnsafeMutablePointer<CompactDecodingContext>
     let bytes: UnsafeRawBufferPointer
     private let storedPosition: Int32
     private let storedDepth: UInt16
@@ -551,8 +679,9 @@ struct CompactSingleDecoder: SingleValueDecodingContainer {
     var depth: Int { Int(storedDepth) }
     var codingPath: [any CodingKey] { [] }
 
-    init(bytes: UnsafeRawBufferPointer, position: Int, depth: Int) {
-        self.bytes = bytes
+    init(context: UnsafeMutablePointer<CompactDecodingContext>, position: Int, depth: Int) {
+        self.context = context
+        self.bytes = context.pointee.bytes
         self.storedPosition = Int32(truncatingIfNeeded: position)
         self.storedDepth = UInt16(clamping: depth)
     }
@@ -617,6 +746,6 @@ struct CompactSingleDecoder: SingleValueDecodingContainer {
         return try c.readInteger(UInt64.self)
     }
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        try CompactDecoding(bytes: bytes, position: position).decodeValue(type, depth: depth + 1)
+        try CompactDecoding(context: context, position: position).decodeValue(type, depth: depth + 1)
     }
 }

@@ -122,7 +122,7 @@ public struct CompactReader {
             throw DecodingError.dataCorrupted(
                 .init(codingPath: [], debugDescription: error.description, underlyingError: error))
         }
-        let value = try CompactDecoding(bytes: cursor.bytes, position: start).decodeValue(type, depth: depth)
+        let value = try CompactDecoding.decode(type, from: cursor.bytes, position: start, depth: depth)
         cursor = end
         return value
     }

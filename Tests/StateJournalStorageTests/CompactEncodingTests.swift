@@ -221,6 +221,29 @@ struct Sample: Codable, Equatable {
         #expect(throws: (any Error).self) { try CompactJSON.render(bytes) }
     }
 
+    /// A byte of 0x80 or more anywhere in a string — in a word of eight or in the tail — is seen:
+    /// invalid UTF-8 at every place of strings of 1 to 24 bytes is refused, valid two-byte
+    /// characters there come back equal (as a value and as an object's field).
+    @Test func aNonASCIIByteAtAnyPlaceIsSeen() throws {
+        struct Field: Codable, Equatable { var text: String }
+        for length in 1...24 {
+            for place in 0..<length {
+                var invalid = [UInt8](repeating: 0x61, count: length)
+                invalid[place] = 0xFF
+                let bytes = [CompactTag.string, UInt8(length)] + invalid
+                #expect(throws: (any Error).self) { try CompactDecoder().decode(String.self, from: bytes) }
+                let object = [CompactTag.objectStart, 5] + Array("text".utf8) + bytes + [CompactTag.objectEnd]
+                #expect(throws: (any Error).self) { try CompactDecoder().decode(Field.self, from: object) }
+                let valid =
+                    String(repeating: "a", count: place) + "é" + String(repeating: "a", count: length - place - 1)
+                #expect(try CompactDecoder().decode(String.self, from: CompactEncoder().encode(valid)) == valid)
+                #expect(
+                    try CompactDecoder().decode(Field.self, from: CompactEncoder().encode(Field(text: valid))).text
+                        == valid)
+            }
+        }
+    }
+
     @Test func validUTF8OfEveryLengthComesBackEqual() throws {
         for text in ["", "a", "é", "€", "😀", "a😀é€z", String(repeating: "ж", count: 300)] {
             let bytes = try CompactEncoder().encode(text)

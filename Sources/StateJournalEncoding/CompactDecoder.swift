@@ -57,7 +57,10 @@ public struct CompactDecoder: Sendable {
                 let value = try withUnsafeMutablePointer(to: &context) {
                     try CompactDecoding(context: $0, position: 0).decodeValue(type, depth: 0)
                 }
-                if context.restIsWellFormed() { return value }
+                if context.restIsWellFormed() {
+                    try context.requireReadableKeys()
+                    return value
+                }
             } catch {
                 // The slow path gives the error (or, for an object of the first encoding, the value).
             }
@@ -157,6 +160,19 @@ struct CompactDecodingContext {
     let bytes: UnsafeRawBufferPointer
     private(set) var checkedTo = 0
     private(set) var checked = Checked.nothing
+    /// The offset of a key that `allKeys` met and could not make a string of (it cannot throw):
+    /// the decoding is then an error, not a value without that entry.
+    var unreadableKey: Int?
+
+    /// Throws when the decoding met a key that is not UTF-8.
+    func requireReadableKeys() throws {
+        if let unreadableKey {
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: [],
+                    debugDescription: "malformed compact value at byte \(unreadableKey): a key is not valid UTF-8"))
+        }
+    }
 
     init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
@@ -215,9 +231,11 @@ struct CompactDecoding: Decoder {
         throws -> T
     {
         var context = CompactDecodingContext(bytes: bytes)
-        return try withUnsafeMutablePointer(to: &context) {
+        let value = try withUnsafeMutablePointer(to: &context) {
             try CompactDecoding(context: $0, position: position).decodeValue(type, depth: depth)
         }
+        try context.requireReadableKeys()
+        return value
     }
 
     func decodeValue<T: Decodable>(_ type: T.Type, depth: Int) throws -> T {
@@ -483,11 +501,11 @@ final class CompactKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol 
                 record(cursor.position, .end)
                 break
             }
-            if let name = String(validUTF8: UnsafeRawBufferPointer(rebasing: bytes[range])),
-                let key = Key(stringValue: name)
-            {
-                keys.append(key)
+            guard let name = String(validUTF8: UnsafeRawBufferPointer(rebasing: bytes[range])) else {
+                if context.pointee.unreadableKey == nil { context.pointee.unreadableKey = range.lowerBound }
+                break
             }
+            if let key = Key(stringValue: name) { keys.append(key) }
             guard (try? cursor.skipValue(depth: depth)) != nil else { break }
         }
         return keys

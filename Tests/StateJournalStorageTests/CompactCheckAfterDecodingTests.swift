@@ -226,3 +226,36 @@ import Testing
         #expect(decoded > 100)
     }
 }
+
+/// `allKeys` cannot throw, and left out a key that is not UTF-8: a dictionary decoded from a
+/// damaged value came back without the entry, and no error said so.
+@Suite struct CompactUnreadableKeyTests {
+    /// `["apple": 1, "pear": 2]` with the byte `0xFF` in place of the "p" of "pear".
+    static func damagedDictionary() throws -> [UInt8] {
+        var bytes = try CompactEncoder().encode(["apple": 1, "pear": 2])
+        let pear = try #require(
+            bytes.indices.first { Array(bytes[$0..<min($0 + 4, bytes.count)]) == Array("pear".utf8) })
+        bytes[pear] = 0xFF
+        return bytes
+    }
+
+    @Test func aDictionaryWithAKeyThatIsNotUTF8IsAnErrorNotAnEntryLess() throws {
+        let bytes = try Self.damagedDictionary()
+        #expect(throws: DecodingError.self) { try CompactDecoder().decode([String: Int].self, from: bytes) }
+        // Inside an object, at any depth, the same.
+        struct Basket: Codable { var fruit: [String: Int] }
+        let basket = [CompactTag.objectStart, 6] + Array("fruit".utf8) + bytes + [CompactTag.objectEnd]
+        #expect(throws: DecodingError.self) { try CompactDecoder().decode(Basket.self, from: basket) }
+        #expect(throws: DecodingError.self) {
+            try CompactDecoder().decode([[String: Int]].self, from: [CompactTag.arrayStart] + bytes + [CompactTag.end])
+        }
+    }
+
+    @Test func anEnumWhoseCaseKeyIsNotUTF8IsAnError() throws {
+        enum Command: Codable { case stop(reason: String) }
+        var bytes = try CompactEncoder().encode(Command.stop(reason: "done"))
+        #expect(bytes[2...5] == Array("stop".utf8)[...])
+        bytes[2] = 0xFF
+        #expect(throws: DecodingError.self) { try CompactDecoder().decode(Command.self, from: bytes) }
+    }
+}

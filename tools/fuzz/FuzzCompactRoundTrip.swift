@@ -3,8 +3,8 @@ import StateJournalEncoding
 // Built by tools/fuzz/build.sh roundtrip; run by tools/fuzz/run.sh (see README, "Fuzzing").
 //
 // Any input: `CompactDecoder.validate` and `CompactJSON.render` agree on whether it is one
-// well-formed value, and a tree (which reads all of it) decodes only from a well-formed structure.
-// Whenever it decodes, as a generic tree of whatever shape it holds and as a
+// well-formed value, and a tree (which reads all of it) decodes only from such a value. Whenever
+// it decodes, as a generic tree of whatever shape it holds and as a
 // typed value with sets and dictionaries, it is encoded again and decoded again: the two values
 // must be equal, and encoding the second must give the same bytes (one encoding per value).
 import StateJournalStorage
@@ -129,18 +129,14 @@ func roundTrip<T: Codable & Equatable>(_ type: T.Type, _ bytes: UnsafeRawBufferP
 public func fuzzCompactRoundTrip(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let bytes = UnsafeRawBufferPointer(start: data, count: size)
     var valid = true
-    var onlyUTF8 = true
-    do throws(CompactFormatError) { try CompactDecoder.validate(bytes) } catch {
-        valid = false
-        onlyUTF8 = error.reason.hasSuffix("is not valid UTF-8")
-    }
+    do throws(CompactFormatError) { try CompactDecoder.validate(bytes) } catch { valid = false }
     let rendered = try? CompactJSON.render(bytes)
     precondition(valid == (rendered != nil), "validate and render disagree")
-    // A tree reads every value it holds: it decodes only from one well-formed value (the decoder
-    // checks after decoding what an object's reads did not check). Only a key that is not UTF-8
-    // may pass: `allKeys` leaves out a key it cannot make a string of.
+    // A tree reads every key and value it holds: it decodes only from one well-formed value (the
+    // decoder checks after decoding what an object's reads did not check; a key that is not UTF-8
+    // is an error, not a key left out).
     if (try? CompactDecoder().decode(Tree.self, from: bytes)) != nil {
-        precondition(valid || onlyUTF8, "a value decoded from malformed bytes")
+        precondition(valid, "a value decoded from bytes that validate refuses")
     }
     roundTrip(Tree.self, bytes)
     roundTrip(Typed.self, bytes)

@@ -77,6 +77,31 @@ package final class CompactEncodingSession {
     }
 }
 
+/// An entry written to an open object: where it starts in the output, where its key's UTF-8
+/// starts, and the key's length and first bytes (two keys that differ there differ).
+struct WrittenEntry {
+    var start: Int
+    var keyStart: Int
+    let keyCount: Int
+    /// The key's byte count (its low byte) in the high byte, its first seven bytes below.
+    let fingerprint: UInt64
+
+    @inline(__always)
+    static func fingerprint(_ key: UnsafeRawBufferPointer) -> UInt64 {
+        var value = UInt64(truncatingIfNeeded: key.count) << 56
+        for index in 0..<min(key.count, 7) { value |= UInt64(key[index]) << UInt64(8 * index) }
+        return value
+    }
+
+    /// True when the key at `keyStart` of `output` has the bytes of `key` (the fingerprints agree:
+    /// keys of up to seven bytes are then equal when their lengths are).
+    @inline(__always)
+    func keyMatches(_ key: UnsafeRawBufferPointer, in output: UnsafeMutablePointer<UInt8>) -> Bool {
+        keyCount == key.count
+            && (key.count <= 7 || compareBytes(output + keyStart, key.baseAddress!, count: key.count) == 0)
+    }
+}
+
 /// One `CompactEncoding` kept per thread between calls of `CompactEncoder`: a new one costs five
 /// allocations (itself, its output and three stacks), more than encoding a small value.
 private let reusableEncodings = ThreadLocalObject<CompactEncoding>()
@@ -95,6 +120,11 @@ final class CompactEncoding: Encoder {
     /// The byte that ends each open container (`end` for an array, `objectEnd` for an object).
     @exclusivity(unchecked) private var openEnds: [UInt8] = []
     @exclusivity(unchecked) private var nextID = 0
+    /// The entries written so far to the open objects, innermost object's last: a key written
+    /// twice to one object keeps its last value, as Foundation's encoders do (`writeKey`).
+    @exclusivity(unchecked) private var entries: [WrittenEntry] = []
+    /// Per open container: where its entries begin in `entries`.
+    @exclusivity(unchecked) private var entryBases: [Int] = []
     /// Per `encode(to:)` call in progress: the open-stack depth at its start and the container it opened.
     @exclusivity(unchecked) private var slots: [(depth: Int, container: Int?, wroteSingle: Bool)] = []
     /// Types recently found not to be `CompactCanonicalEncodable` (kept across values).
@@ -127,6 +157,8 @@ final class CompactEncoding: Encoder {
         open.reserveCapacity(8)
         openEnds.reserveCapacity(8)
         slots.reserveCapacity(8)
+        entries.reserveCapacity(16)
+        entryBases.reserveCapacity(8)
     }
 
     deinit { base.deallocate() }
@@ -148,6 +180,8 @@ final class CompactEncoding: Encoder {
         open.removeAll(keepingCapacity: true)
         openEnds.removeAll(keepingCapacity: true)
         slots.removeAll(keepingCapacity: true)
+        entries.removeAll(keepingCapacity: true)
+        entryBases.removeAll(keepingCapacity: true)
         nextID = 0
     }
 
@@ -231,6 +265,7 @@ final class CompactEncoding: Encoder {
     /// Ends the innermost open container.
     func closeInnermost() {
         open.removeLast()
+        entries.removeSubrange(entryBases.removeLast()...)
         append(openEnds.removeLast())
     }
 
@@ -238,6 +273,7 @@ final class CompactEncoding: Encoder {
         nextID += 1
         append(tag)
         open.append(nextID)
+        entryBases.append(entries.count)
         openEnds.append(tag == CompactTag.objectStart ? CompactTag.objectEnd : CompactTag.end)
         return nextID
     }
@@ -345,13 +381,44 @@ final class CompactEncoding: Encoder {
         writeUTF8(value)
     }
 
-    /// An object key: LEB128(byte count + 1), then the UTF-8 (never a lone 0x00, the object's end).
+    /// An object key of the innermost open container, an object: LEB128(byte count + 1), then the
+    /// UTF-8 (never a lone 0x00, the object's end). When the object holds this key already, that
+    /// entry is taken out first: the last value written for a key is the one kept, as with
+    /// Foundation's encoders, and an object never holds a key twice (a decoder would read the first).
     @inline(__always)
     func writeKey(_ value: String) {
         var value = value
         value.withUTF8 { utf8 in
+            let key = UnsafeRawBufferPointer(utf8)
+            let fingerprint = WrittenEntry.fingerprint(key)
+            var index = entryBases.last ?? entries.count
+            while index < entries.count {
+                if entries[index].fingerprint == fingerprint && entries[index].keyMatches(key, in: base) {
+                    removeEntry(at: index)
+                    break
+                }
+                index += 1
+            }
+            let start = count
             writeVarint(UInt64(utf8.count) + 1)
-            append(contentsOf: UnsafeRawBufferPointer(utf8))
+            entries.append(WrittenEntry(start: start, keyStart: count, keyCount: key.count, fingerprint: fingerprint))
+            append(contentsOf: key)
+        }
+    }
+
+    /// Takes the entry `index` of the innermost object out of the output: its bytes run to the next
+    /// entry's start, or to the end (its value, with anything nested in it, is complete).
+    @inline(never)
+    private func removeEntry(at index: Int) {
+        let start = entries[index].start
+        let end = index + 1 < entries.count ? entries[index + 1].start : count
+        let removed = end - start
+        (base + start).update(from: base + end, count: count - end)
+        count -= removed
+        entries.remove(at: index)
+        for later in index..<entries.count {
+            entries[later].start -= removed
+            entries[later].keyStart -= removed
         }
     }
 

@@ -78,27 +78,24 @@ package final class CompactEncodingSession {
 }
 
 /// An entry written to an open object: where it starts in the output, where its key's UTF-8
-/// starts, and the key's length and first bytes (two keys that differ there differ).
+/// starts, and a fingerprint of the key (its length, first and last bytes: keys that differ there
+/// differ, and the others are compared byte by byte).
 struct WrittenEntry {
     var start: Int
     var keyStart: Int
-    let keyCount: Int
-    /// The key's byte count (its low byte) in the high byte, its first seven bytes below.
     let fingerprint: UInt64
 
     @inline(__always)
     static func fingerprint(_ key: UnsafeRawBufferPointer) -> UInt64 {
-        var value = UInt64(truncatingIfNeeded: key.count) << 56
-        for index in 0..<min(key.count, 7) { value |= UInt64(key[index]) << UInt64(8 * index) }
-        return value
+        guard let first = key.first, let last = key.last else { return 0 }
+        return UInt64(truncatingIfNeeded: key.count) << 16 | UInt64(first) << 8 | UInt64(last)
     }
 
-    /// True when the key at `keyStart` of `output` has the bytes of `key` (the fingerprints agree:
-    /// keys of up to seven bytes are then equal when their lengths are).
+    /// True when the key at `keyStart` of `output` has the bytes of `key` (the fingerprints agree,
+    /// and with them the lengths up to 2^48 bytes).
     @inline(__always)
     func keyMatches(_ key: UnsafeRawBufferPointer, in output: UnsafeMutablePointer<UInt8>) -> Bool {
-        keyCount == key.count
-            && (key.count <= 7 || compareBytes(output + keyStart, key.baseAddress!, count: key.count) == 0)
+        key.count <= 2 || compareBytes(output + keyStart, key.baseAddress!, count: key.count) == 0
     }
 }
 
@@ -120,9 +117,12 @@ final class CompactEncoding: Encoder {
     /// The byte that ends each open container (`end` for an array, `objectEnd` for an object).
     @exclusivity(unchecked) private var openEnds: [UInt8] = []
     @exclusivity(unchecked) private var nextID = 0
-    /// The entries written so far to the open objects, innermost object's last: a key written
-    /// twice to one object keeps its last value, as Foundation's encoders do (`writeKey`).
-    @exclusivity(unchecked) private var entries: [WrittenEntry] = []
+    /// The entries written so far to the open objects, innermost object's last (`entryCount` of
+    /// them, in a buffer of its own as the output is): a key written twice to one object keeps its
+    /// last value, as Foundation's encoders do (`writeKey`).
+    @exclusivity(unchecked) private var entries: UnsafeMutablePointer<WrittenEntry>
+    @exclusivity(unchecked) private var entryCount = 0
+    @exclusivity(unchecked) private var entryCapacity = 16  // as allocated by `init`
     /// Per open container: where its entries begin in `entries`.
     @exclusivity(unchecked) private var entryBases: [Int] = []
     /// Per `encode(to:)` call in progress: the open-stack depth at its start and the container it opened.
@@ -154,14 +154,17 @@ final class CompactEncoding: Encoder {
     init(capacity: Int = 256) {
         self.capacity = capacity
         base = .allocate(capacity: capacity)
+        entries = .allocate(capacity: 16)
         open.reserveCapacity(8)
         openEnds.reserveCapacity(8)
         slots.reserveCapacity(8)
-        entries.reserveCapacity(16)
         entryBases.reserveCapacity(8)
     }
 
-    deinit { base.deallocate() }
+    deinit {
+        base.deallocate()
+        entries.deallocate()
+    }
 
     /// The bytes written so far; valid until the next write.
     var output: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
@@ -180,7 +183,7 @@ final class CompactEncoding: Encoder {
         open.removeAll(keepingCapacity: true)
         openEnds.removeAll(keepingCapacity: true)
         slots.removeAll(keepingCapacity: true)
-        entries.removeAll(keepingCapacity: true)
+        entryCount = 0
         entryBases.removeAll(keepingCapacity: true)
         nextID = 0
     }
@@ -265,7 +268,7 @@ final class CompactEncoding: Encoder {
     /// Ends the innermost open container.
     func closeInnermost() {
         open.removeLast()
-        entries.removeSubrange(entryBases.removeLast()...)
+        entryCount = entryBases.removeLast()
         append(openEnds.removeLast())
     }
 
@@ -273,7 +276,7 @@ final class CompactEncoding: Encoder {
         nextID += 1
         append(tag)
         open.append(nextID)
-        entryBases.append(entries.count)
+        entryBases.append(entryCount)
         openEnds.append(tag == CompactTag.objectStart ? CompactTag.objectEnd : CompactTag.end)
         return nextID
     }
@@ -391,17 +394,20 @@ final class CompactEncoding: Encoder {
         value.withUTF8 { utf8 in
             let key = UnsafeRawBufferPointer(utf8)
             let fingerprint = WrittenEntry.fingerprint(key)
-            var index = entryBases.last ?? entries.count
-            while index < entries.count {
+            var index = entryBases.last ?? entryCount
+            while index < entryCount {
                 if entries[index].fingerprint == fingerprint && entries[index].keyMatches(key, in: base) {
                     removeEntry(at: index)
                     break
                 }
                 index += 1
             }
+            if entryCount == entryCapacity { growEntries() }
             let start = count
             writeVarint(UInt64(utf8.count) + 1)
-            entries.append(WrittenEntry(start: start, keyStart: count, keyCount: key.count, fingerprint: fingerprint))
+            (entries + entryCount).initialize(
+                to: WrittenEntry(start: start, keyStart: count, fingerprint: fingerprint))
+            entryCount += 1
             append(contentsOf: key)
         }
     }
@@ -411,15 +417,25 @@ final class CompactEncoding: Encoder {
     @inline(never)
     private func removeEntry(at index: Int) {
         let start = entries[index].start
-        let end = index + 1 < entries.count ? entries[index + 1].start : count
+        let end = index + 1 < entryCount ? entries[index + 1].start : count
         let removed = end - start
         (base + start).update(from: base + end, count: count - end)
         count -= removed
-        entries.remove(at: index)
-        for later in index..<entries.count {
-            entries[later].start -= removed
-            entries[later].keyStart -= removed
+        for later in (index + 1)..<entryCount {
+            entries[later - 1] = entries[later]
+            entries[later - 1].start -= removed
+            entries[later - 1].keyStart -= removed
         }
+        entryCount -= 1
+    }
+
+    @inline(never)
+    private func growEntries() {
+        let grown = UnsafeMutablePointer<WrittenEntry>.allocate(capacity: entryCapacity * 2)
+        grown.moveInitialize(from: entries, count: entryCount)
+        entries.deallocate()
+        entries = grown
+        entryCapacity *= 2
     }
 
     @inline(__always)

@@ -2,7 +2,8 @@
 
 /// Encodes `Encodable` values in the compact encoding: self-describing,
 /// canonical (the same value gives the same bytes in every OS process: keys in
-/// the order `encode(to:)` writes them, the elements of every `Set` and the
+/// the order `encode(to:)` writes them, each once with the last value written
+/// for it, as Foundation's encoders keep it, the elements of every `Set` and the
 /// entries of every `Dictionary` sorted by their encoded bytes, one bit
 /// pattern for NaN), and fast.
 ///

@@ -39,12 +39,15 @@ indirect enum Tree: Codable, Equatable {
             while !array.isAtEnd { elements.append(try array.decode(Tree.self)) }
             self = .array(elements)
         } else if let object = try? decoder.container(keyedBy: Key.self) {
-            // A key found twice (bytes no encoder writes now) is read once, as every decoding reads
-            // it: its first entry.
+            // A key found twice (bytes no encoder writes now): a decoding reads its first entry
+            // only, so the second is neither read nor round-tripped; not a tree.
             var seen = Set<String>()
             self = .object(
-                try object.allKeys.filter { seen.insert($0.stringValue).inserted }.map {
-                    Entry(key: $0.stringValue, value: try object.decode(Tree.self, forKey: $0))
+                try object.allKeys.map {
+                    guard seen.insert($0.stringValue).inserted else {
+                        throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "a key twice"))
+                    }
+                    return Entry(key: $0.stringValue, value: try object.decode(Tree.self, forKey: $0))
                 })
         } else {
             let single = try decoder.singleValueContainer()

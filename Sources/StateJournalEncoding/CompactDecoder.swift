@@ -373,22 +373,6 @@ extension CompactCursor {
     }
 }
 
-/// True when every byte of `bytes` is below 0x80 (eight at a time).
-@inline(__always)
-func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
-    var offset = 0
-    var high: UInt64 = 0
-    while offset + 8 <= bytes.count {
-        high |= bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
-        offset += 8
-    }
-    while offset < bytes.count {
-        high |= UInt64(bytes[offset])
-        offset += 1
-    }
-    return high & 0x8080_8080_8080_8080 == 0
-}
-
 @inline(__always)
 func keyMatches(_ key: some CodingKey, _ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> Bool {
     let stored = UnsafeRawBufferPointer(rebasing: bytes[range])

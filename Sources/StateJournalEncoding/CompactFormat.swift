@@ -48,6 +48,22 @@ package enum CompactTag {
     package static let canonicalFloatNaN: UInt32 = 0x7FC0_0000
 }
 
+/// True when every byte of `bytes` is below 0x80 (eight at a time).
+@inline(__always)
+func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    var offset = 0
+    var high: UInt64 = 0
+    while offset + 8 <= bytes.count {
+        high |= bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+        offset += 8
+    }
+    while offset < bytes.count {
+        high |= UInt64(bytes[offset])
+        offset += 1
+    }
+    return high & 0x8080_8080_8080_8080 == 0
+}
+
 /// Reads compact-encoded bytes with bounds checks everywhere.
 struct CompactCursor {
     let bytes: UnsafeRawBufferPointer
@@ -126,7 +142,7 @@ struct CompactCursor {
     /// Throws unless `range` holds valid UTF-8.
     func requireUTF8(_ range: Range<Int>, _ what: String) throws(CompactFormatError) {
         let run = UnsafeRawBufferPointer(rebasing: bytes[range])
-        if run.allSatisfy({ $0 < 0x80 }) { return }
+        if isASCII(run) { return }
         if String(validUTF8: run) == nil {
             throw CompactFormatError(offset: range.lowerBound, reason: "\(what) is not valid UTF-8")
         }

@@ -8,6 +8,7 @@
 @_exported public import struct StateJournalEncoding.CompactFormatError
 @_exported public import enum StateJournalEncoding.CompactValue
 @_exported public import class StateJournalStorage.AppendTicket
+@_exported public import struct StateJournalStorage.CompressionLevel
 @_exported public import enum StateJournalStorage.Durability
 @_exported public import struct StateJournalStorage.FileJournalStore
 // Errors.

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-    // Public: `withLock` is inlined into the layers above (see `LockedValue`).
-    public import Glibc
-#endif
-
 /// A value behind a `pthread_mutex_t`, both in one allocation.
 ///
 /// Used instead of `Synchronization.Mutex` because ThreadSanitizer

@@ -10,27 +10,39 @@ import CLZ4
 /// (`LZ4_saveDict`). Larger inputs are compressed in place and their tail
 /// saved the same way.
 ///
+/// At ``CompressionLevel/fast`` it runs LZ4's fast compressor, at a higher
+/// level LZ4HC's; both write the same blocks, decoded by ``LZ4ChainDecoder``.
+///
 /// Not thread-safe: a writer uses it from one job at a time.
 final class LZ4ChainEncoder {
-    private let stream: UnsafeMutablePointer<LZ4_stream_t>
+    /// The compressor's state: exactly one of the two is set.
+    private let stream: UnsafeMutablePointer<LZ4_stream_t>?
+    private let highStream: UnsafeMutablePointer<LZ4_streamHC_t>?
     private let history: UnsafeMutableRawPointer
     private let historyCapacity: Int
     private var position = 0
     /// True when the next compressed block continues a chain.
     private(set) var chainActive = false
-    let acceleration: Int32
+    let level: CompressionLevel
 
     static let window = JournalFormat.windowSize
 
-    init(acceleration: Int32 = 1, room: Int = 16 << 10) {
-        self.stream = LZ4_createStream()!
+    init(level: CompressionLevel = .fast, room: Int = 16 << 10) {
+        self.level = level
+        if level.highCompressionLevel == 0 {
+            self.stream = LZ4_createStream()!
+            self.highStream = nil
+        } else {
+            self.stream = nil
+            self.highStream = LZ4_createStreamHC()!
+        }
         self.historyCapacity = Self.window + room
         self.history = .allocate(byteCount: historyCapacity, alignment: 16)
-        self.acceleration = acceleration
     }
 
     deinit {
-        LZ4_freeStream(stream)
+        if let stream { LZ4_freeStream(stream) }
+        if let highStream { LZ4_freeStreamHC(highStream) }
         history.deallocate()
     }
 
@@ -52,26 +64,26 @@ final class LZ4ChainEncoder {
     )? {
         let startsChain = !chainActive
         if startsChain {
-            LZ4_resetStream_fast(stream)
+            if let stream {
+                LZ4_resetStream_fast(stream)
+            } else {
+                LZ4_resetStreamHC_fast(highStream, level.highCompressionLevel)
+            }
             position = 0
         }
         let output = destination.assumingMemoryBound(to: CChar.self)
         let written: Int32
         if input.count <= historyCapacity - Self.window {
             if position + input.count > historyCapacity {
-                position = Int(LZ4_saveDict(stream, history.assumingMemoryBound(to: CChar.self), Int32(Self.window)))
+                position = saveDictionary()
             }
             let source = history + position
             if let base = input.baseAddress { source.copyMemory(from: base, byteCount: input.count) }
-            written = LZ4_compress_fast_continue(
-                stream, source.assumingMemoryBound(to: CChar.self), output, Int32(input.count), Int32(capacity),
-                acceleration)
+            written = compressBlock(source, count: input.count, into: output, capacity: capacity)
             position += input.count
         } else {
-            written = LZ4_compress_fast_continue(
-                stream, input.baseAddress!.assumingMemoryBound(to: CChar.self), output, Int32(input.count),
-                Int32(capacity), acceleration)
-            position = Int(LZ4_saveDict(stream, history.assumingMemoryBound(to: CChar.self), Int32(Self.window)))
+            written = compressBlock(input.baseAddress!, count: input.count, into: output, capacity: capacity)
+            position = saveDictionary()
         }
         if written <= 0 || Int(written) >= input.count {
             reset()
@@ -81,4 +93,23 @@ final class LZ4ChainEncoder {
         return (Int(written), startsChain)
     }
 
+    /// One block of the chain, by the compressor of the level.
+    private func compressBlock(
+        _ source: UnsafeRawPointer, count: Int, into output: UnsafeMutablePointer<CChar>, capacity: Int
+    ) -> Int32 {
+        let source = source.assumingMemoryBound(to: CChar.self)
+        if let stream {
+            return LZ4_compress_fast_continue(stream, source, output, Int32(count), Int32(capacity), 1)
+        }
+        return LZ4_compress_HC_continue(highStream, source, output, Int32(count), Int32(capacity))
+    }
+
+    /// Moves the last 64 KiB of history to the front of the buffer; returns their length.
+    private func saveDictionary() -> Int {
+        let buffer = history.assumingMemoryBound(to: CChar.self)
+        if let stream {
+            return Int(LZ4_saveDict(stream, buffer, Int32(Self.window)))
+        }
+        return Int(LZ4_saveDictHC(highStream, buffer, Int32(Self.window)))
+    }
 }

@@ -14,6 +14,7 @@ final class JournalEngine: @unchecked Sendable {
     let directory: String
     let processID: String
     let compression: Bool
+    let compressionLevel: CompressionLevel
     private(set) var fd: Int32
     private(set) var header: JournalHeader
     private(set) var endOffset: Int64
@@ -39,11 +40,12 @@ final class JournalEngine: @unchecked Sendable {
     var marksSyncs = false
     private var lastTimeMark: UInt64 = 0
 
-    init(opened: OpenedJournal, processID: String, compression: Bool) {
+    init(opened: OpenedJournal, processID: String, compression: Bool, compressionLevel: CompressionLevel) {
         self.path = opened.path
         self.directory = FileNames.directory(of: opened.path)
         self.processID = processID
         self.compression = compression
+        self.compressionLevel = compressionLevel
         self.fd = opened.fd
         self.header = opened.header
         self.endOffset = opened.endOffset
@@ -233,7 +235,7 @@ final class JournalEngine: @unchecked Sendable {
     }
 
     private func appendMessageFrame(firstSequence: UInt64, count: Int) {
-        if compression && encoder == nil { encoder = LZ4ChainEncoder() }
+        if compression && encoder == nil { encoder = LZ4ChainEncoder(level: compressionLevel) }
         payload.withUnsafeBytes { raw in
             builder.appendMessages(
                 payload: raw, firstSequence: firstSequence, messageCount: count, encoder: encoder,

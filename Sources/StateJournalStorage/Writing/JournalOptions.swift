@@ -4,6 +4,10 @@ public struct JournalOptions: Sendable {
     public var durability: Durability = .written
     /// Compress batches with LZ4, linked across batches. Default true.
     public var compression = true
+    /// How hard batches are compressed when ``compression`` is on: every level writes the same
+    /// LZ4 blocks (readers do not care which); a higher one spends the writer's CPU for fewer
+    /// bytes on disk. Default ``CompressionLevel/fast``.
+    public var compressionLevel: CompressionLevel = .fast
     /// How `.synced` journals reach stable storage. Default `.automatic`.
     public var syncMethod: SyncMethod = .automatic
     /// After this long without work the writer closes its file descriptor and

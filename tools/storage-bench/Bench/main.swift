@@ -163,9 +163,19 @@ print("events: \(events.count), average \(String(format: "%.0f", averageSize)) B
 
 if enabled("compression") {
     print("== Compression ratio on the events (raw payload bytes / stored payload bytes)")
-    func ratio(batchSize: Int, linked: Bool) -> Double {
+    /// Raw payload bytes / stored payload bytes, and the compression time per message (µs).
+    /// `level` 0 is LZ4's fast compressor; 2 and more are LZ4HC's levels.
+    func ratio(batchSize: Int, linked: Bool, level: Int32 = 0) -> (ratio: Double, microseconds: Double) {
         let stream = LZ4_createStream()!
-        defer { LZ4_freeStream(stream) }
+        let highStream = LZ4_createStreamHC()!
+        defer {
+            LZ4_freeStream(stream)
+            LZ4_freeStreamHC(highStream)
+        }
+        func reset() {
+            if level == 0 { LZ4_resetStream_fast(stream) } else { LZ4_resetStreamHC_fast(highStream, level) }
+        }
+        reset()
         let ring = UnsafeMutablePointer<CChar>.allocate(capacity: 1 << 20)
         defer { ring.deallocate() }
         var out = [CChar](repeating: 0, count: 1 << 20)
@@ -173,6 +183,7 @@ if enabled("compression") {
         var stored = 0
         var position = 0
         var index = 0
+        var seconds = 0.0
         let sample = Array(events.prefix(50_000))
         while index < sample.count {
             var payload: [UInt8] = []
@@ -188,47 +199,67 @@ if enabled("compression") {
             index += batchSize
             if !linked || position + payload.count > (1 << 20) {
                 if linked && position > 0 {
-                    position = Int(LZ4_saveDict(stream, ring, 65536))
+                    position = Int(
+                        level == 0 ? LZ4_saveDict(stream, ring, 65536) : LZ4_saveDictHC(highStream, ring, 65536))
                 } else {
-                    LZ4_resetStream_fast(stream)
+                    reset()
                     position = 0
                 }
             }
             payload.withUnsafeBytes { p in
                 (ring + position).update(from: p.baseAddress!.assumingMemoryBound(to: CChar.self), count: p.count)
             }
+            let start = now()
             let n = out.withUnsafeMutableBufferPointer {
-                LZ4_compress_fast_continue(
-                    stream, ring + position, $0.baseAddress, Int32(payload.count), Int32($0.count), 1)
+                level == 0
+                    ? LZ4_compress_fast_continue(
+                        stream, ring + position, $0.baseAddress, Int32(payload.count), Int32($0.count), 1)
+                    : LZ4_compress_HC_continue(
+                        highStream, ring + position, $0.baseAddress, Int32(payload.count), Int32($0.count))
             }
+            seconds += now() - start
             position += payload.count
             raw += payload.count
             stored += (n > 0 && Int(n) < payload.count) ? Int(n) : payload.count
             if !(n > 0 && Int(n) < payload.count) && linked {
-                LZ4_resetStream_fast(stream)
+                reset()
                 position = 0
             }
         }
-        return Double(raw) / Double(stored)
+        return (Double(raw) / Double(stored), seconds / Double(sample.count) * 1e6)
     }
-    print(String(format: "  linked, one message per frame       %.2f", ratio(batchSize: 1, linked: true)))
-    print(String(format: "  independent, one message per frame  %.2f", ratio(batchSize: 1, linked: false)))
-    print(String(format: "  independent, 16 messages per frame  %.2f", ratio(batchSize: 16, linked: false)))
-    print(String(format: "  independent, 256 messages per frame %.2f", ratio(batchSize: 256, linked: false)))
-    print(String(format: "  linked, 16 messages per frame       %.2f", ratio(batchSize: 16, linked: true)))
-    // What the writer produces, file bytes included (headers, frame headers).
-    let path = baseDirectory + "/ratio.journal"
-    let writer = try await JournalWriter.open(
-        path: path, processID: "ratio", options: JournalOptions(durability: .written, idleTimeout: nil), logger: logger)
-    for m in events.prefix(50_000) { try await writer.append(m) }
-    try await writer.close(discard: false)
-    let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
-    let payload = events.prefix(50_000).reduce(0) { $0 + $1.count }
-    print(
-        String(
-            format: "  writer, one message per append: %.1f B on disk per message (%.0f B raw), file ratio %.2f\n",
-            Double(size) / 50_000, Double(payload) / 50_000, Double(payload) / Double(size)))
-    try FileManager.default.removeItem(atPath: path)
+    func row(_ label: String, batchSize: Int, linked: Bool, level: Int32 = 0) {
+        let (r, us) = ratio(batchSize: batchSize, linked: linked, level: level)
+        print("  \(label.padding(toLength: 44, withPad: " ", startingAt: 0)) \(String(format: "%.2f   %.2f µs per message", r, us))")
+    }
+    print("  how                                          ratio  compression time")
+    row("linked, one message per frame", batchSize: 1, linked: true)
+    row("independent, one message per frame", batchSize: 1, linked: false)
+    row("independent, 16 messages per frame", batchSize: 16, linked: false)
+    row("independent, 256 messages per frame", batchSize: 256, linked: false)
+    row("linked, 16 messages per frame", batchSize: 16, linked: true)
+    for level: Int32 in [2, 4, 9] {
+        row("LZ4HC \(level), linked, one message per frame", batchSize: 1, linked: true, level: level)
+        row("LZ4HC \(level), linked, 16 messages per frame", batchSize: 16, linked: true, level: level)
+    }
+    // What the writer produces, file bytes included (headers, frame headers), at each level.
+    for level in [CompressionLevel.fast, .high, .high(level: 4)] {
+        let path = baseDirectory + "/ratio.journal"
+        var options = JournalOptions(durability: .written, idleTimeout: nil)
+        options.compressionLevel = level
+        let writer = try await JournalWriter.open(path: path, processID: "ratio", options: options, logger: logger)
+        for m in events.prefix(50_000) { try await writer.append(m) }
+        try await writer.close(discard: false)
+        let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
+        let payload = events.prefix(50_000).reduce(0) { $0 + $1.count }
+        print(
+            "  writer at \(level), one message per append: "
+                + String(
+                    format: "%.1f B on disk per message (%.0f B raw), file ratio %.2f", Double(size) / 50_000,
+                    Double(payload) / 50_000, Double(payload) / Double(size)))
+        try FileManager.default.removeItem(atPath: path)
+    }
+    print("")
 }
 
 func measure(_ label: String, _ body: () async throws -> Double) async rethrows {

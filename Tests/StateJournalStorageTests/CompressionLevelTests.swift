@@ -30,7 +30,8 @@ import Testing
                     let event = sampleEvent(round * 100 + index, using: &generator)
                     batch.append((0..<size).map { event[$0 % event.count] })
                 case 1:
-                    batch.append((0..<Int(generator.next() % 400)).map { _ in UInt8.random(in: 0...255, using: &generator) })
+                    batch.append(
+                        (0..<Int(generator.next() % 400)).map { _ in UInt8.random(in: 0...255, using: &generator) })
                 default:
                     batch.append(sampleEvent(round * 100 + index, using: &generator))
                 }

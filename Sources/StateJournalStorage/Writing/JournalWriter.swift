@@ -126,7 +126,8 @@ public final class JournalWriter: Sendable {
         self.processID = processID
         self.options = options
         self.recovery = opened.report
-        self.engine = JournalEngine(opened: opened, processID: processID, compression: options.compression,
+        self.engine = JournalEngine(
+            opened: opened, processID: processID, compression: options.compression,
             compressionLevel: options.compressionLevel)
         self.engine.timeMarkInterval = options.timeMarkInterval.map(Self.nanoseconds) ?? 0
         self.engine.marksSyncs = options.durability != .synced

@@ -230,7 +230,9 @@ if enabled("compression") {
     }
     func row(_ label: String, batchSize: Int, linked: Bool, level: Int32 = 0) {
         let (r, us) = ratio(batchSize: batchSize, linked: linked, level: level)
-        print("  \(label.padding(toLength: 44, withPad: " ", startingAt: 0)) \(String(format: "%.2f   %.2f µs per message", r, us))")
+        print(
+            "  \(label.padding(toLength: 44, withPad: " ", startingAt: 0)) \(String(format: "%.2f   %.2f µs per message", r, us))"
+        )
     }
     print("  how                                          ratio  compression time")
     row("linked, one message per frame", batchSize: 1, linked: true)

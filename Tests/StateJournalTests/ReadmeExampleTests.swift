@@ -22,6 +22,26 @@ import Testing
         }
     }
 
+    /// The README's "Fewer bytes on disk": a process journaled at `.high` restarts with its state.
+    @Test func compressionLevelExample() async throws {
+        let directory = TemporaryDirectory()
+        let logger = quietLogger
+        for round in 0..<2 {
+            let supervisor = Supervisor(directory: directory.path, logger: logger)
+            try await supervisor.run {
+                var options = ProcessOptions(retention: .persistent)
+                options.journal.compressionLevel = .high  // LZ4HC; .fast is the default
+                let cart = try await supervisor.child(id: "cart-8") {
+                    ChildSpec(id: $0, process: Room(), options: options)
+                }
+                if round == 0 {
+                    for index in 0..<100 { try await cart.send("item \(index) added to the cart") }
+                }
+                #expect(try await cart.state == (0..<100).map { "item \($0) added to the cart" })
+            }
+        }
+    }
+
     /// StateJournalEncoding's catalog example.
     @Test func encodingCatalogExample() throws {
         let bytes = try CompactEncoder().encode(["apple": 2])

@@ -3,6 +3,7 @@
 //
 //     swift run -c release statejournal-runtime-bench [--quick] [--seconds S] [--only SECTION]...
 //                                                     [--processes 1,64,1024] [--durability written|synced]
+//                                                     [--compression fast|high]
 //     (--help lists the sections)
 import ArgumentParser
 import CBenchSupport
@@ -42,6 +43,9 @@ struct Configuration: ParsableCommand {
     var processCounts = [1, 64, 1024]
     @Option(help: "Only this durability for send (default both).")
     var durability: DurabilityChoice?
+    enum CompressionChoice: String, CaseIterable, ExpressibleByArgument { case fast, high }
+    @Option(help: "The journals' compression level for send and send-pipelined (default fast).")
+    var compression: CompressionChoice = .fast
 
     var seconds: Double { secondsOption ?? (quick ? 0.3 : 2) }
     var only: Set<String> { Set(sections.map(\.rawValue)) }
@@ -131,6 +135,7 @@ func sendRate(processes: Int, durability: Durability, inFlight: Int = 1) async t
     let supervisor = Supervisor(directory: directory, logger: logger)
     var options = ProcessOptions(durability: durability)
     options.journal.idleTimeout = nil
+    options.journal.compressionLevel = configuration.compression == .high ? .high : .fast
     var handles: [ProcessHandle<ChatRoom>] = []
     for p in 0..<processes {
         handles.append(

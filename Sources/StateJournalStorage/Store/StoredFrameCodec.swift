@@ -13,7 +13,7 @@ public final class StoredFrameCodec {
     /// The salt that seeds every frame CRC (the journal's).
     public let salt: UInt64
     private let seed: UInt32
-    private let encoder = LZ4ChainEncoder()
+    private let encoder: LZ4ChainEncoder
     private var decoder: LZ4ChainDecoder?
     private var builder = FrameBuilder()
     private var payload: [UInt8] = []
@@ -28,10 +28,12 @@ public final class StoredFrameCodec {
         case skipped
     }
 
-    /// A codec for the journal whose salt is `salt`.
-    public init(salt: UInt64) {
+    /// A codec for the journal whose salt is `salt`, compressing at `compressionLevel` (its frames
+    /// read alike at every level).
+    public init(salt: UInt64, compressionLevel: CompressionLevel = .fast) {
         self.salt = salt
         self.seed = JournalFormat.frameSeed(salt: salt)
+        self.encoder = LZ4ChainEncoder(level: compressionLevel)
     }
 
     /// One message frame holding `messages`, the first at `firstSequence`: an LZ4 block starting

@@ -72,7 +72,7 @@ final class PostgresJournal: OwnedJournal, @unchecked Sendable {
         self.location = location
         self.durability = options.durability
         self.compress = options.compression
-        self.codec = StoredFrameCodec(salt: taken.salt)
+        self.codec = StoredFrameCodec(salt: taken.salt, compressionLevel: options.compressionLevel)
         self.state = Mutex(State(next: next, snapshot: snapshot, lastRow: lastRow))
     }
 

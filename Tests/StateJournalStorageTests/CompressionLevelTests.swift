@@ -1,4 +1,5 @@
 import Foundation
+import StateJournalEncoding
 import StateJournalStorage
 import Testing
 
@@ -102,6 +103,90 @@ import Testing
     }
 }
 
+/// Small messages one per frame, that do not shrink alone but repeat each other (the compact
+/// encoding of a chat post, 60–90 bytes): the first frame of a chain is kept compressed, so the
+/// frames after it compress against it. Before, it was stored raw, which ended the chain, so the
+/// next frame started one with no history, did not shrink either, and so on: every frame raw.
+@Suite struct ChainSeedingTests {
+    enum Chat: Codable {
+        case post(user: String, room: String, text: String, ts: Int64)
+    }
+
+    /// A chat post as the runtime bench sends them: distinct words, so it has nothing to repeat
+    /// within itself.
+    static func post(_ index: Int, using generator: inout SeededGenerator) throws -> [UInt8] {
+        let words = ["hello", "world", "state", "journal", "replay", "crash", "swift", "actor", "batch", "soon"]
+        let first = Int(generator.next() % 10)
+        let text = (0..<(2 + index % 4)).map { words[(first + $0 * 3) % 10] }.joined(separator: " ")
+        return try CompactEncoder().encode(
+            Chat.post(
+                user: "user-\(generator.next() % 10_000)", room: "room-\(generator.next() % 300)", text: text,
+                ts: 1_763_700_000_000 + Int64(index) * 41))
+    }
+
+    @Test(arguments: [CompressionLevel.fast, .high])
+    func smallMessagesOnePerFrameCompressAgainstTheChain(level: CompressionLevel) async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("p.journal")
+        var generator = SeededGenerator(seed: 83)
+        var options = JournalOptions.testing(.written)
+        options.compressionLevel = level
+        let writer = try await JournalWriter.open(path: path, processID: "p", options: options, logger: testLogger)
+        var expected: [[UInt8]] = []
+        for index in 0..<500 {
+            let message = try Self.post(index, using: &generator)
+            try await writer.append(message)
+            expected.append(message)
+        }
+        try await writer.close(discard: false)
+        // The premise: the first message alone does not shrink.
+        #expect(expected[0].count < 100)
+
+        let read = try FormatReading(fileBytes(path))
+        #expect(read.messages == expected)
+        #expect(try readAll(path).messages.map(\.bytes) == expected)
+        #expect(read.chainStarts == 1)
+        #expect(read.compressedFrames == 500)
+        // Every frame but the first shrinks: the payloads take at most two thirds of their raw size.
+        let raw = expected.reduce(0) { $0 + $1.count + 1 }
+        #expect(Double(read.storedPayloadBytes) < 0.67 * Double(raw), "\(read.storedPayloadBytes) of \(raw)")
+    }
+
+    /// The golden journal of such a chain reads back, with its first block larger than its payload.
+    @Test func theSeededChainFixtureIsWhatItSays() throws {
+        let path = fixturesDirectory + "/seeded-chain.journal"
+        let read = try FormatReading(fileBytes(path))
+        let expected = (0..<8).map { i in Array("p\(i):user-\(100 + i * 37),room-\(i % 3)".utf8) }
+        #expect(read.messages == expected)
+        #expect(try readAll(path).messages.map(\.bytes) == expected)
+        #expect(read.chainStarts == 1)
+        #expect(read.compressedFrames == 8)
+        #expect(read.firstStoredPayload > expected[0].count + 1)
+        #expect(read.storedPayloadBytes < expected.reduce(0) { $0 + $1.count + 1 })
+    }
+
+    /// Incompressible messages one per frame: a chain's first frame is kept compressed (a few
+    /// bytes more), the next does not shrink against it and is stored raw, ending the chain.
+    @Test func incompressibleMessagesCostAFewBytesEverySecondFrame() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("p.journal")
+        var generator = SeededGenerator(seed: 5)
+        let writer = try await JournalWriter.open(
+            path: path, processID: "p", options: .testing(.written), logger: testLogger)
+        var expected: [[UInt8]] = []
+        for _ in 0..<100 {
+            let message = (0..<80).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            try await writer.append(message)
+            expected.append(message)
+        }
+        try await writer.close(discard: false)
+        let read = try FormatReading(fileBytes(path))
+        #expect(read.messages == expected)
+        #expect(read.compressedFrames == 50)
+        #expect(read.storedPayloadBytes <= expected.count * 81 + 50 * 2)
+    }
+}
+
 /// A journal file read as docs/FORMAT.md describes it, with LZ4 blocks decoded as LZ4's block
 /// format describes them (sequences of a token, literals, a 2-byte offset, a match length),
 /// against the previous 64 KiB of the chain's decompressed payloads.
@@ -113,6 +198,9 @@ private struct FormatReading {
     var messages: [[UInt8]] = []
     var compressedFrames = 0
     var chainStarts = 0
+    var storedPayloadBytes = 0
+    /// The stored size of the first message frame's payload.
+    var firstStoredPayload = -1
 
     init(_ file: [UInt8]) throws {
         func u32(_ at: Int) -> Int { (0..<4).reduce(0) { $0 | Int(file[at + $1]) << (8 * $1) } }
@@ -132,6 +220,8 @@ private struct FormatReading {
             let stored = Array(file[(offset + 32)..<(offset + length)])
             offset += length
             guard type == 1 else { continue }
+            storedPayloadBytes += stored.count
+            if firstStoredPayload < 0 { firstStoredPayload = stored.count }
             var payload: [UInt8]
             if flags & 1 != 0 {
                 compressedFrames += 1

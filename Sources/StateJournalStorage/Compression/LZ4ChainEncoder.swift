@@ -23,6 +23,13 @@ final class LZ4ChainEncoder {
     private var position = 0
     /// True when the next compressed block continues a chain.
     private(set) var chainActive = false
+    /// Whether a chain's first block is kept compressed even when it does not shrink (up to
+    /// the window's size): a batch of one small message rarely shrinks alone, and stored raw it
+    /// would end the chain, so the next batch would start one with no history either, and so on
+    /// for as long as batches stay small. Kept, it costs a few bytes (LZ4's literal-run length
+    /// and token) and gives every later block of the chain its history. False for a store whose
+    /// frames each start their own chain (nothing would use the history).
+    var seedsChains = true
     let level: CompressionLevel
 
     static let window = JournalFormat.windowSize
@@ -57,8 +64,9 @@ final class LZ4ChainEncoder {
 
     /// Compresses `input` as the next block of the chain into `destination`
     /// (at least ``bound(_:)`` bytes). Returns the compressed size and whether
-    /// the block starts a chain, or nil when the input did not shrink: the
-    /// frame is then stored raw and the chain is reset.
+    /// the block starts a chain, or nil when the input did not shrink (and is
+    /// not the first block of a chain kept by ``seedsChains``): the frame is
+    /// then stored raw and the chain is reset.
     func compress(_ input: UnsafeRawBufferPointer, into destination: UnsafeMutableRawPointer, capacity: Int) -> (
         count: Int, startsChain: Bool
     )? {
@@ -85,7 +93,8 @@ final class LZ4ChainEncoder {
             written = compressBlock(input.baseAddress!, count: input.count, into: output, capacity: capacity)
             position = saveDictionary()
         }
-        if written <= 0 || Int(written) >= input.count {
+        let kept = Int(written) < input.count || (startsChain && seedsChains && input.count <= Self.window)
+        if written <= 0 || !kept {
             reset()
             return nil
         }

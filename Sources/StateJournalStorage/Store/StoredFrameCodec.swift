@@ -34,6 +34,7 @@ public final class StoredFrameCodec {
         self.salt = salt
         self.seed = JournalFormat.frameSeed(salt: salt)
         self.encoder = LZ4ChainEncoder(level: compressionLevel)
+        self.encoder.seedsChains = false  // every frame is a chain of its own
     }
 
     /// One message frame holding `messages`, the first at `firstSequence`: an LZ4 block starting

@@ -8,10 +8,16 @@ import Synchronization
 public final class AppendTicket: Sendable {
     private typealias Outcome = Result<ClosedRange<UInt64>, JournalError>
 
+    /// Unchecked: a checked continuation allocates an object per wait (on every `send`'s path,
+    /// and freed on the store's thread, which costs glibc's allocator more). Each continuation is
+    /// stored once, under the lock, and resumed once: by the `complete` that takes it out of
+    /// `.pending`, or at once when the ticket is done already.
+    private typealias Waiting = UnsafeContinuation<Outcome, Never>
+
     private enum State {
         /// The usual single waiter needs no array (this is on every `send`'s path).
         case pending(
-            first: CheckedContinuation<Outcome, Never>?, more: [CheckedContinuation<Outcome, Never>],
+            first: Waiting?, more: [Waiting],
             callbacks: [@Sendable (Outcome) -> Void])
         case done(Outcome)
     }
@@ -43,7 +49,7 @@ public final class AppendTicket: Sendable {
         if pollNanoseconds > 0, let ready = poll() { return try ready.get() }
         Self.suspended.add(1, ordering: .relaxed)
         defer { Self.suspended.subtract(1, ordering: .relaxed) }
-        let result: Outcome = await withCheckedContinuation { continuation in
+        let result: Outcome = await withUnsafeContinuation { continuation in
             let ready = state.withLock { state -> Outcome? in
                 switch state {
                 case .done(let result): return result
@@ -120,8 +126,7 @@ public final class AppendTicket: Sendable {
         // No array is built for the usual single waiter (this is on every acknowledgement's path).
         let waiting = state.withLock {
             state -> (
-                first: CheckedContinuation<Outcome, Never>?, more: [CheckedContinuation<Outcome, Never>],
-                callbacks: [@Sendable (Outcome) -> Void]
+                first: Waiting?, more: [Waiting], callbacks: [@Sendable (Outcome) -> Void]
             ) in
             guard case .pending(let first, let more, let callbacks) = state else { return (nil, [], []) }
             state = .done(result)

@@ -24,8 +24,8 @@ public struct CompressionLevel: Sendable, Hashable, CustomStringConvertible {
     /// The default: the least CPU per message on the writer's path.
     public static let fast = CompressionLevel(highCompressionLevel: 0)
 
-    /// LZ4's high-compression compressor at its lowest level: a fifth fewer
-    /// bytes per message than ``fast`` on small events, for about 0.4 µs more
+    /// LZ4's high-compression compressor at its lowest level: 15–20% fewer
+    /// bytes on disk than ``fast`` on small events, for about 0.4 µs more
     /// CPU per message on the writer's thread and 256 KiB more memory per
     /// active journal (the encoder's state is freed when the journal is idle).
     public static let high = CompressionLevel(highCompressionLevel: 2)

@@ -31,9 +31,7 @@ public final class JournalWriter: Sendable {
     public let recovery: RecoveryReport
 
     typealias AppendResult = Result<ClosedRange<UInt64>, JournalError>
-    /// Unchecked (no allocation per append): a waiter is queued once and resumed once, when its
-    /// batch is written or fails.
-    typealias AppendContinuation = UnsafeContinuation<AppendResult, Never>
+    typealias AppendContinuation = CheckedContinuation<AppendResult, Never>
     typealias DoneContinuation = Completion<Result<Void, JournalError>>
     typealias QuarantineContinuation = CheckedContinuation<Result<String, JournalError>, Never>
 
@@ -213,7 +211,7 @@ public final class JournalWriter: Sendable {
         if case .buffered = options.durability {
             return try enqueueBuffered(messages)
         }
-        let result: AppendResult = await withUnsafeContinuation(isolation: isolation) { continuation in
+        let result: AppendResult = await withCheckedContinuation(isolation: isolation) { continuation in
             enqueue(messages, waiter: .continuation(continuation))
         }
         return try result.get()

@@ -64,9 +64,12 @@ func writeBytes(_ bytes: [UInt8], to path: String) {
 }
 
 extension JournalOptions {
-    static func testing(_ durability: Durability = .written, compression: Bool = true) -> JournalOptions {
+    static func testing(
+        _ durability: Durability = .written, compression: Bool = true, level: CompressionLevel = .fast
+    ) -> JournalOptions {
         var options = JournalOptions(durability: durability, compression: compression, idleTimeout: nil)
         options.timeMarkInterval = nil  // frame layouts in tests are exactly the message batches
+        options.compressionLevel = level
         return options
     }
 }

@@ -140,7 +140,7 @@ let package = Package(
         .executableTarget(
             name: "statejournal-runtime-bench",
             dependencies: [
-                "StateJournal", "StateJournalEncoding", "CBenchSupport",
+                "StateJournal", "StateJournalEncoding", "StateJournalStorage", "CBenchSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

@@ -11,6 +11,7 @@ import Foundation
 import Logging
 import StateJournal
 import StateJournalEncoding
+import StateJournalStorage
 
 /// The command line (`--help` lists it).
 struct Configuration: ParsableCommand {
@@ -142,6 +143,7 @@ func sendRate(processes: Int, durability: Durability, inFlight: Int = 1) async t
             try await supervisor.child(id: "p\(p)") { ChildSpec(id: $0, process: ChatRoom(), options: options) })
     }
     let copy = handles
+    let roundsBefore = syncRoundStatistics(forDirectory: directory)
     let start = ContinuousClock.now
     let deadline = start + .milliseconds(Int(configuration.seconds * 1000))
     // Each sender reports when it stopped: the end is the last of those, not when the group has
@@ -170,8 +172,30 @@ func sendRate(processes: Int, durability: Durability, inFlight: Int = 1) async t
         return (total, end)
     }
     let elapsed = end - start
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    if ProcessInfo.processInfo.environment["SJ_BENCH_ROUNDS"] != nil, let before = roundsBefore,
+        let after = syncRoundStatistics(forDirectory: directory), after.rounds > before.rounds
+    {
+        printRounds(from: before, to: after, seconds: seconds)
+    }
     await supervisor.shutdown()
-    return Double(total) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+    return Double(total) / seconds
+}
+
+/// With `SJ_BENCH_ROUNDS` set, what the sync rounds of a `.synced` run did, per round (as
+/// `statejournal-storage-bench` prints them).
+func printRounds(from before: SyncRoundStatistics, to after: SyncRoundStatistics, seconds: Double) {
+    let rounds = Double(after.rounds - before.rounds)
+    func perRound(_ total: UInt64, _ start: UInt64) -> String {
+        String(format: "%.0f", Double(total &- start) / 1000 / rounds)
+    }
+    print(
+        "    [rounds \(after.rounds - before.rounds), "
+            + "\(String(format: "%.1f", Double(after.requests - before.requests) / rounds)) requests per round, "
+            + "\(String(format: "%.0f", seconds / rounds * 1e6)) µs per round: gather "
+            + "\(perRound(after.gatherNanoseconds, before.gatherNanoseconds)), sync "
+            + "\(perRound(after.syncNanoseconds, before.syncNanoseconds)), answers "
+            + "\(perRound(after.completionNanoseconds, before.completionNanoseconds))]")
 }
 
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }

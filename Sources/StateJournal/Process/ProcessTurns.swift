@@ -48,6 +48,10 @@ final class Mailbox<P: JournaledProcess>: Sendable {
         }
     }
 
+    /// Whether the last turn applied sends that had queued for it: the process has concurrent
+    /// senders, whose next sends are likely on their way (resumed by the same acknowledgement).
+    var lastTurnHadCompany: Bool { turn.withLock { $0.lastTurnHadCompany } }
+
     /// Queues a send and waits for its outcome, or returns ``TurnOutcome/takeTurn`` at once when the
     /// turn was given up meanwhile (the caller then runs it).
     ///
@@ -99,6 +103,7 @@ final class Mailbox<P: JournaledProcess>: Sendable {
     /// The sends queued so far, in order; nil when none is.
     func takeQueued() -> [Entry]? {
         turn.withLock { turn in
+            turn.lastTurnHadCompany = turn.queued > 0
             if turn.queued == 0 { return nil }
             turn.queued = 0
             var taken: [Entry] = []
@@ -166,6 +171,8 @@ private struct MailboxTurn {
     var taken = false
     /// Tests hold turns so that many sends queue up for one.
     var held = false
+    /// The last turn took sends that had queued (``Mailbox/lastTurnHadCompany``).
+    var lastTurnHadCompany = false
 }
 
 /// What became of a send that came to wait for a turn.

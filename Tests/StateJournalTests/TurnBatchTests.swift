@@ -257,6 +257,74 @@ import Testing
             #expect(try await room.state.posts == ["a", "b"])
         }
     }
+
+    /// Once a turn has taken queued sends, a sender that finds the turn free first lets the
+    /// senders resumed with it queue (`.written` and `.synced`): at every durability, the
+    /// senders that come after such a turn, alone and then eight at once, get sequence numbers
+    /// that follow each other with no gap or repeat, each sender's in the order it sent, each
+    /// reply the balance right after its own message in that order (the sequential model), and
+    /// the journal holds every acknowledged message at its number.
+    @Test(arguments: ["buffered", "written", "synced"])
+    func sendsAfterABatchFollowTheSequentialModel(durability name: String) async throws {
+        let durability: Durability =
+            switch name {
+            case "buffered": .buffered(within: .milliseconds(5))
+            case "synced": .synced
+            default: .written
+            }
+        let directory = TemporaryDirectory()
+        let supervisor = Supervisor(directory: directory.path, logger: quietLogger)
+        try await supervisor.run {
+            let account = try await supervisor.start(
+                ChildSpec(id: "after-batch", process: Account(), options: fastOptions(durability)))
+            let batch = try await sendAsOneBatch([.deposit(1), .deposit(1), .deposit(1), .deposit(1)], to: account)
+            #expect(batch.last == .acknowledged(sequence: 4, balance: 4))
+            // Alone, right after the batch: the turn is free, and the last turn had company.
+            let lone = try await account.sendWithSequence(.deposit(1)) { $0.balance }
+            #expect(lone.sequence == 5 && lone.reply == 5)
+
+            struct Sent: Sendable {
+                var sender: Int
+                var amount: Int
+                var sequence: UInt64
+                var balance: Int
+            }
+            let sent = try await withThrowingTaskGroup(of: [Sent].self) { group in
+                for sender in 0..<8 {
+                    group.addTask {
+                        var mine: [Sent] = []
+                        for index in 0..<40 {
+                            let amount = sender * 100 + index + 1
+                            let (sequence, balance) = try await account.sendWithSequence(.deposit(amount)) {
+                                $0.balance
+                            }
+                            mine.append(Sent(sender: sender, amount: amount, sequence: sequence, balance: balance))
+                        }
+                        return mine
+                    }
+                }
+                return try await group.reduce(into: [Sent]()) { $0 += $1 }
+            }
+            #expect(sent.count == 320)
+            for sender in 0..<8 {
+                let mine = sent.filter { $0.sender == sender }.map(\.sequence)
+                #expect(mine == mine.sorted() && Set(mine).count == mine.count, "sender \(sender) in its own order")
+            }
+            let ordered = sent.sorted { $0.sequence < $1.sequence }
+            #expect(ordered.map(\.sequence) == Array(6...325))
+            var model = Account.State(balance: 5, operations: 5)
+            for message in ordered {
+                try Account().apply(.deposit(message.amount), to: &model)
+                #expect(message.balance == model.balance, "the reply to sequence \(message.sequence)")
+            }
+            #expect(try await account.state.balance == model.balance)
+            if case .buffered = durability { return }
+            // Acknowledged at .written or .synced: in the journal, at its number.
+            let journal = try Account.journal(at: account.journalPath)
+            #expect(journal.map(\.sequence) == Array(1...325))
+            #expect(Array(journal.suffix(320).map(\.message)) == ordered.map { .deposit($0.amount) })
+        }
+    }
 }
 
 /// A subscriber that goes live after a message was applied and before it was acknowledged still

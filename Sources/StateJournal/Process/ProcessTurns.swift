@@ -40,17 +40,16 @@ final class Mailbox<P: JournaledProcess>: Sendable {
     private nonisolated(unsafe) var entries: [Entry] = []
 
     /// Takes the turn when no one has it. One lock, no allocation: the path of a lone sender.
-    func tryTakeTurn() -> Bool {
+    /// Returns nil when the turn is someone else's; else whether the last turn applied sends that
+    /// had queued for it (the process has concurrent senders, whose next sends are likely on
+    /// their way, resumed by the same acknowledgement).
+    func tryTakeTurn() -> Bool? {
         turn.withLock { turn in
-            if turn.taken { return false }
+            if turn.taken { return nil }
             turn.taken = true
-            return true
+            return turn.lastTurnHadCompany
         }
     }
-
-    /// Whether the last turn applied sends that had queued for it: the process has concurrent
-    /// senders, whose next sends are likely on their way (resumed by the same acknowledgement).
-    var lastTurnHadCompany: Bool { turn.withLock { $0.lastTurnHadCompany } }
 
     /// Queues a send and waits for its outcome, or returns ``TurnOutcome/takeTurn`` at once when the
     /// turn was given up meanwhile (the caller then runs it).
@@ -171,7 +170,7 @@ private struct MailboxTurn {
     var taken = false
     /// Tests hold turns so that many sends queue up for one.
     var held = false
-    /// The last turn took sends that had queued (``Mailbox/lastTurnHadCompany``).
+    /// The last turn took sends that had queued (``Mailbox/tryTakeTurn()``).
     var lastTurnHadCompany = false
 }
 

@@ -176,26 +176,10 @@ func sendRate(processes: Int, durability: Durability, inFlight: Int = 1) async t
     if ProcessInfo.processInfo.environment["SJ_BENCH_ROUNDS"] != nil, let before = roundsBefore,
         let after = syncRoundStatistics(forDirectory: directory), after.rounds > before.rounds
     {
-        printRounds(from: before, to: after, seconds: seconds)
+        print("    " + after.summary(since: before, seconds: seconds))
     }
     await supervisor.shutdown()
     return Double(total) / seconds
-}
-
-/// With `SJ_BENCH_ROUNDS` set, what the sync rounds of a `.synced` run did, per round (as
-/// `statejournal-storage-bench` prints them).
-func printRounds(from before: SyncRoundStatistics, to after: SyncRoundStatistics, seconds: Double) {
-    let rounds = Double(after.rounds - before.rounds)
-    func perRound(_ total: UInt64, _ start: UInt64) -> String {
-        String(format: "%.0f", Double(total &- start) / 1000 / rounds)
-    }
-    print(
-        "    [rounds \(after.rounds - before.rounds), "
-            + "\(String(format: "%.1f", Double(after.requests - before.requests) / rounds)) requests per round, "
-            + "\(String(format: "%.0f", seconds / rounds * 1e6)) µs per round: gather "
-            + "\(perRound(after.gatherNanoseconds, before.gatherNanoseconds)), sync "
-            + "\(perRound(after.syncNanoseconds, before.syncNanoseconds)), answers "
-            + "\(perRound(after.completionNanoseconds, before.completionNanoseconds))]")
 }
 
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }

@@ -119,7 +119,6 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         self.journalPath = store.location(of: id)
         self.process = process
         self.options = options
-        if case .buffered = options.durability { self.waitsForWrites = false } else { self.waitsForWrites = true }
         self.messageCodec = messageCodec
         self.stateCodec = stateCodec
         self.logger = logger
@@ -140,7 +139,10 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
     /// Sends waiting for the next turn (see ``Mailbox``).
     nonisolated let mailbox = Mailbox<P>()
     /// Whether an acknowledgement waits for a write (`.written`, `.synced`), not only a submit.
-    nonisolated let waitsForWrites: Bool
+    nonisolated var waitsForWrites: Bool {
+        if case .buffered = options.durability { return false }
+        return true
+    }
 
     /// Validates, applies and journals `message`; `reply` runs on the state right after it was
     /// applied, in the same step (no other message in between). Returns once the message is
@@ -155,7 +157,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
     ) async throws -> (sequence: UInt64, reply: (any Sendable)?) {
         var outcome: TurnOutcome
         if let lastTurnHadCompany = mailbox.tryTakeTurn() {
-            if waitsForWrites, lastTurnHadCompany {
+            if lastTurnHadCompany, waitsForWrites {
                 // The process has concurrent senders, and the acknowledgement of the last turn
                 // resumed them together: let them queue before this turn takes its batch, or
                 // this sender (the first to come back) takes a turn of its own message alone, which

@@ -225,6 +225,22 @@ package struct SyncRoundStatistics: Sendable {
     package var syncNanoseconds: UInt64 = 0
     /// Answering the journals of the rounds.
     package var completionNanoseconds: UInt64 = 0
+
+    /// What the rounds since `before` did, per round, over `seconds` of a benchmark run: rounds,
+    /// journals per round, and µs per round gathering, syncing and answering.
+    package func summary(since before: SyncRoundStatistics, seconds: Double) -> String {
+        let count = rounds - before.rounds
+        let perRound = Double(max(count, 1))
+        func microseconds(_ total: UInt64, _ start: UInt64) -> Int {
+            Int((Double(total &- start) / 1000 / perRound).rounded())
+        }
+        let requestsPerRound = (Double(requests - before.requests) / perRound * 10).rounded() / 10
+        return "[rounds \(count), \(requestsPerRound) requests per round, "
+            + "\(Int((seconds / perRound * 1e6).rounded())) µs per round: "
+            + "gather \(microseconds(gatherNanoseconds, before.gatherNanoseconds)), "
+            + "sync \(microseconds(syncNanoseconds, before.syncNanoseconds)), "
+            + "answers \(microseconds(completionNanoseconds, before.completionNanoseconds))]"
+    }
 }
 
 /// The sync rounds of the file system of `directory` so far (for benchmarks).

@@ -596,17 +596,7 @@ func appendRate(processes: Int, shared: Bool, durability: Durability, syncMethod
         let after = syncRoundStatistics(forDirectory: directory), let before = roundsBefore,
         after.rounds > before.rounds
     {
-        let rounds = max(after.rounds - before.rounds, 1)
-        let requests = after.requests - before.requests
-        func perRound(_ total: UInt64, _ before: UInt64) -> String {
-            String(format: "%.0f", Double(total &- before) / 1000 / Double(rounds))
-        }
-        print(
-            "    [rounds \(rounds), \(String(format: "%.1f", Double(requests) / Double(rounds))) requests per round, "
-                + "\(String(format: "%.0f", elapsed / Double(rounds) * 1e6)) µs per round: gather "
-                + "\(perRound(after.gatherNanoseconds, before.gatherNanoseconds)), sync "
-                + "\(perRound(after.syncNanoseconds, before.syncNanoseconds)), answers "
-                + "\(perRound(after.completionNanoseconds, before.completionNanoseconds))]")
+        print("    " + after.summary(since: before, seconds: elapsed))
     }
     for w in writers { try await w.close(discard: true) }
     return Double(total) / elapsed

@@ -9,6 +9,9 @@
 // in any subset, with and without snapshots) and prints, per method, the trials, the
 // acknowledged messages and the ones lost; it exits 1 on a loss, naming the seed.
 //
+// `device-child` and `device-check` are the two halves of a power cut of a disk under a real
+// file system, which tools/power-cut-disk/trials.sh runs (see there).
+//
 // `--histories N` runs N concurrent histories instead (`HistoryCheck`: 1–64
 // senders, refusals, crashes, stops, cancellations and timeouts under the three
 // strategies, checked against a sequential model) and prints
@@ -70,6 +73,9 @@ struct Trial {
     /// How `.synced` journals sync (drawn last, so earlier seeds keep their other draws).
     var syncMethod: SyncMethod
 
+    /// Snapshots every this many messages (device trials; mid-snapshot kills take theirs from `point`).
+    var snapshotEvery: Int?
+
     init(seed: UInt64) {
         var g = SplitMix64(seed: seed)
         self.seed = seed
@@ -82,6 +88,19 @@ struct Trial {
         senders = [1, 2, 4, 8][Int(g.next() % 4)]
         refusePercent = [0, 0, 2, 10][Int(g.next() % 4)]
         syncMethod = [SyncMethod.automatic, .perFile, .fileSystem][Int(g.next() % 3)]
+    }
+
+    /// A trial for a power cut of a disk under a real file system (`device-child`, `device-check`):
+    /// `.synced` journals, the cut at a random instant, snapshots in half of them.
+    init(deviceSeed seed: UInt64) {
+        self.init(seed: seed)
+        var g = SplitMix64(seed: seed ^ 0xD15C)
+        durability = .synced
+        point = .randomInstant
+        processes = [1, 8, 64][Int(g.next() % 3)]
+        maxSize = [200, 2000, 70_000][Int(g.next() % 3)]
+        snapshotEvery = [nil, 7, 50][Int(g.next() % 3)]
+        syncMethod = [SyncMethod.automatic, .perFile, .fileSystem][Int(seed % 3)]
     }
 }
 
@@ -157,19 +176,20 @@ final class Killer: SystemCallInjector, @unchecked Sendable {
     func read(path: String, offset: Int64, buffer: UnsafeMutableRawBufferPointer) {}
 }
 
-func child(directory: String, seed: UInt64) async throws {
-    let trial = Trial(seed: seed)
+func child(directory: String, acksPath: String, trial: Trial) async throws {
+    let seed = trial.seed
     let killer = Killer(point: trial.point, after: trial.triggerAfter)
     SystemCallFaults.install(killer)
     var options = ProcessOptions(durability: trial.durability)
     options.journal.idleTimeout = nil
     options.journal.syncMethod = trial.syncMethod
     if trial.point == .midSnapshot { options.snapshots = .every(messages: 10) }
+    if let every = trial.snapshotEvery { options.snapshots = .every(messages: every) }
     let supervisor = Supervisor(
         directory: directory, intensity: RestartIntensity(maxRestarts: 100_000, within: .seconds(1)),
         backoff: Backoff(initial: .microseconds(100), maximum: .milliseconds(2)), logger: quiet)
     try await supervisor.run {
-        let acks = open(directory + "/acks", O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        let acks = open(acksPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         var rooms: [ProcessHandle<Room>] = []
         for p in 0..<trial.processes {
             rooms.append(
@@ -266,10 +286,17 @@ func runTrial(seed: UInt64, counts: inout Counts) async {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
     process.waitUntilExit()
+    await check(trial: trial, directory: directory, acksPath: directory + "/acks", counts: &counts)
+}
+
+/// Restarts the trial's processes from their journals in `directory` and checks G1 against the
+/// acknowledgements the child recorded in `acksPath`; counts the trial and what it found.
+func check(trial: Trial, directory: String, acksPath: String, counts: inout Counts) async {
+    let seed = trial.seed
     counts.trials += 1
 
     // Acknowledged messages per room and sender: the highest number acknowledged.
-    let text = String(decoding: FileManager.default.contents(atPath: directory + "/acks") ?? Data(), as: UTF8.self)
+    let text = String(decoding: FileManager.default.contents(atPath: acksPath) ?? Data(), as: UTF8.self)
     var acked: [String: [Int: Int]] = [:]
     var cleanStopStarted = false
     for line in text.split(separator: "\n") {
@@ -349,15 +376,34 @@ func runTrial(seed: UInt64, counts: inout Counts) async {
         counts.failingSeeds.append(seed)
         FileHandle.standardError.write(
             Data(
-                "FAILED seed \(seed): \(trial.durability) (sync \(trial.syncMethod)), \(trial.processes) processes × \(trial.senders) senders, \(trial.refusePercent)% refused, kill \(trial.point)\n"
+                "FAILED seed \(seed): \(trial.durability) (sync \(trial.syncMethod)), \(trial.processes) processes × \(trial.senders) senders, \(trial.refusePercent)% refused, kill \(trial.point)\(trial.snapshotEvery.map { ", snapshots every \($0)" } ?? "")\n"
                     .utf8))
     }
 }
 
 let arguments = CommandLine.arguments
 if arguments.count == 4 && arguments[1] == "child" {
-    try await child(directory: arguments[2], seed: UInt64(arguments[3])!)
+    try await child(
+        directory: arguments[2], acksPath: arguments[2] + "/acks", trial: Trial(seed: UInt64(arguments[3])!))
     exit(0)
+}
+// A power cut of a disk under a real file system, in two steps run by tools/power-cut-disk/trials.sh:
+// `device-child DIR ACKS SEED` writes `.synced` journals in DIR (on the disk) and records each
+// acknowledgement in ACKS (off it) until it is killed; `device-check DIR ACKS SEED`, on the image
+// that survived the cut, restarts every process and checks that each acknowledged message is there.
+if arguments.count == 5 && (arguments[1] == "device-child" || arguments[1] == "device-check") {
+    let trial = Trial(deviceSeed: UInt64(arguments[4])!)
+    if arguments[1] == "device-child" {
+        try await child(directory: arguments[2], acksPath: arguments[3], trial: trial)
+        exit(0)
+    }
+    var counts = Counts()
+    await check(trial: trial, directory: arguments[2], acksPath: arguments[3], counts: &counts)
+    let acknowledged = (try? String(contentsOfFile: arguments[3], encoding: .utf8))?.split(separator: "\n").count ?? 0
+    print(
+        "seed \(trial.seed): sync \(trial.syncMethod), \(trial.processes) processes × \(trial.senders) senders, snapshots \(trial.snapshotEvery.map { "every \($0)" } ?? "off"): \(acknowledged) acknowledged, lost \(counts.lost), wrong states \(counts.wrong), duplicates \(counts.duplicates), recovery errors \(counts.recoveryErrors)"
+    )
+    exit(counts.failingSeeds.isEmpty ? 0 : 1)
 }
 var trials = 100
 var histories: Int?

@@ -101,7 +101,13 @@ for fs in ${file_systems//,/ }; do
         kill -9 "$child" 2>/dev/null || true
         wait "$child" 2>/dev/null || true
         detach "$loop"
-        fusermount3 -u "$work/fuse"
+        # The loop device lets go of the disk's file asynchronously after a lazy unmount.
+        for ((wait = 0; wait < 50; wait++)); do
+            fusermount3 -u "$work/fuse" 2>/dev/null && break
+            sleep 0.1
+        done
+        mountpoint -q "$work/fuse" && fusermount3 -uz "$work/fuse"
+        cp --sparse=always "$work/cut.img" "$work/cut-pristine.img"
         loop=$(attach "$work/cut.img")
         if ! mount "$loop" "$work/fs" 2>"$work/mount-error"; then
             # The file system itself did not survive (with --sabotage, its own metadata was lost).
@@ -115,6 +121,10 @@ for fs in ${file_systems//,/ }; do
         else
             status=FAILED
             failed+=("$fs seed $trial_seed")
+            # Kept for a look: the image the cut left (before recovery touched it) and the acknowledgements.
+            mv "$work/cut-pristine.img" "/tmp/power-cut-disk-$fs-$trial_seed.img"
+            cp "$work/acks" "/tmp/power-cut-disk-$fs-$trial_seed.acks"
+            status="FAILED (image and acknowledgements kept in /tmp/power-cut-disk-$fs-$trial_seed.*)"
         fi
         echo "$fs $status: $report; $cut" | tr '\n' ' '
         echo

@@ -20,7 +20,10 @@
 // The cut is asked for by writing `cut SEED` to the file `control`: the surviving image is
 // written to the path given with --image-out before the write returns. `cut SEED N` arms it
 // instead: the power goes right after the N-th write that reaches the disk from then on, so that
-// the cut lands while the file system has writes in flight. Reading `control` answers `armed`
+// the cut lands while the file system has writes in flight. `cut SEED N PID` also kills the
+// process PID (SIGKILL) at the instant of the cut, before anything else reaches the disk, as a
+// power cut stops the machine's programs: nothing it records afterwards can come from a flush
+// that completed after the cut. Reading `control` answers `armed`
 // until then, and after the cut the number of volatile sectors and how many of them persisted.
 // `lie` makes the disk answer every later flush without persisting anything (a disk, or a FUSE
 // file system's syncfs, that lies): trials.sh --sabotage uses it to show that its check fails.
@@ -35,6 +38,7 @@
 #include <fuse.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -54,6 +58,7 @@ static struct {
     uint64_t volatile_count;
     int dead, lies;
     uint64_t armed_seed, writes_until_cut; // armed when writes_until_cut > 0
+    pid_t victim;                          // killed at the cut, when > 0
     char answer[256];
     pthread_mutex_t lock;
 } disk = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -90,6 +95,8 @@ static int write_all(int fd, const uint8_t *bytes, uint64_t count) {
 // With the lock held: the power goes. The image that survives is written out.
 static int cut(uint64_t seed) {
     if (disk.dead) return -EIO;
+    // The lock is held: no flush can complete between the cut and the kill.
+    if (disk.victim > 0) kill(disk.victim, SIGKILL);
     uint64_t state = seed, kept = 0;
     for (uint64_t s = 0; s < disk.sectors; s++) {
         if (!disk.volatile_[s]) continue;
@@ -180,7 +187,9 @@ static int do_write(const char *path, const char *bytes, size_t count, off_t off
         char command[64] = {0};
         memcpy(command, bytes, count < sizeof command - 1 ? count : sizeof command - 1);
         uint64_t seed, after;
-        int fields = sscanf(command, "cut %" SCNu64 " %" SCNu64, &seed, &after);
+        int victim = 0;
+        int fields = sscanf(command, "cut %" SCNu64 " %" SCNu64 " %d", &seed, &after, &victim);
+        if (fields == 3) disk.victim = victim;
         if (fields == 2 && after > 0 && !disk.dead) {
             disk.armed_seed = seed;
             disk.writes_until_cut = after;

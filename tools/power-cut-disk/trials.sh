@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Power cuts of a disk under real file systems: `.synced` journals written by the real ext4, XFS
-# or Btrfs onto power-cut-disk (a FUSE file attached as a loop device), the power cut at a random
-# instant (unflushed 4 KiB sectors kept in any subset), the child killed, the surviving image
-# mounted again (the file system replays its own log), and every process restarted and checked:
-# each acknowledged message present, in order, once (statejournal-crash-campaign device-check).
+# Power cuts and failures of a disk under real file systems: `.synced` (and `.written`) journals
+# written by the real ext4, XFS or Btrfs onto power-cut-disk (a FUSE file attached as a loop
+# device), the power cut at a random instant (unflushed 4 KiB sectors kept in any subset) with the
+# child killed at that instant, or the disk failing there while the child runs on for 0.3 s; the
+# surviving image mounted again (the file system replays its own log), and every process restarted
+# and checked: each acknowledged message present, in order, once (crash-campaign device-check).
 #
 #   bash tools/power-cut-disk/trials.sh [--fs ext4,xfs,btrfs] [--trials N] [--seed S] [--sabotage]
 #
@@ -91,13 +92,22 @@ for fs in ${file_systems//,/ }; do
         # After a while, the power goes at one of the next writes to reach the disk (the first to
         # the 64th): while the file system has writes in flight, not between two syncs.
         sleep "$(printf '0.%03d' $((200 + trial_seed * 7919 % 800)))"
-        echo "cut $trial_seed $((1 + trial_seed * 104729 % 64))" >"$work/fuse/control"
+        # Odd seeds: a power cut, the child dies with the disk (the disk kills it at the cut, before
+        # anything else reaches it), so what it recorded comes from flushes that completed before.
+        # Even seeds: the disk fails and the machine runs on for 0.3 s, every write and flush
+        # failing: nothing acknowledged in that time may be missing either.
+        if ((trial_seed % 2)); then victim=" $child" event="power cut"; else victim="" event="disk failure"; fi
+        echo "cut $trial_seed $((1 + trial_seed * 104729 % 64))$victim" >"$work/fuse/control"
         for ((wait = 0; wait < 100; wait++)); do
             [ "$(cat "$work/fuse/control")" = armed ] || break
             sleep 0.05
         done
-        [ "$(cat "$work/fuse/control")" = armed ] && echo "cut $trial_seed" >"$work/fuse/control"
-        cut=$(cat "$work/fuse/control")
+        if [ "$(cat "$work/fuse/control")" = armed ]; then
+            [ -z "$victim" ] || kill -9 "$child" 2>/dev/null || true
+            echo "cut $trial_seed" >"$work/fuse/control"
+        fi
+        cut="$event, $(cat "$work/fuse/control")"
+        [ -n "$victim" ] || sleep 0.3
         kill -9 "$child" 2>/dev/null || true
         wait "$child" 2>/dev/null || true
         detach "$loop"

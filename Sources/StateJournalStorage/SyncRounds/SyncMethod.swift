@@ -7,9 +7,9 @@ import StateJournalSystem
 /// that journal's appends — whatever the method (docs/FORMAT.md, "Sync rounds").
 public enum SyncMethod: Sendable, Hashable, CustomStringConvertible {
     /// The default: ``fileSystem`` rounds where `syncfs` is proven to persist
-    /// every file (`fstatfs` says ext2/3/4, XFS, Btrfs, F2FS or tmpfs), and
-    /// ``perFile`` syncs on every other file system (FUSE, network, unknown),
-    /// without a warning.
+    /// every file and to report every failure (`fstatfs` says ext2/3/4, XFS or
+    /// tmpfs), and ``perFile`` syncs on every other file system (Btrfs, F2FS,
+    /// FUSE, network, unknown), without a warning.
     case automatic
     /// Shared rounds: one `syncfs` per round for all the journals in it (one
     /// journal commit and one cache flush for the whole file system), then
@@ -33,12 +33,17 @@ public enum SyncMethod: Sendable, Hashable, CustomStringConvertible {
     /// share the file system's journal commit.
     case perFile
 
-    /// File systems (`statfs.f_type`) on which `syncfs` persists every file.
-    /// ext4, XFS and Btrfs are checked by power cuts of a disk under the real
-    /// file systems, every sync method (`tools/power-cut-disk`, run by CI).
-    static let syncfsProven: [Int: String] = [
-        0xEF53: "ext2/3/4", 0x5846_5342: "XFS", 0x9123_683E: "Btrfs", 0xF2F5_2010: "F2FS", 0x0102_1994: "tmpfs",
-    ]
+    /// File systems (`statfs.f_type`) on which `syncfs` persists every file and fails while
+    /// anything could not be written: ext4 and XFS are checked by power cuts and failures of a
+    /// disk under the real file systems (`tools/power-cut-disk`, run by CI); tmpfs has no disk.
+    ///
+    /// Not Btrfs: once a write to its disk failed, Btrfs stops writing (it aborts its transaction),
+    /// reports the failure to one `syncfs`, and then returns 0 from every later `syncfs` while
+    /// persisting nothing, and `sync_file_range` reports nothing for pages it never wrote back;
+    /// only `fdatasync` keeps failing (measured on Linux 6.18; ext4 and XFS keep failing `syncfs`
+    /// with `EROFS` or `EIO`). Rounds there acknowledged appends that never reached the disk.
+    /// Not F2FS: not checked here.
+    static let syncfsProven: [Int: String] = [0xEF53: "ext2/3/4", 0x5846_5342: "XFS", 0x0102_1994: "tmpfs"]
 
     /// The method a journal on a file system of `type` uses for `self`, and why it differs.
     func effective(onFileSystemType type: Int) -> (method: SyncMethod, downgraded: String?) {
@@ -47,7 +52,12 @@ public enum SyncMethod: Sendable, Hashable, CustomStringConvertible {
         case .automatic: return (Self.syncfsProven[type] != nil ? .fileSystem : .perFile, nil)
         case .fileSystem:
             if Self.syncfsProven[type] != nil { return (.fileSystem, nil) }
-            let name = type == 0x6573_5546 ? "FUSE" : "file system type 0x\(String(type, radix: 16))"
+            let name =
+                switch type {
+                case 0x6573_5546: "FUSE"
+                case 0x9123_683E: "Btrfs (after a failed write it reports success from syncfs)"
+                default: "file system type 0x\(String(type, radix: 16))"
+                }
             return (.perFile, "syncfs is not known to persist every file on \(name); per-file fdatasync instead")
         }
     }

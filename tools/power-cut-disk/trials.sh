@@ -78,6 +78,7 @@ for fs in ${file_systems//,/ }; do
     acknowledged=0
     lost=0
     empty=0
+    written_lost=0
     for ((index = 0; index < trials; index++)); do
         trial_seed=$((seed + index))
         "$work/power-cut-disk" --image-in="$image" --image-out="$work/cut.img" "$work/fuse"
@@ -143,9 +144,11 @@ for fs in ${file_systems//,/ }; do
         [ "${count:-0}" -gt 0 ] || empty=$((empty + 1))
         count=$(sed -n 's/.* lost \([0-9]*\),.*/\1/p' <<<"$report" | tail -1)
         lost=$((lost + ${count:-0}))
+        count=$(sed -n 's/.*lost to the cut \([0-9]*\).*/\1/p' <<<"$report" | tail -1)
+        written_lost=$((written_lost + ${count:-0}))
         detach "$loop"
     done
-    echo "$fs: $trials power cuts from seed $seed, $acknowledged acknowledged, $lost lost ($empty cut before any acknowledgement)"
+    echo "$fs: $trials trials from seed $seed (power cuts and disk failures), $acknowledged acknowledged, $lost lost ($empty cut before any acknowledgement; acknowledged .written messages lost to a cut, as allowed: $written_lost)"
     # A run in which nothing was acknowledged before its cuts proves nothing.
     [ "$empty" -lt "$trials" ] || failed+=("$fs: no trial acknowledged anything before its cut")
 done

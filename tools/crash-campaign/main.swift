@@ -77,6 +77,12 @@ struct Trial {
     var snapshotEvery: Int?
     /// A power cut of the disk, not a kill: `.written` messages may be lost, never reordered or duplicated.
     var powerCut = false
+    /// Device trials: after this many acknowledgements the child stops every process normally, with
+    /// the power cut armed to land on one of the next `cutAfterWrites` writes to reach the disk.
+    var cleanStopAfter: Int?
+    var cutAfterWrites = 1
+    /// The power-cut disk's control file (`device-child`'s fourth argument), for a cut mid-stop.
+    var cutControl: String?
 
     init(seed: UInt64) {
         var g = SplitMix64(seed: seed)
@@ -106,6 +112,10 @@ struct Trial {
         snapshotEvery = [nil, 7, 50][Int(g.next() % 3)]
         syncMethod = [SyncMethod.automatic, .perFile, .fileSystem][Int(seed % 3)]
         durability = [Durability.synced, .synced, .written][Int(g.next() % 3)]
+        if g.next() % 4 == 0 {
+            cleanStopAfter = 50 + Int(g.next() % 300)
+            cutAfterWrites = 1 + Int(g.next() % 64)
+        }
     }
 }
 
@@ -232,6 +242,24 @@ func child(directory: String, acksPath: String, trial: Trial) async throws {
                             let line = "room-\(p) \(s) \(k)\n"
                             _ = line.withCString { write(acks, $0, strlen($0)) }
                             k += 1
+                            if let after = trial.cleanStopAfter, let control = trial.cutControl,
+                                sent.increment() == after
+                            {
+                                // G2 under a power cut: the cut lands during the normal stop (or,
+                                // if the stop writes less, right after it). The disk kills this
+                                // process at the cut.
+                                let marker = "clean-stop\n"
+                                _ = marker.withCString { write(acks, $0, strlen($0)) }
+                                let command = "cut \(seed) \(trial.cutAfterWrites) \(getpid())"
+                                let fd = open(control, O_WRONLY)
+                                _ = command.withCString { write(fd, $0, strlen($0)) }
+                                close(fd)
+                                await supervisor.shutdown()
+                                let now = open(control, O_WRONLY)
+                                _ = "cut \(seed)".withCString { write(now, $0, strlen($0)) }
+                                close(now)
+                                while true { sleep(1) }
+                            }
                             if trial.point == .midCleanStop && sent.increment() == 200 {
                                 killer.arm()
                                 let marker = "clean-stop\n"
@@ -397,11 +425,13 @@ if arguments.count == 4 && arguments[1] == "child" {
     exit(0)
 }
 // A power cut of a disk under a real file system, in two steps run by tools/power-cut-disk/trials.sh:
-// `device-child DIR ACKS SEED` writes `.synced` journals in DIR (on the disk) and records each
-// acknowledgement in ACKS (off it) until it is killed; `device-check DIR ACKS SEED`, on the image
+// `device-child DIR ACKS SEED [CONTROL]` writes `.synced` journals in DIR (on the disk) and records
+// each acknowledgement in ACKS (off it) until it is killed (in a quarter of the trials it stops
+// normally, and arms a cut that lands during the stop through the disk's CONTROL file); `device-check DIR ACKS SEED`, on the image
 // that survived the cut, restarts every process and checks that each acknowledged message is there.
-if arguments.count == 5 && (arguments[1] == "device-child" || arguments[1] == "device-check") {
-    let trial = Trial(deviceSeed: UInt64(arguments[4])!)
+if arguments.count >= 5 && (arguments[1] == "device-child" || arguments[1] == "device-check") {
+    var trial = Trial(deviceSeed: UInt64(arguments[4])!)
+    trial.cutControl = arguments.count > 5 ? arguments[5] : nil
     if arguments[1] == "device-child" {
         try await child(directory: arguments[2], acksPath: arguments[3], trial: trial)
         exit(0)
@@ -410,7 +440,7 @@ if arguments.count == 5 && (arguments[1] == "device-child" || arguments[1] == "d
     await check(trial: trial, directory: arguments[2], acksPath: arguments[3], counts: &counts)
     let acknowledged = (try? String(contentsOfFile: arguments[3], encoding: .utf8))?.split(separator: "\n").count ?? 0
     print(
-        "seed \(trial.seed): \(trial.durability) (sync \(trial.syncMethod)), \(trial.processes) processes × \(trial.senders) senders, snapshots \(trial.snapshotEvery.map { "every \($0)" } ?? "off"): \(acknowledged) acknowledged, lost \(counts.lost), wrong states \(counts.wrong), duplicates \(counts.duplicates), recovery errors \(counts.recoveryErrors)\(trial.durability == .written ? ", acknowledged .written lost to the cut \(counts.lostToPowerCut)" : "")"
+        "seed \(trial.seed): \(trial.durability) (sync \(trial.syncMethod))\(trial.cleanStopAfter.map { ", cut during a clean stop after \($0) acknowledged" } ?? ""), \(trial.processes) processes × \(trial.senders) senders, snapshots \(trial.snapshotEvery.map { "every \($0)" } ?? "off"): \(acknowledged) acknowledged, lost \(counts.lost), wrong states \(counts.wrong), duplicates \(counts.duplicates), recovery errors \(counts.recoveryErrors)\(trial.durability == .written ? ", acknowledged .written lost to the cut \(counts.lostToPowerCut)" : "")"
     )
     exit(counts.failingSeeds.isEmpty ? 0 : 1)
 }

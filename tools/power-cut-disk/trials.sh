@@ -88,7 +88,7 @@ for fs in ${file_systems//,/ }; do
         sync -f "$work/fs/journals"
         if $sabotage; then echo lie >"$work/fuse/control"; fi
         rm -f "$work/acks"
-        "$campaign" device-child "$work/fs/journals" "$work/acks" "$trial_seed" >/dev/null 2>&1 &
+        "$campaign" device-child "$work/fs/journals" "$work/acks" "$trial_seed" "$work/fuse/control" >/dev/null 2>&1 &
         child=$!
         # After a while, the power goes at one of the next writes to reach the disk (the first to
         # the 64th): while the file system has writes in flight, not between two syncs.
@@ -98,14 +98,14 @@ for fs in ${file_systems//,/ }; do
         # Even seeds: the disk fails and the machine runs on for 0.3 s, every write and flush
         # failing: nothing acknowledged in that time may be missing either.
         if ((trial_seed % 2)); then victim=" $child" event="power cut"; else victim="" event="disk failure"; fi
-        echo "cut $trial_seed $((1 + trial_seed * 104729 % 64))$victim" >"$work/fuse/control"
+        echo "cut $trial_seed $((1 + trial_seed * 104729 % 64))$victim" >"$work/fuse/control" || true
         for ((wait = 0; wait < 100; wait++)); do
             [ "$(cat "$work/fuse/control")" = armed ] || break
             sleep 0.05
         done
         if [ "$(cat "$work/fuse/control")" = armed ]; then
             [ -z "$victim" ] || kill -9 "$child" 2>/dev/null || true
-            echo "cut $trial_seed" >"$work/fuse/control"
+            echo "cut $trial_seed" >"$work/fuse/control" || true
         fi
         cut="$event, $(cat "$work/fuse/control")"
         [ -n "$victim" ] || sleep 0.3

@@ -67,12 +67,31 @@ enum JournalRecovery {
                 reader = try JournalReader(fd: fd, ownsDescriptor: false, path: path, limit: status.size)
             } catch  where options.durability != .synced && isLostCreation(error, fd: fd, size: status.size, path: path)
             {
+                // A snapshot beside it was made durable (synced, renamed, its directory synced)
+                // while this journal never was: the snapshot holds the state, and the journal
+                // starts again after it. Read first: a snapshot that does not read is an error,
+                // and the journal stays where it is.
+                let snapshot = try JournalSnapshot.read(at: JournalSnapshot.path(forJournal: path))
+                if let snapshot, snapshot.processID != processID {
+                    throw JournalError(
+                        code: .corruptSnapshot, message: "the snapshot belongs to process \"\(snapshot.processID)\"",
+                        path: JournalSnapshot.path(forJournal: path))
+                }
                 report.lostCreation = true
                 report.savedTo = try setAside(path: path)
                 logger.warning(
                     "the journal's creation did not reach the disk (a power cut): set aside, created anew",
-                    metadata: ["path": "\(path)", "savedTo": "\(report.savedTo ?? "")"])
-                continue
+                    metadata: [
+                        "path": "\(path)", "savedTo": "\(report.savedTo ?? "")",
+                        "snapshot": "\(snapshot.map { String($0.sequence) } ?? "none")",
+                    ])
+                guard let snapshot else { continue }
+                report.snapshotSequence = snapshot.sequence
+                report.nextSequence = snapshot.sequence + 1
+                if let created = try create(path: path, processID: processID, options: options, report: report) {
+                    return created
+                }
+                continue  // another opener created it first: open theirs
             }
             reader.writtenWithoutSyncs = options.durability != .synced
             guard reader.header.processID == processID else {
@@ -137,6 +156,21 @@ enum JournalRecovery {
                 break
             }
             try JournalSnapshot.checkContinuity(reader.header, with: snapshot, path: path)
+            if let snapshot, reader.nextSequence <= snapshot.sequence {
+                // The journal ends before its snapshot: a `.written` journal whose unsynced frames
+                // a power cut took, beside a snapshot made durable before the compaction that
+                // would have synced it. The snapshot holds everything the journal did; appending
+                // after it here would leave a gap in the file. Finish that compaction: an empty
+                // journal after the snapshot, renamed over this one.
+                try restartAfterSnapshot(path: path, header: reader.header, sequence: snapshot.sequence)
+                logger.warning(
+                    "the journal ended before its snapshot (a power cut): started again after the snapshot",
+                    metadata: [
+                        "path": "\(path)", "journalEnd": "\(reader.nextSequence - 1)",
+                        "snapshot": "\(snapshot.sequence)",
+                    ])
+                continue
+            }
             report.snapshotSequence = snapshot?.sequence
             report.messagesToReplay = count
             report.firstSequence = firstReplayed
@@ -155,22 +189,47 @@ enum JournalRecovery {
 
     /// Whether the journal at `path`, whose header could not be read (`error`), is one whose
     /// creation never reached the disk: empty, or its first bytes (where the magic number goes)
-    /// zeros, and no snapshot beside it. A `.written` or `.buffered` journal is created without
-    /// syncing; a file that was ever synced has its header on the disk (it is written once, at
-    /// creation, and sector writes do not tear it). So a lost header means nothing in the file
-    /// was ever synced: after a power cut, its bytes are whatever unsynced sectors persisted.
+    /// zeros. A `.written` or `.buffered` journal is created without syncing; a file that was
+    /// ever synced has its header on the disk (it is written once, at creation, and sector writes
+    /// do not tear it; a compacted journal is synced before it is renamed into place). So a lost
+    /// header means nothing in the file was ever synced: after a power cut, its bytes are
+    /// whatever unsynced sectors persisted. A snapshot beside it may be durable: it was synced
+    /// and renamed, and its directory synced, before the journal would have been compacted.
     /// A file that starts with anything else is not a journal, or a damaged one.
     private static func isLostCreation(_ error: JournalError, fd: Int32, size: Int64, path: String) -> Bool {
         guard error.code == .emptyFile || error.code == .notAJournal else {
             return false
         }
-        guard (try? Syscall.status(ofPath: JournalSnapshot.path(forJournal: path))) == nil else { return false }
         var magic = (UInt64(0), UInt64(0))
         let count = min(Int(size), JournalFormat.magic.count)
         let read = withUnsafeMutableBytes(of: &magic) { raw in
             try? Syscall.preadFully(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<count]), at: 0)
         }
         return read == count && magic == (0, 0)
+    }
+
+    /// Replaces the journal at `path` by an empty one that starts after the snapshot's
+    /// `sequence` (written to the compaction's temporary, synced, renamed over the journal, the
+    /// directory synced: an interrupted one leaves the old journal and a temporary that the next
+    /// open removes).
+    private static func restartAfterSnapshot(path: String, header old: JournalHeader, sequence: UInt64)
+        throws(JournalError)
+    {
+        var header = JournalHeader(
+            processID: old.processID, codec: old.codec, salt: JournalEngine.randomSalt(),
+            createdNanoseconds: JournalEngine.wallClockNanoseconds(), baseSequence: sequence + 1)
+        header.messagesAreCompact = old.messagesAreCompact
+        let temporary = FileNames.compactTemporary(path)
+        do throws(SystemCallError) {
+            let fd = try Syscall.open(temporary, [.writeOnly, .create, .truncate])
+            defer { Syscall.close(fd) }
+            try Syscall.pwriteAll(fd, header.encoded(), at: 0)
+            try Syscall.fsync(fd)
+            try Syscall.rename(temporary, path)
+            try Syscall.syncDirectory(FileNames.directory(of: path))
+        } catch {
+            throw JournalError.system(error, path: path)
+        }
     }
 
     /// Renames the file at `path` to a free `.cut-0-<seconds>` name beside it; returns that name.

@@ -69,29 +69,26 @@ enum JournalRecovery {
             {
                 // A snapshot beside it was made durable (synced, renamed, its directory synced)
                 // while this journal never was: the snapshot holds the state, and the journal
-                // starts again after it. Read first: a snapshot that does not read is an error,
-                // and the journal stays where it is.
-                let snapshot = try JournalSnapshot.read(at: JournalSnapshot.path(forJournal: path))
-                if let snapshot, snapshot.processID != processID {
-                    throw JournalError(
-                        code: .corruptSnapshot, message: "the snapshot belongs to process \"\(snapshot.processID)\"",
-                        path: JournalSnapshot.path(forJournal: path))
-                }
+                // starts again after it, replaced in one rename (never a moment without a journal
+                // beside the snapshot, which would refuse to start). Read first: a snapshot that
+                // does not read is an error, and the journal stays where it is.
+                let snapshot = try snapshot(ofJournal: path, processID: processID)
                 report.lostCreation = true
-                report.savedTo = try setAside(path: path)
+                report.savedTo = try setAside(path: path, keepingName: snapshot != nil)
                 logger.warning(
                     "the journal's creation did not reach the disk (a power cut): set aside, created anew",
                     metadata: [
                         "path": "\(path)", "savedTo": "\(report.savedTo ?? "")",
                         "snapshot": "\(snapshot.map { String($0.sequence) } ?? "none")",
                     ])
-                guard let snapshot else { continue }
-                report.snapshotSequence = snapshot.sequence
-                report.nextSequence = snapshot.sequence + 1
-                if let created = try create(path: path, processID: processID, options: options, report: report) {
-                    return created
+                if let snapshot {
+                    var header = JournalHeader(
+                        processID: processID, codec: options.compression ? .lz4 : .none, salt: 0,
+                        createdNanoseconds: 0, baseSequence: 1)
+                    header.messagesAreCompact = options.compactMessages
+                    try restartAfterSnapshot(path: path, header: header, sequence: snapshot.sequence)
                 }
-                continue  // another opener created it first: open theirs
+                continue
             }
             reader.writtenWithoutSyncs = options.durability != .synced
             guard reader.header.processID == processID else {
@@ -100,12 +97,7 @@ enum JournalRecovery {
                     message: "the journal belongs to process \"\(reader.header.processID)\", not \"\(processID)\"",
                     path: path)
             }
-            let snapshot = try JournalSnapshot.read(at: JournalSnapshot.path(forJournal: path))
-            if let snapshot, snapshot.processID != processID {
-                throw JournalError(
-                    code: .corruptSnapshot, message: "the snapshot belongs to process \"\(snapshot.processID)\"",
-                    path: JournalSnapshot.path(forJournal: path))
-            }
+            let snapshot = try snapshot(ofJournal: path, processID: processID)
             let snapshotSequence = snapshot?.sequence ?? 0
             var firstReplayed: UInt64?
             var lastReplayed: UInt64?
@@ -208,10 +200,22 @@ enum JournalRecovery {
         return read == count && magic == (0, 0)
     }
 
+    /// The snapshot beside the journal at `path`, if any; an error if it does not read or is
+    /// another process's.
+    private static func snapshot(ofJournal path: String, processID: String) throws(JournalError) -> JournalSnapshot? {
+        let snapshot = try JournalSnapshot.read(at: JournalSnapshot.path(forJournal: path))
+        if let snapshot, snapshot.processID != processID {
+            throw JournalError(
+                code: .corruptSnapshot, message: "the snapshot belongs to process \"\(snapshot.processID)\"",
+                path: JournalSnapshot.path(forJournal: path))
+        }
+        return snapshot
+    }
+
     /// Replaces the journal at `path` by an empty one that starts after the snapshot's
-    /// `sequence` (written to the compaction's temporary, synced, renamed over the journal, the
-    /// directory synced: an interrupted one leaves the old journal and a temporary that the next
-    /// open removes).
+    /// `sequence`, with `old`'s process, codec and message encoding (written to the compaction's
+    /// temporary, synced, renamed over the journal, the directory synced: an interrupted one
+    /// leaves the old journal and a temporary that the next open removes).
     private static func restartAfterSnapshot(path: String, header old: JournalHeader, sequence: UInt64)
         throws(JournalError)
     {
@@ -232,8 +236,9 @@ enum JournalRecovery {
         }
     }
 
-    /// Renames the file at `path` to a free `.cut-0-<seconds>` name beside it; returns that name.
-    private static func setAside(path: String) throws(JournalError) -> String {
+    /// Renames the file at `path` to a free `.cut-0-<seconds>` name beside it (or, `keepingName`,
+    /// links it there, for the caller to replace it in one rename); returns that name.
+    private static func setAside(path: String, keepingName: Bool = false) throws(JournalError) -> String {
         let seconds = Int(JournalEngine.wallClockNanoseconds() / 1_000_000_000)
         var target = FileNames.cut(path, offset: 0, seconds: seconds)
         var suffix = 0
@@ -241,7 +246,11 @@ enum JournalRecovery {
             suffix += 1
             target = FileNames.cut(path, offset: 0, seconds: seconds) + ".\(suffix)"
         }
-        do { try Syscall.rename(path, target) } catch { throw JournalError.system(error, path: path) }
+        do throws(SystemCallError) {
+            if keepingName { try Syscall.link(path, target) } else { try Syscall.rename(path, target) }
+        } catch {
+            throw JournalError.system(error, path: path)
+        }
         return target
     }
 

@@ -116,6 +116,12 @@ struct Trial {
             cleanStopAfter = 50 + Int(g.next() % 300)
             cutAfterWrites = 1 + Int(g.next() % 64)
         }
+        if ProcessInfo.processInfo.environment["STATEJOURNAL_DEVICE_SABOTAGE"] != nil {
+            // A disk that lies about flushes must show a loss: every message `.synced`, and no
+            // clean stop (a discarded journal shows nothing).
+            durability = .synced
+            cleanStopAfter = nil
+        }
     }
 }
 

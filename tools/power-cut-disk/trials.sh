@@ -9,7 +9,8 @@
 #   bash tools/power-cut-disk/trials.sh [--fs ext4,xfs,btrfs] [--trials N] [--seed S] [--sabotage]
 #
 # --sabotage gives the trials a disk that answers flushes without persisting anything (once the
-# journals' directory is on it): acknowledged messages are then lost, and the run must fail.
+# journals' directory is on it), every trial `.synced` and without a clean stop: acknowledged
+# messages are then lost, and the run must fail.
 #
 # Needs root, /dev/fuse, loop devices and mkfs for each file system (Debian: fuse3 libfuse3-dev
 # xfsprogs btrfs-progs). Exits 0 when no acknowledged message was lost, 1 on a loss (naming the
@@ -26,7 +27,7 @@ while [ $# -gt 0 ]; do
     --fs) file_systems=$2; shift 2 ;;
     --trials) trials=$2; shift 2 ;;
     --seed) seed=$2; shift 2 ;;
-    --sabotage) sabotage=true; shift ;;
+    --sabotage) sabotage=true; export STATEJOURNAL_DEVICE_SABOTAGE=1; shift ;;
     *) echo "usage: trials.sh [--fs ext4,xfs,btrfs] [--trials N] [--seed S] [--sabotage]" >&2; exit 64 ;;
     esac
 done
@@ -132,10 +133,12 @@ for fs in ${file_systems//,/ }; do
         else
             status=FAILED
             failed+=("$fs seed $trial_seed")
-            # Kept for a look: the image the cut left (before recovery touched it) and the acknowledgements.
-            mv "$work/cut-pristine.img" "/tmp/power-cut-disk-$fs-$trial_seed.img"
-            cp "$work/acks" "/tmp/power-cut-disk-$fs-$trial_seed.acks"
-            status="FAILED (image and acknowledgements kept in /tmp/power-cut-disk-$fs-$trial_seed.*)"
+            if ! $sabotage; then
+                # Kept for a look: the image the cut left (before recovery touched it) and the acknowledgements.
+                mv "$work/cut-pristine.img" "/tmp/power-cut-disk-$fs-$trial_seed.img"
+                cp "$work/acks" "/tmp/power-cut-disk-$fs-$trial_seed.acks"
+                status="FAILED (image and acknowledgements kept in /tmp/power-cut-disk-$fs-$trial_seed.*)"
+            fi
         fi
         echo "$fs $status: $report; $cut" | tr '\n' ' '
         echo

@@ -55,11 +55,9 @@ cc -O2 -Wall -o "$work/power-cut-disk" tools/power-cut-disk/power-cut-disk.c $(p
 swift build -c release --traits FaultInjection --product statejournal-crash-campaign >/dev/null
 campaign=$(swift build -c release --traits FaultInjection --show-bin-path)/statejournal-crash-campaign
 
-attach() { # image → the loop device, 4 KiB sectors like the disk's
-    local loop
+attach() { # image → $loop, a loop device with 4 KiB sectors like the disk's (detached on exit)
     loop=$(losetup -f --show --sector-size 4096 "$1")
     loops+=("$loop")
-    echo "$loop"
 }
 detach() {
     umount "$work/fs" 2>/dev/null || umount -l "$work/fs"
@@ -83,7 +81,7 @@ for fs in ${file_systems//,/ }; do
     for ((index = 0; index < trials; index++)); do
         trial_seed=$((seed + index))
         "$work/power-cut-disk" --image-in="$image" --image-out="$work/cut.img" "$work/fuse"
-        loop=$(attach "$work/fuse/disk")
+        attach "$work/fuse/disk"
         mount "$loop" "$work/fs"
         mkdir "$work/fs/journals"
         sync -f "$work/fs/journals"
@@ -120,7 +118,7 @@ for fs in ${file_systems//,/ }; do
         done
         mountpoint -q "$work/fuse" && fusermount3 -uz "$work/fuse"
         cp --sparse=always "$work/cut.img" "$work/cut-pristine.img"
-        loop=$(attach "$work/cut.img")
+        attach "$work/cut.img"
         if ! mount "$loop" "$work/fs" 2>"$work/mount-error"; then
             # The file system itself did not survive (with --sabotage, its own metadata was lost).
             echo "$fs FAILED: seed $trial_seed: the image left by the cut does not mount: $(tr '\n' ' ' <"$work/mount-error"); $cut"

@@ -26,8 +26,9 @@ import Synchronization
 public final class FileFaults: Sendable {
     /// What a power cut keeps, by kind of file system.
     public enum FileSystemModel: Sendable, Hashable {
-        /// A local file system (ext4, XFS, Btrfs): `fdatasync`/`fsync` persist that file;
-        /// `syncfs` persists every file of the file system.
+        /// A local file system (ext4, XFS): `fdatasync`/`fsync` persist that file;
+        /// `syncfs` persists every file of the file system. (Not Btrfs, whose `syncfs` returns 0
+        /// and persists nothing once a write to its disk failed: `SyncMethod`.)
         case local
         /// A FUSE file system, as Linux treats it: `fstatfs` says FUSE; `fdatasync`/`fsync`
         /// are passed to the server and persist that file; `syncfs` returns 0 and persists

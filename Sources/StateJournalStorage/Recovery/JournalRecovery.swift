@@ -82,11 +82,9 @@ enum JournalRecovery {
                         "snapshot": "\(snapshot.map { String($0.sequence) } ?? "none")",
                     ])
                 if let snapshot {
-                    var header = JournalHeader(
-                        processID: processID, codec: options.compression ? .lz4 : .none, salt: 0,
-                        createdNanoseconds: 0, baseSequence: 1)
-                    header.messagesAreCompact = options.compactMessages
-                    try restartAfterSnapshot(path: path, header: header, sequence: snapshot.sequence)
+                    try restartAfterSnapshot(
+                        path: path, processID: processID, codec: options.compression ? .lz4 : .none,
+                        messagesAreCompact: options.compactMessages, sequence: snapshot.sequence)
                 }
                 continue
             }
@@ -154,7 +152,9 @@ enum JournalRecovery {
                 // would have synced it. The snapshot holds everything the journal did; appending
                 // after it here would leave a gap in the file. Finish that compaction: an empty
                 // journal after the snapshot, renamed over this one.
-                try restartAfterSnapshot(path: path, header: reader.header, sequence: snapshot.sequence)
+                try restartAfterSnapshot(
+                    path: path, processID: processID, codec: reader.header.codec,
+                    messagesAreCompact: reader.header.messagesAreCompact, sequence: snapshot.sequence)
                 logger.warning(
                     "the journal ended before its snapshot (a power cut): started again after the snapshot",
                     metadata: [
@@ -213,16 +213,16 @@ enum JournalRecovery {
     }
 
     /// Replaces the journal at `path` by an empty one that starts after the snapshot's
-    /// `sequence`, with `old`'s process, codec and message encoding (written to the compaction's
-    /// temporary, synced, renamed over the journal, the directory synced: an interrupted one
-    /// leaves the old journal and a temporary that the next open removes).
-    private static func restartAfterSnapshot(path: String, header old: JournalHeader, sequence: UInt64)
-        throws(JournalError)
-    {
+    /// `sequence` (written to the compaction's temporary, synced, renamed over the journal, the
+    /// directory synced: an interrupted one leaves the old journal and a temporary that the next
+    /// open removes).
+    private static func restartAfterSnapshot(
+        path: String, processID: String, codec: JournalCodec, messagesAreCompact: Bool, sequence: UInt64
+    ) throws(JournalError) {
         var header = JournalHeader(
-            processID: old.processID, codec: old.codec, salt: JournalEngine.randomSalt(),
+            processID: processID, codec: codec, salt: JournalEngine.randomSalt(),
             createdNanoseconds: JournalEngine.wallClockNanoseconds(), baseSequence: sequence + 1)
-        header.messagesAreCompact = old.messagesAreCompact
+        header.messagesAreCompact = messagesAreCompact
         let temporary = FileNames.compactTemporary(path)
         do throws(SystemCallError) {
             let fd = try Syscall.open(temporary, [.writeOnly, .create, .truncate])

@@ -18,9 +18,27 @@ package final class IOThreadPool: @unchecked Sendable {
     // `mutex` held; threads are created in `init` and never stopped.
     package typealias Job = @Sendable () -> Void
 
+    /// An object that runs itself on the pool: queued without a closure allocated around it
+    /// (a journal's writer starts its worker this way on every write).
+    package protocol Runnable: AnyObject, Sendable {
+        func runOnPool()
+    }
+
+    private enum Entry {
+        case closure(Job)
+        case object(any Runnable)
+
+        func run() {
+            switch self {
+            case .closure(let job): job()
+            case .object(let object): object.runOnPool()
+            }
+        }
+    }
+
     /// Guards the queues below; its condition is "work arrived".
     private let condition = ConditionLock()
-    private var jobs: [Job?] = []
+    private var jobs: [Entry?] = []
     private var head = 0
     private var timers = TimerHeap()
     private var idleThreads = 0
@@ -87,8 +105,17 @@ package final class IOThreadPool: @unchecked Sendable {
 
     /// Runs `job` on one of the pool's threads.
     package func execute(_ job: @escaping Job) {
+        enqueue(.closure(job))
+    }
+
+    /// Runs `object.runOnPool()` on one of the pool's threads.
+    package func execute(_ object: some Runnable) {
+        enqueue(.object(object))
+    }
+
+    private func enqueue(_ entry: Entry) {
         condition.lock()
-        jobs.append(job)
+        jobs.append(entry)
         queued.add(1, ordering: .releasing)
         // A polling thread takes a job without a wake-up (it checks the queue under the lock
         // before it sleeps): a sleeping one is woken only for the jobs the pollers cannot take.
@@ -151,7 +178,7 @@ package final class IOThreadPool: @unchecked Sendable {
                     head = 0
                 }
                 condition.unlock()
-                job()
+                job.run()
                 condition.lock()
                 continue
             }

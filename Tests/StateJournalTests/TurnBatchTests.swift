@@ -110,6 +110,58 @@ import Testing
         }
     }
 
+    /// The sender that takes a turn has its message applied first and answered apart from the
+    /// sends queued behind it; with a snapshot due every three messages the turn hands its batch
+    /// to the journal in three submits (three tickets). Each of the seven senders gets its own
+    /// sequence number and the balance right after its own message, at `.written` and
+    /// `.synced`, and the journal holds the seven messages in that order.
+    @Test(arguments: [Durability.written, .synced])
+    func theTurnsOwnMessageAndTheQueuedOnesAreAnsweredEachWithItsOwn(durability: Durability) async throws {
+        let directory = TemporaryDirectory()
+        let supervisor = Supervisor(directory: directory.path, logger: quietLogger)
+        try await supervisor.run {
+            var options = fastOptions(durability)
+            options.snapshots = .every(messages: 3)
+            let account = try await supervisor.start(ChildSpec(id: "own", process: Account(), options: options))
+            await account.holdTurns()
+            let queued = [2, 4, 8, 16, 32, 64]
+            let answers = try await withThrowingTaskGroup(of: (Int, UInt64, Int).self) { group in
+                for (index, amount) in queued.enumerated() {
+                    group.addTask {
+                        let (sequence, balance) = try await account.sendWithSequence(.deposit(amount)) {
+                            $0.balance
+                        }
+                        return (amount, sequence, balance)
+                    }
+                    while account.queuedSends < index + 1 { try await Task.sleep(for: .milliseconds(1)) }
+                }
+                let own = try await account.runHeldTurn(sending: .deposit(1)) { $0.balance }
+                var answers = [(Int, UInt64, Int)]()
+                for try await answer in group { answers.append(answer) }
+                return [(1, own.sequence, own.reply)] + answers.sorted { $0.1 < $1.1 }
+            }
+            // The sequential model: the own message, then the queued ones in the order they queued.
+            var balance = 0
+            var expected: [(Int, UInt64, Int)] = []
+            for (index, amount) in ([1] + queued).enumerated() {
+                balance += amount
+                expected.append((amount, UInt64(index + 1), balance))
+            }
+            #expect(answers.map(\.0) == expected.map(\.0))
+            #expect(answers.map(\.1) == expected.map(\.1))
+            #expect(answers.map(\.2) == expected.map(\.2))
+            let journal = try Account.journal(at: account.journalPath)
+            // What the snapshots left of the journal: the last messages, in order.
+            let tail = Array(expected.suffix(journal.count))
+            #expect(journal.map(\.sequence) == tail.map(\.1))
+            #expect(journal.map(\.message) == tail.map { Account.Message.deposit($0.0) })
+            #expect(try await account.state.balance == 127)
+            #expect(await account.lastReplay?.messages == 0)
+            try await account.crashAndRestartInPlace()
+            #expect(try await account.state.balance == 127, "the snapshot and the journal replay to the same state")
+        }
+    }
+
     /// A message whose `apply` throws in the middle of a batch crashes the process and fails
     /// its own sender only: the messages before it are journaled and acknowledged, the ones
     /// after it wait for the restart and are applied to the replayed state, and nothing of the

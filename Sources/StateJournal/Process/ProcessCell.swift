@@ -214,7 +214,9 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         mailbox.handOffOrEndTurn()
         // Acknowledged in order: what the last ticket covers acknowledges everything before.
         var ownOutcome = turn.own ?? .direct
-        for ticket in turn.tickets {
+        var index = 0
+        while let ticket = turn.ticket(at: index) {
+            index += 1
             let result: Result<ClosedRange<UInt64>, JournalError>
             do throws(JournalError) { result = .success(try await ticket.value()) } catch { result = .failure(error) }
             switch result {
@@ -298,7 +300,12 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
             keptMessages += 1
         }
         turn.bytes.append(bytes)
-        turn.senders.append(TurnSender(continuation: entry.continuation, reply: entry.reply?(state)))
+        if let continuation = entry.continuation {
+            turn.senders.append(
+                TurnSender(continuation: continuation, reply: entry.reply?(state), offset: turn.bytes.count - 1))
+        } else {
+            turn.ownPending = (turn.bytes.count - 1, entry.reply?(state))
+        }
         metrics.appends.increment()
         metrics.appendedBytes.increment(by: bytes.count)
         if dueAfterAppend(bytes: bytes.count) {
@@ -323,37 +330,34 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
     private func submit(_ turn: inout Turn, to writer: any OwnedJournal) {
         guard !turn.bytes.isEmpty else { return }
         let ticket = writer.submit(contentsOf: turn.bytes)
-        turn.tickets.append(ticket)
-        var waiting = false
-        for (offset, sender) in turn.senders.enumerated() {
-            if sender.continuation == nil {
-                turn.ownTicket = ticket
-                turn.ownOffset = offset
-                turn.ownSequence = turn.firstSequence + UInt64(offset)
-                turn.ownReply = sender.reply
-            } else {
-                waiting = true
-            }
+        turn.add(ticket)
+        if let own = turn.ownPending {
+            turn.ownTicket = ticket
+            turn.ownOffset = own.offset
+            turn.ownSequence = turn.firstSequence + UInt64(own.offset)
+            turn.ownReply = own.reply
+            turn.ownPending = nil
         }
-        if waiting {
+        if !turn.senders.isEmpty {
             let senders = turn.senders
             let first = turn.firstSequence
             let (id, journal) = (self.id, journalPath)
             ticket.whenComplete { result in
                 switch result {
                 case .success(let range):
-                    for (offset, sender) in senders.enumerated() {
-                        sender.continuation?.resume(
-                            returning: .acknowledged(range.lowerBound + UInt64(offset), reply: sender.reply))
+                    for sender in senders {
+                        sender.continuation.resume(
+                            returning: .acknowledged(range.lowerBound + UInt64(sender.offset), reply: sender.reply))
                     }
                 case .failure(let cause):
-                    for (offset, sender) in senders.enumerated() {
-                        sender.continuation?.resume(
+                    for sender in senders {
+                        sender.continuation.resume(
                             returning: .failed(
                                 ProcessError(
                                     code: .journalFailed,
                                     message: "the journal failed; the message is not acknowledged",
-                                    processID: id, journal: journal, sequence: first + UInt64(offset), cause: cause)))
+                                    processID: id, journal: journal, sequence: first + UInt64(sender.offset),
+                                    cause: cause)))
                     }
                 }
             }
@@ -362,7 +366,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         // The journal holds the submitted array now: keeping its capacity would copy it into a
         // new buffer at once, an allocation on every send whether or not the turn goes on.
         turn.bytes.removeAll()
-        turn.senders.removeAll(keepingCapacity: true)
+        turn.senders.removeAll()
     }
 
     /// Tests: sends queue up instead of taking a turn, until ``runHeldTurn()``.
@@ -377,6 +381,15 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
     func runHeldTurn() async {
         mailbox.release()
         _ = await runTurn(own: nil)
+    }
+
+    /// Tests: runs one turn for `message`, as a sender that takes the turn does, and for every
+    /// send queued since ``holdTurns()`` after it; returns the outcome of `message`.
+    func runHeldTurn(
+        own message: P.Message, reply: @escaping @Sendable (P.State) -> any Sendable
+    ) async -> TurnOutcome {
+        mailbox.release()
+        return await runTurn(own: message, reply: reply)
     }
 
     /// Applies and journals `message` on the actor, one message at a time: for a process that is

@@ -125,6 +125,19 @@ public struct ProcessHandle<P: JournaledProcess>: Sendable {
         await cell.runHeldTurn()
     }
 
+    /// Like ``runHeldTurn()``, with `message` first in the turn as the message of the sender
+    /// that takes it (its answer kept apart from the queued senders'). For tests.
+    package func runHeldTurn<R: Sendable>(
+        sending message: P.Message, reply: @escaping @Sendable (P.State) -> R
+    ) async throws -> (sequence: UInt64, reply: R) {
+        switch await cell.runHeldTurn(own: message, reply: { reply($0) }) {
+        case .acknowledged(let sequence, let answer): return (sequence, answer as! R)
+        case .failed(let error): throw error
+        case .direct, .takeTurn:
+            throw ProcessError(code: .stopped, message: "the process was not running", processID: id)
+        }
+    }
+
     /// How many subscriptions wait for live messages. For tests.
     package var waitingSubscriptions: Int { cell.subscriptionSignal.count }
 

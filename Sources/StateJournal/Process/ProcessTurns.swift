@@ -197,21 +197,30 @@ enum TurnOutcome: @unchecked Sendable {
 
 /// A sender whose message a turn applied: answered once its batch is acknowledged.
 struct TurnSender {
-    /// nil: the turn's own message.
-    let continuation: UnsafeContinuation<TurnOutcome, Never>?
+    let continuation: UnsafeContinuation<TurnOutcome, Never>
     let reply: (any Sendable)?
+    /// Its message's place in the batch submitted.
+    let offset: Int
 }
 
 /// What a turn has applied and not yet handed to the journal, and what it handed.
+///
+/// A lone sender's turn (its own message, one submit) allocates no array besides the one its
+/// encoded message goes to the journal in: the own message and the first ticket are kept apart
+/// from the lists of queued senders and of later tickets.
 struct Turn {
     /// Encoded messages for the next `submit`, in order.
     var bytes: [[UInt8]] = []
-    /// Their senders and replies, in the same order.
+    /// The queued senders of these messages and their replies (the turn's own message is not
+    /// among them: `ownPending`).
     var senders: [TurnSender] = []
+    /// The turn's own message among `bytes`, not yet submitted: its place and reply.
+    var ownPending: (offset: Int, reply: (any Sendable)?)?
     /// The sequence number of `bytes[0]`.
     var firstSequence: UInt64 = 0
-    /// The tickets submitted, in order.
-    var tickets: [AppendTicket] = []
+    /// The tickets submitted, in order: the first, then the rest.
+    var firstTicket: AppendTicket?
+    var laterTickets: [AppendTicket] = []
     /// The turn's own message, when it was answered at once (refused, crashed, not running).
     var own: TurnOutcome?
     /// Where the turn's own message was submitted.
@@ -219,4 +228,13 @@ struct Turn {
     var ownOffset = 0
     var ownSequence: UInt64 = 0
     var ownReply: (any Sendable)?
+
+    mutating func add(_ ticket: AppendTicket) {
+        if firstTicket == nil { firstTicket = ticket } else { laterTickets.append(ticket) }
+    }
+
+    /// The `index`th ticket submitted, or nil past the last.
+    func ticket(at index: Int) -> AppendTicket? {
+        index == 0 ? firstTicket : (index <= laterTickets.count ? laterTickets[index - 1] : nil)
+    }
 }

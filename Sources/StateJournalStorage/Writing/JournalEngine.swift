@@ -243,14 +243,15 @@ final class JournalEngine: @unchecked Sendable {
         }
     }
 
-    private func writeBuilt(describing what: String, sequence: UInt64) throws(JournalError) {
+    /// `what` names the bytes in the error only: it is not built unless the write fails.
+    private func writeBuilt(describing what: @autoclosure () -> String, sequence: UInt64) throws(JournalError) {
         do {
             try Syscall.pwriteAll(fd, builder.bytes, at: endOffset)
         } catch {
             let code: JournalError.Code =
                 (error.errno == .noSpace || error.errno == .diskQuotaExceeded) ? .noSpace : .writeFailed
             throw JournalError(
-                code: code, message: "\(error); \(what) not acknowledged", path: path, offset: endOffset,
+                code: code, message: "\(error); \(what()) not acknowledged", path: path, offset: endOffset,
                 sequence: sequence,
                 systemCall: error.call, errno: error.errno, cause: error)
         }

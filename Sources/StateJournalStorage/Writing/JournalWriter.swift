@@ -39,7 +39,33 @@ public final class JournalWriter: Sendable {
         var messages: [[UInt8]] = []
         var firstSequence: UInt64
         var rawBytes = 0
-        var waiters: [(Waiter, ClosedRange<UInt64>)] = []
+        var waiters = BatchWaiters()
+    }
+
+    /// A batch's waiters, in order. The usual single waiter (one turn's submit) needs no array:
+    /// this is on every append's path.
+    struct BatchWaiters: Sequence {
+        private var first: (Waiter, ClosedRange<UInt64>)?
+        private var more: [(Waiter, ClosedRange<UInt64>)] = []
+
+        init() {}
+
+        mutating func append(_ waiter: Waiter, _ range: ClosedRange<UInt64>) {
+            if first == nil { first = (waiter, range) } else { more.append((waiter, range)) }
+        }
+
+        func makeIterator() -> Iterator { Iterator(waiters: self) }
+
+        struct Iterator: IteratorProtocol {
+            let waiters: BatchWaiters
+            var index = -1
+
+            mutating func next() -> (Waiter, ClosedRange<UInt64>)? {
+                defer { index += 1 }
+                if index < 0 { return waiters.first }
+                return index < waiters.more.count ? waiters.more[index] : nil
+            }
+        }
     }
 
     /// Who waits for an append: an `append` call, or an ``AppendTicket``.
@@ -285,7 +311,7 @@ public final class JournalWriter: Sendable {
             }
             return (false, nil)
         }
-        if outcome.start { pool.execute { self.work() } }
+        if outcome.start { pool.execute(self) }
         return outcome.failure
     }
 
@@ -311,7 +337,7 @@ public final class JournalWriter: Sendable {
             return (range, nil, false, false)
         }
         if let failure = outcome.failure { throw failure }
-        if outcome.start { pool.execute { self.work() } }
+        if outcome.start { pool.execute(self) }
         if outcome.arm {
             pool.execute(afterNanoseconds: Self.nanoseconds(within)) { self.bufferedDeadline() }
         }
@@ -336,14 +362,14 @@ public final class JournalWriter: Sendable {
             queue[queue.count - 1] = .vacated  // so the batch's arrays are uniquely referenced
             batch.messages.append(contentsOf: messages)
             batch.rawBytes += bytes
-            if let waiter { batch.waiters.append((waiter, range)) }
+            if let waiter { batch.waiters.append(waiter, range) }
             queue[queue.count - 1] = .append(batch)
             return
         }
         var batch = Batch(firstSequence: range.lowerBound)
         batch.messages = messages
         batch.rawBytes = bytes
-        if let waiter { batch.waiters.append((waiter, range)) }
+        if let waiter { batch.waiters.append(waiter, range) }
         queue.append(.append(batch))
     }
 
@@ -492,6 +518,9 @@ public final class JournalWriter: Sendable {
 
     // MARK: The worker
 
+    /// The pool runs the worker without a closure allocated for it on every write.
+    package func runOnPool() { work() }
+
     /// Runs one queued operation with the engine, on an I/O thread. The
     /// caller holds the worker token (`worker == .busy`).
     private func work() {
@@ -562,7 +591,7 @@ public final class JournalWriter: Sendable {
             do {
                 try engine.writeDigest(digest)
             } catch {
-                fail(error, batchWaiters: [])
+                fail(error, batchWaiters: BatchWaiters())
                 return
             }
         case .quarantine(let sequence, let done):
@@ -571,7 +600,7 @@ public final class JournalWriter: Sendable {
                 quarantined = try engine.quarantine(from: sequence)
             } catch {
                 done.resume(returning: .failure(error))
-                fail(error, batchWaiters: [])
+                fail(error, batchWaiters: BatchWaiters())
                 return
             }
             state.withLock { $0.nextSequence = sequence }
@@ -598,7 +627,7 @@ public final class JournalWriter: Sendable {
                 try engine.syncFile(marking: engine.marksSyncs)
             } catch {
                 done.resume(returning: .failure(error))
-                fail(error, batchWaiters: [])
+                fail(error, batchWaiters: BatchWaiters())
                 return
             }
             done.resume(returning: .success(()))
@@ -607,7 +636,7 @@ public final class JournalWriter: Sendable {
                 try engine.writeSnapshot(bytes, sequence: sequence)
             } catch {
                 done.resume(returning: .failure(error))
-                fail(error, batchWaiters: [])
+                fail(error, batchWaiters: BatchWaiters())
                 return
             }
             state.withLock { $0.snapshotSequence = max($0.snapshotSequence, sequence) }
@@ -620,7 +649,7 @@ public final class JournalWriter: Sendable {
                 try engine.close(discard: discard && !done.isAnswered, nextSequence: next)
             } catch {
                 done.resume(returning: .failure(error))
-                fail(error, batchWaiters: [])
+                fail(error, batchWaiters: BatchWaiters())
                 return
             }
             let rest = state.withLock { state -> [Operation] in
@@ -650,11 +679,11 @@ public final class JournalWriter: Sendable {
             }
             return true
         }
-        if more { pool.execute { self.work() } } else { armIdleTimer() }
+        if more { pool.execute(self) } else { armIdleTimer() }
     }
 
     /// Marks the writer failed: the failing batch and every queued operation get the error.
-    private func fail(_ error: JournalError, batchWaiters: [(Waiter, ClosedRange<UInt64>)]) {
+    private func fail(_ error: JournalError, batchWaiters: BatchWaiters) {
         let rest = state.withLock { state -> [Operation] in
             if case .open = state.phase {
                 state.phase = .failed(error)
@@ -737,7 +766,7 @@ public final class JournalWriter: Sendable {
             state.worker = .busy
             return true
         }
-        if start { pool.execute { self.work() } }
+        if start { pool.execute(self) }
     }
 
     /// Whether the writer still owns its journal: open, or closing (false once closed, abandoned or failed).
@@ -864,3 +893,5 @@ final class Completion<Value: Sendable>: Sendable {
         continuation?.resume(returning: value)
     }
 }
+
+extension JournalWriter: IOThreadPool.Runnable {}

@@ -248,6 +248,11 @@ final class JournalEngine: @unchecked Sendable {
         do {
             try Syscall.pwriteAll(fd, builder.bytes, at: endOffset)
         } catch {
+            // What part of the write landed (a disk that filled up mid-write) was never
+            // acknowledged: cut it now, so that the next open finds the journal whole and needs
+            // no space to set a torn tail aside (on a full disk, that would keep the process
+            // from starting). Best effort: recovery cuts whatever is left.
+            try? Syscall.ftruncate(fd, endOffset)
             let code: JournalError.Code =
                 (error.errno == .noSpace || error.errno == .diskQuotaExceeded) ? .noSpace : .writeFailed
             throw JournalError(
@@ -290,11 +295,25 @@ final class JournalEngine: @unchecked Sendable {
 
     // MARK: Snapshots
 
+    /// A snapshot that was not stored, and whether the journal is as it was.
+    ///
+    /// A snapshot writes two files of its own before it touches the journal: the snapshot's
+    /// temporary file, then the compacted journal's. A failure while writing either (a full
+    /// disk, most often: the state is a file's worth of bytes at once) leaves the journal as it
+    /// was, every byte of it acknowledged and its writer able to go on; the temporary file is
+    /// removed, so that it does not hold the space it took. A failure after a rename, or a
+    /// simulated crash, stops the writer as before.
+    struct SnapshotFailure: Error {
+        var error: JournalError
+        /// The journal file, its descriptor and this engine are as before the snapshot.
+        var journalIntact: Bool
+    }
+
     /// Stores `state` as the snapshot at `sequence`, then drops the frames
     /// before it. Every step is atomic; a crash between steps leaves either
     /// arrangement, and both replay to the same state.
-    func writeSnapshot(_ state: [UInt8], sequence: UInt64) throws(JournalError) {
-        try ensureOpen()
+    func writeSnapshot(_ state: [UInt8], sequence: UInt64) throws(SnapshotFailure) {
+        do { try ensureOpen() } catch { throw SnapshotFailure(error: error, journalIntact: false) }
         // 1. The snapshot: temp file, fsync, rename, directory fsync.
         let snapshot = JournalSnapshot(sequence: sequence, bytes: state, processID: processID)
         let snapshotPath = JournalSnapshot.path(forJournal: path)
@@ -309,7 +328,7 @@ final class JournalEngine: @unchecked Sendable {
     }
 
     private func writeFileAtomically(_ bytes: [UInt8], temporary: String, final: String, step: SnapshotStep)
-        throws(JournalError)
+        throws(SnapshotFailure)
     {
         do throws(SystemCallError) {
             let tfd = try Syscall.open(temporary, [.writeOnly, .create, .truncate])
@@ -317,27 +336,33 @@ final class JournalEngine: @unchecked Sendable {
             try Syscall.pwriteAll(tfd, bytes, at: 0)
             try Syscall.fsync(tfd)
         } catch {
-            throw JournalError.system(error, path: temporary)
+            try? Syscall.unlink(temporary)
+            throw SnapshotFailure(error: JournalError.system(error, path: temporary), journalIntact: true)
         }
         try hook(step)
-        do throws(SystemCallError) {
-            try Syscall.rename(temporary, final)
-            try Syscall.syncDirectory(directory)
-        } catch {
-            throw JournalError.system(error, path: final)
+        do { try Syscall.rename(temporary, final) } catch {
+            try? Syscall.unlink(temporary)
+            throw SnapshotFailure(error: JournalError.system(error, path: final), journalIntact: true)
+        }
+        do { try Syscall.syncDirectory(directory) } catch {
+            throw SnapshotFailure(error: JournalError.system(error, path: final), journalIntact: false)
         }
     }
 
-    private func hook(_ step: SnapshotStep) throws(JournalError) {
+    /// A simulated crash (tests): the writer stops.
+    private func hook(_ step: SnapshotStep) throws(SnapshotFailure) {
         do { try snapshotHook?(step) } catch {
-            throw JournalError(code: .ioFailure, message: "stopped at \(step) (test hook)", path: path, cause: error)
+            throw SnapshotFailure(
+                error: JournalError(
+                    code: .ioFailure, message: "stopped at \(step) (test hook)", path: path, cause: error),
+                journalIntact: false)
         }
     }
 
     /// Rewrites the journal keeping only messages after `sequence`: a new file
     /// (new salt, base sequence `sequence + 1`) written, synced, locked and
     /// renamed over the old one.
-    private func compact(after sequence: UInt64) throws(JournalError) {
+    private func compact(after sequence: UInt64) throws(SnapshotFailure) {
         try rewrite(base: sequence + 1, keeping: { $0 > sequence }, temporary: FileNames.compactTemporary(path))
     }
 
@@ -377,31 +402,47 @@ final class JournalEngine: @unchecked Sendable {
         } catch {
             throw JournalError.system(error, path: target)
         }
-        try rewrite(base: header.baseSequence, keeping: { $0 < sequence }, temporary: FileNames.compactTemporary(path))
+        do {
+            try rewrite(
+                base: header.baseSequence, keeping: { $0 < sequence }, temporary: FileNames.compactTemporary(path))
+        } catch {
+            throw error.error
+        }
         return target
     }
 
     /// Writes a new journal file holding the messages `keeping` accepts, then
-    /// syncs it, locks it and renames it over the journal.
-    private func rewrite(base: UInt64, keeping: (UInt64) -> Bool, temporary: String) throws(JournalError) {
+    /// syncs it, locks it and renames it over the journal. Until the rename the journal is
+    /// untouched: a failure before it removes the new file and leaves this engine writing the
+    /// journal as before (`journalIntact`).
+    private func rewrite(base: UInt64, keeping: (UInt64) -> Bool, temporary: String) throws(SnapshotFailure) {
         var newHeader = JournalHeader(
             processID: processID, codec: compression ? .lz4 : .none, salt: Self.randomSalt(),
             createdNanoseconds: Self.wallClockNanoseconds(), baseSequence: base)
         // The kept messages are the old file's: the new file says what the old one said of them.
         newHeader.messagesAreCompact = header.messagesAreCompact
         // Collect the messages to keep, streaming from the current file.
-        let reader = try JournalReader(fd: fd, ownsDescriptor: false, path: path, limit: endOffset)
         var kept: [[UInt8]] = []
         var keptFirst: UInt64 = 0
-        try reader.forEachMessageTyped { s, bytes in
-            if keeping(s) {
-                if kept.isEmpty { keptFirst = s }
-                kept.append(Array(bytes))
+        do throws(JournalError) {
+            let reader = try JournalReader(fd: fd, ownsDescriptor: false, path: path, limit: endOffset)
+            try reader.forEachMessageTyped { s, bytes in
+                if keeping(s) {
+                    if kept.isEmpty { keptFirst = s }
+                    kept.append(Array(bytes))
+                }
             }
+        } catch {
+            throw SnapshotFailure(error: error, journalIntact: false)
+        }
+        /// A failure before the rename: the new file goes, the journal stays as it was.
+        func abandoned(_ error: JournalError) -> SnapshotFailure {
+            try? Syscall.unlink(temporary)
+            return SnapshotFailure(error: error, journalIntact: true)
         }
         let newFD: Int32
         do { newFD = try Syscall.open(temporary, [.readWrite, .create, .truncate]) } catch {
-            throw JournalError.system(error, path: temporary)
+            throw abandoned(JournalError.system(error, path: temporary))
         }
         var success = false
         defer { if !success { Syscall.close(newFD) } }
@@ -409,7 +450,7 @@ final class JournalEngine: @unchecked Sendable {
             guard try Syscall.tryLockExclusive(newFD) else { throw SystemCallError(call: "flock", errno: .wouldBlock) }
             try Syscall.pwriteAll(newFD, newHeader.encoded(), at: 0)
         } catch {
-            throw JournalError.system(error, path: temporary)
+            throw abandoned(JournalError.system(error, path: temporary))
         }
         // Switch the engine to the new file, then write the kept messages as a new chain.
         let oldFD = fd
@@ -422,25 +463,35 @@ final class JournalEngine: @unchecked Sendable {
         endOffset = Int64(newHeader.headerLength)
         writtenThrough = max(base, 1) - 1
         encoder?.reset()
-        do throws(JournalError) {
-            var index = 0
-            while index < kept.count {
-                let end = min(index + 4096, kept.count)
-                try write(Array(kept[index..<end]), firstSequence: keptFirst + UInt64(index))
-                index = end
+        var renamed = false
+        do throws(SnapshotFailure) {
+            do throws(JournalError) {
+                var index = 0
+                while index < kept.count {
+                    let end = min(index + 4096, kept.count)
+                    try write(Array(kept[index..<end]), firstSequence: keptFirst + UInt64(index))
+                    index = end
+                }
+                // Synced below: a watermark says so, so that damage to these bytes is an error and
+                // not taken for a tear of later, unsynced writes.
+                if !kept.isEmpty { try writeSyncedMark() }
+                do { try Syscall.fsync(newFD) } catch { throw JournalError.system(error, path: temporary) }
+            } catch {
+                throw SnapshotFailure(error: error, journalIntact: true)
             }
-            // Synced below: a watermark says so, so that damage to these bytes is an error and
-            // not taken for a tear of later, unsynced writes.
-            if !kept.isEmpty { try writeSyncedMark() }
-            do { try Syscall.fsync(newFD) } catch { throw JournalError.system(error, path: temporary) }
             try hook(.compactedTemporaryWritten)
-            do throws(SystemCallError) {
-                try Syscall.rename(temporary, path)
+            do { try Syscall.rename(temporary, path) } catch {
+                throw SnapshotFailure(error: JournalError.system(error, path: path), journalIntact: true)
+            }
+            renamed = true
+            do {
                 inode = try Syscall.fstat(newFD).inode
                 checkedGeneration = nil
-            } catch { throw JournalError.system(error, path: path) }
+            } catch { throw SnapshotFailure(error: JournalError.system(error, path: path), journalIntact: false) }
             try hook(.compactedRenamed)
-            do { try Syscall.syncDirectory(directory) } catch { throw JournalError.system(error, path: directory) }
+            do { try Syscall.syncDirectory(directory) } catch {
+                throw SnapshotFailure(error: JournalError.system(error, path: directory), journalIntact: false)
+            }
         } catch {
             fd = oldFD
             header = oldHeader
@@ -448,7 +499,10 @@ final class JournalEngine: @unchecked Sendable {
             inode = oldInode
             checkedGeneration = nil
             writtenThrough = oldWritten
+            // The old file's chain goes on from a fresh dictionary: its next frame refers to no
+            // earlier bytes, which every reader decodes with or without them.
             encoder?.reset()
+            if error.journalIntact && !renamed { try? Syscall.unlink(temporary) }
             throw error
         }
         success = true

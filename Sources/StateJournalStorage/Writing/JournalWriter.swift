@@ -377,9 +377,13 @@ public final class JournalWriter: Sendable {
         switch phase {
         case .open: nil
         case .failed(let cause):
+            // Named when the failure was in another file (a snapshot's, a compaction's): the
+            // call and errno below are that file's, not the journal's.
             JournalError(
-                code: .writerFailed, message: "the writer failed earlier: \(cause.message)", path: path,
-                sequence: cause.sequence, systemCall: cause.systemCall, errno: cause.errno, cause: cause)
+                code: .writerFailed,
+                message: "the writer failed earlier: \(cause.message)"
+                    + (cause.path.map { $0 == path ? "" : " (in \($0))" } ?? ""),
+                path: path, sequence: cause.sequence, systemCall: cause.systemCall, errno: cause.errno, cause: cause)
         case .closing, .closed:
             JournalError(code: .closed, message: "the journal writer is closed", path: path)
         }
@@ -635,8 +639,21 @@ public final class JournalWriter: Sendable {
             do {
                 try engine.writeSnapshot(bytes, sequence: sequence)
             } catch {
-                done.resume(returning: .failure(error))
-                fail(error, batchWaiters: BatchWaiters())
+                guard error.journalIntact else {
+                    done.resume(returning: .failure(error.error))
+                    fail(error.error, batchWaiters: BatchWaiters())
+                    return
+                }
+                // Not stored (a full disk, most often), the journal untouched: it goes on, and a
+                // later snapshot tries again. What was stored, if the snapshot file was (its
+                // compaction failed), replays to the same state beside the whole journal.
+                let stored = engine.snapshotSequence
+                state.withLock { $0.snapshotSequence = max($0.snapshotSequence, stored) }
+                logger.warning(
+                    "snapshot not stored; the journal goes on",
+                    metadata: ["path": "\(path)", "sequence": "\(sequence)", "error": "\(error.error)"])
+                done.resume(returning: .failure(error.error))
+                next()
                 return
             }
             state.withLock { $0.snapshotSequence = max($0.snapshotSequence, sequence) }

@@ -83,6 +83,10 @@ struct Trial {
     var cutAfterWrites = 1
     /// The power-cut disk's control file (`device-child`'s fourth argument), for a cut mid-stop.
     var cutControl: String?
+    /// The child waits to be killed once every sender has stopped (on a full disk, each stops at
+    /// its first refused send), rather than end its supervisor's run: that would be a normal stop,
+    /// which discards the journals.
+    var waitForKill = false
 
     init(seed: UInt64) {
         var g = SplitMix64(seed: seed)
@@ -115,6 +119,13 @@ struct Trial {
         if g.next() % 4 == 0 {
             cleanStopAfter = 50 + Int(g.next() % 300)
             cutAfterWrites = 1 + Int(g.next() % 64)
+        }
+        if ProcessInfo.processInfo.environment["STATEJOURNAL_DEVICE_FULL"] != nil {
+            // A disk that fills up (tools/full-disk), then a kill -9, not a power cut: every
+            // acknowledged message must be there, `.written` ones too.
+            powerCut = false
+            cleanStopAfter = nil
+            waitForKill = true
         }
         if ProcessInfo.processInfo.environment["STATEJOURNAL_DEVICE_SABOTAGE"] != nil {
             // A disk that lies about flushes must show a loss: every message `.synced`, and no
@@ -244,7 +255,14 @@ func child(directory: String, acksPath: String, trial: Trial) async throws {
                                 }
                             }
                             let message = "room-\(p):\(s):\(k):\(padding.prefix((k * 7919) % (padding.count + 1)))"
-                            guard (try? await room.send(message)) != nil else { return }
+                            do { try await room.send(message) } catch {
+                                // Why the sender stopped (a line `device-check` skips: not three words).
+                                let why =
+                                    "stopped room-\(p) \(s) at \(k): \(error)"
+                                    .replacingOccurrences(of: "\n", with: " ").prefix(600) + "\n"
+                                _ = String(why).withCString { write(acks, $0, strlen($0)) }
+                                return
+                            }
                             let line = "room-\(p) \(s) \(k)\n"
                             _ = line.withCString { write(acks, $0, strlen($0)) }
                             k += 1
@@ -278,6 +296,7 @@ func child(directory: String, acksPath: String, trial: Trial) async throws {
                 }
             }
         }
+        if trial.waitForKill { try await Task.sleep(for: .seconds(3600)) }
     }
 }
 

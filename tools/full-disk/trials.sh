@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Disks that fill up, under the real ext4, XFS, Btrfs and tmpfs: journals written (crash-campaign
+# device-child: 1, 8 or 64 processes, `.synced` or `.written`, every sync method, snapshots every 7
+# or 50 messages or none) onto a file system that is filled, while they are written, to 0–256
+# KiB left, so that it refuses them space; the writer killed with SIGKILL after 1–2 s more; the
+# space freed, the file system unmounted and mounted again; every process restarted and checked
+# (device-check): each acknowledged message present, in order, once, `.written` ones too (no power
+# cut here), and no process that cannot start. The check is power-cut-disk's, whose --sabotage
+# proves it fails on a loss.
+#
+#   bash tools/full-disk/trials.sh [--fs ext4,xfs,btrfs,tmpfs] [--trials N] [--seed S]
+#
+# Needs root (mount, losetup), loop devices and mkfs for each file system (Debian: xfsprogs
+# btrfs-progs). Exits 0 when every trial passed, 1 on a failure (naming the seed and keeping the
+# image in /tmp), 77 when this machine cannot run it (saying why).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+file_systems=ext4,xfs,btrfs,tmpfs
+trials=5
+seed=$(date +%s)
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --fs) file_systems=$2; shift 2 ;;
+    --trials) trials=$2; shift 2 ;;
+    --seed) seed=$2; shift 2 ;;
+    *) echo "usage: trials.sh [--fs ext4,xfs,btrfs,tmpfs] [--trials N] [--seed S]" >&2; exit 64 ;;
+    esac
+done
+
+skip() { echo "full-disk trials skipped: $1"; exit 77; }
+[ "$(id -u)" = 0 ] || skip "they need root (mount, losetup)"
+work=$(mktemp -d /tmp/full-disk.XXXXXX)
+mkdir -p "$work/fs"
+if ! mount -t tmpfs -o size=1m tmpfs "$work/fs" 2>/dev/null; then rm -rf "$work"; skip "mounting is not permitted here"; fi
+umount "$work/fs"
+loop=""
+cleanup() {
+    mountpoint -q "$work/fs" && { umount "$work/fs" 2>/dev/null || umount -l "$work/fs"; }
+    [ -z "$loop" ] || losetup -d "$loop" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The build CI's campaign smokes use (its kill points inject faults), so nothing builds twice.
+swift build -c release --traits FaultInjection --product statejournal-crash-campaign >/dev/null
+campaign=$(swift build -c release --traits FaultInjection --show-bin-path)/statejournal-crash-campaign
+export STATEJOURNAL_DEVICE_FULL=1
+
+mount_fs() { # $1: file system; mounts a fresh one at $work/fs
+    if [ "$1" = tmpfs ]; then
+        mount -t tmpfs -o size=64m tmpfs "$work/fs"
+        return
+    fi
+    image=$work/disk.img
+    rm -f "$image"
+    truncate -s 320M "$image"
+    case "$1" in
+    ext4) mkfs.ext4 -q -F -b 4096 "$image" ;;
+    xfs) command -v mkfs.xfs >/dev/null || skip "no mkfs.xfs (apt-get install xfsprogs)"; mkfs.xfs -q -f "$image" ;;
+    btrfs) command -v mkfs.btrfs >/dev/null || skip "no mkfs.btrfs (apt-get install btrfs-progs)"; mkfs.btrfs -q -f "$image" >/dev/null ;;
+    *) echo "unknown file system $1 (ext4, xfs, btrfs, tmpfs)" >&2; exit 64 ;;
+    esac
+    losetup -f >/dev/null 2>&1 || skip "no free loop device"
+    loop=$(losetup -f --show "$image")
+    mount "$loop" "$work/fs"
+}
+
+unmount_fs() {
+    umount "$work/fs" 2>/dev/null || umount -l "$work/fs"
+    if [ -n "$loop" ]; then losetup -d "$loop"; loop=""; fi
+}
+
+# Leaves about $1 KiB free on $work/fs: fills it until a write is refused (as root, which may use
+# what a file system reserves for root, as the journals' writer does here), then gives back $1 KiB.
+fill() {
+    local avail
+    avail=$(df --output=avail -k "$work/fs" | tail -1 | tr -d ' ')
+    if [ "$avail" -gt 1024 ]; then fallocate -l "$(((avail - 1024) * 1024))" "$work/fs/filler" 2>/dev/null || true; fi
+    dd if=/dev/zero of="$work/fs/filler-end" bs=64k status=none 2>/dev/null || true
+    dd if=/dev/zero of="$work/fs/filler-end" bs=4k oflag=append conv=notrunc status=none 2>/dev/null || true
+    local size
+    size=$(stat -c %s "$work/fs/filler-end" 2>/dev/null || echo 0)
+    if [ "$size" -gt $(($1 * 1024)) ]; then truncate -s $((size - $1 * 1024)) "$work/fs/filler-end"; else rm -f "$work/fs/filler-end"; fi
+}
+
+failed=()
+for fs in ${file_systems//,/ }; do
+    acknowledged=0
+    full=0
+    for ((index = 0; index < trials; index++)); do
+        trial_seed=$((seed + index))
+        mount_fs "$fs"
+        mkdir "$work/fs/journals"
+        rm -f "$work/acks"
+        "$campaign" device-child "$work/fs/journals" "$work/acks" "$trial_seed" >/dev/null 2>&1 &
+        child=$!
+        # The disk fills up while the journals are open and written: 0.3–1.3 s in, all but 0–256
+        # KiB taken; the writer runs on for 1–2 s against it.
+        sleep "$(printf '0.%03d' $((300 + trial_seed * 7919 % 700)))"
+        fill $((trial_seed * 104729 % 257))
+        sleep "$(printf '1.%03d' $((trial_seed * 15485863 % 1000)))"
+        kill -9 "$child" 2>/dev/null || true
+        wait "$child" 2>/dev/null || true
+        left=$(df --output=avail -k "$work/fs" | tail -1 | tr -d ' ')
+        # Each sender that stopped wrote why into the acknowledgements file (a line the check skips).
+        refused=$(grep -c "ENOSPC" "$work/acks" 2>/dev/null || true)
+        stopped=$(grep -c "^stopped " "$work/acks" 2>/dev/null || true)
+        if [ "$refused" -gt 0 ]; then full=$((full + 1)); fi
+        state="$left KiB left, $stopped sender(s) stopped, $refused by ENOSPC"
+        rm -f "$work/fs/filler" "$work/fs/filler-end"
+        # Unmounted and mounted again: what the check reads is what the file system kept, not
+        # pages of the killed writer's.
+        if [ "$fs" != tmpfs ]; then
+            unmount_fs
+            loop=$(losetup -f --show "$work/disk.img")
+            mount "$loop" "$work/fs"
+        fi
+        if report=$("$campaign" device-check "$work/fs/journals" "$work/acks" "$trial_seed" 2>&1); then
+            status=ok
+        else
+            status=FAILED
+            failed+=("$fs seed $trial_seed")
+            cp "$work/acks" "/tmp/full-disk-$fs-$trial_seed.acks"
+            if [ "$fs" != tmpfs ]; then
+                unmount_fs
+                cp --sparse=always "$work/disk.img" "/tmp/full-disk-$fs-$trial_seed.img"
+            fi
+            kept=acknowledgements
+            [ "$fs" = tmpfs ] || kept="acknowledgements and image"
+            status="FAILED ($kept kept in /tmp/full-disk-$fs-$trial_seed.*)"
+        fi
+        acknowledged=$((acknowledged + $(grep -vc "^stopped " "$work/acks" 2>/dev/null || echo 0)))
+        echo "$fs $status: $state; $(tail -1 <<<"$report" | cut -c1-400)"
+        [ "$status" != ok ] && grep -v "^seed $trial_seed: .*acknowledged" <<<"$report" | head -5 || true
+        mountpoint -q "$work/fs" && unmount_fs
+    done
+    echo "$fs: $trials trials, $full refused space (ENOSPC) to a sender, $acknowledged acknowledged"
+done
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "full-disk trials FAILED: ${failed[*]}"
+    exit 1
+fi
+echo "full-disk trials: every acknowledged message found"

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import StateJournalSystem
 import Testing
 
 @testable import StateJournalStorage
@@ -61,5 +62,60 @@ import Testing
         // A directory that does not exist: nothing to claim (opening the journal says so).
         try JournalOwnership.claim(directory.path + "/missing/p.journal")
         JournalOwnership.release(directory.path + "/missing/p.journal")
+    }
+
+    /// The owners file removed by hand while a journal's writer is idle: another OS process
+    /// (here an open file description of its own, which is what an OFD lock tells apart) creates
+    /// a new one and claims the journal. The idle writer's next append is refused with `locked`,
+    /// and writes nothing, instead of both processes taking the journal for theirs. Before: the
+    /// append went through.
+    @Test func anIdleJournalWhoseOwnersFileWasRemovedAndTakenIsNotWrittenAgain() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.path + "/owned.journal"
+        var options = JournalOptions(idleTimeout: .milliseconds(20))
+        options.timeMarkInterval = nil
+        let writer = try await JournalWriter.open(path: path, processID: "owned", options: options, logger: testLogger)
+        _ = try await writer.append(Array("mine".utf8))
+        while writer.isFileOpen { try await Task.sleep(for: .milliseconds(5)) }
+
+        let owners = directory.path + "/" + JournalOwnership.fileName
+        try FileManager.default.removeItem(atPath: owners)
+        let other = try Syscall.open(owners, [.readWrite, .create], mode: 0o644)
+        defer { Syscall.close(other) }
+        #expect(try Syscall.tryLockByte(other, at: JournalOwnership.offset(of: path), exclusive: true))
+
+        await #expect {
+            _ = try await writer.append(Array("not mine any more".utf8))
+        } throws: {
+            ($0 as? JournalError)?.code == .locked
+        }
+        #expect(try readAll(path).messages.map { String(decoding: $0.bytes, as: UTF8.self) } == ["mine"])
+        await writer.abandon()
+    }
+
+    /// The owners file removed by hand while a journal's writer is idle, and nobody else claims
+    /// the journal: the next append takes the claim again in a new owners file, so that another
+    /// OS process is refused the journal as before.
+    @Test func anIdleJournalWhoseOwnersFileWasRemovedIsClaimedAgain() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.path + "/owned.journal"
+        var options = JournalOptions(idleTimeout: .milliseconds(20))
+        options.timeMarkInterval = nil
+        let writer = try await JournalWriter.open(path: path, processID: "owned", options: options, logger: testLogger)
+        _ = try await writer.append(Array("mine".utf8))
+        while writer.isFileOpen { try await Task.sleep(for: .milliseconds(5)) }
+        let owners = directory.path + "/" + JournalOwnership.fileName
+        try FileManager.default.removeItem(atPath: owners)
+        #expect(!JournalOwnership.isOwnedElsewhere(path), "nobody holds the journal's byte in no file")
+
+        _ = try await writer.append(Array("still mine".utf8))
+        #expect(FileManager.default.fileExists(atPath: owners))
+        let other = try Syscall.open(owners, [.readWrite, .create], mode: 0o644)
+        defer { Syscall.close(other) }
+        #expect(
+            try !Syscall.tryLockByte(other, at: JournalOwnership.offset(of: path), exclusive: true),
+            "owned again: another open of the owners file cannot take the journal's byte")
+        try await writer.close(discard: false)
+        #expect(try readAll(path).messages.map { String(decoding: $0.bytes, as: UTF8.self) } == ["mine", "still mine"])
     }
 }

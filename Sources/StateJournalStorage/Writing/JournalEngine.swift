@@ -133,6 +133,8 @@ final class JournalEngine: @unchecked Sendable {
     /// Reopens a released journal, checking nobody changed it meanwhile.
     func ensureOpen() throws(JournalError) {
         guard fd < 0 else { return }
+        // Still this OS process's while the descriptor was closed (its owners file not removed).
+        try JournalOwnership.verify(path)
         let newFD: Int32
         do { newFD = try Syscall.open(path, .readWrite) } catch {
             throw JournalError.system(

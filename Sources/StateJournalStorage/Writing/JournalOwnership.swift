@@ -15,6 +15,9 @@ enum JournalOwnership {
     private struct Directory {
         var fd: Int32
         var claims: [Int64: Int] = [:]
+        /// Claims whose byte another OS process took after the owners file was removed or
+        /// replaced under this one: their writers must not write again.
+        var lost: Set<Int64> = []
     }
 
     /// The owners file of each directory with a claim, and the claims.
@@ -52,6 +55,13 @@ enum JournalOwnership {
                 throw JournalError.system(error, path: directory + "/" + fileName)
             }
         }
+        try verify(directory: directory, in: &directories)
+        if directories[directory]!.lost.contains(offset) {
+            throw JournalError(
+                code: .locked,
+                message: "another OS process took the journal (the owners file, \(fileName), was removed or replaced)",
+                path: path)
+        }
         let fd = directories[directory]!.fd
         if directories[directory]!.claims[offset] == nil {
             let taken: Bool
@@ -68,6 +78,50 @@ enum JournalOwnership {
             }
         }
         directories[directory]!.claims[offset, default: 0] += 1
+    }
+
+    /// Checks, before a writer that released its descriptor while idle writes again, that this
+    /// OS process still owns the journal at `path`: the owners file it locked must still be the
+    /// one at its path. Removed or replaced (by hand: nothing of the library does either), the
+    /// claims are taken again in the file now there; a claim whose byte another OS process took
+    /// meanwhile is lost, and its writer gets `locked`.
+    static func verify(_ path: String) throws(JournalError) {
+        let directory = FileNames.directory(of: path)
+        let offset = offset(of: path)
+        try directories.withLock { directories throws(JournalError) in
+            guard directories[directory] != nil else { return }
+            try verify(directory: directory, in: &directories)
+            if directories[directory]!.lost.contains(offset) {
+                throw JournalError(
+                    code: .locked,
+                    message:
+                        "another OS process took the journal while its writer was idle (the owners file, \(fileName), was removed or replaced)",
+                    path: path)
+            }
+        }
+    }
+
+    /// Takes this OS process's claims in `directory` again when its owners file is not the one
+    /// at the path any more.
+    private static func verify(directory: String, in directories: inout [String: Directory]) throws(JournalError) {
+        guard let entry = directories[directory] else { return }
+        let ownersPath = directory + "/" + fileName
+        if let current = try? Syscall.identity(ofPath: ownersPath), let held = try? Syscall.fstat(entry.fd),
+            current.device == held.device, current.inode == held.inode
+        {
+            return
+        }
+        let fd: Int32
+        do { fd = try Syscall.open(ownersPath, [.readWrite, .create], mode: 0o644) } catch {
+            throw JournalError.system(error, path: ownersPath)
+        }
+        for offset in entry.claims.keys {
+            if (try? Syscall.tryLockByte(fd, at: offset, exclusive: true)) != true {
+                directories[directory]!.lost.insert(offset)
+            }
+        }
+        Syscall.close(entry.fd)
+        directories[directory]!.fd = fd
     }
 
     /// Closes the owners file of `directory` when no journal of it is claimed any more.
@@ -92,7 +146,9 @@ enum JournalOwnership {
             return
         }
         directories[directory]!.claims[offset] = nil
-        _ = try? Syscall.tryLockByte(directories[directory]!.fd, at: offset, exclusive: false)
+        if directories[directory]!.lost.remove(offset) == nil {
+            _ = try? Syscall.tryLockByte(directories[directory]!.fd, at: offset, exclusive: false)
+        }
         closeIfUnclaimed(directory, in: &directories)
     }
 

@@ -64,6 +64,22 @@ import Testing
         JournalOwnership.release(directory.path + "/missing/p.journal")
     }
 
+    /// A writer of `owned.journal` in `directory` that appended "mine" and went idle (its file
+    /// closed), and the directory's owners file then removed by hand.
+    func idleWriterWithoutItsOwnersFile(
+        in directory: TemporaryDirectory
+    ) async throws -> (writer: JournalWriter, path: String, owners: String) {
+        let path = directory.path + "/owned.journal"
+        var options = JournalOptions(idleTimeout: .milliseconds(20))
+        options.timeMarkInterval = nil
+        let writer = try await JournalWriter.open(path: path, processID: "owned", options: options, logger: testLogger)
+        _ = try await writer.append(Array("mine".utf8))
+        while writer.isFileOpen { try await Task.sleep(for: .milliseconds(5)) }
+        let owners = directory.path + "/" + JournalOwnership.fileName
+        try FileManager.default.removeItem(atPath: owners)
+        return (writer, path, owners)
+    }
+
     /// The owners file removed by hand while a journal's writer is idle: another OS process
     /// (here an open file description of its own, which is what an OFD lock tells apart) creates
     /// a new one and claims the journal. The idle writer's next append is refused with `locked`,
@@ -71,15 +87,7 @@ import Testing
     /// append went through.
     @Test func anIdleJournalWhoseOwnersFileWasRemovedAndTakenIsNotWrittenAgain() async throws {
         let directory = TemporaryDirectory()
-        let path = directory.path + "/owned.journal"
-        var options = JournalOptions(idleTimeout: .milliseconds(20))
-        options.timeMarkInterval = nil
-        let writer = try await JournalWriter.open(path: path, processID: "owned", options: options, logger: testLogger)
-        _ = try await writer.append(Array("mine".utf8))
-        while writer.isFileOpen { try await Task.sleep(for: .milliseconds(5)) }
-
-        let owners = directory.path + "/" + JournalOwnership.fileName
-        try FileManager.default.removeItem(atPath: owners)
+        let (writer, path, owners) = try await idleWriterWithoutItsOwnersFile(in: directory)
         let other = try Syscall.open(owners, [.readWrite, .create], mode: 0o644)
         defer { Syscall.close(other) }
         #expect(try Syscall.tryLockByte(other, at: JournalOwnership.offset(of: path), exclusive: true))
@@ -98,14 +106,7 @@ import Testing
     /// OS process is refused the journal as before.
     @Test func anIdleJournalWhoseOwnersFileWasRemovedIsClaimedAgain() async throws {
         let directory = TemporaryDirectory()
-        let path = directory.path + "/owned.journal"
-        var options = JournalOptions(idleTimeout: .milliseconds(20))
-        options.timeMarkInterval = nil
-        let writer = try await JournalWriter.open(path: path, processID: "owned", options: options, logger: testLogger)
-        _ = try await writer.append(Array("mine".utf8))
-        while writer.isFileOpen { try await Task.sleep(for: .milliseconds(5)) }
-        let owners = directory.path + "/" + JournalOwnership.fileName
-        try FileManager.default.removeItem(atPath: owners)
+        let (writer, path, owners) = try await idleWriterWithoutItsOwnersFile(in: directory)
         #expect(!JournalOwnership.isOwnedElsewhere(path), "nobody holds the journal's byte in no file")
 
         _ = try await writer.append(Array("still mine".utf8))

@@ -99,9 +99,7 @@ import Testing
         let path = directory.file("full.journal")
         await #expect(processExitsWith: .success) { [path = path as String] in
             // The file-size limit makes pwrite fail with EFBIG, as a full disk would with ENOSPC.
-            signal(SIGXFSZ, SIG_IGN)
-            var limit = rlimit(rlim_cur: 64 * 1024, rlim_max: 64 * 1024)
-            setrlimit(Int32(RLIMIT_FSIZE.rawValue), &limit)
+            limitFileSize(toBytes: 64 * 1024)
             let writer = try await JournalWriter.open(
                 path: path, processID: "full", options: .testing(compression: false), logger: testLogger)
             var acknowledged: UInt64 = 0

@@ -20,9 +20,7 @@ import Testing
         let directory = TemporaryDirectory()
         let path = directory.file("full.journal")
         await #expect(processExitsWith: .success) { [path = path as String, folder = directory.path as String] in
-            signal(SIGXFSZ, SIG_IGN)
-            var limit = rlimit(rlim_cur: 64 * 1024, rlim_max: 64 * 1024)
-            setrlimit(Int32(RLIMIT_FSIZE.rawValue), &limit)
+            limitFileSize(toBytes: 64 * 1024)
             let writer = try await JournalWriter.open(
                 path: path, processID: "full", options: .testing(compression: false), logger: testLogger)
             var acknowledged: UInt64 = 0

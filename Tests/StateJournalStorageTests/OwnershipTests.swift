@@ -11,12 +11,7 @@ import Testing
 @Suite struct OwnershipTests {
     @Test func anIdleJournalIsNotTakenByAnotherOSProcess() async throws {
         let directory = TemporaryDirectory()
-        let path = directory.path + "/owned.journal"
-        var options = JournalOptions(idleTimeout: .milliseconds(20))
-        options.timeMarkInterval = nil
-        let writer = try await JournalWriter.open(path: path, processID: "owned", options: options, logger: testLogger)
-        _ = try await writer.append(Array("mine".utf8))
-        while writer.isFileOpen { try await Task.sleep(for: .milliseconds(5)) }
+        let (writer, path) = try await idleWriter(in: directory)
         #expect(JournalLockProbe.holder(of: path) != nil, "owned while idle")
 
         // Another OS process: opening it for writing is refused with `locked`.
@@ -64,17 +59,22 @@ import Testing
         JournalOwnership.release(directory.path + "/missing/p.journal")
     }
 
-    /// A writer of `owned.journal` in `directory` that appended "mine" and went idle (its file
-    /// closed), and the directory's owners file then removed by hand.
-    func idleWriterWithoutItsOwnersFile(
-        in directory: TemporaryDirectory
-    ) async throws -> (writer: JournalWriter, path: String, owners: String) {
+    /// A writer of `owned.journal` in `directory` that appended "mine" and went idle (its file closed).
+    func idleWriter(in directory: TemporaryDirectory) async throws -> (writer: JournalWriter, path: String) {
         let path = directory.path + "/owned.journal"
         var options = JournalOptions(idleTimeout: .milliseconds(20))
         options.timeMarkInterval = nil
         let writer = try await JournalWriter.open(path: path, processID: "owned", options: options, logger: testLogger)
         _ = try await writer.append(Array("mine".utf8))
         while writer.isFileOpen { try await Task.sleep(for: .milliseconds(5)) }
+        return (writer, path)
+    }
+
+    /// ``idleWriter(in:)``, and the directory's owners file then removed by hand.
+    func idleWriterWithoutItsOwnersFile(
+        in directory: TemporaryDirectory
+    ) async throws -> (writer: JournalWriter, path: String, owners: String) {
+        let (writer, path) = try await idleWriter(in: directory)
         let owners = directory.path + "/" + JournalOwnership.fileName
         try FileManager.default.removeItem(atPath: owners)
         return (writer, path, owners)

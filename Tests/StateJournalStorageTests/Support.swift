@@ -80,3 +80,11 @@ typealias Locked = LockedValue
 extension LockedValue {
     var value: Value { withLock { $0 } }
 }
+
+/// Limits the files this OS process writes to `bytes` (`pwrite` past it fails with `EFBIG`, as a
+/// full disk fails it with `ENOSPC`). For a child process of an exit test: the limit is the process's.
+func limitFileSize(toBytes bytes: Int) {
+    signal(SIGXFSZ, SIG_IGN)
+    var limit = rlimit(rlim_cur: rlim_t(bytes), rlim_max: rlim_t(bytes))
+    setrlimit(Int32(RLIMIT_FSIZE.rawValue), &limit)
+}

@@ -54,13 +54,10 @@ enum JournalOwnership {
             } catch {
                 throw JournalError.system(error, path: directory + "/" + fileName)
             }
-        }
-        try verify(directory: directory, in: &directories)
-        if directories[directory]!.lost.contains(offset) {
-            throw JournalError(
-                code: .locked,
-                message: "another OS process took the journal (the owners file, \(fileName), was removed or replaced)",
-                path: path)
+        } else {
+            // Opened before: still the file at the path?
+            try verify(directory: directory, in: &directories)
+            if directories[directory]!.lost.contains(offset) { throw lost(path) }
         }
         let fd = directories[directory]!.fd
         if directories[directory]!.claims[offset] == nil {
@@ -91,14 +88,16 @@ enum JournalOwnership {
         try directories.withLock { directories throws(JournalError) in
             guard directories[directory] != nil else { return }
             try verify(directory: directory, in: &directories)
-            if directories[directory]!.lost.contains(offset) {
-                throw JournalError(
-                    code: .locked,
-                    message:
-                        "another OS process took the journal while its writer was idle (the owners file, \(fileName), was removed or replaced)",
-                    path: path)
-            }
+            if directories[directory]!.lost.contains(offset) { throw lost(path) }
         }
+    }
+
+    /// The error of a claim another OS process took after the owners file was removed or replaced.
+    private static func lost(_ path: String) -> JournalError {
+        JournalError(
+            code: .locked,
+            message: "another OS process took the journal (the owners file, \(fileName), was removed or replaced)",
+            path: path)
     }
 
     /// Takes this OS process's claims in `directory` again when its owners file is not the one
@@ -146,9 +145,8 @@ enum JournalOwnership {
             return
         }
         directories[directory]!.claims[offset] = nil
-        if directories[directory]!.lost.remove(offset) == nil {
-            _ = try? Syscall.tryLockByte(directories[directory]!.fd, at: offset, exclusive: false)
-        }
+        directories[directory]!.lost.remove(offset)
+        _ = try? Syscall.tryLockByte(directories[directory]!.fd, at: offset, exclusive: false)
         closeIfUnclaimed(directory, in: &directories)
     }
 

@@ -91,6 +91,16 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         while closing { await closed.waitIgnoringCancellation(closed.arm()) }
     }
 
+    /// Waits until no restart runs. A stop bumps `generation` first, so a running restart gives
+    /// way at its next step; a journal it opened meanwhile is in `writer` when this returns, for
+    /// the stop to close. (A stop that looked at `writer` while a restart was opening the journal
+    /// found none, and the journal the restart then opened stayed open and owned by a process
+    /// that was stopped: a normal stop kept a transient journal, and a child started again with
+    /// the same id was refused as `locked`.)
+    private func waitForRestartToGiveWay() async {
+        while restartRunning { await restartQueue.waitIgnoringCancellation(restartQueue.arm()) }
+    }
+
     /// Closes `writer` as a stop does; restarts and other stops wait for it.
     private func close(_ writer: any OwnedJournal, discard: Bool) async throws {
         closing = true
@@ -919,6 +929,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         waiters.wakeAll()
         subscriptions.endAll(nil)
         subscriptionSignal.wakeAll()
+        await waitForRestartToGiveWay()
         guard let writer else { return }
         self.writer = nil
         try await close(writer, discard: options.retention == .transient)
@@ -936,6 +947,7 @@ actor ProcessCell<P: JournaledProcess>: SupervisedChild {
         waiters.wakeAll()
         subscriptions.endAll(reason)
         subscriptionSignal.wakeAll()
+        await waitForRestartToGiveWay()
         guard let writer else {
             await waitForClose()
             return

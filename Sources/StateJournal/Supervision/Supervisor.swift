@@ -60,6 +60,9 @@ public actor Supervisor: Service {
     }
 
     private var entries: [String: Entry] = [:]
+    /// Children given up (or whose start failed) whose journals are still closing, by id: a
+    /// start of the same id waits for them (the journal would still be owned by the old writer).
+    private var retiring: [String: PhaseWaiters] = [:]
     private var startCounter = 0
     /// What a graceful shutdown does with unclaimed journals.
     public nonisolated let unclaimedJournalPolicy: UnclaimedJournals
@@ -122,6 +125,7 @@ public actor Supervisor: Service {
     public func child<P: JournaledProcess>(id: String, orStart makeSpec: (String) -> ChildSpec<P>) async throws
         -> ProcessHandle<P>
     {
+        try await waitForRetirement(of: id)
         if let existing = entries[id] {
             guard let cell = existing.child as? ProcessCell<P> else {
                 throw SupervisorError(code: .wrongType, message: "child \(id) runs another process type", childID: id)
@@ -218,6 +222,8 @@ public actor Supervisor: Service {
 
     private func startChild<P: JournaledProcess>(_ spec: ChildSpec<P>, dynamic: Bool) async throws -> ProcessHandle<P> {
         try requireRunning()
+        try await waitForRetirement(of: spec.id)
+        try requireRunning()
         guard entries[spec.id] == nil else {
             throw SupervisorError(
                 code: .duplicateID, message: "a child with id \(spec.id) exists already", childID: spec.id)
@@ -235,11 +241,10 @@ public actor Supervisor: Service {
         do {
             _ = try await cell.restart()
         } catch {
-            entries[spec.id] = nil
             // Senders that found the starting child (a concurrent `child(id:)`) are answered.
             let reason = ProcessError(
                 code: .notRestarted, message: "the child could not be started", processID: spec.id, cause: error)
-            await cell.abandon(reason: reason)
+            await retire(spec.id, cell, reason: reason)
             throw SupervisorError(
                 code: .startFailed, message: "child \(spec.id) could not be started", childID: spec.id, cause: error)
         }
@@ -250,13 +255,30 @@ public actor Supervisor: Service {
 
     // MARK: Crashes and restarts
 
+    /// Forgets child `id` and abandons it (its senders are told `reason`, its journal is kept);
+    /// until its journal is closed, a start of the same id waits. (Started at once, the new
+    /// child found the journal still owned by the old one's writer and was refused as `locked`.)
+    private func retire(_ id: String, _ child: any SupervisedChild, reason: ProcessError) async {
+        if entries[id]?.child === child { entries[id] = nil }
+        // One retirement per id at a time: a child of this id starts only after the last one.
+        let waiters = PhaseWaiters()
+        retiring[id] = waiters
+        await child.abandon(reason: reason)
+        retiring[id] = nil
+        waiters.wakeAll()
+    }
+
+    /// Waits, cancellably, until no child with this id is being retired.
+    private func waitForRetirement(of id: String) async throws {
+        while let waiters = retiring[id] { try await waiters.wait(waiters.arm()) }
+    }
+
     private func childCrashed(_ id: String, _ error: ProcessError) async {
         guard case .running = phase, var entry = entries[id] else { return }
         metrics.restarts.increment()
         emit(.crashed(id: id, error: error))
         if entry.restart == .temporary {
-            entries[id] = nil
-            await entry.child.abandon(reason: error)
+            await retire(id, entry.child, reason: error)
             logger.notice("temporary child crashed; not restarted, its journal is kept", metadata: ["child": "\(id)"])
             return
         }
@@ -272,11 +294,11 @@ public actor Supervisor: Service {
                 childID: id, crashes: entry.restartTimes.count, sequence: error.sequence, cause: error)
             if strategy == .oneForOne || entry.dynamic {
                 // Independent children: give up on this one alone; its journal is kept for the next start.
-                entries[id] = nil
                 logger.error(
                     "child restarted too often; given up, its journal is kept",
                     metadata: ["child": "\(id)", "error": "\(exceeded)"])
-                await entry.child.abandon(
+                await retire(
+                    id, entry.child,
                     reason: ProcessError(
                         code: .notRestarted, message: "restarted too often; given up", processID: id, cause: exceeded))
                 emit(.gaveUp(exceeded))

@@ -42,6 +42,8 @@ package final class IOThreadPool: @unchecked Sendable {
     private var head = 0
     private var timers = TimerHeap()
     private var idleThreads = 0
+    /// Set when the pool could not start the threads it needs: its threads end.
+    private var ending = false
     /// Threads polling for work: at most one, so that an idle pool never holds both cores.
     private var spinningThreads = 0
     /// Jobs queued and not yet taken; read without the mutex by spinning threads.
@@ -50,22 +52,39 @@ package final class IOThreadPool: @unchecked Sendable {
     /// comes within it starts without a futex wake-up. One thread at a time polls.
     private let spinNanoseconds: UInt64
     let name: String
-    let threadCount: Int
 
     /// The pool shared by all journals of this OS process: one thread per core, at least two.
-    package static let shared = IOThreadPool(name: "sj-io", threads: max(2, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+    package static let shared = started(
+        name: "sj-io", threads: max(2, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))), atLeast: 2)
 
     /// Where journals are opened, created and moved: work that waits on `fsync`s of new files
     /// and directories for milliseconds. Kept off ``shared``, whose threads write and sync the
     /// journals already open, so that a burst of new journals does not hold up their appends;
     /// enough threads that concurrent creations wait on the file system's journal commits
     /// together rather than one after another.
-    package static let opening = IOThreadPool(name: "sj-open", threads: 16, spinMicroseconds: 0)
+    package static let opening = started(name: "sj-open", threads: 16, atLeast: 1, spinMicroseconds: 0)
 
-    package init(name: String, threads: Int, spinMicroseconds: Int = 50) {
+    /// One of the library's own pools, without which no journal can be written: an OS process
+    /// that cannot start even one thread of it stops here, saying why.
+    private static func started(name: String, threads: Int, atLeast: Int, spinMicroseconds: Int = 50) -> IOThreadPool {
+        do {
+            return try IOThreadPool(name: name, threads: threads, atLeast: atLeast, spinMicroseconds: spinMicroseconds)
+        } catch {
+            fatalError("StateJournal could not start the \(atLeast) thread(s) its \(name) pool needs: \(error)")
+        }
+    }
+
+    /// A pool of `threads` threads, or of as many as the system lets this OS process start, at
+    /// least `atLeast` (a pool whose jobs wait for other jobs of it needs two): an OS process at
+    /// its limit of threads (a container's `pids.max`, `RLIMIT_NPROC`) gets a smaller pool
+    /// rather than a crash.
+    ///
+    /// - Throws: the error of `pthread_create` when fewer than `atLeast` threads started (those
+    ///   that did end).
+    package init(name: String, threads: Int, atLeast: Int = 1, spinMicroseconds: Int = 50) throws(SystemCallError) {
         self.name = name
-        self.threadCount = threads
         self.spinNanoseconds = UInt64(spinMicroseconds) * 1000
+        var started = 0
         for index in 0..<threads {
             let box = Unmanaged.passRetained(ThreadStart(pool: self, name: "\(name)-\(index)"))
             var thread = pthread_t()
@@ -78,8 +97,19 @@ package final class IOThreadPool: @unchecked Sendable {
                     start.pool.run()
                     return nil
                 }, box.toOpaque())
-            precondition(result == 0, "pthread_create failed: \(result)")
+            guard result == 0 else {
+                box.release()
+                guard started >= atLeast else {
+                    condition.lock()
+                    ending = true
+                    condition.unlock()
+                    condition.broadcast()
+                    throw SystemCallError(call: "pthread_create", errno: Errno(rawValue: result))
+                }
+                break
+            }
             pthread_detach(thread)
+            started += 1
         }
     }
 
@@ -157,6 +187,10 @@ package final class IOThreadPool: @unchecked Sendable {
     private func run() {
         condition.lock()
         while true {
+            if ending {
+                condition.unlock()
+                return
+            }
             let now = Self.now()
             if let deadline = timers.peek, deadline <= now {
                 let job = timers.pop()

@@ -260,11 +260,11 @@ public actor Supervisor: Service {
     /// child found the journal still owned by the old one's writer and was refused as `locked`.)
     private func retire(_ id: String, _ child: any SupervisedChild, reason: ProcessError) async {
         if entries[id]?.child === child { entries[id] = nil }
-        // One retirement per id at a time: a child of this id starts only after the last one.
+        // A child of this id starts only after the last retirement: one at a time per id.
         let waiters = PhaseWaiters()
         retiring[id] = waiters
         await child.abandon(reason: reason)
-        retiring[id] = nil
+        if retiring[id] === waiters { retiring[id] = nil }
         waiters.wakeAll()
     }
 

@@ -47,9 +47,9 @@ final class SyncRounds: @unchecked Sendable {
     private let directoryFD: Int32
     private let syncThreads: IOThreadPool
 
-    private init(directoryFD: Int32) {
+    private init(directoryFD: Int32, syncThreads: IOThreadPool) {
         self.directoryFD = directoryFD
-        self.syncThreads = IOThreadPool(name: "sj-fsync", threads: Self.fileSyncThreadCount)
+        self.syncThreads = syncThreads
     }
 
     /// The sync rounds of each file system, by device.
@@ -60,8 +60,19 @@ final class SyncRounds: @unchecked Sendable {
         let status = try Syscall.status(ofPath: directory)
         return try registry.withLock { registry throws(SystemCallError) in
             if let existing = registry[status.device] { return existing }
+            // Fewer threads than asked when the OS process is near its limit of threads; fewer
+            // than two (a round's leader waits for its identity checks, run on another thread of
+            // the pool) is this journal's error (`EAGAIN`), not a crash, and the next open tries
+            // again. (The directory first: a pool's threads, once started, never end.)
             let fd = try Syscall.open(directory, [.readOnly, .directory])
-            let rounds = SyncRounds(directoryFD: fd)
+            let threads: IOThreadPool
+            do throws(SystemCallError) {
+                threads = try IOThreadPool(name: "sj-fsync", threads: Self.fileSyncThreadCount, atLeast: 2)
+            } catch {
+                Syscall.close(fd)
+                throw error
+            }
+            let rounds = SyncRounds(directoryFD: fd, syncThreads: threads)
             registry[status.device] = rounds
             return rounds
         }

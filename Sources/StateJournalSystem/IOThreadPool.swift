@@ -65,7 +65,7 @@ package final class IOThreadPool: @unchecked Sendable {
     package static let opening = started(name: "sj-open", threads: 16, atLeast: 1, spinMicroseconds: 0)
 
     /// One of the library's own pools, without which no journal can be written: an OS process
-    /// that cannot start even one thread of it stops here, saying why.
+    /// that cannot start the threads it needs (`atLeast`) stops here, saying why.
     private static func started(name: String, threads: Int, atLeast: Int, spinMicroseconds: Int = 50) -> IOThreadPool {
         do {
             return try IOThreadPool(name: name, threads: threads, atLeast: atLeast, spinMicroseconds: spinMicroseconds)

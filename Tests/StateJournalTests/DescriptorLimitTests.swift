@@ -56,10 +56,18 @@ struct DescriptorLimitTests {
                 try await supervisor.child(id: id) { spec($0) }.send(.post("\(id) first"))
                 record.acknowledged(id, "\(id) first")
             }
-            try await Task.sleep(for: .milliseconds(200))  // every journal released while idle
+            // Every journal released while idle, its descriptor closed (a slow machine waits longer).
+            let descriptors = { try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") }
+            let journalsOpen = {
+                try descriptors().filter {
+                    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + $0))?
+                        .hasSuffix(".journal") ?? false
+                }.count
+            }
+            for _ in 0..<500 where try journalsOpen() > 0 { try await Task.sleep(for: .milliseconds(20)) }
             var saved = rlimit()
             getrlimit(Int32(RLIMIT_NOFILE.rawValue), &saved)
-            let open = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count
+            let open = try descriptors().count
             var low = rlimit(rlim_cur: rlim_t(open + 4), rlim_max: saved.rlim_max)
             guard setrlimit(Int32(RLIMIT_NOFILE.rawValue), &low) == 0 else { throw Failure(description: "setrlimit") }
             await withTaskGroup(of: Void.self) { group in

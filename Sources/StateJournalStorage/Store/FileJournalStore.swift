@@ -108,7 +108,11 @@ final class FileOwners: Sendable {
         -> JournalWriter
     {
         let syncFailed = try state.withLock { state throws(JournalError) -> Bool in
-            if state.opening.contains(path) || state.writers[path]?.writer?.isOwning == true {
+            if state.opening.contains(path) {
+                throw JournalError(
+                    code: .locked, message: "another writer in this OS process is opening the journal", path: path)
+            }
+            if state.writers[path]?.writer?.isOwning == true {
                 throw JournalError(
                     code: .locked, message: "another writer in this OS process owns the journal", path: path)
             }

@@ -121,7 +121,9 @@ public actor Supervisor: Service {
 
     /// The dynamic child `id`, started on demand with `makeSpec(id)` (one
     /// process per chat room, session or user). Found again by id while it
-    /// runs; its journal file is named safely from any id.
+    /// runs; its journal file is named safely from any id. A child of this id
+    /// that was given up is started anew, once its journal is closed: this
+    /// waits for the close (cancellably).
     public func child<P: JournaledProcess>(id: String, orStart makeSpec: (String) -> ChildSpec<P>) async throws
         -> ProcessHandle<P>
     {

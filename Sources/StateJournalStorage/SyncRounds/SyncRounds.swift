@@ -63,7 +63,8 @@ final class SyncRounds: @unchecked Sendable {
             // Fewer threads than asked when the OS process is near its limit of threads; fewer
             // than two (a round's leader waits for its identity checks, run on another thread of
             // the pool) is this journal's error (`EAGAIN`), not a crash, and the next open tries
-            // again. (The directory first: a pool's threads, once started, never end.)
+            // again. (The directory first: a pool that started keeps its threads for good, so
+            // nothing may fail after it.)
             let fd = try Syscall.open(directory, [.readOnly, .directory])
             let threads: IOThreadPool
             do throws(SystemCallError) {

@@ -25,6 +25,18 @@ int sj_writeback_error(int fd) {
 #endif
 }
 
+int sj_fallocate_keep_size(int fd, long long offset, long long length) {
+#if defined(__linux__)
+    return fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)offset, (off_t)length);
+#else
+    (void)fd;
+    (void)offset;
+    (void)length;
+    errno = EOPNOTSUPP;
+    return -1;
+#endif
+}
+
 #include <sys/file.h>
 int sj_flock(int fd, int operation) { return flock(fd, operation); }
 

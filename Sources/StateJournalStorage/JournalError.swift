@@ -48,7 +48,9 @@ public struct JournalError: Error, Sendable, CustomStringConvertible {
         public static let noSpace = Code(.noSpace)
         /// `write` failed; nothing from the failed batch is acknowledged.
         public static let writeFailed = Code(.writeFailed)
-        /// `fdatasync` or `syncfs` failed; the file is not synced again.
+        /// `fdatasync` or `syncfs` failed, or returned success while its file system could no
+        /// longer commit (ext4, XFS: `systemCall` "fallocate confirming fdatasync" and the
+        /// like); the file is not synced again.
         public static let syncFailed = Code(.syncFailed)
         /// Another system call failed (`open`, `read`, `rename`, …).
         public static let ioFailure = Code(.ioFailure)

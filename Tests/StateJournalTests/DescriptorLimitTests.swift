@@ -24,7 +24,7 @@ struct DescriptorLimitTests {
                 try await Self.run(directory: dir, durability: durability == ".synced" ? .synced : .written)
                 exit(0)
             } catch {
-                FileManager.default.createFile(atPath: report, contents: Data("\(error)".utf8))
+                _ = FileManager.default.createFile(atPath: report, contents: Data("\(error)".utf8))
                 exit(1)
             }
         }

@@ -87,6 +87,10 @@ struct Trial {
     /// its first refused send), rather than end its supervisor's run: that would be a normal stop,
     /// which discards the journals.
     var waitForKill = false
+    /// The supervisor's default restart intensity and backoff rather than the campaign's (which
+    /// restarts without end): a process that can no longer open its journal is given up, and its
+    /// waiting senders are told why instead of waiting for it.
+    var defaultIntensity = false
 
     init(seed: UInt64) {
         var g = SplitMix64(seed: seed)
@@ -126,6 +130,15 @@ struct Trial {
             powerCut = false
             cleanStopAfter = nil
             waitForKill = true
+        }
+        if ProcessInfo.processInfo.environment["STATEJOURNAL_DEVICE_FAILING"] != nil {
+            // A file system that fails (tools/fs-error): an error that aborts its journal, or a
+            // shutdown, then a kill -9. What it had not committed is gone, as in a crash of the
+            // kernel: `.written` messages may be lost (never reordered), `.synced` ones not.
+            cleanStopAfter = nil
+            waitForKill = true
+            defaultIntensity = true
+            refusePercent = 0  // with the default intensity, refusals alone would give processes up
         }
         if ProcessInfo.processInfo.environment["STATEJOURNAL_DEVICE_SABOTAGE"] != nil {
             // A disk that lies about flushes must show a loss: every message `.synced`, and no
@@ -217,26 +230,43 @@ func child(directory: String, acksPath: String, trial: Trial) async throws {
     options.journal.syncMethod = trial.syncMethod
     if trial.point == .midSnapshot { options.snapshots = .every(messages: 10) }
     if let every = trial.snapshotEvery { options.snapshots = .every(messages: every) }
-    let supervisor = Supervisor(
-        directory: directory, intensity: RestartIntensity(maxRestarts: 100_000, within: .seconds(1)),
-        backoff: Backoff(initial: .microseconds(100), maximum: .milliseconds(2)), logger: quiet)
+    let supervisor =
+        trial.defaultIntensity
+        ? Supervisor(directory: directory, logger: quiet)
+        : Supervisor(
+            directory: directory, intensity: RestartIntensity(maxRestarts: 100_000, within: .seconds(1)),
+            backoff: Backoff(initial: .microseconds(100), maximum: .milliseconds(2)), logger: quiet)
     try await supervisor.run {
         let acks = open(acksPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        var rooms: [ProcessHandle<Room>] = []
+        var rooms: [(Int, ProcessHandle<Room>)] = []
         for p in 0..<trial.processes {
-            rooms.append(
-                try await supervisor.child(id: "room-\(p)") { ChildSpec(id: $0, process: Room(), options: options) })
+            do {
+                rooms.append(
+                    (
+                        p,
+                        try await supervisor.child(id: "room-\(p)") {
+                            ChildSpec(id: $0, process: Room(), options: options)
+                        }
+                    ))
+            } catch let error where trial.waitForKill {
+                // The disk filled up or failed while the rooms started: this room sends nothing,
+                // and says why (a line `device-check` skips); the others go on.
+                let why =
+                    "stopped room-\(p) at its start: \(error)".replacingOccurrences(of: "\n", with: " ").prefix(600)
+                    + "\n"
+                _ = String(why).withCString { write(acks, $0, strlen($0)) }
+            }
         }
         if trial.point == .midRepair {
             // A torn tail to repair: cut the last frame of room-0's journal... after some messages.
-            for k in 0..<20 { try await rooms[0].send("room-0:0:\(k):x") }
+            for k in 0..<20 { try await rooms[0].1.send("room-0:0:\(k):x") }
             await supervisor.shutdown()
             kill(getpid(), SIGKILL)
         }
         let padding = String(repeating: "p", count: Int(seed % UInt64(trial.maxSize)))
         let sent = ManagedCounter()
         await withTaskGroup(of: Void.self) { group in
-            for (p, room) in rooms.enumerated() {
+            for (p, room) in rooms {
                 for s in 0..<trial.senders {
                     group.addTask {
                         var k = 0

@@ -130,7 +130,9 @@ for fs in ${file_systems//,/ }; do
             [ "$fs" = tmpfs ] || kept="acknowledgements and image"
             status="FAILED ($kept kept in /tmp/full-disk-$fs-$trial_seed.*)"
         fi
-        acknowledged=$((acknowledged + $(grep -vc "^stopped " "$work/acks" 2>/dev/null || echo 0)))
+        # (grep -c prints 0 and fails when nothing matches; prints nothing when there is no file.)
+        count=$(grep -vc "^stopped " "$work/acks" 2>/dev/null) || true
+        acknowledged=$((acknowledged + ${count:-0}))
         echo "$fs $status: $state; $(tail -1 <<<"$report" | cut -c1-400)"
         [ "$status" != ok ] && grep -v "^seed $trial_seed: .*acknowledged" <<<"$report" | head -5 || true
         mountpoint -q "$work/fs" && unmount_fs

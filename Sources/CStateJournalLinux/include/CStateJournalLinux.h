@@ -10,6 +10,11 @@ int sj_syncfs(int fd);
 /// and flushes nothing. -1 and errno on failure.
 int sj_writeback_error(int fd);
 
+/// fallocate(2) with FALLOC_FL_KEEP_SIZE over `length` bytes at `offset`: allocates what is not
+/// allocated yet and changes neither the size nor a byte. 0, or -1 and errno (EOPNOTSUPP where
+/// the file system has no fallocate).
+int sj_fallocate_keep_size(int fd, long long offset, long long length);
+
 /// The errno of the calling thread.
 int sj_errno(void);
 

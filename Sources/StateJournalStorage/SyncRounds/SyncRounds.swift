@@ -206,6 +206,14 @@ final class SyncRounds: @unchecked Sendable {
             // makes its bytes durable if they are not yet). Never retried after its own failure.
             return fds.map(fileSync)
         }
+        do throws(SystemCallError) {
+            // A `syncfs` that returned while the file system was failing may have dropped what
+            // it was committing: the file system stops for all its files at once, so one
+            // journal's check answers for the round (``Syscall/confirmCommitted(_:after:)``).
+            try Syscall.confirmCommitted(fds[0], after: "syncfs")
+        } catch {
+            return fds.map { _ in error }
+        }
         // `syncfs` persisted the file system, and reports a write-back error once per file
         // system, to whichever round asks first: maybe not this one, though a journal of it
         // failed. Each journal asks for its own file's error, on its own descriptor.

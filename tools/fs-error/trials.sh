@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# File systems that fail under live journals, on the real ext4 and XFS: journals written
+# (crash-campaign device-child: 1, 8 or 64 processes, `.synced` in two trials of three, `.written`
+# in the third, every sync method, snapshots every 7 or 50 messages or none) onto a loop-mounted
+# image, which 0.3-1.3 s in either hits an error (ext4 mounted `errors=remount-ro`, the error raised
+# through /sys/fs/ext4/DEV/trigger_fs_error: the file system aborts its journal and turns
+# read-only, as it does on a corrupted block or a failed metadata write) or is shut down
+# (`xfs_io -x -c shutdown`, ext4 and XFS: FS_IOC_SHUTDOWN without a log flush, as on a fatal
+# error). The child runs on for 1-2 s against it and must still be running (no crash of the OS
+# process); it is killed with SIGKILL, the file system unmounted and mounted again (it replays its
+# own log), and every process restarted and checked (device-check): each acknowledged `.synced`
+# message present, in order, once, and no process that cannot start. `.written` messages may be
+# lost, never reordered (what the file system had not committed is gone, as in a crash of the
+# kernel). The check is power-cut-disk's, whose --sabotage proves it fails on a loss.
+#
+#   bash tools/fs-error/trials.sh [--fs ext4,xfs] [--trials N] [--seed S]
+#
+# Needs root (mount, losetup), loop devices, mkfs.ext4, and for XFS mkfs.xfs and xfs_io (Debian:
+# xfsprogs). Exits 0 when every trial passed, 1 on a failure (naming the seed and keeping the
+# image in /tmp), 77 when this machine cannot run it (saying why).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+file_systems=ext4,xfs
+trials=5
+seed=$(date +%s)
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --fs) file_systems=$2; shift 2 ;;
+    --trials) trials=$2; shift 2 ;;
+    --seed) seed=$2; shift 2 ;;
+    *) echo "usage: trials.sh [--fs ext4,xfs] [--trials N] [--seed S]" >&2; exit 64 ;;
+    esac
+done
+
+skip() { echo "fs-error trials skipped: $1"; exit 77; }
+[ "$(id -u)" = 0 ] || skip "they need root (mount, losetup)"
+command -v xfs_io >/dev/null || skip "no xfs_io (apt-get install xfsprogs)"
+work=$(mktemp -d /tmp/fs-error.XXXXXX)
+mkdir -p "$work/fs"
+if ! mount -t tmpfs -o size=1m tmpfs "$work/fs" 2>/dev/null; then rm -rf "$work"; skip "mounting is not permitted here"; fi
+umount "$work/fs"
+loop=""
+child=""
+cleanup() {
+    [ -z "$child" ] || kill -9 "$child" 2>/dev/null || true
+    mountpoint -q "$work/fs" && { umount "$work/fs" 2>/dev/null || umount -l "$work/fs"; }
+    [ -z "$loop" ] || losetup -d "$loop" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The build CI's campaign smokes use (its kill points inject faults), so nothing builds twice.
+swift build -c release --traits FaultInjection --product statejournal-crash-campaign >/dev/null
+campaign=$(swift build -c release --traits FaultInjection --show-bin-path)/statejournal-crash-campaign
+export STATEJOURNAL_DEVICE_FAILING=1
+
+mount_fs() { # $1: file system; mounts a fresh one at $work/fs
+    image=$work/disk.img
+    rm -f "$image"
+    truncate -s 320M "$image"
+    local options=""
+    case "$1" in
+    ext4)
+        mkfs.ext4 -q -F -b 4096 "$image"
+        options="-o errors=remount-ro"
+        ;;
+    xfs) command -v mkfs.xfs >/dev/null || skip "no mkfs.xfs (apt-get install xfsprogs)"; mkfs.xfs -q -f "$image" ;;
+    *) echo "unknown file system $1 (ext4, xfs)" >&2; exit 64 ;;
+    esac
+    losetup -f >/dev/null 2>&1 || skip "no free loop device"
+    loop=$(losetup -f --show "$image")
+    # shellcheck disable=SC2086
+    mount $options "$loop" "$work/fs"
+}
+
+unmount_fs() {
+    umount "$work/fs" 2>/dev/null || umount -l "$work/fs"
+    if [ -n "$loop" ]; then losetup -d "$loop"; loop=""; fi
+}
+
+failed=()
+for fs in ${file_systems//,/ }; do
+    acknowledged=0
+    bitten=0
+    for ((index = 0; index < trials; index++)); do
+        trial_seed=$((seed + index))
+        mount_fs "$fs"
+        mkdir "$work/fs/journals"
+        rm -f "$work/acks"
+        "$campaign" device-child "$work/fs/journals" "$work/acks" "$trial_seed" >/dev/null 2>&1 &
+        child=$!
+        sleep "$(printf '0.%03d' $((300 + trial_seed * 7919 % 700)))"
+        if [ "$fs" = ext4 ] && [ $((trial_seed % 2)) = 0 ]; then
+            event="an error (errors=remount-ro)"
+            echo "statejournal fs-error trial $trial_seed" >"/sys/fs/ext4/$(basename "$loop")/trigger_fs_error"
+        else
+            event="a shutdown"
+            xfs_io -x -c shutdown "$work/fs"
+        fi
+        sleep "$(printf '1.%03d' $((trial_seed * 15485863 % 1000)))"
+        alive=yes
+        kill -0 "$child" 2>/dev/null || alive=no
+        kill -9 "$child" 2>/dev/null || true
+        wait "$child" 2>/dev/null || true
+        child=""
+        # Each sender that stopped wrote why into the acknowledgements file (a line the check skips).
+        refused=$(grep -cE "EROFS|EIO" "$work/acks" 2>/dev/null || true)
+        stopped=$(grep -c "^stopped " "$work/acks" 2>/dev/null || true)
+        if [ "$refused" -gt 0 ]; then bitten=$((bitten + 1)); fi
+        state="$event; $stopped sender(s) stopped, $refused by EROFS or EIO"
+        # Unmounted and mounted again: the file system replays its log, and what the check reads is
+        # what it had committed.
+        unmount_fs
+        loop=$(losetup -f --show "$work/disk.img")
+        mount "$loop" "$work/fs"
+        if [ "$alive" = no ]; then
+            report="the child OS process ended before it was killed (it must run on against a failing file system)"
+            status=FAILED
+        elif report=$("$campaign" device-check "$work/fs/journals" "$work/acks" "$trial_seed" 2>&1); then
+            status=ok
+        else
+            status=FAILED
+        fi
+        if [ "$status" != ok ]; then
+            failed+=("$fs seed $trial_seed")
+            cp "$work/acks" "/tmp/fs-error-$fs-$trial_seed.acks"
+            unmount_fs
+            cp --sparse=always "$work/disk.img" "/tmp/fs-error-$fs-$trial_seed.img"
+            status="FAILED (acknowledgements and image kept in /tmp/fs-error-$fs-$trial_seed.*)"
+        fi
+        # (grep -c prints 0 and fails when nothing matches; prints nothing when there is no file.)
+        count=$(grep -vc "^stopped " "$work/acks" 2>/dev/null) || true
+        acknowledged=$((acknowledged + ${count:-0}))
+        echo "$fs $status: $state; $(tail -1 <<<"$report" | cut -c1-400)"
+        [ "$status" != ok ] && grep -v "^seed $trial_seed: .*acknowledged" <<<"$report" | head -5 || true
+        mountpoint -q "$work/fs" && unmount_fs
+    done
+    echo "$fs: $trials trials, $bitten refused a sender with EROFS or EIO, $acknowledged acknowledged"
+done
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "fs-error trials FAILED: ${failed[*]}"
+    exit 1
+fi
+echo "fs-error trials: every acknowledged message found"

@@ -57,6 +57,33 @@ package final class IOThreadPool: @unchecked Sendable {
     package static let shared = started(
         name: "sj-io", threads: max(2, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))), atLeast: 2)
 
+    /// The pool that writes and syncs the journals of the file system `device` (`st_dev`):
+    /// ``shared`` for the first file system this OS process writes journals on, a pool of its
+    /// own for each other one. A `write` blocks for as long as its file system does — frozen
+    /// (`fsfreeze`, as LVM snapshots and backup tools do), a network server gone, a FUSE
+    /// server stuck — in the kernel, where nothing can cancel it, and holds its pool's thread
+    /// meanwhile: a file system's journals then wait for it together, and journals on other
+    /// file systems do not (before, two writes blocked on a frozen file system held both
+    /// threads of ``shared``, and no journal anywhere was written until the thaw). A pool
+    /// that cannot start its threads is this open's error (`EAGAIN`), and a later open tries
+    /// again.
+    package static func writing(onDevice device: UInt64) throws(SystemCallError) -> IOThreadPool {
+        try writers.withLock { pools throws(SystemCallError) -> IOThreadPool in
+            if let pool = pools[device] { return pool }
+            let pool =
+                pools.isEmpty
+                ? shared
+                : try IOThreadPool(
+                    name: "sj-io-\(pools.count)", threads: max(2, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))),
+                    atLeast: 2)
+            pools[device] = pool
+            return pool
+        }
+    }
+
+    /// The writing pools by device (``writing(onDevice:)``).
+    private static let writers = LockedValue([UInt64: IOThreadPool]())
+
     /// Where journals are opened, created and moved: work that waits on `fsync`s of new files
     /// and directories for milliseconds. Kept off ``shared``, whose threads write and sync the
     /// journals already open, so that a burst of new journals does not hold up their appends;

@@ -143,9 +143,8 @@ public final class JournalWriter: Sendable {
     private let logger: Logger
 
     private init(
-        opened: OpenedJournal, processID: String, options: JournalOptions, syncRounds: SyncRounds?,
-        syncMethod: SyncMethod,
-        ownership: OwnershipClaim, logger: Logger
+        opened: OpenedJournal, processID: String, options: JournalOptions, pool: IOThreadPool,
+        syncRounds: SyncRounds?, syncMethod: SyncMethod, ownership: OwnershipClaim, logger: Logger
     ) {
         self.ownership = ownership
         self.path = opened.path
@@ -157,7 +156,7 @@ public final class JournalWriter: Sendable {
             compressionLevel: options.compressionLevel)
         self.engine.timeMarkInterval = options.timeMarkInterval.map(Self.nanoseconds) ?? 0
         self.engine.marksSyncs = options.durability != .synced
-        self.pool = .shared
+        self.pool = pool
         self.syncRounds = syncRounds
         self.syncMethod = syncMethod
         self.logger = logger
@@ -176,18 +175,25 @@ public final class JournalWriter: Sendable {
     public static func open(
         path: String, processID: String, options: JournalOptions = JournalOptions(), logger: Logger
     ) async throws(JournalError) -> JournalWriter {
-        let (opened, rounds, method) = try await IOThreadPool.opening.run {
-            () throws(JournalError) -> (OpenedJournalBox, SyncRounds?, SyncMethod) in
+        let (opened, pool, rounds, method) = try await IOThreadPool.opening.run {
+            () throws(JournalError) -> (OpenedJournalBox, IOThreadPool, SyncRounds?, SyncMethod) in
             if options.createDirectory { try JournalRecovery.createDirectories(FileNames.directory(of: path)) }
             try JournalOwnership.claim(path)
             let opened: OpenedJournal
+            let pool: IOThreadPool
             do throws(JournalError) {
                 opened = try JournalRecovery.open(path: path, processID: processID, options: options, logger: logger)
+                do throws(SystemCallError) {
+                    pool = try IOThreadPool.writing(onDevice: try Syscall.fstat(opened.fd).device)
+                } catch {
+                    Syscall.close(opened.fd)
+                    throw JournalError.system(error, path: path)
+                }
             } catch {
                 JournalOwnership.release(path)
                 throw error
             }
-            guard options.durability == .synced else { return (OpenedJournalBox(opened), nil, .perFile) }
+            guard options.durability == .synced else { return (OpenedJournalBox(opened), pool, nil, .perFile) }
             do throws(SystemCallError) {
                 // What recovery kept is made durable now: the synced watermark starts from it.
                 try Syscall.fdatasync(opened.fd)
@@ -196,7 +202,9 @@ public final class JournalWriter: Sendable {
                 if let downgraded {
                     logger.warning("sync method downgraded", metadata: ["path": "\(path)", "reason": "\(downgraded)"])
                 }
-                return (OpenedJournalBox(opened), try SyncRounds.forDirectory(FileNames.directory(of: path)), method)
+                return (
+                    OpenedJournalBox(opened), pool, try SyncRounds.forDirectory(FileNames.directory(of: path)), method
+                )
             } catch {
                 Syscall.close(opened.fd)
                 JournalOwnership.release(path)
@@ -204,8 +212,8 @@ public final class JournalWriter: Sendable {
             }
         }
         let writer = JournalWriter(
-            opened: opened.value, processID: processID, options: options, syncRounds: rounds, syncMethod: method,
-            ownership: OwnershipClaim(path), logger: logger)
+            opened: opened.value, processID: processID, options: options, pool: pool, syncRounds: rounds,
+            syncMethod: method, ownership: OwnershipClaim(path), logger: logger)
         writer.armIdleTimer()
         return writer
     }

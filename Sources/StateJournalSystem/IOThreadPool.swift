@@ -53,29 +53,28 @@ package final class IOThreadPool: @unchecked Sendable {
     private let spinNanoseconds: UInt64
     let name: String
 
-    /// The pool shared by all journals of this OS process: one thread per core, at least two.
+    /// The pool shared by all journals of this OS process, for what is not a journal's writing:
+    /// replays (reading ahead of the process that applies them) and directory listings. One
+    /// thread per core, at least two.
     package static let shared = started(
         name: "sj-io", threads: max(2, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))), atLeast: 2)
 
-    /// The pool that writes and syncs the journals of the file system `device` (`st_dev`):
-    /// ``shared`` for the first file system this OS process writes journals on, a pool of its
-    /// own for each other one. A `write` blocks for as long as its file system does — frozen
-    /// (`fsfreeze`, as LVM snapshots and backup tools do), a network server gone, a FUSE
-    /// server stuck — in the kernel, where nothing can cancel it, and holds its pool's thread
-    /// meanwhile: a file system's journals then wait for it together, and journals on other
-    /// file systems do not (before, two writes blocked on a frozen file system held both
-    /// threads of ``shared``, and no journal anywhere was written until the thaw). A pool
+    /// The pool that writes and syncs the journals of the file system `device` (`st_dev`), one
+    /// per file system, started on the first open there: one thread per core, at least two.
+    /// A `write` blocks for as long as its file system does — frozen (`fsfreeze`, as LVM
+    /// snapshots and backup tools do), a network server gone, a FUSE server stuck — in the
+    /// kernel, where nothing can cancel it, and holds its pool's thread meanwhile: that file
+    /// system's journals then wait for it together, and the journals, replays and listings of
+    /// other file systems do not (before, every journal was written by ``shared``, and two
+    /// writes blocked on a frozen file system held both its threads until the thaw). A pool
     /// that cannot start its threads is this open's error (`EAGAIN`), and a later open tries
     /// again.
     package static func writing(onDevice device: UInt64) throws(SystemCallError) -> IOThreadPool {
         try writers.withLock { pools throws(SystemCallError) -> IOThreadPool in
             if let pool = pools[device] { return pool }
-            let pool =
-                pools.isEmpty
-                ? shared
-                : try IOThreadPool(
-                    name: "sj-io-\(pools.count)", threads: max(2, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))),
-                    atLeast: 2)
+            let pool = try IOThreadPool(
+                name: "sj-write-\(pools.count + 1)", threads: max(2, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))),
+                atLeast: 2)
             pools[device] = pool
             return pool
         }

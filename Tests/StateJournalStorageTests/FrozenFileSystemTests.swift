@@ -51,21 +51,9 @@ struct FrozenFileSystemTests {
                 try await Task.sleep(for: .milliseconds(10))
             }
             #expect(Self.threadsBlockedInWrites() >= blockedBefore + 2)
-            let answered = try await withThrowingTaskGroup(of: Bool.self) { race in
-                race.addTask {
-                    _ = try await live.append([1])
-                    return true
-                }
-                race.addTask {
-                    try? await Task.sleep(for: .seconds(30))
-                    return false
-                }
-                let first = try await race.next() ?? false
-                race.cancelAll()
+            let answered = try await finishesBeforeBound({ _ = try await live.append([1]) }) {
                 LoopDisk.run(["fsfreeze", "-u", disk.mountPoint])
                 thawed = true
-                try await race.waitForAll()
-                return first
             }
             #expect(answered, "an append to a journal elsewhere waited for writes blocked on a frozen file system")
             try await group.waitForAll()

@@ -88,3 +88,25 @@ func limitFileSize(toBytes bytes: Int) {
     var limit = rlimit(rlim_cur: rlim_t(bytes), rlim_max: rlim_t(bytes))
     setrlimit(Int32(RLIMIT_FSIZE.rawValue), &limit)
 }
+
+/// Whether `work` finished before a bound of 30 s (so that a stall fails the test instead of
+/// hanging it). Then calls `release`, which frees whatever held it, and waits for `work`.
+func finishesBeforeBound(
+    _ work: @escaping @Sendable () async throws -> Void, thenRelease release: () -> Void
+) async throws -> Bool {
+    try await withThrowingTaskGroup(of: Bool.self) { race in
+        race.addTask {
+            try await work()
+            return true
+        }
+        race.addTask {
+            try? await Task.sleep(for: .seconds(30))
+            return false
+        }
+        let first = try await race.next() ?? false
+        race.cancelAll()
+        release()
+        try await race.waitForAll()
+        return first
+    }
+}

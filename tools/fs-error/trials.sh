@@ -21,63 +21,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-file_systems=ext4,xfs
-trials=5
-seed=$(date +%s)
-while [ $# -gt 0 ]; do
-    case "$1" in
-    --fs) file_systems=$2; shift 2 ;;
-    --trials) trials=$2; shift 2 ;;
-    --seed) seed=$2; shift 2 ;;
-    *) echo "usage: trials.sh [--fs ext4,xfs] [--trials N] [--seed S]" >&2; exit 64 ;;
-    esac
-done
-
-skip() { echo "fs-error trials skipped: $1"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "they need root (mount, losetup)"
+source tools/loop-disk.sh
+loop_disk_setup fs-error ext4,xfs "$@"
 command -v xfs_io >/dev/null || skip "no xfs_io (apt-get install xfsprogs)"
-work=$(mktemp -d /tmp/fs-error.XXXXXX)
-mkdir -p "$work/fs"
-if ! mount -t tmpfs -o size=1m tmpfs "$work/fs" 2>/dev/null; then rm -rf "$work"; skip "mounting is not permitted here"; fi
-umount "$work/fs"
-loop=""
-child=""
-cleanup() {
-    [ -z "$child" ] || kill -9 "$child" 2>/dev/null || true
-    mountpoint -q "$work/fs" && { umount "$work/fs" 2>/dev/null || umount -l "$work/fs"; }
-    [ -z "$loop" ] || losetup -d "$loop" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-# The build CI's campaign smokes use (its kill points inject faults), so nothing builds twice.
-swift build -c release --traits FaultInjection --product statejournal-crash-campaign >/dev/null
-campaign=$(swift build -c release --traits FaultInjection --show-bin-path)/statejournal-crash-campaign
 export STATEJOURNAL_DEVICE_FAILING=1
-
-mount_fs() { # $1: file system; mounts a fresh one at $work/fs
-    image=$work/disk.img
-    rm -f "$image"
-    truncate -s 320M "$image"
-    local options=""
-    case "$1" in
-    ext4)
-        mkfs.ext4 -q -F -b 4096 "$image"
-        options="-o errors=remount-ro"
-        ;;
-    xfs) command -v mkfs.xfs >/dev/null || skip "no mkfs.xfs (apt-get install xfsprogs)"; mkfs.xfs -q -f "$image" ;;
-    *) echo "unknown file system $1 (ext4, xfs)" >&2; exit 64 ;;
-    esac
-    losetup -f >/dev/null 2>&1 || skip "no free loop device"
-    loop=$(losetup -f --show "$image")
-    # shellcheck disable=SC2086
-    mount $options "$loop" "$work/fs"
-}
-
-unmount_fs() {
-    umount "$work/fs" 2>/dev/null || umount -l "$work/fs"
-    if [ -n "$loop" ]; then losetup -d "$loop"; loop=""; fi
-}
 
 failed=()
 for fs in ${file_systems//,/ }; do
@@ -85,7 +32,7 @@ for fs in ${file_systems//,/ }; do
     bitten=0
     for ((index = 0; index < trials; index++)); do
         trial_seed=$((seed + index))
-        mount_fs "$fs"
+        if [ "$fs" = ext4 ]; then mount_image ext4 -o errors=remount-ro; else mount_image "$fs"; fi
         mkdir "$work/fs/journals"
         rm -f "$work/acks"
         "$campaign" device-child "$work/fs/journals" "$work/acks" "$trial_seed" >/dev/null 2>&1 &
@@ -109,11 +56,7 @@ for fs in ${file_systems//,/ }; do
         stopped=$(grep -c "^stopped " "$work/acks" 2>/dev/null || true)
         if [ "$refused" -gt 0 ]; then bitten=$((bitten + 1)); fi
         state="$event; $stopped sender(s) stopped, $refused by EROFS or EIO"
-        # Unmounted and mounted again: the file system replays its log, and what the check reads is
-        # what it had committed.
-        unmount_fs
-        loop=$(losetup -f --show "$work/disk.img")
-        mount "$loop" "$work/fs"
+        remount_image
         if [ "$alive" = no ]; then
             report="the child OS process ended before it was killed (it must run on against a failing file system)"
             status=FAILED
@@ -129,9 +72,7 @@ for fs in ${file_systems//,/ }; do
             cp --sparse=always "$work/disk.img" "/tmp/fs-error-$fs-$trial_seed.img"
             status="FAILED (acknowledgements and image kept in /tmp/fs-error-$fs-$trial_seed.*)"
         fi
-        # (grep -c prints 0 and fails when nothing matches; prints nothing when there is no file.)
-        count=$(grep -vc "^stopped " "$work/acks" 2>/dev/null) || true
-        acknowledged=$((acknowledged + ${count:-0}))
+        acknowledged=$((acknowledged + $(acknowledged_in "$work/acks")))
         echo "$fs $status: $state; $(tail -1 <<<"$report" | cut -c1-400)"
         [ "$status" != ok ] && grep -v "^seed $trial_seed: .*acknowledged" <<<"$report" | head -5 || true
         mountpoint -q "$work/fs" && unmount_fs

@@ -16,59 +16,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-file_systems=ext4,xfs,btrfs,tmpfs
-trials=5
-seed=$(date +%s)
-while [ $# -gt 0 ]; do
-    case "$1" in
-    --fs) file_systems=$2; shift 2 ;;
-    --trials) trials=$2; shift 2 ;;
-    --seed) seed=$2; shift 2 ;;
-    *) echo "usage: trials.sh [--fs ext4,xfs,btrfs,tmpfs] [--trials N] [--seed S]" >&2; exit 64 ;;
-    esac
-done
-
-skip() { echo "full-disk trials skipped: $1"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "they need root (mount, losetup)"
-work=$(mktemp -d /tmp/full-disk.XXXXXX)
-mkdir -p "$work/fs"
-if ! mount -t tmpfs -o size=1m tmpfs "$work/fs" 2>/dev/null; then rm -rf "$work"; skip "mounting is not permitted here"; fi
-umount "$work/fs"
-loop=""
-cleanup() {
-    mountpoint -q "$work/fs" && { umount "$work/fs" 2>/dev/null || umount -l "$work/fs"; }
-    [ -z "$loop" ] || losetup -d "$loop" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-# The build CI's campaign smokes use (its kill points inject faults), so nothing builds twice.
-swift build -c release --traits FaultInjection --product statejournal-crash-campaign >/dev/null
-campaign=$(swift build -c release --traits FaultInjection --show-bin-path)/statejournal-crash-campaign
+source tools/loop-disk.sh
+loop_disk_setup full-disk ext4,xfs,btrfs,tmpfs "$@"
 export STATEJOURNAL_DEVICE_FULL=1
 
 mount_fs() { # $1: file system; mounts a fresh one at $work/fs
     if [ "$1" = tmpfs ]; then
         mount -t tmpfs -o size=64m tmpfs "$work/fs"
-        return
+    else
+        mount_image "$1"
     fi
-    image=$work/disk.img
-    rm -f "$image"
-    truncate -s 320M "$image"
-    case "$1" in
-    ext4) mkfs.ext4 -q -F -b 4096 "$image" ;;
-    xfs) command -v mkfs.xfs >/dev/null || skip "no mkfs.xfs (apt-get install xfsprogs)"; mkfs.xfs -q -f "$image" ;;
-    btrfs) command -v mkfs.btrfs >/dev/null || skip "no mkfs.btrfs (apt-get install btrfs-progs)"; mkfs.btrfs -q -f "$image" >/dev/null ;;
-    *) echo "unknown file system $1 (ext4, xfs, btrfs, tmpfs)" >&2; exit 64 ;;
-    esac
-    losetup -f >/dev/null 2>&1 || skip "no free loop device"
-    loop=$(losetup -f --show "$image")
-    mount "$loop" "$work/fs"
-}
-
-unmount_fs() {
-    umount "$work/fs" 2>/dev/null || umount -l "$work/fs"
-    if [ -n "$loop" ]; then losetup -d "$loop"; loop=""; fi
 }
 
 # Leaves about $1 KiB free on $work/fs: fills it until a write is refused (as root, which may use
@@ -109,13 +66,7 @@ for fs in ${file_systems//,/ }; do
         if [ "$refused" -gt 0 ]; then full=$((full + 1)); fi
         state="$left KiB left, $stopped sender(s) stopped, $refused by ENOSPC"
         rm -f "$work/fs/filler" "$work/fs/filler-end"
-        # Unmounted and mounted again: what the check reads is what the file system kept, not
-        # pages of the killed writer's.
-        if [ "$fs" != tmpfs ]; then
-            unmount_fs
-            loop=$(losetup -f --show "$work/disk.img")
-            mount "$loop" "$work/fs"
-        fi
+        [ "$fs" = tmpfs ] || remount_image
         if report=$("$campaign" device-check "$work/fs/journals" "$work/acks" "$trial_seed" 2>&1); then
             status=ok
         else
@@ -130,9 +81,7 @@ for fs in ${file_systems//,/ }; do
             [ "$fs" = tmpfs ] || kept="acknowledgements and image"
             status="FAILED ($kept kept in /tmp/full-disk-$fs-$trial_seed.*)"
         fi
-        # (grep -c prints 0 and fails when nothing matches; prints nothing when there is no file.)
-        count=$(grep -vc "^stopped " "$work/acks" 2>/dev/null) || true
-        acknowledged=$((acknowledged + ${count:-0}))
+        acknowledged=$((acknowledged + $(acknowledged_in "$work/acks")))
         echo "$fs $status: $state; $(tail -1 <<<"$report" | cut -c1-400)"
         [ "$status" != ok ] && grep -v "^seed $trial_seed: .*acknowledged" <<<"$report" | head -5 || true
         mountpoint -q "$work/fs" && unmount_fs

@@ -1,0 +1,87 @@
+# What the trials that write journals onto a loop-mounted file system share (tools/full-disk,
+# tools/fs-error), sourced by their trials.sh after `set -euo pipefail` and `cd` to the repository:
+#
+#   loop_disk_setup NAME DEFAULT_FILE_SYSTEMS "$@"
+#
+# reads --fs, --trials and --seed into $file_systems, $trials and $seed; checks that this machine can
+# run the trials (root, mounting) or exits 77 saying why (`skip REASON` does the same later); makes
+# $work (removed on exit, with $child killed and the file system unmounted); builds the crash
+# campaign into $campaign. Then `mount_image FS [mount option]`, `remount_image`, `unmount_fs` and
+# `acknowledged_in FILE`.
+
+loop_disk_setup() {
+    trials_name=$1
+    file_systems=$2
+    local all=$2
+    shift 2
+    trials=5
+    seed=$(date +%s)
+    while [ $# -gt 0 ]; do
+        case "$1" in
+        --fs) file_systems=$2; shift 2 ;;
+        --trials) trials=$2; shift 2 ;;
+        --seed) seed=$2; shift 2 ;;
+        *) echo "usage: trials.sh [--fs $all] [--trials N] [--seed S]" >&2; exit 64 ;;
+        esac
+    done
+    [ "$(id -u)" = 0 ] || skip "they need root (mount, losetup)"
+    work=$(mktemp -d "/tmp/$trials_name.XXXXXX")
+    mkdir -p "$work/fs"
+    if ! mount -t tmpfs -o size=1m tmpfs "$work/fs" 2>/dev/null; then rm -rf "$work"; skip "mounting is not permitted here"; fi
+    umount "$work/fs"
+    loop=""
+    child=""
+    trap loop_disk_cleanup EXIT
+    # The build CI's campaign smokes use (its kill points inject faults), so nothing builds twice.
+    swift build -c release --traits FaultInjection --product statejournal-crash-campaign >/dev/null
+    campaign=$(swift build -c release --traits FaultInjection --show-bin-path)/statejournal-crash-campaign
+}
+
+skip() { echo "$trials_name trials skipped: $1"; exit 77; }
+
+loop_disk_cleanup() {
+    [ -z "$child" ] || kill -9 "$child" 2>/dev/null || true
+    mountpoint -q "$work/fs" && { umount "$work/fs" 2>/dev/null || umount -l "$work/fs"; }
+    [ -z "$loop" ] || losetup -d "$loop" 2>/dev/null || true
+    rm -rf "$work"
+}
+
+# Makes a fresh FS (ext4, xfs, btrfs) in $work/disk.img and mounts it at $work/fs, with the mount
+# options given after it.
+mount_image() {
+    local image=$work/disk.img
+    rm -f "$image"
+    truncate -s 320M "$image"
+    case "$1" in
+    ext4) mkfs.ext4 -q -F -b 4096 "$image" ;;
+    xfs) command -v mkfs.xfs >/dev/null || skip "no mkfs.xfs (apt-get install xfsprogs)"; mkfs.xfs -q -f "$image" ;;
+    btrfs) command -v mkfs.btrfs >/dev/null || skip "no mkfs.btrfs (apt-get install btrfs-progs)"; mkfs.btrfs -q -f "$image" >/dev/null ;;
+    *) echo "unknown file system $1" >&2; exit 64 ;;
+    esac
+    shift
+    losetup -f >/dev/null 2>&1 || skip "no free loop device"
+    loop=$(losetup -f --show "$image")
+    mount "$@" "$loop" "$work/fs"
+}
+
+# Unmounts $work/fs (and detaches its loop device).
+unmount_fs() {
+    umount "$work/fs" 2>/dev/null || umount -l "$work/fs"
+    if [ -n "$loop" ]; then losetup -d "$loop"; loop=""; fi
+}
+
+# Unmounts the image and mounts it again: the file system replays its own log, and what is read
+# then is what it kept, not pages of the killed writer's.
+remount_image() {
+    unmount_fs
+    loop=$(losetup -f --show "$work/disk.img")
+    mount "$loop" "$work/fs"
+}
+
+# The acknowledgements recorded in FILE (its lines but those of senders that stopped).
+acknowledged_in() {
+    local count
+    # grep -c prints 0 and fails when nothing matches, and prints nothing when there is no file.
+    count=$(grep -vc "^stopped " "$1" 2>/dev/null) || true
+    echo "${count:-0}"
+}

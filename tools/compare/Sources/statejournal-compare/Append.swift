@@ -72,6 +72,8 @@ func runAppend(_ kind: SystemKind, processes: Int, shape: Shape, seconds: Double
         var latencies: [Double]
         /// When this lane stopped sending.
         var stopped: ContinuousClock.Instant
+        /// The program's CPU time then.
+        var cpuAtStop: Double = 0
     }
     let lanes = try await withThrowingTaskGroup(of: Lane.self) { group in
         for process in 0..<processes {
@@ -90,6 +92,7 @@ func runAppend(_ kind: SystemKind, processes: Int, shape: Shape, seconds: Double
                         index += window
                     }
                     result.stopped = ContinuousClock.now
+                    result.cpuAtStop = cpuSeconds()
                     return result
                 }
             }
@@ -98,8 +101,10 @@ func runAppend(_ kind: SystemKind, processes: Int, shape: Shape, seconds: Double
     }
     // The end is when the last lane stopped, not when the group has collected every child
     // (with 16,384 children, collecting them takes a while of its own).
-    let elapsed = inSeconds((lanes.map(\.stopped).max() ?? start) - start)
-    let cpu = cpuSeconds() - cpuAtStart
+    let last = lanes.max { $0.stopped < $1.stopped }
+    let elapsed = inSeconds((last?.stopped ?? start) - start)
+    // The CPU time until the last lane stopped, not until the group had collected every child.
+    let cpu = (last?.cpuAtStop ?? cpuSeconds()) - cpuAtStart
     try await store.close()
 
     // Read back and check: each process holds exactly the acknowledged events, once each.

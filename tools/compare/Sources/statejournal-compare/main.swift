@@ -362,11 +362,16 @@ if let synced = appendFigure("StateJournal .synced", "compact", 64, .awaitOne) {
                     format: "%.1f× (%@ vs %@ msg/s)", x, rate(synced.messagesPerSecond), rate(sqlite.messagesPerSecond)),
                 met: x >= 10))
     }
-    if let limit = report.limits?.syncRoundMessagesPerSecond["64"] {
+}
+// PRODUCT.md names 64 processes; issue 11 asks the same of 1,024.
+for processes in [64, 1024] {
+    if let synced = appendFigure("StateJournal .synced", "compact", processes, .awaitOne),
+        let limit = report.limits?.syncRoundMessagesPerSecond["\(processes)"]
+    {
         let x = synced.messagesPerSecond / limit
         report.targets.append(
             Target(
-                claim: ".synced, 64 processes awaiting one message: at least 0.8× one sync round per batch",
+                claim: ".synced, \(processes) processes awaiting one message: at least 0.8× one sync round per batch",
                 measured: String(format: "%.2f× (%@ vs %@ msg/s)", x, rate(synced.messagesPerSecond), rate(limit)),
                 met: x >= 0.8))
     }

@@ -246,7 +246,7 @@ package enum Syscall {
     ///
     /// - ext2/3/4: `fallocate` keeping the size, over the file's first byte (allocated once
     ///   synced). (A change of owner to none returns 0 there: ext4 drops the error of the
-    ///   inode update it journals.)
+    ///   inode update it journals, and a C program confirming with it still lost records.)
     /// - XFS: `fchown(fd, -1, -1)`, a change of owner to none, which logs the inode's change
     ///   time. (`fallocate` would mark the file preallocated for good, and XFS then keeps its
     ///   speculative blocks past the end: 8,064 blocks instead of 5,864 for 3 MB appended; a

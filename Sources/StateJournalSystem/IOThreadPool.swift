@@ -84,10 +84,12 @@ package final class IOThreadPool: @unchecked Sendable {
     private static let writers = LockedValue([UInt64: IOThreadPool]())
 
     /// Where journals are opened, created and moved: work that waits on `fsync`s of new files
-    /// and directories for milliseconds. Kept off ``shared``, whose threads write and sync the
-    /// journals already open, so that a burst of new journals does not hold up their appends;
-    /// enough threads that concurrent creations wait on the file system's journal commits
-    /// together rather than one after another.
+    /// and directories for milliseconds. Kept off the writing pools (``writing(onDevice:)``),
+    /// whose threads write and sync the journals already open, so that a burst of new journals
+    /// does not hold up their appends; enough threads that concurrent creations wait on the file
+    /// system's journal commits together rather than one after another. Shared by every file
+    /// system: more than 16 opens, snapshots or closes blocked on one that stops answering hold
+    /// the others' (docs/GUIDE.md).
     package static let opening = started(name: "sj-open", threads: 16, atLeast: 1, spinMicroseconds: 0)
 
     /// One of the library's own pools, without which no journal can be written: an OS process

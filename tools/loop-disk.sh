@@ -6,8 +6,8 @@
 # reads --fs, --trials and --seed into $file_systems, $trials and $seed; checks that this machine can
 # run the trials (root, mounting) or exits 77 saying why (`skip REASON` does the same later); makes
 # $work (removed on exit, with $child killed and the file system unmounted); builds the crash
-# campaign into $campaign. Then `mount_image FS [mount option]`, `remount_image`, `unmount_fs` and
-# `acknowledged_in FILE`.
+# campaign into $campaign. Then `mount_image FS [mount option]`, `remount_image`, `unmount_fs`,
+# `end_trial FS SEED STATE [FAILURE]` after each trial and `finish_trials` at the end.
 
 loop_disk_setup() {
     trials_name=$1
@@ -31,6 +31,7 @@ loop_disk_setup() {
     umount "$work/fs"
     loop=""
     child=""
+    failed=()
     trap loop_disk_cleanup EXIT
     # The build CI's campaign smokes use (its kill points inject faults), so nothing builds twice.
     swift build -c release --traits FaultInjection --product statejournal-crash-campaign >/dev/null
@@ -84,4 +85,42 @@ acknowledged_in() {
     # grep -c prints 0 and fails when nothing matches, and prints nothing when there is no file.
     count=$(grep -vc "^stopped " "$1" 2>/dev/null) || true
     echo "${count:-0}"
+}
+
+# Ends the trial of FS with SEED: checks it (device-check of the mounted journals against
+# $work/acks, unless the caller already found FAILURE), prints its line after STATE, keeps what a
+# failure left in /tmp (the acknowledgements, and the image unless on tmpfs), adds its
+# acknowledgements to $acknowledged, and unmounts.
+end_trial() {
+    local fs=$1 trial_seed=$2 state=$3 status=FAILED report kept
+    if [ -n "${4:-}" ]; then
+        report=$4
+    elif report=$("$campaign" device-check "$work/fs/journals" "$work/acks" "$trial_seed" 2>&1); then
+        status=ok
+    fi
+    if [ "$status" != ok ]; then
+        failed+=("$fs seed $trial_seed")
+        kept=/tmp/$trials_name-$fs-$trial_seed
+        cp "$work/acks" "$kept.acks"
+        if [ "$fs" = tmpfs ]; then
+            status="FAILED (acknowledgements kept in $kept.*)"
+        else
+            unmount_fs
+            cp --sparse=always "$work/disk.img" "$kept.img"
+            status="FAILED (acknowledgements and image kept in $kept.*)"
+        fi
+    fi
+    acknowledged=$((acknowledged + $(acknowledged_in "$work/acks")))
+    echo "$fs $status: $state; $(tail -1 <<<"$report" | cut -c1-400)"
+    [ "$status" = ok ] || grep -v "^seed $trial_seed: .*acknowledged" <<<"$report" | head -5 || true
+    if mountpoint -q "$work/fs"; then unmount_fs; fi
+}
+
+# Says whether every trial passed, and exits 1 if one did not.
+finish_trials() {
+    if [ ${#failed[@]} -gt 0 ]; then
+        echo "$trials_name trials FAILED: ${failed[*]}"
+        exit 1
+    fi
+    echo "$trials_name trials: every acknowledged message found"
 }

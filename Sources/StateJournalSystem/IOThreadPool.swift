@@ -56,8 +56,10 @@ package final class IOThreadPool: @unchecked Sendable {
     /// The pool shared by all journals of this OS process, for what is not a journal's writing:
     /// replays (reading ahead of the process that applies them) and directory listings. One
     /// thread per core, at least two.
-    package static let shared = started(
-        name: "sj-io", threads: max(2, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))), atLeast: 2)
+    package static let shared = started(name: "sj-io", threads: oneThreadPerCore, atLeast: 2)
+
+    /// The size of the pools that write and read journals: one thread per core, at least two.
+    private static let oneThreadPerCore = max(2, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
     /// The pool that writes and syncs the journals of the file system `device` (`st_dev`), one
     /// per file system, started on the first open there: one thread per core, at least two.
@@ -72,9 +74,7 @@ package final class IOThreadPool: @unchecked Sendable {
     package static func writing(onDevice device: UInt64) throws(SystemCallError) -> IOThreadPool {
         try writers.withLock { pools throws(SystemCallError) -> IOThreadPool in
             if let pool = pools[device] { return pool }
-            let pool = try IOThreadPool(
-                name: "sj-write-\(pools.count + 1)", threads: max(2, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))),
-                atLeast: 2)
+            let pool = try IOThreadPool(name: "sj-write-\(pools.count + 1)", threads: oneThreadPerCore, atLeast: 2)
             pools[device] = pool
             return pool
         }

@@ -26,7 +26,6 @@ loop_disk_setup fs-error ext4,xfs "$@"
 command -v xfs_io >/dev/null || skip "no xfs_io (apt-get install xfsprogs)"
 export STATEJOURNAL_DEVICE_FAILING=1
 
-failed=()
 for fs in ${file_systems//,/ }; do
     acknowledged=0
     bitten=0
@@ -57,30 +56,10 @@ for fs in ${file_systems//,/ }; do
         if [ "$refused" -gt 0 ]; then bitten=$((bitten + 1)); fi
         state="$event; $stopped sender(s) stopped, $refused by EROFS or EIO"
         remount_image
-        if [ "$alive" = no ]; then
-            report="the child OS process ended before it was killed (it must run on against a failing file system)"
-            status=FAILED
-        elif report=$("$campaign" device-check "$work/fs/journals" "$work/acks" "$trial_seed" 2>&1); then
-            status=ok
-        else
-            status=FAILED
-        fi
-        if [ "$status" != ok ]; then
-            failed+=("$fs seed $trial_seed")
-            cp "$work/acks" "/tmp/fs-error-$fs-$trial_seed.acks"
-            unmount_fs
-            cp --sparse=always "$work/disk.img" "/tmp/fs-error-$fs-$trial_seed.img"
-            status="FAILED (acknowledgements and image kept in /tmp/fs-error-$fs-$trial_seed.*)"
-        fi
-        acknowledged=$((acknowledged + $(acknowledged_in "$work/acks")))
-        echo "$fs $status: $state; $(tail -1 <<<"$report" | cut -c1-400)"
-        [ "$status" != ok ] && grep -v "^seed $trial_seed: .*acknowledged" <<<"$report" | head -5 || true
-        mountpoint -q "$work/fs" && unmount_fs
+        failure=""
+        [ "$alive" = yes ] || failure="the child OS process ended before it was killed (it must run on against a failing file system)"
+        end_trial "$fs" "$trial_seed" "$state" "$failure"
     done
     echo "$fs: $trials trials, $bitten refused a sender with EROFS or EIO, $acknowledged acknowledged"
 done
-if [ ${#failed[@]} -gt 0 ]; then
-    echo "fs-error trials FAILED: ${failed[*]}"
-    exit 1
-fi
-echo "fs-error trials: every acknowledged message found"
+finish_trials

@@ -41,7 +41,6 @@ fill() {
     if [ "$size" -gt $(($1 * 1024)) ]; then truncate -s $((size - $1 * 1024)) "$work/fs/filler-end"; else rm -f "$work/fs/filler-end"; fi
 }
 
-failed=()
 for fs in ${file_systems//,/ }; do
     acknowledged=0
     full=0
@@ -67,29 +66,8 @@ for fs in ${file_systems//,/ }; do
         state="$left KiB left, $stopped sender(s) stopped, $refused by ENOSPC"
         rm -f "$work/fs/filler" "$work/fs/filler-end"
         [ "$fs" = tmpfs ] || remount_image
-        if report=$("$campaign" device-check "$work/fs/journals" "$work/acks" "$trial_seed" 2>&1); then
-            status=ok
-        else
-            status=FAILED
-            failed+=("$fs seed $trial_seed")
-            cp "$work/acks" "/tmp/full-disk-$fs-$trial_seed.acks"
-            if [ "$fs" != tmpfs ]; then
-                unmount_fs
-                cp --sparse=always "$work/disk.img" "/tmp/full-disk-$fs-$trial_seed.img"
-            fi
-            kept=acknowledgements
-            [ "$fs" = tmpfs ] || kept="acknowledgements and image"
-            status="FAILED ($kept kept in /tmp/full-disk-$fs-$trial_seed.*)"
-        fi
-        acknowledged=$((acknowledged + $(acknowledged_in "$work/acks")))
-        echo "$fs $status: $state; $(tail -1 <<<"$report" | cut -c1-400)"
-        [ "$status" != ok ] && grep -v "^seed $trial_seed: .*acknowledged" <<<"$report" | head -5 || true
-        mountpoint -q "$work/fs" && unmount_fs
+        end_trial "$fs" "$trial_seed" "$state"
     done
     echo "$fs: $trials trials, $full refused space (ENOSPC) to a sender, $acknowledged acknowledged"
 done
-if [ ${#failed[@]} -gt 0 ]; then
-    echo "full-disk trials FAILED: ${failed[*]}"
-    exit 1
-fi
-echo "full-disk trials: every acknowledged message found"
+finish_trials

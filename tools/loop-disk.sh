@@ -6,8 +6,10 @@
 # reads --fs, --trials and --seed into $file_systems, $trials and $seed; checks that this machine can
 # run the trials (root, mounting) or exits 77 saying why (`skip REASON` does the same later); makes
 # $work (removed on exit, with $child killed and the file system unmounted); builds the crash
-# campaign into $campaign. Then `mount_image FS [mount option]`, `remount_image`, `unmount_fs`,
-# `end_trial FS SEED STATE [FAILURE]` after each trial and `finish_trials` at the end.
+# campaign into $campaign. Then `mount_image FS [mount option]`, `mount_overlay` (an overlay over
+# it, as a container's writable layer), `remount_image`, `unmount_fs`, `end_trial FS SEED STATE
+# [FAILURE]` after each trial and `finish_trials` at the end. The trial's journals are in
+# $journals: $work/fs/journals, or $work/overlay/journals on an overlay.
 
 loop_disk_setup() {
     trials_name=$1
@@ -31,6 +33,8 @@ loop_disk_setup() {
     umount "$work/fs"
     loop=""
     child=""
+    overlay=no
+    journals=$work/fs/journals
     failed=()
     trap loop_disk_cleanup EXIT
     # The build CI's campaign smokes use (its kill points inject faults), so nothing builds twice.
@@ -40,9 +44,14 @@ loop_disk_setup() {
 
 skip() { echo "$trials_name trials skipped: $1"; exit 77; }
 
+# Whether a file system is mounted at DIR (from the mount table: `mountpoint` stats DIR, which fails
+# with EIO on an overlay whose upper file system was shut down).
+mounted() { awk -v dir="$1" '$2 == dir { found = 1 } END { exit !found }' /proc/self/mounts; }
+
 loop_disk_cleanup() {
     [ -z "$child" ] || kill -9 "$child" 2>/dev/null || true
-    mountpoint -q "$work/fs" && { umount "$work/fs" 2>/dev/null || umount -l "$work/fs"; }
+    mounted "$work/overlay" && { umount "$work/overlay" 2>/dev/null || umount -l "$work/overlay"; }
+    mounted "$work/fs" && { umount "$work/fs" 2>/dev/null || umount -l "$work/fs"; }
     [ -z "$loop" ] || losetup -d "$loop" 2>/dev/null || true
     rm -rf "$work"
 }
@@ -63,10 +72,24 @@ mount_image() {
     losetup -f >/dev/null 2>&1 || skip "no free loop device"
     loop=$(losetup -f --show "$image")
     mount "$@" "$loop" "$work/fs"
+    overlay=no
+    journals=$work/fs/journals
 }
 
-# Unmounts $work/fs (and detaches its loop device).
+# Mounts an overlay at $work/overlay whose upper (writable) layer is on the image at $work/fs, over
+# an empty lower layer, as a container's writable layer is on its host's file system; the journals
+# go there. Again after a remount_image.
+mount_overlay() {
+    mkdir -p "$work/lower" "$work/overlay" "$work/fs/upper" "$work/fs/overlay-work"
+    mount -t overlay overlay -o "lowerdir=$work/lower,upperdir=$work/fs/upper,workdir=$work/fs/overlay-work" \
+        "$work/overlay" 2>/dev/null || skip "no overlay file system here"
+    overlay=yes
+    journals=$work/overlay/journals
+}
+
+# Unmounts $work/fs and the overlay over it (and detaches its loop device).
 unmount_fs() {
+    if mounted "$work/overlay"; then umount "$work/overlay" 2>/dev/null || umount -l "$work/overlay"; fi
     umount "$work/fs" 2>/dev/null || umount -l "$work/fs"
     if [ -n "$loop" ]; then losetup -d "$loop"; loop=""; fi
 }
@@ -77,6 +100,7 @@ remount_image() {
     unmount_fs
     loop=$(losetup -f --show "$work/disk.img")
     mount "$loop" "$work/fs"
+    if [ "$overlay" = yes ]; then mount_overlay; fi
 }
 
 # The acknowledgements recorded in FILE (its lines but those of senders that stopped).
@@ -95,7 +119,7 @@ end_trial() {
     local fs=$1 trial_seed=$2 state=$3 status=FAILED report kept
     if [ -n "${4:-}" ]; then
         report=$4
-    elif report=$("$campaign" device-check "$work/fs/journals" "$work/acks" "$trial_seed" 2>&1); then
+    elif report=$("$campaign" device-check "$journals" "$work/acks" "$trial_seed" 2>&1); then
         status=ok
     fi
     if [ "$status" != ok ]; then
@@ -113,7 +137,7 @@ end_trial() {
     acknowledged=$((acknowledged + $(acknowledged_in "$work/acks")))
     echo "$fs $status: $state; $(tail -1 <<<"$report" | cut -c1-400)"
     [ "$status" = ok ] || grep -v "^seed $trial_seed: .*acknowledged" <<<"$report" | head -5 || true
-    if mountpoint -q "$work/fs"; then unmount_fs; fi
+    if mounted "$work/fs"; then unmount_fs; fi
 }
 
 # Says whether every trial passed, and exits 1 if one did not.

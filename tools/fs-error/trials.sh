@@ -12,8 +12,11 @@
 # message present, in order, once, and no process that cannot start. `.written` messages may be
 # lost, never reordered (what the file system had not committed is gone, as in a crash of the
 # kernel). The check is power-cut-disk's, whose --sabotage proves it fails on a loss.
+# `overlay-ext4` and `overlay-xfs` write the journals through an overlay whose upper layer is on
+# the failing file system, as a container's writable layer is on its host's (the error and the
+# shutdown hit the file system below; the check reads through the overlay, mounted again).
 #
-#   bash tools/fs-error/trials.sh [--fs ext4,xfs] [--trials N] [--seed S]
+#   bash tools/fs-error/trials.sh [--fs ext4,xfs,overlay-ext4,overlay-xfs] [--trials N] [--seed S]
 #
 # Needs root (mount, losetup), loop devices, mkfs.ext4, and for XFS mkfs.xfs and xfs_io (Debian:
 # xfsprogs). Exits 0 when every trial passed, 1 on a failure (naming the seed and keeping the
@@ -22,7 +25,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 source tools/loop-disk.sh
-loop_disk_setup fs-error ext4,xfs "$@"
+loop_disk_setup fs-error ext4,xfs,overlay-ext4,overlay-xfs "$@"
 command -v xfs_io >/dev/null || skip "no xfs_io (apt-get install xfsprogs)"
 export STATEJOURNAL_DEVICE_FAILING=1
 
@@ -31,13 +34,15 @@ for fs in ${file_systems//,/ }; do
     bitten=0
     for ((index = 0; index < trials; index++)); do
         trial_seed=$((seed + index))
-        if [ "$fs" = ext4 ]; then mount_image ext4 -o errors=remount-ro; else mount_image "$fs"; fi
-        mkdir "$work/fs/journals"
+        below=${fs#overlay-}
+        if [ "$below" = ext4 ]; then mount_image ext4 -o errors=remount-ro; else mount_image "$below"; fi
+        if [ "$below" != "$fs" ]; then mount_overlay; fi
+        mkdir "$journals"
         rm -f "$work/acks"
-        "$campaign" device-child "$work/fs/journals" "$work/acks" "$trial_seed" >/dev/null 2>&1 &
+        "$campaign" device-child "$journals" "$work/acks" "$trial_seed" >/dev/null 2>&1 &
         child=$!
         sleep "$(printf '0.%03d' $((300 + trial_seed * 7919 % 700)))"
-        if [ "$fs" = ext4 ] && [ $((trial_seed % 2)) = 0 ]; then
+        if [ "$below" = ext4 ] && [ $((trial_seed % 2)) = 0 ]; then
             event="an error (errors=remount-ro)"
             echo "statejournal fs-error trial $trial_seed" >"/sys/fs/ext4/$(basename "$loop")/trigger_fs_error"
         else

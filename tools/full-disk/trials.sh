@@ -6,9 +6,10 @@
 # space freed, the file system unmounted and mounted again; every process restarted and checked
 # (device-check): each acknowledged message present, in order, once, `.written` ones too (no power
 # cut here), and no process that cannot start. The check is power-cut-disk's, whose --sabotage
-# proves it fails on a loss.
+# proves it fails on a loss. `overlay-ext4` and `overlay-xfs` write the journals through an overlay
+# whose upper layer is on that file system (a container's writable layer), which is filled.
 #
-#   bash tools/full-disk/trials.sh [--fs ext4,xfs,btrfs,tmpfs] [--trials N] [--seed S]
+#   bash tools/full-disk/trials.sh [--fs ext4,xfs,btrfs,tmpfs,overlay-ext4,overlay-xfs] [--trials N] [--seed S]
 #
 # Needs root (mount, losetup), loop devices and mkfs for each file system (Debian: xfsprogs
 # btrfs-progs). Exits 0 when every trial passed, 1 on a failure (naming the seed and keeping the
@@ -17,14 +18,17 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 source tools/loop-disk.sh
-loop_disk_setup full-disk ext4,xfs,btrfs,tmpfs "$@"
+loop_disk_setup full-disk ext4,xfs,btrfs,tmpfs,overlay-ext4,overlay-xfs "$@"
 export STATEJOURNAL_DEVICE_FULL=1
 
-mount_fs() { # $1: file system; mounts a fresh one at $work/fs
+mount_fs() { # $1: file system; mounts a fresh one at $work/fs (and an overlay over it for overlay-*)
     if [ "$1" = tmpfs ]; then
         mount -t tmpfs -o size=64m tmpfs "$work/fs"
+        overlay=no
+        journals=$work/fs/journals
     else
-        mount_image "$1"
+        mount_image "${1#overlay-}"
+        if [ "${1#overlay-}" != "$1" ]; then mount_overlay; fi
     fi
 }
 
@@ -47,9 +51,9 @@ for fs in ${file_systems//,/ }; do
     for ((index = 0; index < trials; index++)); do
         trial_seed=$((seed + index))
         mount_fs "$fs"
-        mkdir "$work/fs/journals"
+        mkdir "$journals"
         rm -f "$work/acks"
-        "$campaign" device-child "$work/fs/journals" "$work/acks" "$trial_seed" >/dev/null 2>&1 &
+        "$campaign" device-child "$journals" "$work/acks" "$trial_seed" >/dev/null 2>&1 &
         child=$!
         # The disk fills up while the journals are open and written: 0.3–1.3 s in, all but 0–256
         # KiB taken; the writer runs on for 1–2 s against it.

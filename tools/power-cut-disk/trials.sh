@@ -5,8 +5,10 @@
 # child killed at that instant, or the disk failing there while the child runs on for 0.3 s; the
 # surviving image mounted again (the file system replays its own log), and every process restarted
 # and checked: each acknowledged message present, in order, once (crash-campaign device-check).
+# `overlay-ext4`, `overlay-xfs` and `overlay-btrfs` write the journals through an overlay whose
+# upper layer is on that file system, as a container's writable layer is on its host's.
 #
-#   bash tools/power-cut-disk/trials.sh [--fs ext4,xfs,btrfs] [--trials N] [--seed S] [--sabotage]
+#   bash tools/power-cut-disk/trials.sh [--fs ext4,xfs,btrfs,overlay-ext4,...] [--trials N] [--seed S] [--sabotage]
 #
 # --sabotage gives the trials a disk that answers flushes without persisting anything (once the
 # journals' directory is on it), every trial `.synced` and without a clean stop: acknowledged
@@ -18,7 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-file_systems=ext4,xfs,btrfs
+file_systems=ext4,xfs,btrfs,overlay-ext4,overlay-xfs,overlay-btrfs
 trials=10
 seed=$(date +%s)
 sabotage=false
@@ -28,7 +30,7 @@ while [ $# -gt 0 ]; do
     --trials) trials=$2; shift 2 ;;
     --seed) seed=$2; shift 2 ;;
     --sabotage) sabotage=true; export STATEJOURNAL_DEVICE_SABOTAGE=1; shift ;;
-    *) echo "usage: trials.sh [--fs ext4,xfs,btrfs] [--trials N] [--seed S] [--sabotage]" >&2; exit 64 ;;
+    *) echo "usage: trials.sh [--fs ext4,xfs,btrfs,overlay-ext4,...] [--trials N] [--seed S] [--sabotage]" >&2; exit 64 ;;
     esac
 done
 
@@ -41,8 +43,12 @@ losetup -f >/dev/null 2>&1 || skip "no free loop device"
 
 work=$(mktemp -d /tmp/power-cut-disk.XXXXXX)
 loops=()
+# Whether a file system is mounted at DIR (from the mount table: `mountpoint` stats DIR, which fails
+# with EIO on an overlay whose upper file system failed).
+mounted() { awk -v dir="$1" '$2 == dir { found = 1 } END { exit !found }' /proc/self/mounts; }
 cleanup() {
-    mountpoint -q "$work/fs" && { umount "$work/fs" 2>/dev/null || umount -l "$work/fs"; }
+    mounted "$work/overlay" && { umount "$work/overlay" 2>/dev/null || umount -l "$work/overlay"; }
+    mounted "$work/fs" && { umount "$work/fs" 2>/dev/null || umount -l "$work/fs"; }
     for loop in "${loops[@]}"; do losetup -d "$loop" 2>/dev/null || true; done
     mountpoint -q "$work/fuse" && fusermount3 -u "$work/fuse"
     rm -rf "$work"
@@ -59,16 +65,26 @@ attach() { # image → $loop, a loop device with 4 KiB sectors like the disk's (
     loop=$(losetup -f --show --sector-size 4096 "$1")
     loops+=("$loop")
 }
+# With an overlay (fs overlay-*), mounts it at $work/overlay, its upper layer on $work/fs.
+journals_dir() {
+    if [ "$below" = "$fs" ]; then echo "$work/fs/journals"; return; fi
+    mkdir -p "$work/lower" "$work/overlay" "$work/fs/upper" "$work/fs/overlay-work"
+    mount -t overlay overlay -o "lowerdir=$work/lower,upperdir=$work/fs/upper,workdir=$work/fs/overlay-work" \
+        "$work/overlay" || { echo "power-cut-disk trials skipped: no overlay file system here" >&2; exit 77; }
+    echo "$work/overlay/journals"
+}
 detach() {
+    if mounted "$work/overlay"; then umount "$work/overlay" 2>/dev/null || umount -l "$work/overlay"; fi
     umount "$work/fs" 2>/dev/null || umount -l "$work/fs"
     losetup -d "$1"
 }
 
 failed=()
 for fs in ${file_systems//,/ }; do
+    below=${fs#overlay-}
     image=$work/fresh-$fs.img
     truncate -s 320M "$image"
-    case "$fs" in
+    case "$below" in
     ext4) mkfs.ext4 -q -F -b 4096 "$image" ;;
     xfs) command -v mkfs.xfs >/dev/null || skip "no mkfs.xfs (apt-get install xfsprogs)"; mkfs.xfs -q -f -s size=4096 "$image" ;;
     btrfs) command -v mkfs.btrfs >/dev/null || skip "no mkfs.btrfs (apt-get install btrfs-progs)"; mkfs.btrfs -q -f -s 4096 "$image" >/dev/null ;;
@@ -83,11 +99,12 @@ for fs in ${file_systems//,/ }; do
         "$work/power-cut-disk" --image-in="$image" --image-out="$work/cut.img" "$work/fuse"
         attach "$work/fuse/disk"
         mount "$loop" "$work/fs"
-        mkdir "$work/fs/journals"
-        sync -f "$work/fs/journals"
+        journals=$(journals_dir)
+        mkdir "$journals"
+        sync -f "$journals"
         if $sabotage; then echo lie >"$work/fuse/control"; fi
         rm -f "$work/acks"
-        "$campaign" device-child "$work/fs/journals" "$work/acks" "$trial_seed" "$work/fuse/control" >/dev/null 2>&1 &
+        "$campaign" device-child "$journals" "$work/acks" "$trial_seed" "$work/fuse/control" >/dev/null 2>&1 &
         child=$!
         # After a while, the power goes at one of the next writes to reach the disk (the first to
         # the 64th): while the file system has writes in flight, not between two syncs.
@@ -116,7 +133,7 @@ for fs in ${file_systems//,/ }; do
             fusermount3 -u "$work/fuse" 2>/dev/null && break
             sleep 0.1
         done
-        mountpoint -q "$work/fuse" && fusermount3 -uz "$work/fuse"
+        mounted "$work/fuse" && fusermount3 -uz "$work/fuse"
         cp --sparse=always "$work/cut.img" "$work/cut-pristine.img"
         attach "$work/cut.img"
         if ! mount "$loop" "$work/fs" 2>"$work/mount-error"; then
@@ -126,7 +143,8 @@ for fs in ${file_systems//,/ }; do
             losetup -d "$loop"
             continue
         fi
-        if report=$("$campaign" device-check "$work/fs/journals" "$work/acks" "$trial_seed" 2>&1); then
+        journals=$(journals_dir)
+        if report=$("$campaign" device-check "$journals" "$work/acks" "$trial_seed" 2>&1); then
             status=ok
         else
             status=FAILED

@@ -167,6 +167,27 @@ public final class JournalWriter: Sendable {
                 syncedThrough: options.durability == .synced ? opened.report.nextSequence - 1 : 0))
     }
 
+    /// The directories' devices already warned about by ``warnIfSyncsAreIgnored(path:logger:)``.
+    private static let warnedVolatile = LockedValue(Set<UInt64>())
+
+    /// Logs a warning, once per file system and OS process, when the `.synced` journal at `path`
+    /// is on an overlay that ignores syncs (mounted `volatile`): its acknowledgements then mean
+    /// only `.written`. (CRI-O mounts every container's writable layer so, podman those of
+    /// `--rm` containers: layers that are thrown away after a crash of the machine anyway.)
+    private static func warnIfSyncsAreIgnored(path: String, logger: Logger) {
+        guard let device = try? Syscall.status(ofPath: FileNames.directory(of: path)).device,
+            MountTable.isVolatileOverlay(device: device),
+            warnedVolatile.withLock({ $0.insert(device).inserted })
+        else { return }
+        logger.warning(
+            "syncs are ignored on this file system",
+            metadata: [
+                "path": "\(path)",
+                "reason":
+                    "an overlay mounted volatile (a container's writable layer) returns from fdatasync without writing: .synced acknowledgements here do not survive a crash of the machine; keep .synced journals on a volume",
+            ])
+    }
+
     /// Opens the journal at `path` for writing, recovering it first (see
     /// ``RecoveryReport``), or creates it.
     ///
@@ -197,11 +218,12 @@ public final class JournalWriter: Sendable {
             do throws(SystemCallError) {
                 // What recovery kept is made durable now: the synced watermark starts from it.
                 try Syscall.fdatasync(opened.fd)
-                let (method, downgraded) = options.syncMethod.effective(
-                    onFileSystemType: try Syscall.fileSystemType(opened.fd))
+                let fileSystemType = try Syscall.fileSystemType(opened.fd)
+                let (method, downgraded) = options.syncMethod.effective(onFileSystemType: fileSystemType)
                 if let downgraded {
                     logger.warning("sync method downgraded", metadata: ["path": "\(path)", "reason": "\(downgraded)"])
                 }
+                if fileSystemType == MountTable.overlayType { warnIfSyncsAreIgnored(path: path, logger: logger) }
                 return (
                     OpenedJournalBox(opened), pool, try SyncRounds.forDirectory(FileNames.directory(of: path)), method
                 )

@@ -20,7 +20,7 @@ import CStateJournalLinux
 /// It vouches only for what it can see: an absolute path without symbolic links (a link
 /// repointed, or a relative path after `chdir`, changes the path's meaning with no event in a
 /// watched directory) on a local file system (ext4, XFS, Btrfs, F2FS, tmpfs: another machine's
-/// rename on a network file system sends no event here). Elsewhere ``register(directory:)``
+/// rename on a network file system sends no event here; overlays count as local). Elsewhere ``register(directory:)``
 /// returns nil and the writer looks the path up before every acknowledgement, as before.
 package final class NamespaceWatch: @unchecked Sendable {
     // Safe: every field below is read and written with `lock` held.
@@ -45,8 +45,12 @@ package final class NamespaceWatch: @unchecked Sendable {
     /// The OS process's watch; nil when inotify or the mount table cannot be opened.
     package static let shared: NamespaceWatch? = NamespaceWatch()
 
-    /// The file systems (`statfs.f_type`) whose every change inotify reports: local ones.
-    package static let localFileSystems: Set<Int> = [0xEF53, 0x5846_5342, 0x9123_683E, 0xF2F5_2010, 0x0102_1994]
+    /// The file systems (`statfs.f_type`) whose every change inotify reports: local ones, and
+    /// overlays (a container's writable layer), whose every change goes through the overlay
+    /// itself, where inotify sees it (changing an overlay's layers beneath it is not allowed).
+    package static let localFileSystems: Set<Int> = [
+        0xEF53, 0x5846_5342, 0x9123_683E, 0xF2F5_2010, 0x0102_1994, MountTable.overlayType,
+    ]
 
     private init?() {
         let inotify = sj_inotify_open()

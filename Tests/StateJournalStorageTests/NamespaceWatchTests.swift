@@ -14,18 +14,40 @@ import Testing
         case symbolicLinkRepointed
     }
 
+    /// Where the journal is: a directory of the file system of the tests, or an overlay (a
+    /// container's writable layer; root only).
+    enum Place: String, CaseIterable, Sendable { case local, overlay }
+
     /// Opens a writer on `root/<dir>/j.journal` (through a symbolic link for that case), makes
-    /// `change`, and returns the outcome of the next append after many accepted ones.
-    private func appendAfter(_ change: Change) async throws -> JournalError? {
-        let root = TemporaryDirectory("watch-\(change.rawValue)")
-        let parent = root.path + "/parent"
+    /// `change`, and returns the outcome of the next append after many accepted ones; nil for
+    /// `place` if it cannot be had here.
+    private func appendAfter(_ change: Change, in place: Place) async throws -> JournalError?? {
+        let directoryOfTest = TemporaryDirectory("watch-\(change.rawValue)")
+        var layers: OverlayLayers?
+        defer { layers?.unmountAll() }
+        let rootPath: String
+        switch place {
+        case .local: rootPath = directoryOfTest.path
+        case .overlay:
+            guard getuid() == 0, let overlays = OverlayLayers(in: directoryOfTest.path) else {
+                print("NamespaceWatchTests: \(change) on an overlay not run: mounting one needs root")
+                return nil
+            }
+            layers = overlays
+            guard let mounted = overlays.mount("overlay") else {
+                print("NamespaceWatchTests: \(change) on an overlay not run: no overlay file system here")
+                return nil
+            }
+            rootPath = mounted
+        }
+        let parent = rootPath + "/parent"
         let directory = parent + "/journals"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var journalDirectory = directory
         if change == .symbolicLinkRepointed {
-            try FileManager.default.createDirectory(atPath: root.path + "/elsewhere", withIntermediateDirectories: true)
-            #expect(symlink(directory, root.path + "/link") == 0)
-            journalDirectory = root.path + "/link"
+            try FileManager.default.createDirectory(atPath: rootPath + "/elsewhere", withIntermediateDirectories: true)
+            #expect(symlink(directory, rootPath + "/link") == 0)
+            journalDirectory = rootPath + "/link"
         }
         let writer = try await JournalWriter.open(
             path: journalDirectory + "/j.journal", processID: "j", options: .testing(.written), logger: testLogger)
@@ -42,28 +64,57 @@ import Testing
         case .directoryMoved:
             #expect(rename(directory, parent + "/moved") == 0)
         case .ancestorMoved:
-            #expect(rename(parent, root.path + "/moved") == 0)
+            #expect(rename(parent, rootPath + "/moved") == 0)
         case .directoryRemoved:
             try FileManager.default.removeItem(atPath: directory)
         case .symbolicLinkRepointed:
-            #expect(unlink(root.path + "/link") == 0)
-            #expect(symlink(root.path + "/elsewhere", root.path + "/link") == 0)
+            #expect(unlink(rootPath + "/link") == 0)
+            #expect(symlink(rootPath + "/elsewhere", rootPath + "/link") == 0)
             // What the path names now: another journal's file.
-            #expect(FileManager.default.createFile(atPath: root.path + "/elsewhere/j.journal", contents: Data([1])))
+            #expect(FileManager.default.createFile(atPath: rootPath + "/elsewhere/j.journal", contents: Data([1])))
         }
         do throws(JournalError) {
             _ = try await writer.append([0xFF])
         } catch {
-            return error
+            return .some(error)
         }
         try await writer.close(discard: false)
-        return nil
+        return .some(nil)
     }
 
-    @Test(arguments: Change.allCases)
-    func everyChangeOfThePathStopsTheNextAcknowledgement(_ change: Change) async throws {
-        let error = try await appendAfter(change)
-        #expect(error?.code == .replaced, "\(change): \(String(describing: error))")
+    @Test(arguments: Change.allCases, Place.allCases)
+    func everyChangeOfThePathStopsTheNextAcknowledgement(_ change: Change, _ place: Place) async throws {
+        guard let error = try await appendAfter(change, in: place) else { return }
+        #expect(error?.code == .replaced, "\(change) (\(place)): \(String(describing: error))")
+    }
+
+    /// Through an overlay (a container's writable layer), whose changes all go through the
+    /// overlay itself (changing its layers beneath it is not allowed): the watch vouches there
+    /// too, and its generation moves with names changed through the overlay, not with writes.
+    @Test func theWatchVouchesForAnOverlay() throws {
+        let directoryOfTest = TemporaryDirectory("watch-overlay")
+        guard getuid() == 0, let layers = OverlayLayers(in: directoryOfTest.path) else { return }
+        defer { layers.unmountAll() }
+        guard let overlay = layers.mount("overlay") else { return }
+        let watch = try #require(NamespaceWatch.shared)
+        let directory = overlay + "/journals"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let fd = open(directory, O_RDONLY | O_DIRECTORY)
+        let type = try Syscall.fileSystemType(fd)
+        close(fd)
+        #expect(type == MountTable.overlayType)
+        let registration = try #require(watch.register(directory: directory, fileSystemType: type))
+        defer { watch.unregister(registration) }
+        let start = try #require(watch.generation(of: registration))
+        #expect(FileManager.default.createFile(atPath: directory + "/f", contents: Data([1])))
+        let afterCreate = try #require(watch.generation(of: registration))
+        #expect(afterCreate != start)
+        let handle = try #require(FileHandle(forWritingAtPath: directory + "/f"))
+        for _ in 0..<10 { handle.write(Data([2])) }
+        try handle.close()
+        #expect(watch.generation(of: registration) == afterCreate)
+        #expect(rename(directory + "/f", directory + "/g") == 0)
+        #expect(watch.generation(of: registration) != afterCreate)
     }
 
     /// Names created, moved and removed beside the journal, and writes to other files, change

@@ -15,41 +15,21 @@ import Testing
 struct VolatileOverlayTests {
     @Test func aSyncedJournalOnAVolatileOverlayIsWarnedAbout() async throws {
         let directory = TemporaryDirectory("volatile-overlay")
-        let layers = directory.path + "/layers"
-        try FileManager.default.createDirectory(atPath: layers, withIntermediateDirectories: true)
-        guard LoopDisk.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", layers]) != nil else {
-            print("VolatileOverlayTests: not run: mounting is not permitted here")
-            return
-        }
-        defer { LoopDisk.run(["umount", "-l", layers]) }
-        func overlay(_ name: String, options extra: String) throws -> String? {
-            let mountPoint = directory.path + "/" + name
-            for path in [mountPoint, "\(layers)/\(name)-lower", "\(layers)/\(name)-upper", "\(layers)/\(name)-work"] {
-                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-            }
-            let options =
-                "lowerdir=\(layers)/\(name)-lower,upperdir=\(layers)/\(name)-upper,workdir=\(layers)/\(name)-work"
-                + extra
-            guard LoopDisk.run(["mount", "-t", "overlay", "overlay", "-o", options, mountPoint]) != nil else {
-                return nil
-            }
-            return mountPoint
-        }
-        guard let plain = try overlay("plain", options: "") else {
+        guard let layers = OverlayLayers(in: directory.path) else { return }
+        defer { layers.unmountAll() }
+        guard let plain = layers.mount("plain") else {
             print("VolatileOverlayTests: not run: no overlay file system here")
             return
         }
-        defer { LoopDisk.run(["umount", "-l", plain]) }
-        guard let volatile = try overlay("volatile", options: ",volatile") else {
+        guard let volatile = layers.mount("volatile", options: ",volatile") else {
             print("VolatileOverlayTests: not run: this kernel's overlay has no volatile mounts")
             return
         }
-        defer { LoopDisk.run(["umount", "-l", volatile]) }
 
         // The mount table, read as the kernel wrote it.
         #expect(MountTable.isVolatileOverlay(device: try Syscall.status(ofPath: volatile).device))
         #expect(!MountTable.isVolatileOverlay(device: try Syscall.status(ofPath: plain).device))
-        #expect(!MountTable.isVolatileOverlay(device: try Syscall.status(ofPath: layers).device))
+        #expect(!MountTable.isVolatileOverlay(device: try Syscall.status(ofPath: layers.path).device))
 
         var warnings: [String: [String]] = [:]
         for (name, place) in [("plain", plain), ("volatile", volatile)] {
@@ -67,6 +47,50 @@ struct VolatileOverlayTests {
         #expect(warnings["plain synced"] == [])
         #expect(warnings["volatile written"] == [])
         #expect(warnings["volatile synced"] == ["syncs are ignored on this file system"])
+    }
+}
+
+/// Overlays for a test (root only), their layers on a tmpfs of their own in `directory`: each
+/// one an empty lower layer and an upper one, as a container's writable layer.
+final class OverlayLayers: @unchecked Sendable {
+    // Safe: `mounted` is only touched by the test that owns this value, one call at a time.
+    let path: String
+    private let directory: String
+    private var mounted: [String] = []
+
+    /// Nil, having said why, where mounting is not permitted.
+    init?(in directory: String) {
+        self.directory = directory
+        path = directory + "/layers"
+        guard (try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)) != nil,
+            LoopDisk.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", path]) != nil
+        else {
+            print("overlay tests not run: mounting is not permitted here")
+            return nil
+        }
+    }
+
+    /// Mounts an overlay at `directory/name` (with more mount `options`, such as ",volatile");
+    /// its path, or nil if it could not be mounted.
+    func mount(_ name: String, options extra: String = "") -> String? {
+        let mountPoint = directory + "/" + name
+        let lower = "\(path)/\(name)-lower"
+        let upper = "\(path)/\(name)-upper"
+        let work = "\(path)/\(name)-work"
+        for directory in [mountPoint, lower, upper, work] {
+            let made = try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            guard made != nil else { return nil }
+        }
+        let options = "lowerdir=\(lower),upperdir=\(upper),workdir=\(work)" + extra
+        guard LoopDisk.run(["mount", "-t", "overlay", "overlay", "-o", options, mountPoint]) != nil else { return nil }
+        mounted.append(mountPoint)
+        return mountPoint
+    }
+
+    func unmountAll() {
+        for mountPoint in mounted.reversed() { LoopDisk.run(["umount", "-l", mountPoint]) }
+        mounted = []
+        LoopDisk.run(["umount", "-l", path])
     }
 }
 

@@ -454,6 +454,10 @@ func check(trial: Trial, directory: String, acksPath: String, counts: inout Coun
                         } else if !mayBeEmpty && expected[s, default: 0] <= lastAcked {
                             counts.lost += lastAcked + 1 - expected[s, default: 0]
                             failed = true
+                            let kept = expected[s, default: 0]
+                            let stderr = FileHandle.standardError
+                            stderr.write(
+                                Data("\(id) sender \(s): acknowledged through \(lastAcked), found \(kept)\n".utf8))
                         }
                     }
                 } catch {

@@ -93,6 +93,46 @@ struct FailingFileSystemTests {
     }
 }
 
+/// Btrfs, where the confirmation is a change of owner to none (`fchown(fd, -1, -1)`, which must
+/// join a transaction of the file system), as it is, beside `fallocate`, through an overlay: on a
+/// healthy file system it changes nothing but the file's change time, which is how this test sees
+/// that it was made. (Btrfs cannot be
+/// made to fail on demand here: it has no shutdown call and no error trigger. tools/power-cut-disk
+/// fails its disk: a C program syncing 16 files lost acknowledged records in 1 of 100 trials on
+/// Btrfs and 5 of 100 through an overlay on it, and none of 100 through the overlay with this
+/// check.)
+@Suite(.enabled(if: getuid() == 0, "mounting needs root"), .timeLimit(.minutes(2)), .serialized)
+struct ConfirmedByOwnerTests {
+    /// (Through an overlay the change time moves with the overlay's other confirmation,
+    /// `fallocate`, as well, so it shows nothing there.)
+    @Test func aSyncOnBtrfsIsConfirmedThroughAChangeOfOwnerToNone() async throws {
+        let directory = TemporaryDirectory("confirm-owner")
+        let place = "Btrfs"
+        guard let disk = LoopDisk(fileSystem: "btrfs", in: directory.path) else { return }
+        defer { disk.detach() }
+        let path = disk.files + "/file"
+        let fd = Glibc.open(path, O_RDWR | O_CREAT, 0o644)
+        #expect(fd >= 0)
+        defer { Glibc.close(fd) }
+        let bytes = [UInt8](repeating: 7, count: 100)
+        try Syscall.pwriteAll(fd, bytes, at: 0)
+        try Syscall.fdatasync(fd)
+        var before = stat()
+        #expect(fstat(fd, &before) == 0)
+        try await Task.sleep(for: .milliseconds(20))
+        try Syscall.confirmCommitted(fd, after: "fdatasync")
+        var after = stat()
+        #expect(fstat(fd, &after) == 0)
+        #expect(
+            (after.st_ctim.tv_sec, after.st_ctim.tv_nsec) != (before.st_ctim.tv_sec, before.st_ctim.tv_nsec),
+            "\(place): no change of owner confirmed the sync")
+        // Nothing else changed: the owner, the size, the bytes.
+        #expect(after.st_uid == before.st_uid && after.st_gid == before.st_gid)
+        #expect(after.st_size == 100)
+        #expect(fileBytes(path) == bytes)
+    }
+}
+
 /// A file system of its own for a test: an image in `directory`, attached to a loop device and
 /// mounted (ext4 with `errors=remount-ro`, or XFS), detached at the end; with `overlay`, also an
 /// overlay whose upper layer is on it, over an empty lower one.
@@ -114,7 +154,12 @@ struct LoopDisk {
         mountPoint = directory + "/mnt"
         overlayMountPoint = overlay ? directory + "/overlay" : nil
         device = ""
-        let mkfs = fileSystem == "xfs" ? ["mkfs.xfs", "-q", "-f", image] : ["mkfs.ext4", "-q", "-F", image]
+        let mkfs =
+            switch fileSystem {
+            case "xfs": ["mkfs.xfs", "-q", "-f", image]
+            case "btrfs": ["mkfs.btrfs", "-q", "-f", image]
+            default: ["mkfs.ext4", "-q", "-F", image]
+            }
         guard FileManager.default.createFile(atPath: image, contents: nil), truncate(image, 320 << 20) == 0,
             (try? FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)) != nil
         else {
@@ -122,7 +167,7 @@ struct LoopDisk {
             return nil
         }
         guard Self.run(mkfs) != nil else {
-            print("FailingFileSystemTests: \(fileSystem) not run: no \(mkfs[0]) (Debian: e2fsprogs, xfsprogs)")
+            print("FailingFileSystemTests: \(fileSystem) not run: no \(mkfs[0]) (Debian: xfsprogs, btrfs-progs)")
             return nil
         }
         guard let attached = Self.run(["losetup", "-f", "--show", image]) else {

@@ -37,13 +37,8 @@ struct FailingFileSystemTests {
         defer { disk.detach() }
 
         // Healthy: confirmed, and nothing of the file changes.
-        let path = disk.files + "/file"
-        let fd = Glibc.open(path, O_RDWR | O_CREAT, 0o644)
-        #expect(fd >= 0)
+        let (path, fd, bytes) = try disk.syncedFile()
         defer { Glibc.close(fd) }
-        let bytes = [UInt8](repeating: 7, count: 100)
-        try Syscall.pwriteAll(fd, bytes, at: 0)
-        try Syscall.fdatasync(fd)
         try Syscall.confirmCommitted(fd, after: "fdatasync")
         #expect(try Syscall.fstat(fd).size == 100)
         #expect(fileBytes(path) == bytes)
@@ -107,16 +102,10 @@ struct ConfirmedByOwnerTests {
     /// `fallocate`, as well, so it shows nothing there.)
     @Test func aSyncOnBtrfsIsConfirmedThroughAChangeOfOwnerToNone() async throws {
         let directory = TemporaryDirectory("confirm-owner")
-        let place = "Btrfs"
         guard let disk = LoopDisk(fileSystem: "btrfs", in: directory.path) else { return }
         defer { disk.detach() }
-        let path = disk.files + "/file"
-        let fd = Glibc.open(path, O_RDWR | O_CREAT, 0o644)
-        #expect(fd >= 0)
+        let (path, fd, bytes) = try disk.syncedFile()
         defer { Glibc.close(fd) }
-        let bytes = [UInt8](repeating: 7, count: 100)
-        try Syscall.pwriteAll(fd, bytes, at: 0)
-        try Syscall.fdatasync(fd)
         var before = stat()
         #expect(fstat(fd, &before) == 0)
         try await Task.sleep(for: .milliseconds(20))
@@ -125,7 +114,7 @@ struct ConfirmedByOwnerTests {
         #expect(fstat(fd, &after) == 0)
         #expect(
             (after.st_ctim.tv_sec, after.st_ctim.tv_nsec) != (before.st_ctim.tv_sec, before.st_ctim.tv_nsec),
-            "\(place): no change of owner confirmed the sync")
+            "no change of owner confirmed the sync")
         // Nothing else changed: the owner, the size, the bytes.
         #expect(after.st_uid == before.st_uid && after.st_gid == before.st_gid)
         #expect(after.st_size == 100)
@@ -185,6 +174,18 @@ struct LoopDisk {
             detach()
             return nil
         }
+    }
+
+    /// Creates `file` on it (through the overlay, if there is one) holding 100 bytes, synced: its
+    /// path, its descriptor (open for reading and writing; the caller closes it) and its bytes.
+    func syncedFile() throws -> (path: String, fd: Int32, bytes: [UInt8]) {
+        let path = files + "/file"
+        let fd = Glibc.open(path, O_RDWR | O_CREAT, 0o644)
+        try #require(fd >= 0)
+        let bytes = [UInt8](repeating: 7, count: 100)
+        try Syscall.pwriteAll(fd, bytes, at: 0)
+        try Syscall.fdatasync(fd)
+        return (path, fd, bytes)
     }
 
     /// The file system fails as `event` says.

@@ -256,7 +256,7 @@ package enum Syscall {
     ///   has stopped on an error. A C program appending and `fdatasync`ing 16 files on a disk
     ///   that fails (tools/power-cut-disk) lost acknowledged records in 1 of 100 trials on
     ///   Btrfs, and in 5 of 100 through an overlay on it; with this check after each sync, in
-    ///   none of 100 through the overlay.
+    ///   none of 100 of either.
     /// - overlay (a container's writable layer): both `fallocate` and `fchown`, which the
     ///   overlay passes to the file of its upper layer, whatever file system holds it (`fstatfs`
     ///   names only the overlay): on ext4 `fallocate` is the check above, on XFS it fails as well

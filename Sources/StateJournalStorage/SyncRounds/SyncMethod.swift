@@ -42,6 +42,8 @@ public enum SyncMethod: Sendable, Hashable, CustomStringConvertible {
     /// persisting nothing, and `sync_file_range` reports nothing for pages it never wrote back;
     /// only `fdatasync` keeps failing (measured on Linux 6.18; ext4 and XFS keep failing `syncfs`
     /// with `EROFS` or `EIO`). Rounds there acknowledged appends that never reached the disk.
+    /// (Its `fdatasync` too can return 0 in the moments it stops; each is confirmed,
+    /// ``Syscall/confirmCommitted(_:after:)``.)
     /// Not F2FS: not checked here.
     static let syncfsProven: [Int: String] = [0xEF53: "ext2/3/4", 0x5846_5342: "XFS", 0x0102_1994: "tmpfs"]
 
